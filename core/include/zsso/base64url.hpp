@@ -1,0 +1,16 @@
+// base64url without padding (RFC 4648 §5), as JWS compact form needs.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace zsso {
+
+std::string base64url_encode(std::string_view bytes);
+void base64url_encode_append(std::string& out, const unsigned char* bytes, std::size_t n);
+// Strict: rejects padding, characters outside the alphabet, an impossible
+// length (n % 4 == 1) and non-zero trailing bits.
+std::optional<std::string> base64url_decode(std::string_view text);
+
+}  // namespace zsso

@@ -1,0 +1,106 @@
+// /etc/zendesk-sso/config.json, schema v1 (see README "Configuration").
+// Strict: wrong types and unknown keys are errors naming the key path.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "zsso/cidr.hpp"
+#include "zsso/result.hpp"
+
+namespace zsso {
+
+inline constexpr const char* kDefaultConfigPath = "/etc/zendesk-sso/config.json";
+
+enum class Delivery { post, get };
+
+struct ZendeskConfig {
+  std::string subdomain;                     // acme -> https://acme.zendesk.com/access/jwt
+  std::string secret_file = "/etc/zendesk-sso/secret";
+  Delivery delivery = Delivery::post;
+  std::vector<std::string> return_to_hosts;  // host-mapped / brand hosts, lower case
+  std::int64_t exp_seconds = 0;              // 0: no exp claim (Zendesk does not use it)
+};
+
+struct NetworkConfig {
+  std::vector<std::string> ip_ranges;        // as written, for messages
+  CidrSet ranges;                            // empty = everyone
+  std::vector<std::string> trusted_proxies_text;
+  CidrSet trusted_proxies;
+};
+
+struct AccessConfig {
+  std::int64_t min_uid = 1000;
+  bool allow_root = false;
+  std::vector<std::string> allowed_groups;   // empty = any group
+  std::vector<std::string> denied_groups;
+};
+
+struct ClaimsConfig {
+  // Templates: {user} {uid} {gid} {gecos} {home} {group}; "{{" and "}}" are literal braces.
+  std::string email = "{user}";
+  std::string name = "{gecos}";
+  std::optional<std::string> external_id;
+  std::optional<std::string> organization;
+  std::optional<std::int64_t> organization_id;
+  std::vector<std::string> organizations;    // sent comma-joined, replaces the user's list
+  std::vector<std::int64_t> organization_ids;
+  std::vector<std::string> tags;             // static tags for everyone
+  std::vector<std::string> tags_from_groups; // groups that become tags when the user is in them
+  std::optional<std::string> role;           // default role
+  std::vector<std::pair<std::string, std::string>> role_by_group;  // in file order; first match wins
+  std::optional<std::int64_t> custom_role_id;
+  std::optional<std::int64_t> locale;        // end users
+  std::optional<std::int64_t> locale_id;     // agents
+  std::optional<std::string> phone;
+  std::optional<std::string> remote_photo_url;
+  nlohmann::ordered_json user_fields = nlohmann::ordered_json::object();  // string values are templates
+};
+
+struct PamConfig {
+  std::string service = "zendesk-sso";
+};
+
+struct BrokerConfig {
+  std::string socket;                        // empty: CGI runs PAM in-process
+  std::vector<std::string> allowed_peers;    // user or group names (group: "@name")
+};
+
+struct HelperConfig {
+  bool trust_remote_user = false;
+  std::string site_name = "Intranet";
+  std::string logout_redirect;
+};
+
+struct Config {
+  std::string source;                        // path it came from, for messages
+  std::string profile;                       // resolved profile ("" = base)
+  std::vector<std::string> profile_names;    // every profile the file defines
+  ZendeskConfig zendesk;
+  NetworkConfig network;
+  AccessConfig access;
+  ClaimsConfig claims;
+  PamConfig pam;
+  BrokerConfig broker;
+  HelperConfig helper;
+};
+
+// Parses text (JSON with // and /* */ comments). With a profile name, that
+// profile's object is merged over the base first (objects merge key by key,
+// everything else replaces). Every profile is validated either way.
+Result<Config> parse_config(std::string_view text, std::string_view profile = {},
+                            std::string_view source = "config");
+
+// Reads the file with read_trusted_file's checks, then parse_config.
+Result<Config> load_config(const std::string& path, std::string_view profile = {});
+
+// The path a program should use: explicit value, else $ZENDESK_SSO_CONFIG, else the default.
+std::string config_path_from(std::string_view explicit_path);
+
+}  // namespace zsso

@@ -1,0 +1,26 @@
+// Opening files that steer security: no symlinks, owner and mode checked on
+// the open descriptor, size capped before reading.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "zsso/result.hpp"
+#include "zsso/secret.hpp"
+
+namespace zsso {
+
+struct TrustedFileRules {
+  std::size_t max_size = 1 << 20;
+  bool allow_world_readable = true;  // false for secrets
+};
+
+// Reads a whole file opened with O_NOFOLLOW|O_CLOEXEC. Refused unless it is a
+// regular file owned by root or the running user and not group/world-writable.
+// Errors name the path and the reason.
+Result<std::string> read_trusted_file(const std::string& path, const TrustedFileRules& rules);
+
+// Same checks; the content lands only in wiped memory.
+Result<SecureBytes> read_trusted_secret_file(const std::string& path, const TrustedFileRules& rules);
+
+}  // namespace zsso

@@ -1,0 +1,18 @@
+// Small checks on text from outside.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace zsso {
+
+bool is_valid_utf8(std::string_view s);
+// Any byte < 0x20 or 0x7f.
+bool has_control_chars(std::string_view s);
+std::string ascii_lower(std::string_view s);
+std::string_view trim(std::string_view s);
+// Quotes a value for a one-line message: "value", with control bytes as \xNN
+// and long values cut.
+std::string quote_for_log(std::string_view s, std::size_t max = 120);
+
+}  // namespace zsso

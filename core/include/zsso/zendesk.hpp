@@ -1,0 +1,33 @@
+// Delivering a token to Zendesk: the endpoint, return_to validation, the
+// auto-submitting POST page body and the legacy GET URL.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "zsso/config.hpp"
+
+namespace zsso {
+
+// https://SUBDOMAIN.zendesk.com/access/jwt (never a host-mapped domain).
+std::string jwt_endpoint(const ZendeskConfig& zd);
+std::string zendesk_host(const ZendeskConfig& zd);   // SUBDOMAIN.zendesk.com
+
+// return_to as given when it is a relative path ("/hc/...") or an https URL
+// on the Zendesk host or a return_to_hosts entry; nullopt otherwise (other
+// hosts, "//host", "javascript:", backslashes, control characters, userinfo,
+// ports other than 443, percent-encoded hosts, more than 2048 bytes).
+std::optional<std::string> validate_return_to(std::string_view return_to, const ZendeskConfig& zd);
+
+// Legacy GET delivery: endpoint?jwt=TOKEN[&return_to=...], percent-encoded.
+std::string jwt_get_url(const ZendeskConfig& zd, std::string_view jwt,
+                        std::string_view return_to);
+
+// The <form> that posts jwt (and return_to when non-empty) to the endpoint;
+// every value HTML-escaped. The caller wraps it in a page and submits it.
+std::string jwt_post_form(const ZendeskConfig& zd, std::string_view jwt,
+                          std::string_view return_to, std::string_view form_id = "zendesk-sso",
+                          std::string_view button_label = "Continue to Zendesk");
+
+}  // namespace zsso

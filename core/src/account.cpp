@@ -1,0 +1,104 @@
+#include "zsso/account.hpp"
+
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <vector>
+
+namespace zsso {
+
+bool Account::in_group(std::string_view g) const {
+  return std::find(groups.begin(), groups.end(), g) != groups.end();
+}
+
+namespace {
+
+std::size_t buffer_hint(int name) {
+  long n = ::sysconf(name);
+  return n > 0 ? static_cast<std::size_t>(n) : 4096;
+}
+
+// getgrgid_r with a growing buffer; "" when the gid has no name.
+std::string group_name(gid_t gid) {
+  std::vector<char> buf(buffer_hint(_SC_GETGR_R_SIZE_MAX));
+  for (int tries = 0; tries < 8; ++tries) {
+    struct group gr {};
+    struct group* out = nullptr;
+    int rc = ::getgrgid_r(gid, &gr, buf.data(), buf.size(), &out);
+    if (rc == ERANGE) { buf.resize(buf.size() * 4); continue; }
+    if (rc != 0 || !out || !out->gr_name) return {};
+    return out->gr_name;
+  }
+  return {};
+}
+
+}  // namespace
+
+AccountLookup lookup_account(std::string_view user) {
+  AccountLookup r;
+  if (user.empty() || user.size() > 256 || user.find('\0') != std::string_view::npos) {
+    r.status = LookupStatus::unknown;
+    r.error = "unknown user";
+    return r;
+  }
+  std::string name(user);
+  std::vector<char> buf(buffer_hint(_SC_GETPW_R_SIZE_MAX));
+  struct passwd pw {};
+  struct passwd* out = nullptr;
+  int rc = 0;
+  for (int tries = 0; tries < 8; ++tries) {
+    rc = ::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &out);
+    if (rc != ERANGE) break;
+    buf.resize(buf.size() * 4);
+  }
+  if (rc != 0 && rc != ENOENT && rc != ESRCH && rc != EBADF && rc != EPERM) {
+    r.status = LookupStatus::error;
+    r.error = "user database lookup failed";
+    return r;
+  }
+  if (!out) {
+    r.status = LookupStatus::unknown;
+    r.error = "unknown user";
+    return r;
+  }
+  Account& a = r.account;
+  a.user = out->pw_name;
+  a.uid = out->pw_uid;
+  a.gid = out->pw_gid;
+  std::string_view gecos = out->pw_gecos ? out->pw_gecos : "";
+  a.gecos = std::string(gecos.substr(0, gecos.find(',')));
+  a.home = out->pw_dir ? out->pw_dir : "";
+  a.group = group_name(a.gid);
+
+  int ngroups = 32;
+  std::vector<gid_t> gids(static_cast<std::size_t>(ngroups));
+  bool listed = false;
+  for (int tries = 0; tries < 8 && !listed; ++tries) {
+    int n = ngroups;
+    if (::getgrouplist(a.user.c_str(), a.gid, gids.data(), &n) >= 0) {
+      gids.resize(static_cast<std::size_t>(n));
+      listed = true;
+      break;
+    }
+    ngroups = std::max(n, ngroups * 2);
+    gids.resize(static_cast<std::size_t>(ngroups));
+  }
+  if (!listed) {
+    r.status = LookupStatus::error;
+    r.error = "group database lookup failed";
+    return r;
+  }
+  if (!a.group.empty()) a.groups.push_back(a.group);
+  for (gid_t g : gids) {
+    if (g == a.gid) continue;
+    std::string gn = group_name(g);
+    if (!gn.empty() && !a.in_group(gn)) a.groups.push_back(std::move(gn));
+  }
+  r.status = LookupStatus::found;
+  return r;
+}
+
+}  // namespace zsso

@@ -1,0 +1,388 @@
+#include "zsso/config.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <initializer_list>
+#include <limits>
+
+#include "zsso/claims.hpp"
+#include "zsso/files.hpp"
+#include "zsso/text.hpp"
+
+namespace zsso {
+
+namespace {
+
+using J = nlohmann::ordered_json;
+
+// Walks one JSON document, filling a Config and collecting every problem with
+// its key path, so `zendesk-sso check` can name them all at once.
+class Reader {
+ public:
+  std::vector<std::string> errors;
+
+  void fail(const std::string& path, const std::string& what) { errors.push_back(path + ": " + what); }
+
+  static std::string join(const std::string& path, std::string_view key) {
+    return path.empty() ? std::string(key) : path + "." + std::string(key);
+  }
+
+  // Object with only the known keys; false if it is not an object.
+  bool object(const J& j, const std::string& path, std::initializer_list<std::string_view> known) {
+    if (!j.is_object()) { fail(path.empty() ? "(top level)" : path, "must be an object"); return false; }
+    for (const auto& [k, v] : j.items()) {
+      bool ok = false;
+      for (auto kk : known) ok = ok || kk == k;
+      if (!ok) {
+        std::string list;
+        for (auto kk : known) { if (!list.empty()) list += ", "; list += kk; }
+        fail(join(path, k), "unknown key (known here: " + list + ")");
+      }
+    }
+    return true;
+  }
+
+  const J* find(const J& obj, std::string_view key) {
+    auto it = obj.find(key);
+    return it == obj.end() ? nullptr : &*it;
+  }
+
+  void string(const J& obj, const std::string& path, std::string_view key, std::string& out) {
+    if (const J* v = find(obj, key)) {
+      if (!v->is_string()) { fail(join(path, key), "must be a string"); return; }
+      const auto& s = v->get_ref<const std::string&>();
+      if (has_control_chars(s)) { fail(join(path, key), "contains a control character"); return; }
+      out = s;
+    }
+  }
+  void opt_string(const J& obj, const std::string& path, std::string_view key, std::optional<std::string>& out) {
+    if (find(obj, key)) { std::string s; string(obj, path, key, s); out = s; }
+  }
+  void boolean(const J& obj, const std::string& path, std::string_view key, bool& out) {
+    if (const J* v = find(obj, key)) {
+      if (!v->is_boolean()) { fail(join(path, key), "must be true or false"); return; }
+      out = v->get<bool>();
+    }
+  }
+  bool integer_value(const J& v, const std::string& p, std::int64_t lo, std::int64_t hi, std::int64_t& out) {
+    if (!v.is_number_integer()) { fail(p, "must be an integer"); return false; }
+    if (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(hi)) {
+      fail(p, "must be between " + std::to_string(lo) + " and " + std::to_string(hi)); return false;
+    }
+    auto x = v.get<std::int64_t>();
+    if (x < lo || x > hi) { fail(p, "must be between " + std::to_string(lo) + " and " + std::to_string(hi)); return false; }
+    out = x;
+    return true;
+  }
+  void integer(const J& obj, const std::string& path, std::string_view key, std::int64_t lo, std::int64_t hi, std::int64_t& out) {
+    if (const J* v = find(obj, key)) integer_value(*v, join(path, key), lo, hi, out);
+  }
+  void opt_integer(const J& obj, const std::string& path, std::string_view key, std::int64_t lo, std::int64_t hi,
+                   std::optional<std::int64_t>& out) {
+    if (const J* v = find(obj, key)) {
+      std::int64_t x = 0;
+      if (integer_value(*v, join(path, key), lo, hi, x)) out = x;
+    }
+  }
+  // A list of strings; with split_spaces a single string "a b c" is accepted too.
+  void string_list(const J& obj, const std::string& path, std::string_view key, std::vector<std::string>& out,
+                   bool split_spaces = false) {
+    const J* v = find(obj, key);
+    if (!v) return;
+    std::string p = join(path, key);
+    out.clear();
+    if (split_spaces && v->is_string()) { out.push_back(v->get<std::string>()); return; }
+    if (!v->is_array()) { fail(p, split_spaces ? "must be a list of strings or one space-separated string" : "must be a list of strings"); return; }
+    for (std::size_t i = 0; i < v->size(); ++i) {
+      const J& e = (*v)[i];
+      std::string ep = p + "[" + std::to_string(i) + "]";
+      if (!e.is_string()) { fail(ep, "must be a string"); continue; }
+      const auto& s = e.get_ref<const std::string&>();
+      if (s.empty() || has_control_chars(s)) { fail(ep, "must be a non-empty string without control characters"); continue; }
+      out.push_back(s);
+    }
+  }
+  void templ(const std::string& p, const std::string& t) {
+    if (auto r = check_template(t); !r) fail(p, quote_for_log(t) + ": " + r.error());
+  }
+};
+
+bool is_dns_label_text(std::string_view s, bool dots) {
+  if (s.empty() || s.size() > 253) return false;
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || (dots && c == '.');
+    if (!ok) return false;
+  }
+  return s.front() != '-' && s.back() != '-' && s.front() != '.' && s.back() != '.' &&
+         s.find("..") == std::string_view::npos;
+}
+
+bool is_role(std::string_view r) { return r == "end_user" || r == "agent" || r == "admin"; }
+
+void read_zendesk(Reader& rd, const J& j, ZendeskConfig& z, std::string_view source) {
+  const std::string p = "zendesk";
+  if (!rd.object(j, p, {"subdomain", "secret_file", "delivery", "return_to_hosts", "exp_seconds"})) return;
+  rd.string(j, p, "subdomain", z.subdomain);
+  z.subdomain = ascii_lower(z.subdomain);
+  if (!rd.find(j, "subdomain")) rd.fail("zendesk.subdomain", "required (the SUBDOMAIN of SUBDOMAIN.zendesk.com)");
+  else if (!is_dns_label_text(z.subdomain, false) || z.subdomain.size() > 63)
+    rd.fail("zendesk.subdomain", quote_for_log(z.subdomain) + " is not a subdomain (letters, digits, '-'; just the part before .zendesk.com)");
+  rd.string(j, p, "secret_file", z.secret_file);
+  if (z.secret_file.empty()) rd.fail("zendesk.secret_file", "must not be empty");
+  else if (z.secret_file.front() != '/') {
+    // Relative to the config file's folder, so a config and its secret travel together.
+    auto slash = source.rfind('/');
+    if (slash != std::string_view::npos) z.secret_file = std::string(source.substr(0, slash + 1)) + z.secret_file;
+  }
+  std::string delivery = "post";
+  rd.string(j, p, "delivery", delivery);
+  if (delivery == "post") z.delivery = Delivery::post;
+  else if (delivery == "get") z.delivery = Delivery::get;
+  else rd.fail("zendesk.delivery", quote_for_log(delivery) + " must be \"post\" (recommended) or \"get\" (deprecated by Zendesk)");
+  rd.string_list(j, p, "return_to_hosts", z.return_to_hosts);
+  for (std::size_t i = 0; i < z.return_to_hosts.size(); ++i) {
+    z.return_to_hosts[i] = ascii_lower(z.return_to_hosts[i]);
+    if (!is_dns_label_text(z.return_to_hosts[i], true))
+      rd.fail("zendesk.return_to_hosts[" + std::to_string(i) + "]",
+              quote_for_log(z.return_to_hosts[i]) + " is not a host name (no scheme, port or path)");
+  }
+  rd.integer(j, p, "exp_seconds", 0, 3600, z.exp_seconds);
+}
+
+void read_network(Reader& rd, const J& j, NetworkConfig& n) {
+  const std::string p = "network";
+  if (!rd.object(j, p, {"ip_ranges", "trusted_proxies"})) return;
+  rd.string_list(j, p, "ip_ranges", n.ip_ranges, true);
+  rd.string_list(j, p, "trusted_proxies", n.trusted_proxies_text, true);
+}
+
+void read_access(Reader& rd, const J& j, AccessConfig& a) {
+  const std::string p = "access";
+  if (!rd.object(j, p, {"min_uid", "allow_root", "allowed_groups", "denied_groups"})) return;
+  rd.integer(j, p, "min_uid", 0, std::numeric_limits<std::uint32_t>::max() - 1, a.min_uid);
+  rd.boolean(j, p, "allow_root", a.allow_root);
+  rd.string_list(j, p, "allowed_groups", a.allowed_groups);
+  rd.string_list(j, p, "denied_groups", a.denied_groups);
+}
+
+void read_claims(Reader& rd, const J& j, ClaimsConfig& c) {
+  const std::string p = "claims";
+  if (!rd.object(j, p, {"email", "name", "external_id", "organization", "organization_id", "organizations",
+                        "organization_ids", "tags", "tags_from_groups", "role", "role_by_group",
+                        "custom_role_id", "locale", "locale_id", "phone", "remote_photo_url", "user_fields"}))
+    return;
+  constexpr std::int64_t kMaxId = std::numeric_limits<std::int64_t>::max();
+  rd.string(j, p, "email", c.email);
+  rd.templ("claims.email", c.email);
+  rd.string(j, p, "name", c.name);
+  rd.templ("claims.name", c.name);
+  for (auto [key, field] : {std::pair{"external_id", &c.external_id}, std::pair{"organization", &c.organization},
+                            std::pair{"phone", &c.phone}, std::pair{"remote_photo_url", &c.remote_photo_url}}) {
+    rd.opt_string(j, p, key, *field);
+    if (*field) rd.templ(Reader::join(p, key), **field);
+  }
+  rd.opt_integer(j, p, "organization_id", 1, kMaxId, c.organization_id);
+  rd.string_list(j, p, "organizations", c.organizations);
+  for (std::size_t i = 0; i < c.organizations.size(); ++i)
+    if (c.organizations[i].find(',') != std::string::npos)
+      rd.fail("claims.organizations[" + std::to_string(i) + "]", "must not contain ',' (Zendesk joins the list with commas)");
+  if (const J* v = rd.find(j, "organization_ids")) {
+    if (!v->is_array()) rd.fail("claims.organization_ids", "must be a list of integers");
+    else
+      for (std::size_t i = 0; i < v->size(); ++i) {
+        std::int64_t x = 0;
+        if (rd.integer_value((*v)[i], "claims.organization_ids[" + std::to_string(i) + "]", 1, kMaxId, x))
+          c.organization_ids.push_back(x);
+      }
+  }
+  rd.string_list(j, p, "tags", c.tags);
+  rd.string_list(j, p, "tags_from_groups", c.tags_from_groups);
+  rd.opt_string(j, p, "role", c.role);
+  if (c.role && !is_role(*c.role)) rd.fail("claims.role", quote_for_log(*c.role) + " must be end_user, agent or admin");
+  if (const J* v = rd.find(j, "role_by_group")) {
+    if (!v->is_object()) rd.fail("claims.role_by_group", "must be an object {\"group\": \"role\"}");
+    else
+      for (const auto& [g, r] : v->items()) {
+        std::string rp = "claims.role_by_group." + g;
+        if (!r.is_string() || !is_role(r.get_ref<const std::string&>())) rd.fail(rp, "must be \"end_user\", \"agent\" or \"admin\"");
+        else c.role_by_group.emplace_back(g, r.get<std::string>());
+      }
+  }
+  rd.opt_integer(j, p, "custom_role_id", 1, kMaxId, c.custom_role_id);
+  rd.opt_integer(j, p, "locale", 1, kMaxId, c.locale);
+  rd.opt_integer(j, p, "locale_id", 1, kMaxId, c.locale_id);
+  if (const J* v = rd.find(j, "user_fields")) {
+    if (!v->is_object()) rd.fail("claims.user_fields", "must be an object keyed by custom field key");
+    else {
+      c.user_fields = J::object();
+      for (const auto& [k, val] : v->items()) {
+        std::string fp = "claims.user_fields." + k;
+        if (val.is_object()) { rd.fail(fp, "must be a string, number, boolean, list or null"); continue; }
+        if (val.is_string()) rd.templ(fp, val.get_ref<const std::string&>());
+        c.user_fields[k] = val;
+      }
+    }
+  }
+}
+
+void read_pam(Reader& rd, const J& j, PamConfig& pc) {
+  if (!rd.object(j, "pam", {"service"})) return;
+  rd.string(j, "pam", "service", pc.service);
+  bool ok = !pc.service.empty() && pc.service.size() <= 64;
+  for (char ch : pc.service)
+    ok = ok && ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                ch == '-' || ch == '_' || ch == '.');
+  if (!ok || pc.service.front() == '.') rd.fail("pam.service", quote_for_log(pc.service) + " is not a PAM service name");
+}
+
+void read_broker(Reader& rd, const J& j, BrokerConfig& b) {
+  if (!rd.object(j, "broker", {"socket", "allowed_peers"})) return;
+  rd.string(j, "broker", "socket", b.socket);
+  if (!b.socket.empty() && (b.socket.front() != '/' || b.socket.size() > 107))
+    rd.fail("broker.socket", "must be an absolute path of at most 107 bytes");
+  rd.string_list(j, "broker", "allowed_peers", b.allowed_peers);
+}
+
+void read_helper(Reader& rd, const J& j, HelperConfig& h) {
+  if (!rd.object(j, "helper", {"trust_remote_user", "site_name", "logout_redirect"})) return;
+  rd.boolean(j, "helper", "trust_remote_user", h.trust_remote_user);
+  rd.string(j, "helper", "site_name", h.site_name);
+  if (!is_valid_utf8(h.site_name)) rd.fail("helper.site_name", "is not valid UTF-8");
+  rd.string(j, "helper", "logout_redirect", h.logout_redirect);
+  const auto& u = h.logout_redirect;
+  if (!u.empty() && u.rfind("https://", 0) != 0 && u.rfind("http://", 0) != 0 &&
+      !(u.front() == '/' && (u.size() == 1 || (u[1] != '/' && u[1] != '\\'))))
+    rd.fail("helper.logout_redirect", quote_for_log(u) + " must be an http(s) URL or a path on this host");
+}
+
+// One document (base, or base merged with a profile) into a Config.
+void read_document(Reader& rd, const J& j, Config& cfg) {
+  if (!rd.object(j, "", {"version", "zendesk", "network", "access", "claims", "pam", "broker", "helper", "profiles"}))
+    return;
+  if (const J* v = rd.find(j, "version"); v && !(v->is_number_integer() && v->get<int>() == 1))
+    rd.fail("version", "only version 1 is understood");
+  if (const J* v = rd.find(j, "zendesk")) read_zendesk(rd, *v, cfg.zendesk, cfg.source);
+  else rd.fail("zendesk", "required (subdomain and secret_file)");
+  if (const J* v = rd.find(j, "network")) read_network(rd, *v, cfg.network);
+  if (const J* v = rd.find(j, "access")) read_access(rd, *v, cfg.access);
+  if (const J* v = rd.find(j, "claims")) read_claims(rd, *v, cfg.claims);
+  if (const J* v = rd.find(j, "pam")) read_pam(rd, *v, cfg.pam);
+  if (const J* v = rd.find(j, "broker")) read_broker(rd, *v, cfg.broker);
+  if (const J* v = rd.find(j, "helper")) read_helper(rd, *v, cfg.helper);
+
+  auto ranges = CidrSet::parse(cfg.network.ip_ranges, "network.ip_ranges");
+  if (ranges) cfg.network.ranges = std::move(*ranges);
+  else rd.errors.push_back(ranges.error());
+  auto proxies = CidrSet::parse(cfg.network.trusted_proxies_text, "network.trusted_proxies");
+  if (proxies) cfg.network.trusted_proxies = std::move(*proxies);
+  else rd.errors.push_back(proxies.error());
+}
+
+// Objects merge key by key; anything else replaces.
+void merge(J& base, const J& over) {
+  for (const auto& [k, v] : over.items()) {
+    auto it = base.find(k);
+    if (it != base.end() && it->is_object() && v.is_object()) merge(*it, v);
+    else base[k] = v;
+  }
+}
+
+bool is_profile_name(std::string_view n) {
+  if (n.empty() || n.size() > 64) return false;
+  for (char c : n)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+      return false;
+  return true;
+}
+
+std::string prefix_errors(const std::vector<std::string>& errs, const std::string& prefix) {
+  std::string out;
+  for (const auto& e : errs) {
+    if (!out.empty()) out += '\n';
+    out += prefix + e;
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<Config> parse_config(std::string_view text, std::string_view profile, std::string_view source) {
+  J root = J::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
+  if (root.is_discarded()) {
+    // Parse again with exceptions only to get the position for the message.
+    try {
+      J ignored = J::parse(text.begin(), text.end(), nullptr, true, true);
+      (void)ignored;
+    } catch (const nlohmann::json::parse_error& e) {
+      std::string what = e.what();
+      auto pos = what.find("parse error");
+      return Error{std::string(source) + ": " + (pos == std::string::npos ? what : what.substr(pos))};
+    } catch (...) {
+    }
+    return Error{std::string(source) + ": not valid JSON"};
+  }
+  if (!root.is_object()) return Error{std::string(source) + ": the top level must be a JSON object"};
+
+  Config cfg;
+  cfg.source = std::string(source);
+  std::vector<std::string> errors;
+
+  J base = root;
+  base.erase("profiles");
+  J profiles = J::object();
+  if (auto it = root.find("profiles"); it != root.end()) {
+    if (!it->is_object()) errors.push_back("profiles: must be an object of named overrides");
+    else profiles = *it;
+  }
+  {
+    Reader rd;
+    read_document(rd, base, cfg);
+    errors.insert(errors.end(), rd.errors.begin(), rd.errors.end());
+  }
+  Config chosen;
+  bool found = profile.empty();
+  for (const auto& [name, over] : profiles.items()) {
+    cfg.profile_names.push_back(name);
+    std::string pp = "profiles." + name + ".";
+    if (!is_profile_name(name)) { errors.push_back("profiles." + name + ": profile names use letters, digits, '-' and '_'"); continue; }
+    if (!over.is_object()) { errors.push_back("profiles." + name + ": must be an object"); continue; }
+    if (over.contains("profiles")) { errors.push_back(pp + "profiles: profiles do not nest"); continue; }
+    J merged = base;
+    merge(merged, over);
+    Config pc;
+    pc.source = cfg.source;
+    Reader rd;
+    read_document(rd, merged, pc);
+    // Errors already reported for the base are not repeated per profile.
+    std::vector<std::string> own;
+    for (auto& e : rd.errors)
+      if (std::find(errors.begin(), errors.end(), e) == errors.end()) own.push_back(pp + e);
+    errors.insert(errors.end(), own.begin(), own.end());
+    if (name == profile) {
+      found = true;
+      chosen = std::move(pc);
+      chosen.profile = name;
+    }
+  }
+  if (!found) errors.push_back("profile " + quote_for_log(profile) + " is not defined under \"profiles\"");
+  if (!errors.empty()) return Error{prefix_errors(errors, std::string(source) + ": ")};
+  if (!profile.empty()) {
+    chosen.profile_names = std::move(cfg.profile_names);
+    return chosen;
+  }
+  return cfg;
+}
+
+Result<Config> load_config(const std::string& path, std::string_view profile) {
+  auto text = read_trusted_file(path, TrustedFileRules{});
+  if (!text) return Error{text.error()};
+  return parse_config(*text, profile, path);
+}
+
+std::string config_path_from(std::string_view explicit_path) {
+  if (!explicit_path.empty()) return std::string(explicit_path);
+  if (const char* env = std::getenv("ZENDESK_SSO_CONFIG"); env && *env) return env;
+  return kDefaultConfigPath;
+}
+
+}  // namespace zsso

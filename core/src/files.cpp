@@ -1,0 +1,87 @@
+#include "zsso/files.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace zsso {
+
+namespace {
+
+// Closes the descriptor on every path out.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() { if (fd_ >= 0) ::close(fd_); }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+std::string errno_text(int e) {
+  char buf[128];
+  // GNU strerror_r returns the message pointer.
+  return ::strerror_r(e, buf, sizeof buf);
+}
+
+template <class Buffer>
+Result<Buffer> read_checked(const std::string& path, const TrustedFileRules& rules) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  if (fd.get() < 0) {
+    int e = errno;
+    if (e == ELOOP) return Error{path + ": is a symbolic link; refusing to follow it"};
+    return Error{path + ": " + errno_text(e)};
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return Error{path + ": " + errno_text(errno)};
+  if (!S_ISREG(st.st_mode)) return Error{path + ": not a regular file"};
+  if (st.st_uid != 0 && st.st_uid != ::geteuid())
+    return Error{path + ": owned by uid " + std::to_string(st.st_uid) +
+                 "; must be owned by root or uid " + std::to_string(::geteuid())};
+  if (st.st_mode & (S_IWGRP | S_IWOTH))
+    return Error{path + ": group- or world-writable (mode " + [&] {
+      char m[8];
+      std::snprintf(m, sizeof m, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+      return std::string(m);
+    }() + "); run chmod go-w"};
+  if (!rules.allow_world_readable && (st.st_mode & S_IROTH))
+    return Error{path + ": world-readable; run chmod o-rwx (0600 or 0640)"};
+  if (static_cast<std::size_t>(st.st_size) > rules.max_size)
+    return Error{path + ": larger than " + std::to_string(rules.max_size) + " bytes"};
+
+  Buffer buf;
+  buf.resize(rules.max_size + 1);
+  std::size_t got = 0;
+  while (got < buf.size()) {
+    ssize_t n = ::read(fd.get(), buf.data() + got, buf.size() - got);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error{path + ": " + errno_text(errno)};
+    }
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  if (got > rules.max_size)
+    return Error{path + ": larger than " + std::to_string(rules.max_size) + " bytes"};
+  buf.resize(got);
+  return buf;
+}
+
+}  // namespace
+
+Result<std::string> read_trusted_file(const std::string& path, const TrustedFileRules& rules) {
+  return read_checked<std::string>(path, rules);
+}
+
+Result<SecureBytes> read_trusted_secret_file(const std::string& path, const TrustedFileRules& rules) {
+  return read_checked<SecureBytes>(path, rules);
+}
+
+}  // namespace zsso

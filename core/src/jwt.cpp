@@ -1,0 +1,152 @@
+#include "zsso/jwt.hpp"
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "zsso/base64url.hpp"
+
+namespace zsso {
+
+namespace {
+// base64url({"typ":"JWT","alg":"HS256"}), the header Zendesk expects, in this order.
+constexpr std::string_view kHeaderB64 = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9";
+
+struct MacDeleter {
+  void operator()(EVP_MAC* m) const { EVP_MAC_free(m); }
+};
+}  // namespace
+
+Hs256Key::Hs256Key(const Secret& secret) {
+  std::unique_ptr<EVP_MAC, MacDeleter> mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
+  if (!mac) return;
+  EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(mac.get());
+  if (!ctx) return;
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+      OSSL_PARAM_construct_end(),
+  };
+  if (EVP_MAC_init(ctx, secret.data(), secret.size(), params) != 1) {
+    EVP_MAC_CTX_free(ctx);
+    return;
+  }
+  ctx_ = ctx;
+}
+
+Hs256Key::~Hs256Key() { EVP_MAC_CTX_free(ctx_); }
+
+bool Hs256Key::mac(std::string_view data, unsigned char out[32]) {
+  if (!ctx_) return false;
+  // A NULL key re-initialises with the key already set, skipping the key schedule.
+  if (EVP_MAC_init(ctx_, nullptr, 0, nullptr) != 1) return false;
+  if (EVP_MAC_update(ctx_, reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1)
+    return false;
+  std::size_t len = 0;
+  if (EVP_MAC_final(ctx_, out, &len, 32) != 1 || len != 32) return false;
+  return true;
+}
+
+Result<std::string> new_jti() {
+  unsigned char raw[16];
+  if (RAND_bytes(raw, sizeof raw) != 1) return Error{"RAND_bytes failed"};
+  std::string out;
+  base64url_encode_append(out, raw, sizeof raw);
+  return out;
+}
+
+Result<std::string> sign_jwt(const nlohmann::ordered_json& claims, Hs256Key& key) {
+  if (!claims.is_object()) return Error{"claims must be a JSON object"};
+  std::string payload;
+  try {
+    payload = claims.dump();   // strict: throws on invalid UTF-8
+  } catch (const std::exception&) {
+    return Error{"claims cannot be encoded as JSON (invalid UTF-8?)"};
+  }
+  std::string token;
+  token.reserve(kHeaderB64.size() + 1 + (payload.size() * 4 + 2) / 3 + 1 + 43);
+  token.append(kHeaderB64);
+  token += '.';
+  base64url_encode_append(token, reinterpret_cast<const unsigned char*>(payload.data()), payload.size());
+  unsigned char sig[32];
+  if (!key.mac(token, sig)) return Error{"HMAC-SHA256 failed"};
+  token += '.';
+  base64url_encode_append(token, sig, sizeof sig);
+  OPENSSL_cleanse(sig, sizeof sig);
+  return token;
+}
+
+namespace {
+
+struct Parts {
+  std::string_view header, payload, signature, signing_input;
+};
+
+Result<Parts> split(std::string_view token) {
+  if (token.size() > 16384) return Error{"token too long"};
+  auto d1 = token.find('.');
+  if (d1 == std::string_view::npos) return Error{"not a JWT (expected header.payload.signature)"};
+  auto d2 = token.find('.', d1 + 1);
+  if (d2 == std::string_view::npos || token.find('.', d2 + 1) != std::string_view::npos)
+    return Error{"not a JWT (expected header.payload.signature)"};
+  return Parts{token.substr(0, d1), token.substr(d1 + 1, d2 - d1 - 1), token.substr(d2 + 1),
+               token.substr(0, d2)};
+}
+
+Result<nlohmann::ordered_json> decode_json_part(std::string_view b64, const char* what) {
+  auto raw = base64url_decode(b64);
+  if (!raw) return Error{std::string(what) + " is not base64url"};
+  auto j = nlohmann::ordered_json::parse(*raw, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return Error{std::string(what) + " is not a JSON object"};
+  return j;
+}
+
+}  // namespace
+
+Result<nlohmann::ordered_json> decode_jwt_claims_unverified(std::string_view token) {
+  auto parts = split(token);
+  if (!parts) return Error{parts.error()};
+  return decode_json_part(parts->payload, "payload");
+}
+
+Result<nlohmann::ordered_json> verify_jwt(std::string_view token, Hs256Key& key, const VerifyOptions& opt) {
+  auto parts = split(token);
+  if (!parts) return Error{parts.error()};
+  auto header = decode_json_part(parts->header, "header");
+  if (!header) return Error{header.error()};
+  auto alg = header->find("alg");
+  if (alg == header->end() || !alg->is_string() || alg->get_ref<const std::string&>() != "HS256")
+    return Error{"unsupported algorithm (only HS256 is accepted)"};
+  auto typ = header->find("typ");
+  if (typ != header->end() && (!typ->is_string() || typ->get_ref<const std::string&>() != "JWT"))
+    return Error{"unsupported token type"};
+  if (header->contains("crit")) return Error{"unsupported critical header"};
+
+  auto sig = base64url_decode(parts->signature);
+  if (!sig || sig->size() != 32) return Error{"signature does not match"};
+  unsigned char expect[32];
+  if (!key.mac(parts->signing_input, expect)) return Error{"HMAC-SHA256 failed"};
+  bool same = CRYPTO_memcmp(expect, sig->data(), 32) == 0;
+  OPENSSL_cleanse(expect, sizeof expect);
+  if (!same) return Error{"signature does not match"};
+
+  auto claims = decode_json_part(parts->payload, "payload");
+  if (!claims) return Error{claims.error()};
+  if (opt.check_iat) {
+    auto iat = claims->find("iat");
+    if (iat == claims->end() || !iat->is_number_integer()) return Error{"iat missing or not an integer"};
+    auto v = iat->get<std::int64_t>();
+    if (v > opt.now + opt.max_skew || v < opt.now - opt.max_skew)
+      return Error{"iat is " + std::to_string(v - opt.now) + " s from now (allowed ±" +
+                   std::to_string(opt.max_skew) + " s)"};
+    auto exp = claims->find("exp");
+    if (exp != claims->end()) {
+      if (!exp->is_number_integer()) return Error{"exp is not an integer"};
+      if (exp->get<std::int64_t>() + opt.max_skew < opt.now) return Error{"token expired"};
+    }
+  }
+  return std::move(*claims);
+}
+
+}  // namespace zsso

@@ -1,0 +1,29 @@
+#include "zsso/secret.hpp"
+
+#include <openssl/crypto.h>
+
+#include "zsso/files.hpp"
+
+namespace zsso {
+
+void secure_wipe(void* p, std::size_t n) noexcept {
+  if (p && n) OPENSSL_cleanse(p, n);
+}
+
+Result<Secret> load_secret_file(const std::string& path) {
+  TrustedFileRules rules;
+  rules.max_size = 4096;
+  rules.allow_world_readable = false;
+  auto bytes = read_trusted_secret_file(path, rules);
+  if (!bytes) return Error{bytes.error()};
+  auto& b = *bytes;
+  if (!b.empty() && b.back() == '\n') b.pop_back();
+  if (!b.empty() && b.back() == '\r') b.pop_back();
+  if (b.empty()) return Error{path + ": empty; paste the shared secret from Zendesk's admin page"};
+  for (unsigned char c : b)
+    if (c < 0x20 || c == 0x7f)
+      return Error{path + ": contains a control character or more than one line"};
+  return Secret(std::string_view(reinterpret_cast<const char*>(b.data()), b.size()));
+}
+
+}  // namespace zsso

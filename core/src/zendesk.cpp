@@ -1,0 +1,81 @@
+#include "zsso/zendesk.hpp"
+
+#include <algorithm>
+
+#include "zsso/html.hpp"
+#include "zsso/text.hpp"
+#include "zsso/url.hpp"
+
+namespace zsso {
+
+std::string zendesk_host(const ZendeskConfig& zd) { return zd.subdomain + ".zendesk.com"; }
+
+std::string jwt_endpoint(const ZendeskConfig& zd) { return "https://" + zendesk_host(zd) + "/access/jwt"; }
+
+std::optional<std::string> validate_return_to(std::string_view rt, const ZendeskConfig& zd) {
+  if (rt.empty() || rt.size() > 2048) return std::nullopt;
+  // No control characters (CR/LF header injection), spaces, backslashes
+  // (browsers read "\" as "/"), or non-ASCII (IDN look-alikes).
+  for (unsigned char c : rt)
+    if (c <= 0x20 || c >= 0x7f || c == '\\') return std::nullopt;
+
+  if (rt.front() == '/') {
+    // A path on the Zendesk host; "//host" would be scheme-relative.
+    if (rt.size() > 1 && rt[1] == '/') return std::nullopt;
+    return std::string(rt);
+  }
+  constexpr std::string_view kScheme = "https://";
+  if (rt.size() <= kScheme.size() || ascii_lower(rt.substr(0, kScheme.size())) != kScheme) return std::nullopt;
+  std::string_view rest = rt.substr(kScheme.size());
+  auto end = rest.find_first_of("/?#");
+  std::string_view authority = rest.substr(0, end);
+  if (authority.find('@') != std::string_view::npos) return std::nullopt;   // userinfo
+  if (authority.find('%') != std::string_view::npos) return std::nullopt;   // encoded host
+  std::string_view host = authority;
+  if (auto colon = authority.find(':'); colon != std::string_view::npos) {
+    if (authority.substr(colon + 1) != "443") return std::nullopt;
+    host = authority.substr(0, colon);
+  }
+  if (!host.empty() && host.back() == '.') host.remove_suffix(1);   // "host." is the same host
+  std::string h = ascii_lower(host);
+  if (h.empty()) return std::nullopt;
+  if (h == zendesk_host(zd) ||
+      std::find(zd.return_to_hosts.begin(), zd.return_to_hosts.end(), h) != zd.return_to_hosts.end())
+    return std::string(rt);
+  return std::nullopt;
+}
+
+std::string jwt_get_url(const ZendeskConfig& zd, std::string_view jwt, std::string_view return_to) {
+  std::string url = jwt_endpoint(zd);
+  url += "?jwt=";
+  url += jwt;   // base64url and dots: nothing to encode
+  if (!return_to.empty()) {
+    url += "&return_to=";
+    url += percent_encode(return_to);
+  }
+  return url;
+}
+
+std::string jwt_post_form(const ZendeskConfig& zd, std::string_view jwt, std::string_view return_to,
+                          std::string_view form_id, std::string_view button_label) {
+  std::string f;
+  f.reserve(512 + jwt.size() + return_to.size());
+  f += "<form id=\"";
+  html_escape_append(f, form_id);
+  f += "\" method=\"post\" action=\"";
+  html_escape_append(f, jwt_endpoint(zd));
+  f += "\">\n<input type=\"hidden\" name=\"jwt\" value=\"";
+  html_escape_append(f, jwt);
+  f += "\">\n";
+  if (!return_to.empty()) {
+    f += "<input type=\"hidden\" name=\"return_to\" value=\"";
+    html_escape_append(f, return_to);
+    f += "\">\n";
+  }
+  f += "<button type=\"submit\">";
+  html_escape_append(f, button_label);
+  f += "</button>\n</form>\n";
+  return f;
+}
+
+}  // namespace zsso
