@@ -76,6 +76,9 @@ struct HelperConfig {
   bool trust_remote_user = false;
   std::string site_name = "Intranet";
   std::string logout_redirect;
+  // Key for the CGI's CSRF tokens when it may not read the Zendesk secret
+  // (broker mode). Empty: derived from the Zendesk secret.
+  std::string csrf_key_file;
 };
 
 struct Config {
