@@ -1,1 +1,85 @@
-int main(){}
+// zendesk-sso: the admin's view of a deployment. See zendesk-sso(1).
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+
+#include "cli.hpp"
+
+namespace {
+
+constexpr const char* kUsageText = R"(usage: zendesk-sso [--config FILE] [--profile NAME] COMMAND [ARGS]
+
+Commands:
+  check                      validate the config, secret file(s), ranges and PAM service
+  mint USER [--rhost ADDR] [--url]
+                             print a signed JWT for USER (with --url, the legacy GET URL);
+                             applies the access policy, and the IP ranges when --rhost is given
+  verify TOKEN|- [--skew SECONDS] [--ignore-iat]
+                             print the claims as JSON; exit 0 only if the signature matches
+                             the configured secret and iat is within SECONDS (default 180)
+  ip-test ADDR               exit 0 if ADDR is inside network.ip_ranges, 1 if not
+
+Options:
+  --config FILE    default: $ZENDESK_SSO_CONFIG, else /etc/zendesk-sso/config.json
+  --profile NAME   use the named profile of the config
+  -h, --help       this text;  --version  the version
+
+Exit status: 0 success, 1 check failed / invalid / outside, 2 usage or unusable config.
+)";
+
+struct Command {
+  const char* name;
+  int (*run)(const zsso::cli::Context&);
+};
+
+constexpr Command kCommands[] = {
+    {"check", zsso::cli::cmd_check},
+    {"mint", zsso::cli::cmd_mint},
+    {"verify", zsso::cli::cmd_verify},
+    {"ip-test", zsso::cli::cmd_ip_test},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  zsso::cli::Context ctx;
+  std::string explicit_config;
+  int i = 1;
+  for (; i < argc; ++i) {
+    std::string_view a = argv[i];
+    auto value = [&](std::string_view opt, std::string& out) -> bool {
+      if (a == opt) {
+        if (i + 1 >= argc) {
+          std::fprintf(stderr, "zendesk-sso: %s needs a value\n", argv[i]);
+          std::exit(zsso::cli::kUsage);
+        }
+        out = argv[++i];
+        return true;
+      }
+      if (a.size() > opt.size() && a.substr(0, opt.size()) == opt && a[opt.size()] == '=') {
+        out = std::string(a.substr(opt.size() + 1));
+        return true;
+      }
+      return false;
+    };
+    if (a == "-h" || a == "--help") { std::fputs(kUsageText, stdout); return zsso::cli::kOk; }
+    if (a == "--version") { std::puts("zendesk-sso " ZSSO_VERSION); return zsso::cli::kOk; }
+    if (value("--config", explicit_config) || value("--profile", ctx.profile)) continue;
+    if (!a.empty() && a[0] == '-') {
+      std::fprintf(stderr, "zendesk-sso: unknown option %s (see --help)\n", argv[i]);
+      return zsso::cli::kUsage;
+    }
+    break;
+  }
+  if (i >= argc) {
+    std::fputs(kUsageText, stderr);
+    return zsso::cli::kUsage;
+  }
+  std::string_view name = argv[i];
+  ctx.config_path = zsso::config_path_from(explicit_config);
+  ctx.args.assign(argv + i + 1, argv + argc);
+  for (const auto& c : kCommands)
+    if (name == c.name) return c.run(ctx);
+  std::fprintf(stderr, "zendesk-sso: unknown command %s (see --help)\n", argv[i]);
+  return zsso::cli::kUsage;
+}

@@ -1,0 +1,359 @@
+#!/usr/bin/python3
+"""zendesk-sso CLI: check, mint, verify, ip-test against the shipped example
+config, with fake users from nss_wrapper and tokens checked by PyJWT."""
+import base64
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import jwt  # python3-jwt: the independent implementation
+
+CLI = sys.argv[1]
+EXAMPLE = sys.argv[2]
+NSS_WRAPPER = "/usr/lib/x86_64-linux-gnu/libnss_wrapper.so"
+SECRET = "s3cr3tZ9" * 6  # 48 alphanumerics, like Zendesk's
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class Fixture:
+    """A temp dir with the example config (secret paths pointed inside it),
+    secret files and nss_wrapper users."""
+
+    def __init__(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = self.tmp.name
+        with open(EXAMPLE) as f:
+            text = f.read()
+        text = text.replace('"/etc/zendesk-sso/secret"', '"secret"')
+        text = text.replace('"/etc/zendesk-sso/secret-agents"', '"secret-agents"')
+        self.config = self.write("config.json", text, 0o644)
+        self.write("secret", SECRET + "\n", 0o600)
+        self.write("secret-agents", "agents" + SECRET + "\n", 0o640)
+        self.passwd = self.write("passwd", "\n".join([
+            "root:x:0:0:root:/root:/bin/bash",
+            "alice:x:1000:1000:Alice Liddell,Room 1,,:/home/alice:/bin/bash",
+            "bob:x:1001:1001::/home/bob:/bin/bash",
+            "sys:x:500:500:System:/:/usr/sbin/nologin",
+            "mallory:x:1002:1002:Mallory:/home/mallory:/bin/bash",
+            "zoe:x:1003:1003:Zo\u00eb \u00d1and\u00fa \u674e:/home/zoe:/bin/bash",
+        ]) + "\n", 0o644)
+        self.group = self.write("group", "\n".join([
+            "root:x:0:", "alice:x:1000:", "bob:x:1001:", "sys:x:500:", "mallory:x:1002:",
+            "zoe:x:1003:",
+            "staff:x:2000:alice,zoe", "zd-agents:x:2001:alice", "zd-admins:x:2002:zoe",
+            "zd-denied:x:2003:mallory",
+        ]) + "\n", 0o644)
+
+    def write(self, name, text, mode):
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, mode)
+        return path
+
+    def run(self, *args, config=None, stdin=None):
+        env = dict(os.environ, LD_PRELOAD=NSS_WRAPPER, NSS_WRAPPER_PASSWD=self.passwd,
+                   NSS_WRAPPER_GROUP=self.group)
+        env.pop("ZENDESK_SSO_CONFIG", None)
+        p = subprocess.run([CLI, "--config", config or self.config, *args], env=env,
+                           input=stdin, capture_output=True, text=True, timeout=60)
+        return p.returncode, p.stdout, p.stderr
+
+
+class Check(unittest.TestCase):
+    def setUp(self):
+        self.f = Fixture()
+        self.addCleanup(self.f.tmp.cleanup)
+
+    def variant(self, old, new):
+        with open(self.f.config) as fh:
+            text = fh.read()
+        self.assertIn(old, text)
+        return self.f.write("variant.json", text.replace(old, new, 1), 0o644)
+
+    def test_shipped_example_passes(self):
+        rc, out, err = self.f.run("check")
+        self.assertEqual(rc, 0, err)
+        self.assertRegex(out, r"^ok: .*acme\.zendesk\.com/access/jwt.*3 ip_ranges")
+        self.assertIn("1 profile(s) checked", out)
+
+    def assert_check_fails(self, config, *needles):
+        rc, out, err = self.f.run("check", config=config)
+        self.assertEqual(rc, 1, f"check passed a broken config: {out}{err}")
+        self.assertEqual(out, "")
+        for n in needles:
+            self.assertIn(n, err)
+        return err
+
+    def test_broken_variants_name_the_reason(self):
+        cases = [
+            ('"10.0.0.0/8"', '"10.0.0.0/33"', 'network.ip_ranges[0]: "10.0.0.0/33"'),
+            ('"10.0.0.0/8"', '"1.2.3"', 'network.ip_ranges[0]: "1.2.3"'),
+            ('"2001:db8::/32"', '"::g"', 'network.ip_ranges[2]: "::g"'),
+            ('"10.0.0.0/8"', '"0.0.0.0/0"', "leave ip_ranges empty"),
+            ('"subdomain": "acme"', '"subdomain": "acme.zendesk.com"', "zendesk.subdomain"),
+            ('"subdomain": "acme"', '"subdomian": "acme"', "zendesk.subdomian: unknown key"),
+            ('"delivery": "post"', '"delivery": "redirect"', "zendesk.delivery"),
+            ('"min_uid": 1000', '"min_uid": "1000"', "access.min_uid: must be an integer"),
+            ('"allow_root": false', '"allow_root": 0', "access.allow_root: must be true or false"),
+            ('"email": "{user}@acme.com"', '"email": "{usr}@acme.com"', "claims.email"),
+            ('"zd-admins": "admin"', '"zd-admins": "superuser"', "claims.role_by_group.zd-admins"),
+            ('"return_to_hosts": ["help.acme.com"]', '"return_to_hosts": ["https://help.acme.com/"]',
+             "zendesk.return_to_hosts[0]"),
+            ('"allowed_groups": ["zd-agents", "zd-admins"]', '"allowed_groups": "zd-agents"',
+             "profiles.agents.access.allowed_groups: must be a list of strings"),
+            ('"service": "zendesk-sso"', '"service": "../evil"', "pam.service"),
+            ('"version": 1,', '"version": 2,', "version: only version 1"),
+            ('"version": 1,', '"version": 1,,', "parse error"),
+        ]
+        for old, new, needle in cases:
+            with self.subTest(new=new):
+                self.assert_check_fails(self.variant(old, new), needle)
+
+    def test_every_problem_is_named_at_once(self):
+        with open(self.f.config) as fh:
+            text = fh.read()
+        text = text.replace('"10.0.0.0/8"', '"10.0.0.0/33"').replace('"min_uid": 1000', '"min_uid": -1')
+        cfg = self.f.write("two.json", text, 0o644)
+        err = self.assert_check_fails(cfg, "network.ip_ranges[0]", "access.min_uid")
+        self.assertGreaterEqual(len(err.strip().splitlines()), 2)
+
+    def test_secret_file_problems(self):
+        secret = os.path.join(self.f.dir, "secret")
+        os.chmod(secret, 0o644)
+        self.assert_check_fails(self.f.config, "zendesk.secret_file", "world-readable")
+        os.chmod(secret, 0o620)
+        self.assert_check_fails(self.f.config, "group- or world-writable")
+        os.chmod(secret, 0o600)
+        with open(secret, "w"):
+            pass
+        self.assert_check_fails(self.f.config, "empty")
+        os.remove(secret)
+        self.assert_check_fails(self.f.config, "No such file")
+        os.symlink(os.path.join(self.f.dir, "secret-agents"), secret)
+        self.assert_check_fails(self.f.config, "symbolic link")
+        os.remove(secret)
+        self.f.write("secret", SECRET, 0o600)
+        if os.geteuid() == 0:
+            os.chown(secret, 65534, 65534)
+            self.assert_check_fails(self.f.config, "owned by uid 65534")
+
+    def test_profile_secret_is_checked_too(self):
+        os.remove(os.path.join(self.f.dir, "secret-agents"))
+        self.assert_check_fails(self.f.config, "profile agents: zendesk.secret_file")
+
+    def test_world_writable_config_refused(self):
+        os.chmod(self.f.config, 0o666)
+        self.assert_check_fails(self.f.config, "group- or world-writable")
+
+    def test_missing_config(self):
+        self.assert_check_fails(os.path.join(self.f.dir, "nope.json"), "No such file")
+
+
+class Mint(unittest.TestCase):
+    def setUp(self):
+        self.f = Fixture()
+        self.addCleanup(self.f.tmp.cleanup)
+
+    def mint(self, *args):
+        rc, out, err = self.f.run("mint", *args)
+        return rc, out.strip(), err
+
+    def test_token_verifies_with_pyjwt_and_claims_match(self):
+        before = int(time.time())
+        rc, token, err = self.mint("alice", "--rhost", "10.9.8.7")
+        self.assertEqual(rc, 0, err)
+        header = jwt.get_unverified_header(token)
+        self.assertEqual(header, {"typ": "JWT", "alg": "HS256"})
+        self.assertEqual(token.split(".")[0], b64url(b'{"typ":"JWT","alg":"HS256"}'))
+        claims = jwt.decode(token, SECRET, algorithms=["HS256"])
+        self.assertTrue(before <= claims["iat"] <= int(time.time()))
+        self.assertIsInstance(claims["iat"], int)
+        self.assertRegex(claims["jti"], r"^[A-Za-z0-9_-]{22}$")
+        self.assertEqual(claims["email"], "alice@acme.com")
+        self.assertEqual(claims["name"], "Alice Liddell")
+        self.assertEqual(claims["external_id"], "alice")
+        self.assertEqual(claims["organization"], "Acme")
+        self.assertEqual(claims["tags"], ["staff"])
+        self.assertEqual(claims["role"], "agent")
+        self.assertNotIn("user_fields", claims)  # empty in the example: not sent
+        self.assertNotIn("exp", claims)
+        with self.assertRaises(jwt.InvalidSignatureError):
+            jwt.decode(token, SECRET + "x", algorithms=["HS256"])
+
+    def test_utf8_name_and_admin_role(self):
+        rc, token, err = self.mint("zoe")
+        self.assertEqual(rc, 0, err)
+        claims = jwt.decode(token, SECRET, algorithms=["HS256"])
+        self.assertEqual(claims["name"], "Zo\u00eb \u00d1and\u00fa \u674e")
+        self.assertEqual(claims["role"], "admin")
+
+    def test_jti_unique(self):
+        seen = set()
+        for _ in range(5):
+            rc, token, err = self.mint("bob")
+            self.assertEqual(rc, 0, err)
+            seen.add(jwt.decode(token, SECRET, algorithms=["HS256"])["jti"])
+        self.assertEqual(len(seen), 5)
+
+    def test_name_falls_back_to_user(self):
+        rc, token, _ = self.mint("bob")
+        self.assertEqual(jwt.decode(token, SECRET, algorithms=["HS256"])["name"], "bob")
+
+    def test_policy_denials(self):
+        for args, reason in [(["root"], "root is not allowed"),
+                             (["sys"], "below access.min_uid"),
+                             (["mallory"], "denied group"),
+                             (["alice", "--rhost", "8.8.8.8"], "outside ip_ranges"),
+                             (["alice", "--rhost", "garbage"], "not an IP address")]:
+            with self.subTest(args=args):
+                rc, out, err = self.mint(*args)
+                self.assertEqual(rc, 1)
+                self.assertEqual(out, "")
+                self.assertIn(reason, err)
+
+    def test_unknown_user(self):
+        rc, out, err = self.mint("nosuchuser")
+        self.assertEqual((rc, out), (1, ""))
+        self.assertIn("unknown user", err)
+
+    def test_profile_uses_its_own_secret_and_policy(self):
+        p = subprocess.run([CLI, "--config", self.f.config, "--profile", "agents", "mint", "alice"],
+                           env=dict(os.environ, LD_PRELOAD=NSS_WRAPPER, NSS_WRAPPER_PASSWD=self.f.passwd,
+                                    NSS_WRAPPER_GROUP=self.f.group), capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        jwt.decode(p.stdout.strip(), "agents" + SECRET, algorithms=["HS256"])
+        p = subprocess.run([CLI, "--config", self.f.config, "--profile", "agents", "mint", "bob"],
+                           env=dict(os.environ, LD_PRELOAD=NSS_WRAPPER, NSS_WRAPPER_PASSWD=self.f.passwd,
+                                    NSS_WRAPPER_GROUP=self.f.group), capture_output=True, text=True)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("allowed_groups", p.stderr)
+
+    def test_url_mode(self):
+        rc, url, err = self.mint("alice", "--url")
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(url.startswith("https://acme.zendesk.com/access/jwt?jwt="))
+
+
+class Verify(unittest.TestCase):
+    def setUp(self):
+        self.f = Fixture()
+        self.addCleanup(self.f.tmp.cleanup)
+        rc, out, err = self.f.run("mint", "alice")
+        self.assertEqual(rc, 0, err)
+        self.token = out.strip()
+
+    def verify(self, token, *args):
+        return self.f.run("verify", token, *args)
+
+    def test_own_token_verifies_and_prints_claims(self):
+        rc, out, err = self.verify(self.token)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(json.loads(out)["email"], "alice@acme.com")
+
+    def test_stdin(self):
+        rc, out, err = self.f.run("verify", "-", stdin=self.token + "\n")
+        self.assertEqual(rc, 0, err)
+
+    def test_pyjwt_token_verifies(self):
+        now = int(time.time())
+        token = jwt.encode({"iat": now, "jti": "x" * 22, "email": "a@b.c", "name": "N"}, SECRET,
+                           algorithm="HS256")
+        rc, out, err = self.verify(token)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(json.loads(out)["iat"], now)
+
+    def assert_invalid(self, token, needle=""):
+        rc, out, err = self.verify(token)
+        self.assertEqual(rc, 1, f"accepted: {token}")
+        self.assertEqual(out, "")
+        self.assertIn("invalid", err)
+        self.assertIn(needle, err)
+
+    def test_one_changed_byte_anywhere(self):
+        t = self.token
+        for i in range(0, len(t)):
+            if t[i] == ".":
+                continue
+            c = "A" if t[i] != "A" else "B"
+            with self.subTest(i=i):
+                self.assert_invalid(t[:i] + c + t[i + 1:])
+
+    def test_wrong_secret(self):
+        token = jwt.encode({"iat": int(time.time()), "jti": "j", "email": "a@b.c", "name": "N"},
+                           "wrong" + SECRET, algorithm="HS256")
+        self.assert_invalid(token, "signature")
+
+    def test_alg_none(self):
+        h, p, _ = self.token.split(".")
+        none_header = b64url(b'{"typ":"JWT","alg":"none"}')
+        self.assert_invalid(f"{none_header}.{p}.", "algorithm")
+        self.assert_invalid(f"{none_header}.{p}.{self.token.split('.')[2]}", "algorithm")
+
+    def test_hs512_refused(self):
+        token = jwt.encode({"iat": int(time.time())}, SECRET, algorithm="HS512")
+        self.assert_invalid(token, "algorithm")
+
+    def test_truncated(self):
+        for cut in (1, 10, 43, 44, len(self.token) // 2):
+            with self.subTest(cut=cut):
+                self.assert_invalid(self.token[:-cut])
+
+    def test_old_iat(self):
+        token = jwt.encode({"iat": int(time.time()) - 600, "jti": "j"}, SECRET, algorithm="HS256")
+        self.assert_invalid(token, "iat")
+        rc, _, err = self.verify(token, "--ignore-iat")
+        self.assertEqual(rc, 0, err)
+        rc, _, err = self.verify(token, "--skew", "900")
+        self.assertEqual(rc, 0, err)
+
+    def test_garbage(self):
+        for t in ["", "a", "a.b", "a.b.c.d", "...", "\u00e9.\u00e9.\u00e9"]:
+            with self.subTest(t=t):
+                rc, out, err = self.verify(t)
+                self.assertEqual(rc, 1)
+
+
+class IpTest(unittest.TestCase):
+    def setUp(self):
+        self.f = Fixture()
+        self.addCleanup(self.f.tmp.cleanup)
+
+    def test_ranges(self):
+        for addr, want in [("10.1.2.3", 0), ("192.168.44.1", 0), ("2001:db8::1", 0),
+                           ("::ffff:10.0.0.1", 0), ("11.0.0.1", 1), ("2001:db9::1", 1),
+                           ("127.0.0.1", 1)]:
+            with self.subTest(addr=addr):
+                rc, out, _ = self.f.run("ip-test", addr)
+                self.assertEqual(rc, want, out)
+
+    def test_bad_address_is_usage_error(self):
+        rc, out, err = self.f.run("ip-test", "10.1.2")
+        self.assertEqual(rc, 2)
+        self.assertIn("not an IPv4 or IPv6 address", err)
+
+
+class Usage(unittest.TestCase):
+    def test_help_and_errors(self):
+        p = subprocess.run([CLI, "--help"], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0)
+        for cmd in ("check", "mint", "verify", "ip-test"):
+            self.assertIn(cmd, p.stdout)
+        for args in ([], ["frobnicate"], ["--bogus", "check"], ["mint"], ["verify"],
+                     ["mint", "alice", "--rhost"]):
+            with self.subTest(args=args):
+                p = subprocess.run([CLI, "--config", "/nonexistent", *args], capture_output=True,
+                                   text=True)
+                self.assertEqual(p.returncode, 2, p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(argv=[sys.argv[0], "-v"])

@@ -1,0 +1,43 @@
+// The admin CLI: one file per command, this header for what they share.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "zsso/config.hpp"
+
+namespace zsso::cli {
+
+inline constexpr int kOk = 0;
+inline constexpr int kFail = 1;    // the check failed / not valid / outside
+inline constexpr int kUsage = 2;   // bad arguments or unusable config
+
+struct Context {
+  std::string config_path;
+  std::string profile;
+  std::vector<std::string> args;   // after the command name
+};
+
+// Loads the config or prints why not (to stderr).
+std::optional<Config> load_or_report(const Context& ctx);
+
+// Splits "--opt VALUE"/"--opt=VALUE" options from positionals. Unknown
+// options are an error. Flags listed in `flags` take no value.
+struct ParsedArgs {
+  std::vector<std::string> positional;
+  std::vector<std::pair<std::string, std::string>> options;
+  const std::string* get(std::string_view name) const;
+  bool has(std::string_view name) const { return get(name) != nullptr; }
+};
+std::optional<ParsedArgs> parse_args(const std::vector<std::string>& args,
+                                     const std::vector<std::string_view>& valued,
+                                     const std::vector<std::string_view>& flags);
+
+int cmd_check(const Context& ctx);
+int cmd_mint(const Context& ctx);
+int cmd_verify(const Context& ctx);
+int cmd_ip_test(const Context& ctx);
+
+}  // namespace zsso::cli
