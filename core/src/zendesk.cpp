@@ -10,7 +10,10 @@ namespace zsso {
 
 std::string zendesk_host(const ZendeskConfig& zd) { return zd.subdomain + ".zendesk.com"; }
 
-std::string jwt_endpoint(const ZendeskConfig& zd) { return "https://" + zendesk_host(zd) + "/access/jwt"; }
+std::string jwt_endpoint(const ZendeskConfig& zd) {
+  if (!zd.endpoint_override.empty()) return zd.endpoint_override;
+  return "https://" + zendesk_host(zd) + "/access/jwt";
+}
 
 std::optional<std::string> validate_return_to(std::string_view rt, const ZendeskConfig& zd) {
   if (rt.empty() || rt.size() > 2048) return std::nullopt;

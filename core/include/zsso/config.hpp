@@ -26,6 +26,10 @@ struct ZendeskConfig {
   Delivery delivery = Delivery::post;
   std::vector<std::string> return_to_hosts;  // host-mapped / brand hosts, lower case
   std::int64_t exp_seconds = 0;              // 0: no exp claim (Zendesk does not use it)
+  // Tests and the demo only, never read from the config file: a loopback
+  // stand-in's full endpoint URL that replaces https://SUBDOMAIN.zendesk.com/access/jwt.
+  // The CGI sets it from $ZENDESK_SSO_ENDPOINT_OVERRIDE after checking it is loopback.
+  std::string endpoint_override;
 };
 
 struct NetworkConfig {

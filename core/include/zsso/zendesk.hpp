@@ -10,7 +10,8 @@
 
 namespace zsso {
 
-// https://SUBDOMAIN.zendesk.com/access/jwt (never a host-mapped domain).
+// https://SUBDOMAIN.zendesk.com/access/jwt (never a host-mapped domain), or
+// zd.endpoint_override when a test has set one.
 std::string jwt_endpoint(const ZendeskConfig& zd);
 std::string zendesk_host(const ZendeskConfig& zd);   // SUBDOMAIN.zendesk.com
 
