@@ -8,32 +8,16 @@
 #include <cstdio>
 #include <cstring>
 
+#include "zsso/text.hpp"
+#include "zsso/unique_fd.hpp"
+
 namespace zsso {
 
 namespace {
 
-// Closes the descriptor on every path out.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { if (fd_ >= 0) ::close(fd_); }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-std::string errno_text(int e) {
-  char buf[128];
-  // GNU strerror_r returns the message pointer.
-  return ::strerror_r(e, buf, sizeof buf);
-}
-
 template <class Buffer>
 Result<Buffer> read_checked(const std::string& path, const TrustedFileRules& rules) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
   if (fd.get() < 0) {
     int e = errno;
     if (e == ELOOP) return Error{path + ": is a symbolic link; refusing to follow it"};

@@ -1,6 +1,7 @@
 #include "zsso/text.hpp"
 
 #include <cstdio>
+#include <cstring>
 
 namespace zsso {
 
@@ -65,6 +66,12 @@ std::string quote_for_log(std::string_view s, std::size_t max) {
   }
   out += '"';
   return out;
+}
+
+std::string errno_text(int e) {
+  char buf[128];
+  // GNU strerror_r returns the message pointer.
+  return ::strerror_r(e, buf, sizeof buf);
 }
 
 }  // namespace zsso

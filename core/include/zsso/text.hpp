@@ -14,5 +14,7 @@ std::string_view trim(std::string_view s);
 // Quotes a value for a one-line message: "value", with control bytes as \xNN
 // and long values cut.
 std::string quote_for_log(std::string_view s, std::size_t max = 120);
+// strerror, thread-safe.
+std::string errno_text(int e);
 
 }  // namespace zsso
