@@ -1,0 +1,62 @@
+// zendesk-sso.cgi: one request per process (CGI/1.1), one syslog line per decision.
+#include <syslog.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <string>
+
+#include <openssl/rand.h>
+
+#include "request.hpp"
+#include "response.hpp"
+#include "routes.hpp"
+#include "zsso/base64url.hpp"
+#include "zsso/config.hpp"
+#include "zsso/text.hpp"
+
+namespace {
+
+// Short and random: matches an error page to its log line, says nothing else.
+std::string new_request_id() {
+  unsigned char raw[6];
+  if (RAND_bytes(raw, sizeof raw) != 1) return "unknown";
+  std::string id;
+  zsso::base64url_encode_append(id, raw, sizeof raw);
+  return id;
+}
+
+bool write_all(int fd, const std::string& s) {
+  std::size_t done = 0;
+  while (done < s.size()) {
+    ssize_t n = ::write(fd, s.data() + done, s.size() - done);
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+int main() {
+  // ZENDESK_SSO_LOG_STDERR=1 copies log lines to stderr (Apache's error log);
+  // handy where syslog is absent, and what the tests read.
+  const char* to_stderr = std::getenv("ZENDESK_SSO_LOG_STDERR");
+  openlog("zendesk-sso.cgi", LOG_PID | (to_stderr && std::string(to_stderr) == "1" ? LOG_PERROR : 0), LOG_AUTHPRIV);
+
+  zsso::cgi::Request req = zsso::cgi::request_from_environment();
+  zsso::cgi::Environment env;
+  env.config_path = zsso::config_path_from({});
+  if (const char* ep = std::getenv("ZENDESK_SSO_ENDPOINT_OVERRIDE")) env.endpoint_override = ep;
+  env.request_id = new_request_id();
+  env.now = static_cast<std::int64_t>(std::time(nullptr));
+  env.body_fd = STDIN_FILENO;
+
+  zsso::cgi::Response r = zsso::cgi::handle_request(req, env);
+  syslog(r.log_priority, "req=%s %s %s: %s", env.request_id.c_str(), zsso::quote_for_log(req.method, 16).c_str(),
+         zsso::quote_for_log(req.script_name + req.path_info, 120).c_str(), r.log_message.c_str());
+  const bool ok = write_all(STDOUT_FILENO, zsso::cgi::serialize(r));
+  closelog();
+  return ok ? 0 : 1;
+}

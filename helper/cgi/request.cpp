@@ -1,0 +1,81 @@
+#include "request.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+
+#include "zsso/text.hpp"
+
+namespace zsso::cgi {
+
+namespace {
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::string(v) : std::string();
+}
+}  // namespace
+
+Request request_from_environment() {
+  Request r;
+  r.method = env("REQUEST_METHOD");
+  r.script_name = env("SCRIPT_NAME");
+  r.path_info = env("PATH_INFO");
+  r.query = env("QUERY_STRING");
+  r.content_type = env("CONTENT_TYPE");
+  r.remote_addr = env("REMOTE_ADDR");
+  r.remote_user = env("REMOTE_USER");
+  r.forwarded_for = env("HTTP_X_FORWARDED_FOR");
+  r.cookie = env("HTTP_COOKIE");
+  r.https = ascii_lower(env("HTTPS")) == "on";
+  std::string len = env("CONTENT_LENGTH");
+  if (!len.empty()) {
+    std::size_t n = 0;
+    auto [end, ec] = std::from_chars(len.data(), len.data() + len.size(), n);
+    if (ec == std::errc() && end == len.data() + len.size()) r.content_length = n;
+    else r.content_length_invalid = true;
+  }
+  return r;
+}
+
+BodyStatus read_body(Request& req, int fd, std::size_t max) {
+  if (req.content_length_invalid) return BodyStatus::bad;
+  if (req.content_length && *req.content_length > max) return BodyStatus::too_large;
+  // Without CONTENT_LENGTH read to EOF, one byte past the cap to tell "too large".
+  const std::size_t want = req.content_length ? *req.content_length : max + 1;
+  req.body.assign(want, 0);
+  std::size_t got = 0;
+  while (got < want) {
+    ssize_t n = ::read(fd, req.body.data() + got, want - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  req.body.resize(got);   // shrinking keeps the buffer; it is wiped when freed
+  if (!req.content_length) return got > max ? BodyStatus::too_large : BodyStatus::ok;
+  return got == want ? BodyStatus::ok : BodyStatus::bad;
+}
+
+bool is_form_urlencoded(std::string_view ct) {
+  std::string_view type = trim(ct.substr(0, ct.find(';')));
+  return ascii_lower(type) == "application/x-www-form-urlencoded";
+}
+
+std::vector<std::string_view> cookie_values(std::string_view header, std::string_view name) {
+  std::vector<std::string_view> out;
+  while (!header.empty()) {
+    auto semi = header.find(';');
+    std::string_view pair = trim(header.substr(0, semi));
+    header = semi == std::string_view::npos ? std::string_view{} : header.substr(semi + 1);
+    auto eq = pair.find('=');
+    if (eq == std::string_view::npos) continue;
+    if (trim(pair.substr(0, eq)) != name) continue;
+    std::string_view value = trim(pair.substr(eq + 1));
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+    out.push_back(value);
+  }
+  return out;
+}
+
+}  // namespace zsso::cgi

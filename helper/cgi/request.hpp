@@ -1,0 +1,51 @@
+// The CGI/1.1 request (RFC 3875): meta-variables from the environment, the
+// body from stdin with a hard cap.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "zsso/secret.hpp"
+
+namespace zsso::cgi {
+
+inline constexpr std::size_t kMaxBody = 8 * 1024;
+
+struct Request {
+  std::string method;          // REQUEST_METHOD
+  std::string script_name;     // SCRIPT_NAME: where the CGI is mounted, e.g. /zendesk
+  std::string path_info;       // PATH_INFO: /login, /login/agents, /logout
+  std::string query;           // QUERY_STRING
+  std::string content_type;    // CONTENT_TYPE
+  std::optional<std::size_t> content_length;   // CONTENT_LENGTH, absent or unparsable: nullopt
+  bool content_length_invalid = false;
+  std::string remote_addr;     // REMOTE_ADDR
+  std::string remote_user;     // REMOTE_USER (set by an Apache auth module)
+  std::string forwarded_for;   // HTTP_X_FORWARDED_FOR
+  std::string cookie;          // HTTP_COOKIE
+  bool https = false;          // HTTPS=on
+  SecureBytes body;            // holds the password: wiped when freed
+
+  std::string_view body_view() const {
+    return {reinterpret_cast<const char*>(body.data()), body.size()};
+  }
+};
+
+Request request_from_environment();
+
+enum class BodyStatus { ok, too_large, bad };
+// Reads the body from fd: exactly CONTENT_LENGTH bytes, or up to EOF when the
+// server sent none; more than max is too_large without reading it all.
+BodyStatus read_body(Request& req, int fd, std::size_t max = kMaxBody);
+
+// application/x-www-form-urlencoded, parameters (charset) allowed.
+bool is_form_urlencoded(std::string_view content_type);
+
+// Every value of the cookie called name in a Cookie header (the browser may
+// send several with different paths).
+std::vector<std::string_view> cookie_values(std::string_view header, std::string_view name);
+
+}  // namespace zsso::cgi

@@ -1,0 +1,73 @@
+#include "response.hpp"
+
+#include <openssl/evp.h>
+
+namespace zsso::cgi {
+
+const char* reason_phrase(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 302: return "Found";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Unknown";
+  }
+}
+
+std::string csp_hash(std::string_view text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(text.data(), text.size(), digest, &len, EVP_sha256(), nullptr) != 1) return {};
+  unsigned char b64[64];
+  int n = EVP_EncodeBlock(b64, digest, static_cast<int>(len));
+  return "'sha256-" + std::string(reinterpret_cast<const char*>(b64), static_cast<std::size_t>(n)) + "'";
+}
+
+std::string build_csp(std::string_view style_hash, std::string_view script_hash,
+                      const std::vector<std::string>& form_targets) {
+  std::string csp = "default-src 'none'";
+  if (!style_hash.empty()) { csp += "; style-src "; csp += style_hash; }
+  if (!script_hash.empty()) { csp += "; script-src "; csp += script_hash; }
+  csp += "; form-action 'self'";
+  for (const auto& t : form_targets) { csp += ' '; csp += t; }
+  csp += "; frame-ancestors 'none'; base-uri 'none'";
+  return csp;
+}
+
+bool is_safe_header_value(std::string_view v) {
+  for (unsigned char c : v)
+    if (c < 0x20 || c == 0x7f) return false;
+  return true;
+}
+
+std::string serialize(const Response& r) {
+  std::string out;
+  out.reserve(r.body.size() + 512);
+  auto line = [&](std::string_view name, std::string_view value) {
+    if (!is_safe_header_value(value)) return;
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+  };
+  out += "Status: " + std::to_string(r.status) + " " + reason_phrase(r.status) + "\r\n";
+  line("Content-Type", "text/html; charset=utf-8");
+  line("Cache-Control", "no-store");
+  line("Content-Security-Policy", r.content_security_policy.empty() ? build_csp({}, {}, {}) : r.content_security_policy);
+  line("Referrer-Policy", "no-referrer");
+  line("X-Content-Type-Options", "nosniff");
+  line("X-Frame-Options", "DENY");   // for browsers without CSP frame-ancestors
+  for (const auto& [name, value] : r.headers) line(name, value);
+  out += "\r\n";
+  out += r.body;
+  return out;
+}
+
+}  // namespace zsso::cgi

@@ -1,0 +1,42 @@
+// One HTTP response as a CGI writes it, with the headers every response carries.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace zsso::cgi {
+
+struct Response {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;   // beyond the common ones
+  std::string body;
+  std::string content_security_policy;   // empty: the strictest (nothing inline, forms to 'self')
+  // The one syslog line for this request's decision (main writes it).
+  int log_priority = 6;                  // LOG_INFO
+  std::string log_message;
+
+  void header(std::string name, std::string value) { headers.emplace_back(std::move(name), std::move(value)); }
+};
+
+const char* reason_phrase(int status);
+
+// base64 SHA-256 of an inline <style>/<script> body, as CSP's 'sha256-...' wants.
+std::string csp_hash(std::string_view inline_text);
+
+// default-src 'none'; inline style (and script, when given) only by hash;
+// forms only to 'self' plus form_targets (origins); no framing, no <base>.
+std::string build_csp(std::string_view style_hash, std::string_view script_hash,
+                      const std::vector<std::string>& form_targets);
+
+// "Status:" line, Content-Type, Cache-Control: no-store, CSP,
+// Referrer-Policy, X-Content-Type-Options, X-Frame-Options, extra headers,
+// blank line, body.
+std::string serialize(const Response& r);
+
+// A header value must not carry CR/LF (response splitting); callers pass
+// only values we built, this is the last line of defence.
+bool is_safe_header_value(std::string_view v);
+
+}  // namespace zsso::cgi
