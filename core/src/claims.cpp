@@ -97,7 +97,11 @@ Result<nlohmann::ordered_json> build_claims(const Account& a, const ZendeskConfi
       email.find('@', at + 1) != std::string::npos || email.find(' ') != std::string::npos)
     return Error{"claim email: " + quote_for_log(email) + " is not an email address"};
   if (!text("name", c.name, name)) return Error{err};
-  if (trim(name).empty()) name = a.user;   // no GECOS name: the user name is better than nothing
+  if (trim(name).empty()) {
+    name = a.user;   // no GECOS name: the user name is better than nothing
+    // It bypassed the template check above; NSS user names are outside input too.
+    if (auto ok = check_value("name", name); !ok) return Error{ok.error()};
+  }
   j["email"] = std::move(email);
   j["name"] = std::move(name);
 
