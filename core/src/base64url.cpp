@@ -48,23 +48,30 @@ std::string base64url_encode(std::string_view bytes) {
 }
 
 std::optional<std::string> base64url_decode(std::string_view text) {
-  if (text.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(text.size() * 3 / 4);
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char c : text) {
-    int v = kReverse[c];
-    if (v < 0) return std::nullopt;
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xFF);
-    }
+  std::size_t n = text.size();
+  if (n % 4 == 1) return std::nullopt;
+  // Sized once and written in place: 4 characters -> 3 bytes, then the tail.
+  std::string out(n / 4 * 3 + (n % 4 == 0 ? 0 : n % 4 - 1), '\0');
+  char* o = out.data();
+  const auto* in = reinterpret_cast<const unsigned char*>(text.data());
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    int a = kReverse[in[i]], b = kReverse[in[i + 1]], c = kReverse[in[i + 2]], d = kReverse[in[i + 3]];
+    if ((a | b | c | d) < 0) return std::nullopt;
+    std::uint32_t v = (std::uint32_t(a) << 18) | (std::uint32_t(b) << 12) | (std::uint32_t(c) << 6) | std::uint32_t(d);
+    *o++ = static_cast<char>(v >> 16);
+    *o++ = static_cast<char>((v >> 8) & 0xFF);
+    *o++ = static_cast<char>(v & 0xFF);
   }
-  // Leftover bits must be zero, so each byte string has exactly one encoding.
-  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
+  if (std::size_t rest = n - i; rest > 0) {
+    int a = kReverse[in[i]], b = kReverse[in[i + 1]], c = rest == 3 ? kReverse[in[i + 2]] : 0;
+    if ((a | b | c) < 0) return std::nullopt;
+    std::uint32_t v = (std::uint32_t(a) << 18) | (std::uint32_t(b) << 12) | (std::uint32_t(c) << 6);
+    // Leftover bits must be zero, so each byte string has exactly one encoding.
+    if ((rest == 2 && (v & 0xFFFF)) || (rest == 3 && (v & 0xFF))) return std::nullopt;
+    *o++ = static_cast<char>(v >> 16);
+    if (rest == 3) *o++ = static_cast<char>((v >> 8) & 0xFF);
+  }
   return out;
 }
 
