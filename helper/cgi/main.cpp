@@ -56,6 +56,7 @@ int main() {
   zsso::cgi::Response r = zsso::cgi::handle_request(req, env);
   syslog(r.log_priority, "req=%s %s %s: %s", env.request_id.c_str(), zsso::quote_for_log(req.method, 16).c_str(),
          zsso::quote_for_log(req.script_name + req.path_info, 120).c_str(), r.log_message.c_str());
+  zsso::cgi::discard_unread_body(req, STDIN_FILENO);
   const bool ok = write_all(STDOUT_FILENO, zsso::cgi::serialize(r));
   closelog();
   return ok ? 0 : 1;

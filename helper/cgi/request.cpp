@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
@@ -53,8 +54,23 @@ BodyStatus read_body(Request& req, int fd, std::size_t max) {
     got += static_cast<std::size_t>(n);
   }
   req.body.resize(got);   // shrinking keeps the buffer; it is wiped when freed
+  req.body_consumed = got;
   if (!req.content_length) return got > max ? BodyStatus::too_large : BodyStatus::ok;
   return got == want ? BodyStatus::ok : BodyStatus::bad;
+}
+
+void discard_unread_body(Request& req, int fd, std::size_t cap) {
+  if (!req.content_length || *req.content_length <= req.body_consumed) return;
+  std::size_t left = std::min(*req.content_length - req.body_consumed, cap);
+  char sink[4096];
+  while (left > 0) {
+    ssize_t n = ::read(fd, sink, std::min(left, sizeof sink));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    left -= static_cast<std::size_t>(n);
+    req.body_consumed += static_cast<std::size_t>(n);
+  }
+  secure_wipe(sink, sizeof sink);
 }
 
 bool is_form_urlencoded(std::string_view ct) {

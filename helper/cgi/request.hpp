@@ -28,6 +28,7 @@ struct Request {
   std::string cookie;          // HTTP_COOKIE
   bool https = false;          // HTTPS=on
   SecureBytes body;            // holds the password: wiped when freed
+  std::size_t body_consumed = 0;   // bytes taken from stdin so far
 
   std::string_view body_view() const {
     return {reinterpret_cast<const char*>(body.data()), body.size()};
@@ -40,6 +41,11 @@ enum class BodyStatus { ok, too_large, bad };
 // Reads the body from fd: exactly CONTENT_LENGTH bytes, or up to EOF when the
 // server sent none; more than max is too_large without reading it all.
 BodyStatus read_body(Request& req, int fd, std::size_t max = kMaxBody);
+
+// Reads and drops what is left of a declared body (up to cap) before exit:
+// a CGI that leaves input unread makes mod_cgid's socket reset and the
+// response is lost. Refusals (405, 413, 415) happen before reading.
+void discard_unread_body(Request& req, int fd, std::size_t cap = 1 << 20);
 
 // application/x-www-form-urlencoded, parameters (charset) allowed.
 bool is_form_urlencoded(std::string_view content_type);

@@ -69,10 +69,10 @@ class Handler {
   }
 
   Response page(int status, std::string_view title, std::string_view text, int prio, std::string log,
-                std::string_view link_url = {}, std::string_view link_label = {}) {
+                std::string_view link_url = {}, std::string_view link_label = {}, bool show_request_id = false) {
     Response r;
     r.status = status;
-    r.body = message_page(frame(), title, text, link_url, link_label, status >= 400);
+    r.body = message_page(frame(), title, text, link_url, link_label, show_request_id || status >= 400);
     r.content_security_policy = build_csp(csp_hash(kPageStyle), {}, {});
     r.log_priority = prio;
     r.log_message = std::move(log);
@@ -291,7 +291,7 @@ Response Handler::logout() {
     if (!is_valid_utf8(text)) text = "Zendesk reported an error (the message was not valid text).";
     return page(200, "Zendesk could not sign you in", text, LOG_WARNING,
                 "200 Zendesk reported a sign-in error: " + quote_for_log(text, 300), route_url("login"),
-                "Try signing in again");
+                "Try signing in again", true);
   }
   if (!cfg_.helper.logout_redirect.empty()) {
     Response r;

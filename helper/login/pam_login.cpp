@@ -156,14 +156,13 @@ LoginOutcome pam_login(const Config& cfg, const LoginRequest& req) {
   LoginOutcome result;
   const char* token = pam_getenv(tx.get(), "ZENDESK_JWT");
   if (!token || !*token) {
-    result = outcome(LoginStatus::unavailable, svc + "no ZENDESK_JWT after pam_setcred (is pam_zendesk.so in the session's setcred stack?)");
+    result = outcome(LoginStatus::unavailable, svc + "no ZENDESK_JWT after pam_setcred (pam_setcred runs the auth modules: is pam_zendesk.so an auth line of this service?)");
   } else if (!looks_like_jwt(token)) {
     result = outcome(LoginStatus::unavailable, svc + "ZENDESK_JWT is not a JWS compact token");
   } else {
     result = {LoginStatus::ok, token, "token minted"};
   }
-  pam_putenv(tx.get(), "ZENDESK_JWT");   // no copy of the bearer token left in the handle
-  pam_setcred(tx.get(), PAM_DELETE_CRED);
+  pam_setcred(tx.get(), PAM_DELETE_CRED);   // pam_zendesk.so drops ZENDESK_JWT from the handle
   tx.track(PAM_SUCCESS);
   return result;
 }
