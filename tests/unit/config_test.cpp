@@ -1,0 +1,574 @@
+#include "zsso/config.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "test_support.hpp"
+
+namespace zsso {
+namespace {
+
+using zsso::testing::TempDir;
+using zsso::testing::write_file;
+
+constexpr const char* kMinimal = R"({"zendesk": {"subdomain": "acme"}})";
+
+Config parse_ok(const std::string& text, std::string_view profile = {}, std::string_view source = "config") {
+  auto r = parse_config(text, profile, source);
+  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error());
+  return r.ok() ? std::move(*r) : Config{};
+}
+
+std::string parse_err(const std::string& text, std::string_view profile = {}) {
+  auto r = parse_config(text, profile, "config");
+  EXPECT_FALSE(r.ok()) << "accepted: " << text;
+  return r.ok() ? "" : r.error();
+}
+
+// A document with one extra section body spliced in next to a valid zendesk section.
+std::string with(const std::string& section, const std::string& body) {
+  if (section == "zendesk") return R"({"zendesk": )" + body + "}";
+  return R"({"zendesk": {"subdomain": "acme"}, ")" + section + R"(": )" + body + "}";
+}
+
+// Expects exactly this one error line, "config: " + line.
+void expect_only_error(const std::string& text, const std::string& line) {
+  EXPECT_EQ(parse_err(text), "config: " + line) << text;
+}
+
+// Expects an error line starting with "config: " + prefix.
+void expect_error_prefix(const std::string& text, const std::string& prefix) {
+  std::string e = parse_err(text);
+  std::istringstream lines(e);
+  std::string l;
+  bool found = false;
+  while (std::getline(lines, l)) found = found || l.rfind("config: " + prefix, 0) == 0;
+  EXPECT_TRUE(found) << "wanted a line starting with \"config: " << prefix << "\" in:\n" << e;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// --- good documents ------------------------------------------------------------
+
+TEST(Config, MinimalDocumentGetsDocumentedDefaults) {
+  Config c = parse_ok(kMinimal);
+  EXPECT_EQ(c.zendesk.subdomain, "acme");
+  EXPECT_EQ(c.zendesk.secret_file, "/etc/zendesk-sso/secret");
+  EXPECT_EQ(c.zendesk.delivery, Delivery::post);
+  EXPECT_EQ(c.zendesk.exp_seconds, 0);
+  EXPECT_TRUE(c.network.ranges.empty());
+  EXPECT_EQ(c.access.min_uid, 1000);
+  EXPECT_FALSE(c.access.allow_root);
+  EXPECT_EQ(c.claims.email, "{user}");
+  EXPECT_EQ(c.claims.name, "{gecos}");
+  EXPECT_EQ(c.pam.service, "zendesk-sso");
+  EXPECT_FALSE(c.helper.trust_remote_user);
+  EXPECT_EQ(c.profile, "");
+  EXPECT_TRUE(c.profile_names.empty());
+}
+
+TEST(Config, ShippedExampleParses) {
+  std::string text = read_text(std::string(ZSSO_EXAMPLES_DIR) + "/config.json");
+  ASSERT_FALSE(text.empty());
+  Config c = parse_ok(text, {}, "/etc/zendesk-sso/config.json");
+  EXPECT_EQ(c.zendesk.subdomain, "acme");
+  EXPECT_EQ(c.zendesk.return_to_hosts, std::vector<std::string>{"help.acme.com"});
+  EXPECT_TRUE(c.network.ranges.contains(*parse_ip("10.20.30.40")));
+  EXPECT_TRUE(c.network.ranges.contains(*parse_ip("192.168.77.1")));
+  EXPECT_TRUE(c.network.ranges.contains(*parse_ip("2001:db8::1")));
+  EXPECT_FALSE(c.network.ranges.contains(*parse_ip("8.8.8.8")));
+  ASSERT_EQ(c.claims.role_by_group.size(), 2u);
+  EXPECT_EQ(c.claims.role_by_group[0], (std::pair<std::string, std::string>{"zd-admins", "admin"}));
+  EXPECT_EQ(c.claims.role_by_group[1], (std::pair<std::string, std::string>{"zd-agents", "agent"}));
+  EXPECT_EQ(c.profile_names, std::vector<std::string>{"agents"});
+}
+
+TEST(Config, ShippedExampleAgentsProfileMergesOverBase) {
+  std::string text = read_text(std::string(ZSSO_EXAMPLES_DIR) + "/config.json");
+  Config c = parse_ok(text, "agents", "/etc/zendesk-sso/config.json");
+  EXPECT_EQ(c.profile, "agents");
+  EXPECT_EQ(c.zendesk.secret_file, "/etc/zendesk-sso/secret-agents");
+  EXPECT_EQ(c.zendesk.subdomain, "acme");                       // kept from the base
+  EXPECT_EQ(c.access.denied_groups, std::vector<std::string>{"zd-denied"});
+  EXPECT_EQ(c.access.allowed_groups, (std::vector<std::string>{"zd-agents", "zd-admins"}));
+}
+
+TEST(Config, AllowsLineAndBlockComments) {
+  Config c = parse_ok(R"(// leading comment
+    {
+      /* block
+         comment */
+      "zendesk": { "subdomain": "acme", // trailing comment
+                   "delivery": "get" }
+    })");
+  EXPECT_EQ(c.zendesk.delivery, Delivery::get);
+}
+
+TEST(Config, SubdomainAndHostsAreLowerCased) {
+  Config c = parse_ok(R"({"zendesk": {"subdomain": "ACME", "return_to_hosts": ["Help.Acme.COM"]}})");
+  EXPECT_EQ(c.zendesk.subdomain, "acme");
+  EXPECT_EQ(c.zendesk.return_to_hosts, std::vector<std::string>{"help.acme.com"});
+}
+
+TEST(Config, IpRangesMayBeOneSpaceSeparatedString) {
+  Config c = parse_ok(with("network", R"({"ip_ranges": "10.0.0.0/8 192.168.*.*  2001:db8::/32"})"));
+  EXPECT_TRUE(c.network.ranges.contains(*parse_ip("10.1.1.1")));
+  EXPECT_TRUE(c.network.ranges.contains(*parse_ip("192.168.9.9")));
+  EXPECT_TRUE(c.network.ranges.contains(*parse_ip("2001:db8::9")));
+  EXPECT_FALSE(c.network.ranges.contains(*parse_ip("172.16.0.1")));
+}
+
+TEST(Config, TrustedProxiesAreParsed) {
+  Config c = parse_ok(with("network", R"({"trusted_proxies": ["127.0.0.1", "::1"]})"));
+  EXPECT_TRUE(c.network.trusted_proxies.contains(*parse_ip("127.0.0.1")));
+  EXPECT_TRUE(c.network.trusted_proxies.contains(*parse_ip("::1")));
+  EXPECT_FALSE(c.network.trusted_proxies.contains(*parse_ip("127.0.0.2")));
+}
+
+TEST(Config, ReadsEveryClaimsKeyWithItsType) {
+  Config c = parse_ok(with("claims", R"({
+    "email": "{user}@acme.com", "name": "{gecos}", "external_id": "{uid}",
+    "organization": "Acme", "organization_id": 42, "organizations": ["A", "B"],
+    "organization_ids": [1, 2], "tags": ["t1"], "tags_from_groups": ["staff"],
+    "role": "end_user", "role_by_group": {"z": "admin", "a": "agent"}, "custom_role_id": 7,
+    "locale": 1, "locale_id": 1176, "phone": "+15551234567",
+    "remote_photo_url": "https://img.example/{user}.png",
+    "user_fields": {"team": "{group}", "level": 3, "vip": true, "old": null, "langs": ["en", "de"]}
+  })"));
+  const auto& cl = c.claims;
+  EXPECT_EQ(cl.external_id, "{uid}");
+  EXPECT_EQ(cl.organization_id, 42);
+  EXPECT_EQ(cl.organizations, (std::vector<std::string>{"A", "B"}));
+  EXPECT_EQ(cl.organization_ids, (std::vector<std::int64_t>{1, 2}));
+  EXPECT_EQ(cl.role, "end_user");
+  ASSERT_EQ(cl.role_by_group.size(), 2u);
+  EXPECT_EQ(cl.role_by_group[0].first, "z");   // file order, not sorted
+  EXPECT_EQ(cl.custom_role_id, 7);
+  EXPECT_EQ(cl.locale_id, 1176);
+  EXPECT_EQ(cl.user_fields["level"], 3);
+  EXPECT_TRUE(cl.user_fields["old"].is_null());
+  EXPECT_TRUE(cl.user_fields["langs"].is_array());
+}
+
+TEST(Config, ReadsBrokerPamAndHelper) {
+  Config c = parse_ok(R"({"zendesk": {"subdomain": "acme"},
+    "pam": {"service": "zendesk-sso.agents"},
+    "broker": {"socket": "/run/zendesk-sso/authd.sock", "allowed_peers": ["www-data", "@web"]},
+    "helper": {"trust_remote_user": true, "site_name": "Zoë's intranet", "logout_redirect": "/bye",
+               "csrf_key_file": "/etc/zendesk-sso/csrf"}})");
+  EXPECT_EQ(c.pam.service, "zendesk-sso.agents");
+  EXPECT_EQ(c.broker.socket, "/run/zendesk-sso/authd.sock");
+  EXPECT_EQ(c.broker.allowed_peers.size(), 2u);
+  EXPECT_TRUE(c.helper.trust_remote_user);
+  EXPECT_EQ(c.helper.site_name, "Zoë's intranet");
+  EXPECT_EQ(c.helper.csrf_key_file, "/etc/zendesk-sso/csrf");
+}
+
+// --- syntax and shape ------------------------------------------------------------
+
+TEST(Config, RejectsInvalidJsonNamingSourceAndPosition) {
+  auto r = parse_config("{\n  \"zendesk\": {\"subdomain\": \"acme\",}\n}", {}, "/etc/z/config.json");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().rfind("/etc/z/config.json: ", 0), 0u) << r.error();
+  EXPECT_NE(r.error().find("line 2"), std::string::npos) << r.error();
+}
+
+TEST(Config, RejectsEmptyAndTruncatedText) {
+  parse_err("");
+  parse_err("{");
+  parse_err(R"({"zendesk": {"subdomain": "acme"})");
+  parse_err(R"({"zendesk": {"subdomain": "acme"}} trailing)");
+}
+
+TEST(Config, RejectsNonObjectTopLevel) {
+  EXPECT_EQ(parse_err("[]"), "config: the top level must be a JSON object");
+  EXPECT_EQ(parse_err("\"acme\""), "config: the top level must be a JSON object");
+}
+
+TEST(Config, RejectsInvalidUtf8) {
+  parse_err("{\"zendesk\": {\"subdomain\": \"acme\"}, \"helper\": {\"site_name\": \"\xff\xfe\"}}");
+}
+
+TEST(Config, RejectsUnknownTopLevelKey) {
+  expect_error_prefix(R"({"zendesk": {"subdomain": "acme"}, "zendsek": {}})", "zendsek: unknown key");
+}
+
+TEST(Config, RejectsUnknownNestedKeysNamingTheirPath) {
+  expect_error_prefix(R"({"zendesk": {"subdomain": "acme", "subdomian": "x"}})", "zendesk.subdomian: unknown key");
+  expect_error_prefix(with("access", R"({"min_gid": 5})"), "access.min_gid: unknown key");
+  expect_error_prefix(with("claims", R"({"emial": "x"})"), "claims.emial: unknown key");
+  expect_error_prefix(with("helper", R"({"debug": true})"), "helper.debug: unknown key");
+}
+
+TEST(Config, UnknownKeyMessageListsTheKnownKeys) {
+  std::string e = parse_err(with("pam", R"({"servce": "x"})"));
+  EXPECT_NE(e.find("known here: service"), std::string::npos) << e;
+}
+
+TEST(Config, RejectsSectionsThatAreNotObjects) {
+  expect_error_prefix(R"({"zendesk": "acme"})", "zendesk: must be an object");
+  expect_error_prefix(with("network", "[]"), "network: must be an object");
+  expect_error_prefix(with("claims", "null"), "claims: must be an object");
+}
+
+TEST(Config, RejectsWrongTypesNamingTheKey) {
+  expect_only_error(R"({"zendesk": {"subdomain": "acme", "delivery": 1}})", "zendesk.delivery: must be a string");
+  expect_only_error(with("access", R"({"min_uid": "1000"})"), "access.min_uid: must be an integer");
+  expect_only_error(with("access", R"({"min_uid": 1000.5})"), "access.min_uid: must be an integer");
+  expect_only_error(with("access", R"({"allow_root": "yes"})"), "access.allow_root: must be true or false");
+  expect_only_error(with("access", R"({"allow_root": 1})"), "access.allow_root: must be true or false");
+  expect_only_error(with("access", R"({"allowed_groups": "staff"})"), "access.allowed_groups: must be a list of strings");
+  expect_only_error(with("access", R"({"allowed_groups": ["staff", 3]})"), "access.allowed_groups[1]: must be a string");
+  expect_only_error(with("claims", R"({"tags": [""]})"),
+                    "claims.tags[0]: must be a non-empty string without control characters");
+  expect_only_error(with("claims", R"({"organization_ids": ["1"]})"), "claims.organization_ids[0]: must be an integer");
+  expect_only_error(with("claims", R"({"organization_ids": 1})"), "claims.organization_ids: must be a list of integers");
+  expect_only_error(with("claims", R"({"user_fields": []})"),
+                    "claims.user_fields: must be an object keyed by custom field key");
+  expect_only_error(with("helper", R"({"trust_remote_user": "false"})"), "helper.trust_remote_user: must be true or false");
+  expect_error_prefix(with("network", R"({"ip_ranges": 10})"), "network.ip_ranges: must be a list of strings or one");
+}
+
+TEST(Config, RejectsIntegersOutOfRange) {
+  expect_error_prefix(with("claims", R"({"locale_id": 0})"), "claims.locale_id: must be between 1 and");
+  expect_error_prefix(with("claims", R"({"organization_id": -5})"), "claims.organization_id: must be between 1 and");
+  expect_error_prefix(with("claims", R"({"custom_role_id": 18446744073709551615})"),
+                      "claims.custom_role_id: must be between 1 and");
+  expect_error_prefix(with("access", R"({"min_uid": -1})"), "access.min_uid: must be between 0 and");
+  expect_error_prefix(with("access", R"({"min_uid": 4294967295})"), "access.min_uid: must be between 0 and");
+  expect_error_prefix(R"({"zendesk": {"subdomain": "acme", "exp_seconds": 3601}})",
+                      "zendesk.exp_seconds: must be between 0 and 3600");
+}
+
+TEST(Config, RejectsControlCharactersInStrings) {
+  expect_only_error(with("helper", R"({"site_name": "a\u0007b"})"), "helper.site_name: contains a control character");
+  expect_only_error(with("claims", R"({"email": "{user}\n@x"})"), "claims.email: contains a control character");
+  expect_only_error(with("access", R"({"denied_groups": ["a\tb"]})"),
+                    "access.denied_groups[0]: must be a non-empty string without control characters");
+}
+
+TEST(Config, VersionMustBeExactlyOne) {
+  parse_ok(R"({"version": 1, "zendesk": {"subdomain": "acme"}})");
+  expect_only_error(R"({"version": 2, "zendesk": {"subdomain": "acme"}})", "version: only version 1 is understood");
+  expect_only_error(R"({"version": "1", "zendesk": {"subdomain": "acme"}})", "version: only version 1 is understood");
+  expect_only_error(R"({"version": 1.0, "zendesk": {"subdomain": "acme"}})", "version: only version 1 is understood");
+}
+
+TEST(Config, CollectsEveryProblemAtOnce) {
+  std::string e = parse_err(R"({"zendesk": {"subdomain": "acme", "delivery": "put"},
+    "access": {"min_uid": "x"}, "claims": {"role": "boss"}, "bogus": 1})");
+  for (const char* key : {"zendesk.delivery:", "access.min_uid:", "claims.role:", "bogus:"})
+    EXPECT_NE(e.find(std::string("config: ") + key), std::string::npos) << key << " missing from\n" << e;
+  EXPECT_EQ(std::count(e.begin(), e.end(), '\n'), 3) << e;
+}
+
+// --- zendesk section -------------------------------------------------------------
+
+TEST(Config, MissingZendeskSectionIsNamed) {
+  expect_error_prefix("{}", "zendesk: required");
+}
+
+TEST(Config, MissingSubdomainIsNamed) {
+  expect_only_error(R"({"zendesk": {}})", "zendesk.subdomain: required (the SUBDOMAIN of SUBDOMAIN.zendesk.com)");
+}
+
+TEST(Config, RejectsSubdomainsThatAreNotOneLabel) {
+  for (const char* bad : {"acme.zendesk.com", "https://acme", "-acme", "acme-", "ac me", "", "acme_co", "ac/me",
+                          "xn--zo-tka.", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"})
+    expect_error_prefix(std::string(R"({"zendesk": {"subdomain": ")") + bad + "\"}}", "zendesk.subdomain: \"");
+}
+
+TEST(Config, RejectsBadDelivery) {
+  expect_only_error(R"({"zendesk": {"subdomain": "acme", "delivery": "put"}})",
+                    "zendesk.delivery: \"put\" must be \"post\" (recommended) or \"get\" (deprecated by Zendesk)");
+  expect_error_prefix(R"({"zendesk": {"subdomain": "acme", "delivery": "POST"}})", "zendesk.delivery:");
+  expect_error_prefix(R"({"zendesk": {"subdomain": "acme", "delivery": ""}})", "zendesk.delivery:");
+}
+
+TEST(Config, RejectsReturnToHostsThatAreNotHostNames) {
+  for (const char* bad : {"https://help.acme.com", "help.acme.com:443", "help.acme.com/hc", "help..acme.com",
+                          ".acme.com", "help acme.com", "user@help.acme.com"})
+    expect_error_prefix(std::string(R"({"zendesk": {"subdomain": "acme", "return_to_hosts": ["ok.acme.com", ")") +
+                            bad + "\"]}}",
+                        "zendesk.return_to_hosts[1]: \"");
+}
+
+TEST(Config, RejectsEmptySecretFile) {
+  expect_only_error(R"({"zendesk": {"subdomain": "acme", "secret_file": ""}})", "zendesk.secret_file: must not be empty");
+}
+
+TEST(Config, RelativeSecretFileIsResolvedNextToTheConfig) {
+  Config c = parse_ok(R"({"zendesk": {"subdomain": "acme", "secret_file": "secret"}})", {}, "/etc/zsso/config.json");
+  EXPECT_EQ(c.zendesk.secret_file, "/etc/zsso/secret");
+  Config d = parse_ok(R"({"zendesk": {"subdomain": "acme", "secret_file": "keys/zd"}})", {}, "/srv/conf/c.json");
+  EXPECT_EQ(d.zendesk.secret_file, "/srv/conf/keys/zd");
+  Config abs = parse_ok(R"({"zendesk": {"subdomain": "acme", "secret_file": "/abs/secret"}})", {}, "/etc/zsso/config.json");
+  EXPECT_EQ(abs.zendesk.secret_file, "/abs/secret");
+}
+
+TEST(Config, RelativeSecretFileInAProfileIsResolvedToo) {
+  Config c = parse_ok(R"({"zendesk": {"subdomain": "acme"},
+    "profiles": {"agents": {"zendesk": {"secret_file": "secret-agents"}}}})",
+                      "agents", "/etc/zsso/config.json");
+  EXPECT_EQ(c.zendesk.secret_file, "/etc/zsso/secret-agents");
+}
+
+// --- network section ---------------------------------------------------------------
+
+TEST(Config, BadIpRangeErrorNamesIndexAndValue) {
+  std::string e = parse_err(with("network", R"({"ip_ranges": ["10.0.0.0/8", "192.168.0.0/16", "10.0.0.0/33"]})"));
+  EXPECT_EQ(e.rfind("config: network.ip_ranges[2]: \"10.0.0.0/33\" is not a CIDR range", 0), 0u) << e;
+}
+
+TEST(Config, BadIpRangesOfEveryKindAreRejected) {
+  for (const char* bad : {"1.2.3", "::g", "/0", "0.0.0.0/0", "10.1.2.3/8", "1.*.2.*", "010.0.0.0/8", "*.*.*.*"})
+    expect_error_prefix(with("network", std::string(R"({"ip_ranges": ["10.0.0.0/8", ")") + bad + "\"]}"),
+                        std::string("network.ip_ranges[1]: "));
+}
+
+TEST(Config, BadTrustedProxyIsNamed) {
+  expect_error_prefix(with("network", R"({"trusted_proxies": ["::1", "proxy.local"]})"),
+                      "network.trusted_proxies[1]: \"proxy.local\" ");
+}
+
+// --- claims section ------------------------------------------------------------------
+
+TEST(Config, RejectsBadRole) {
+  expect_only_error(with("claims", R"({"role": "superuser"})"),
+                    "claims.role: \"superuser\" must be end_user, agent or admin");
+  expect_error_prefix(with("claims", R"({"role": "user"})"), "claims.role:");   // older Zendesk wording
+  expect_error_prefix(with("claims", R"({"role": 1})"), "claims.role:");
+}
+
+TEST(Config, RejectsBadRoleByGroup) {
+  expect_only_error(with("claims", R"({"role_by_group": {"zd-admins": "admin", "zd-x": "boss"}})"),
+                    "claims.role_by_group.zd-x: must be \"end_user\", \"agent\" or \"admin\"");
+  expect_error_prefix(with("claims", R"({"role_by_group": {"g": 1}})"), "claims.role_by_group.g:");
+  expect_error_prefix(with("claims", R"({"role_by_group": ["admin"]})"), "claims.role_by_group: must be an object");
+}
+
+TEST(Config, RejectsUnknownPlaceholder) {
+  expect_only_error(with("claims", R"({"email": "{nope}@acme.com"})"),
+                    "claims.email: \"{nope}@acme.com\": unknown placeholder {nope} "
+                    "(known: {user} {uid} {gid} {gecos} {home} {group})");
+}
+
+TEST(Config, RejectsLoneBracesInTemplates) {
+  expect_error_prefix(with("claims", R"({"name": "{user"})"), "claims.name: \"{user\": unclosed '{'");
+  expect_error_prefix(with("claims", R"({"name": "user}"})"), "claims.name: \"user}\": lone '}'");
+  expect_error_prefix(with("claims", R"({"external_id": "{uid}}"})"), "claims.external_id:");
+  expect_error_prefix(with("claims", R"({"phone": "{}"})"), "claims.phone:");
+  expect_error_prefix(with("claims", R"({"organization": "{User}"})"), "claims.organization:");
+  expect_error_prefix(with("claims", R"({"remote_photo_url": "https://x/{home"})"), "claims.remote_photo_url:");
+  expect_error_prefix(with("claims", R"({"user_fields": {"team": "{grp}"}})"), "claims.user_fields.team:");
+}
+
+TEST(Config, DoubledBracesAreLiteral) {
+  parse_ok(with("claims", R"({"name": "{{{user}}}", "external_id": "{{x}}"})"));
+}
+
+TEST(Config, RejectsNestedObjectsInUserFields) {
+  expect_only_error(with("claims", R"({"user_fields": {"a": {"b": 1}}})"),
+                    "claims.user_fields.a: must be a string, number, boolean, list or null");
+}
+
+TEST(Config, RejectsCommaInsideAnOrganizationName) {
+  expect_only_error(with("claims", R"({"organizations": ["Acme", "Foo, Inc"]})"),
+                    "claims.organizations[1]: must not contain ',' (Zendesk joins the list with commas)");
+}
+
+// --- pam, broker, helper -----------------------------------------------------------------
+
+TEST(Config, RejectsBadPamServiceNames) {
+  for (const char* bad : {"", "../etc/passwd", "zendesk sso", ".hidden", "a/b"})
+    expect_error_prefix(with("pam", std::string(R"({"service": ")") + bad + "\"}"), "pam.service:");
+}
+
+TEST(Config, RejectsRelativeOrOverlongBrokerSocket) {
+  expect_error_prefix(with("broker", R"({"socket": "run/authd.sock"})"), "broker.socket: must be an absolute path");
+  expect_error_prefix(with("broker", "{\"socket\": \"/" + std::string(120, 'a') + "\"}"), "broker.socket:");
+}
+
+TEST(Config, RejectsRelativeCsrfKeyFile) {
+  expect_error_prefix(with("helper", R"({"csrf_key_file": "csrf"})"), "helper.csrf_key_file: must be an absolute path");
+}
+
+TEST(Config, LogoutRedirectMustBeHttpOrALocalPath) {
+  parse_ok(with("helper", R"({"logout_redirect": "https://intranet.example/"})"));
+  parse_ok(with("helper", R"({"logout_redirect": "/"})"));
+  parse_ok(with("helper", R"({"logout_redirect": "/portal"})"));
+  for (const char* bad : {"javascript:alert(1)", "//evil.com", "/\\\\evil.com", "ftp://x", "data:text/html,x", "portal"})
+    expect_error_prefix(with("helper", std::string(R"({"logout_redirect": ")") + bad + "\"}"), "helper.logout_redirect:");
+}
+
+// --- profiles ------------------------------------------------------------------------------
+
+constexpr const char* kProfiles = R"({
+  "zendesk": {"subdomain": "acme", "secret_file": "/etc/z/secret", "return_to_hosts": ["help.acme.com"]},
+  "network": {"ip_ranges": ["10.0.0.0/8"]},
+  "access": {"allowed_groups": ["staff"], "denied_groups": ["banned"]},
+  "claims": {"email": "{user}@acme.com", "role": "end_user"},
+  "profiles": {
+    "agents": {"zendesk": {"secret_file": "/etc/z/secret-agents"},
+               "access": {"allowed_groups": ["zd-agents"]},
+               "claims": {"role": "agent"}},
+    "lab": {"network": {"ip_ranges": "192.168.*.*"}}
+  }
+})";
+
+TEST(ConfigProfiles, BaseIsUsedWithoutAProfileName) {
+  Config c = parse_ok(kProfiles);
+  EXPECT_EQ(c.profile, "");
+  EXPECT_EQ(c.zendesk.secret_file, "/etc/z/secret");
+  EXPECT_EQ(c.claims.role, "end_user");
+  EXPECT_EQ(c.profile_names, (std::vector<std::string>{"agents", "lab"}));
+}
+
+TEST(ConfigProfiles, ObjectsMergeKeyByKeyAndListsReplace) {
+  Config c = parse_ok(kProfiles, "agents");
+  EXPECT_EQ(c.profile, "agents");
+  EXPECT_EQ(c.zendesk.subdomain, "acme");                                   // from the base
+  EXPECT_EQ(c.zendesk.return_to_hosts, std::vector<std::string>{"help.acme.com"});
+  EXPECT_EQ(c.zendesk.secret_file, "/etc/z/secret-agents");                 // overridden
+  EXPECT_EQ(c.access.allowed_groups, std::vector<std::string>{"zd-agents"}); // replaced, not appended
+  EXPECT_EQ(c.access.denied_groups, std::vector<std::string>{"banned"});
+  EXPECT_EQ(c.claims.role, "agent");
+  EXPECT_EQ(c.claims.email, "{user}@acme.com");
+  EXPECT_TRUE(c.network.ranges.contains(*parse_ip("10.1.1.1")));
+  EXPECT_EQ(c.profile_names, (std::vector<std::string>{"agents", "lab"}));
+}
+
+TEST(ConfigProfiles, ProfileCanReplaceIpRanges) {
+  Config c = parse_ok(kProfiles, "lab");
+  EXPECT_TRUE(c.network.ranges.contains(*parse_ip("192.168.1.1")));
+  EXPECT_FALSE(c.network.ranges.contains(*parse_ip("10.1.1.1")));
+}
+
+TEST(ConfigProfiles, UnknownProfileNameIsReported) {
+  auto r = parse_config(kProfiles, "nope", "config");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error(), "config: profile \"nope\" is not defined under \"profiles\"");
+  auto none = parse_config(kMinimal, "agents", "config");
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error(), "config: profile \"agents\" is not defined under \"profiles\"");
+}
+
+TEST(ConfigProfiles, BrokenProfileIsAnErrorEvenWhenNotSelected) {
+  std::string text = R"({"zendesk": {"subdomain": "acme"},
+    "profiles": {"good": {}, "broken": {"claims": {"role": "boss"}, "network": {"ip_ranges": ["1.2.3"]}}}})";
+  for (std::string_view profile : {std::string_view{}, std::string_view{"good"}}) {
+    auto r = parse_config(text, profile, "config");
+    ASSERT_FALSE(r.ok()) << profile;
+    EXPECT_NE(r.error().find("config: profiles.broken.claims.role: \"boss\""), std::string::npos) << r.error();
+    EXPECT_NE(r.error().find("config: profiles.broken.network.ip_ranges[0]: \"1.2.3\""), std::string::npos)
+        << r.error();
+  }
+}
+
+TEST(ConfigProfiles, UnknownKeyInsideAProfileIsNamed) {
+  expect_error_prefix(R"({"zendesk": {"subdomain": "acme"}, "profiles": {"p": {"zendesk": {"sekret": "x"}}}})",
+                      "profiles.p.zendesk.sekret: unknown key");
+}
+
+TEST(ConfigProfiles, BaseErrorsAreNotRepeatedPerProfile) {
+  std::string e = parse_err(R"({"zendesk": {"subdomain": "acme"}, "claims": {"role": "boss"},
+    "profiles": {"a": {}, "b": {}}})");
+  EXPECT_EQ(e, "config: claims.role: \"boss\" must be end_user, agent or admin");
+}
+
+TEST(ConfigProfiles, RejectsMalformedProfiles) {
+  expect_only_error(R"({"zendesk": {"subdomain": "acme"}, "profiles": []})",
+                    "profiles: must be an object of named overrides");
+  expect_only_error(R"({"zendesk": {"subdomain": "acme"}, "profiles": {"p": 1}})", "profiles.p: must be an object");
+  expect_only_error(R"({"zendesk": {"subdomain": "acme"}, "profiles": {"p": {"profiles": {}}}})",
+                    "profiles.p.profiles: profiles do not nest");
+  expect_error_prefix(R"({"zendesk": {"subdomain": "acme"}, "profiles": {"a b": {}}})",
+                      "profiles.a b: profile names use");
+  expect_error_prefix(R"({"zendesk": {"subdomain": "acme"}, "profiles": {"": {}}})", "profiles.: profile names use");
+}
+
+TEST(ConfigProfiles, ProfileCanSupplyTheSubdomainTheBaseLacks) {
+  // The base alone is then invalid, which is reported: every document must stand.
+  expect_error_prefix(R"({"zendesk": {}, "profiles": {"p": {"zendesk": {"subdomain": "acme"}}}})",
+                      "zendesk.subdomain: required");
+}
+
+// --- load_config -----------------------------------------------------------------------------
+
+TEST(LoadConfig, LoadsAFileAndResolvesRelativeSecretNextToIt) {
+  TempDir dir;
+  std::string path = write_file(dir.file("config.json"), R"({"zendesk": {"subdomain": "acme", "secret_file": "secret"}})",
+                                0644);
+  auto r = load_config(path);
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->source, path);
+  EXPECT_EQ(r->zendesk.secret_file, dir.file("secret"));
+}
+
+TEST(LoadConfig, ErrorsArePrefixedWithThePath) {
+  TempDir dir;
+  std::string path = write_file(dir.file("config.json"), R"({"zendesk": {"subdomain": "acme", "delivery": "x"}})", 0644);
+  auto r = load_config(path);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().rfind(path + ": zendesk.delivery: ", 0), 0u) << r.error();
+}
+
+TEST(LoadConfig, RefusesGroupOrWorldWritableConfig) {
+  TempDir dir;
+  for (mode_t mode : {0664, 0646, 0666}) {
+    std::string path = write_file(dir.file("config.json"), kMinimal, mode);
+    auto r = load_config(path);
+    ASSERT_FALSE(r.ok()) << std::oct << mode;
+    EXPECT_NE(r.error().find("writable"), std::string::npos) << r.error();
+  }
+}
+
+TEST(LoadConfig, RefusesSymlinkedConfig) {
+  TempDir dir;
+  std::string real = write_file(dir.file("real.json"), kMinimal, 0644);
+  std::string link = dir.file("config.json");
+  ASSERT_EQ(::symlink(real.c_str(), link.c_str()), 0);
+  auto r = load_config(link);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("symbolic link"), std::string::npos) << r.error();
+}
+
+TEST(LoadConfig, MissingFileNamesThePath) {
+  TempDir dir;
+  auto r = load_config(dir.file("absent.json"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().rfind(dir.file("absent.json") + ": ", 0), 0u) << r.error();
+}
+
+TEST(LoadConfig, SelectsAProfile) {
+  TempDir dir;
+  std::string path = write_file(dir.file("config.json"), kProfiles, 0644);
+  auto r = load_config(path, "agents");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->claims.role, "agent");
+}
+
+TEST(ConfigPath, ExplicitBeatsEnvironmentBeatsDefault) {
+  ::unsetenv("ZENDESK_SSO_CONFIG");
+  EXPECT_EQ(config_path_from(""), kDefaultConfigPath);
+  ::setenv("ZENDESK_SSO_CONFIG", "/env/config.json", 1);
+  EXPECT_EQ(config_path_from(""), "/env/config.json");
+  EXPECT_EQ(config_path_from("/explicit.json"), "/explicit.json");
+  ::setenv("ZENDESK_SSO_CONFIG", "", 1);
+  EXPECT_EQ(config_path_from(""), kDefaultConfigPath);
+  ::unsetenv("ZENDESK_SSO_CONFIG");
+}
+
+}  // namespace
+}  // namespace zsso

@@ -1,0 +1,226 @@
+// load_secret_file and the trusted-file reader under it (files.hpp).
+#include "zsso/secret.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "test_support.hpp"
+#include "zsso/files.hpp"
+
+namespace zsso {
+namespace {
+
+using zsso::testing::TempDir;
+using zsso::testing::write_file;
+
+constexpr std::string_view kZendeskLikeSecret = "k3Jd9QwErTy7UiOp2AsDfGhJ4KlZxCv6BnM8QaWsEdRfTgYh";   // 48 alnum
+
+std::string load_error(const std::string& path) {
+  auto r = load_secret_file(path);
+  EXPECT_FALSE(r.ok()) << path << " was accepted";
+  return r.ok() ? "" : r.error();
+}
+
+TEST(SecretFile, AcceptsMode0600AndKeepsBytesAsIs) {
+  TempDir dir;
+  auto r = load_secret_file(write_file(dir.file("secret"), kZendeskLikeSecret, 0600));
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->view(), kZendeskLikeSecret);
+  EXPECT_EQ(r->size(), 48u);
+}
+
+TEST(SecretFile, AcceptsMode0640And0400) {
+  TempDir dir;
+  for (mode_t mode : {0640, 0400, 0440}) {
+    auto r = load_secret_file(write_file(dir.file("secret"), "s3cret", mode));
+    ASSERT_TRUE(r.ok()) << std::oct << mode << " " << r.error();
+    EXPECT_EQ(r->view(), "s3cret");
+  }
+}
+
+TEST(SecretFile, IsNotBase64Decoded) {
+  TempDir dir;
+  auto r = load_secret_file(write_file(dir.file("secret"), "c2VjcmV0\n"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->view(), "c2VjcmV0");
+}
+
+TEST(SecretFile, TrimsOneTrailingLf) {
+  TempDir dir;
+  auto r = load_secret_file(write_file(dir.file("secret"), "abc123\n"));
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->view(), "abc123");
+}
+
+TEST(SecretFile, TrimsOneTrailingCrLf) {
+  TempDir dir;
+  auto r = load_secret_file(write_file(dir.file("secret"), "abc123\r\n"));
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->view(), "abc123");
+}
+
+TEST(SecretFile, TrimsExactlyOneNewlineNotTwo) {
+  TempDir dir;
+  std::string e = load_error(write_file(dir.file("secret"), "abc123\n\n"));
+  EXPECT_NE(e.find("control character or more than one line"), std::string::npos) << e;
+  load_error(write_file(dir.file("secret"), "abc123\r\n\r\n"));
+  load_error(write_file(dir.file("secret"), "abc\n123"));
+}
+
+TEST(SecretFile, KeepsSurroundingSpaces) {
+  // The key is the bytes as-is: spaces are not ours to remove.
+  TempDir dir;
+  auto r = load_secret_file(write_file(dir.file("secret"), " abc \n"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->view(), " abc ");
+}
+
+TEST(SecretFile, RefusesControlCharactersWithoutEchoingTheSecret) {
+  TempDir dir;
+  std::string e = load_error(write_file(dir.file("secret"), std::string("topsecret\x01value", 15)));
+  EXPECT_EQ(e.find("topsecret"), std::string::npos) << "the secret leaked into: " << e;
+  load_error(write_file(dir.file("secret"), std::string("abc\0def", 7)));
+  load_error(write_file(dir.file("secret"), "abc\tdef"));
+  load_error(write_file(dir.file("secret"), "abc\x7f"));
+}
+
+TEST(SecretFile, RefusesEmpty) {
+  TempDir dir;
+  for (const char* content : {"", "\n", "\r\n"}) {
+    std::string e = load_error(write_file(dir.file("secret"), content));
+    EXPECT_NE(e.find("empty"), std::string::npos) << e;
+  }
+}
+
+TEST(SecretFile, RefusesGroupOrWorldWritable) {
+  TempDir dir;
+  for (mode_t mode : {0620, 0660, 0602, 0622, 0666}) {
+    std::string e = load_error(write_file(dir.file("secret"), "s3cret", mode));
+    EXPECT_NE(e.find("writable"), std::string::npos) << std::oct << mode << ": " << e;
+  }
+}
+
+TEST(SecretFile, RefusesWorldReadable) {
+  TempDir dir;
+  for (mode_t mode : {0604, 0644, 0444}) {
+    std::string e = load_error(write_file(dir.file("secret"), "s3cret", mode));
+    EXPECT_NE(e.find("world-readable"), std::string::npos) << std::oct << mode << ": " << e;
+  }
+}
+
+TEST(SecretFile, RefusesSymlinkEvenToAGoodFile) {
+  TempDir dir;
+  std::string real = write_file(dir.file("real"), "s3cret", 0600);
+  std::string link = dir.file("secret");
+  ASSERT_EQ(::symlink(real.c_str(), link.c_str()), 0);
+  std::string e = load_error(link);
+  EXPECT_NE(e.find("symbolic link"), std::string::npos) << e;
+}
+
+TEST(SecretFile, RefusesFifoWithoutBlocking) {
+  TempDir dir;
+  std::string fifo = dir.file("secret");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::string e = load_error(fifo);
+  EXPECT_NE(e.find("not a regular file"), std::string::npos) << e;
+}
+
+TEST(SecretFile, RefusesDirectoryAndDevice) {
+  TempDir dir;
+  std::string sub = dir.file("secret");
+  ASSERT_EQ(::mkdir(sub.c_str(), 0700), 0);
+  EXPECT_NE(load_error(sub).find("not a regular file"), std::string::npos);
+  EXPECT_NE(load_error("/dev/null").find("not a regular file"), std::string::npos);
+}
+
+TEST(SecretFile, RefusesMoreThan4KiB) {
+  TempDir dir;
+  auto ok = load_secret_file(write_file(dir.file("secret"), std::string(4096, 'a')));
+  EXPECT_TRUE(ok.ok()) << ok.error();
+  std::string e = load_error(write_file(dir.file("secret"), std::string(4097, 'a')));
+  EXPECT_NE(e.find("larger than 4096 bytes"), std::string::npos) << e;
+  load_error(write_file(dir.file("secret"), std::string(1 << 20, 'a')));
+}
+
+TEST(SecretFile, RefusesFileOwnedBySomeoneElse) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to give a file away";
+  TempDir dir;
+  std::string path = write_file(dir.file("secret"), "s3cret", 0600);
+  ASSERT_EQ(::chown(path.c_str(), 65534, 65534), 0);
+  std::string e = load_error(path);
+  EXPECT_NE(e.find("owned by uid 65534"), std::string::npos) << e;
+}
+
+TEST(SecretFile, AcceptsForeignGroupWithMode0640) {
+  // Owner root, group of the broker user: the documented 0640 deployment.
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to chgrp";
+  TempDir dir;
+  std::string path = write_file(dir.file("secret"), "s3cret", 0640);
+  ASSERT_EQ(::chown(path.c_str(), 0, 65534), 0);
+  auto r = load_secret_file(path);
+  EXPECT_TRUE(r.ok()) << r.error();
+}
+
+TEST(SecretFile, MissingFileErrorNamesThePath) {
+  TempDir dir;
+  std::string e = load_error(dir.file("absent"));
+  EXPECT_EQ(e.rfind(dir.file("absent") + ": ", 0), 0u) << e;
+}
+
+TEST(SecretFile, ErrorsNameThePath) {
+  TempDir dir;
+  std::string path = write_file(dir.file("secret"), "s3cret", 0666);
+  EXPECT_EQ(load_error(path).rfind(path + ": ", 0), 0u);
+}
+
+TEST(TrustedFile, AllowsWorldReadableWhenTheRulesSaySo) {
+  TempDir dir;
+  std::string path = write_file(dir.file("config.json"), "{}", 0644);
+  auto r = read_trusted_file(path, TrustedFileRules{});
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(*r, "{}");
+  TrustedFileRules strict;
+  strict.allow_world_readable = false;
+  EXPECT_FALSE(read_trusted_file(path, strict).ok());
+}
+
+TEST(TrustedFile, HonoursMaxSize) {
+  TempDir dir;
+  std::string path = write_file(dir.file("f"), std::string(100, 'x'), 0644);
+  TrustedFileRules rules;
+  rules.max_size = 100;
+  EXPECT_TRUE(read_trusted_file(path, rules).ok());
+  rules.max_size = 99;
+  auto r = read_trusted_file(path, rules);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("larger than 99 bytes"), std::string::npos) << r.error();
+}
+
+TEST(TrustedFile, SecretVariantReturnsTheSameBytes) {
+  TempDir dir;
+  std::string path = write_file(dir.file("f"), "abc\n", 0600);
+  auto r = read_trusted_secret_file(path, TrustedFileRules{});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(std::string(r->begin(), r->end()), "abc\n");
+}
+
+TEST(SecureWipe, ZeroesTheBuffer) {
+  unsigned char buf[32];
+  for (auto& b : buf) b = 0xAB;
+  secure_wipe(buf, sizeof buf);
+  for (auto b : buf) EXPECT_EQ(b, 0);
+  secure_wipe(nullptr, 10);   // tolerated
+}
+
+TEST(Secret, ViewMatchesConstructorBytes) {
+  Secret s(std::string_view("a\0b", 3));
+  EXPECT_EQ(s.size(), 3u);
+  EXPECT_EQ(s.view(), std::string_view("a\0b", 3));
+  EXPECT_TRUE(Secret().empty());
+}
+
+}  // namespace
+}  // namespace zsso

@@ -1,0 +1,178 @@
+// The small helpers: text.hpp, html.hpp, url.hpp.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "zsso/html.hpp"
+#include "zsso/text.hpp"
+#include "zsso/url.hpp"
+
+namespace zsso {
+namespace {
+
+// --- html ----------------------------------------------------------------------
+
+TEST(HtmlEscape, EscapesTheFiveSpecialCharacters) {
+  EXPECT_EQ(html_escape(R"(<a href="x" title='y'>&</a>)"),
+            "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;");
+}
+
+TEST(HtmlEscape, LeavesOtherTextAlone) {
+  EXPECT_EQ(html_escape("Zoë Ñandú 李 / = ; : `"), "Zoë Ñandú 李 / = ; : `");
+  EXPECT_EQ(html_escape(""), "");
+}
+
+TEST(HtmlEscape, EscapesAmpersandsOnlyOnce) {
+  EXPECT_EQ(html_escape("&amp;"), "&amp;amp;");
+}
+
+TEST(HtmlEscape, AppendKeepsPrefix) {
+  std::string out = "<p>";
+  html_escape_append(out, "<b>");
+  EXPECT_EQ(out, "<p>&lt;b&gt;");
+}
+
+// --- percent-encoding ---------------------------------------------------------------
+
+TEST(PercentEncode, KeepsOnlyUnreservedCharacters) {
+  EXPECT_EQ(percent_encode("AZaz09-._~"), "AZaz09-._~");
+  EXPECT_EQ(percent_encode(" /?#[]@!$&'()*+,;=%"), "%20%2F%3F%23%5B%5D%40%21%24%26%27%28%29%2A%2B%2C%3B%3D%25");
+}
+
+TEST(PercentEncode, EncodesUtf8AndControlBytesWithUpperCaseHex) {
+  EXPECT_EQ(percent_encode("é"), "%C3%A9");
+  EXPECT_EQ(percent_encode(std::string("\0\r\n\x7f\xff", 5)), "%00%0D%0A%7F%FF");
+}
+
+TEST(PercentDecode, DecodesEscapesInEitherCase) {
+  EXPECT_EQ(percent_decode("%41%2f%2F%c3%A9", false), "A//é");
+  EXPECT_EQ(percent_decode("", false), "");
+}
+
+TEST(PercentDecode, PlusIsSpaceOnlyInForms) {
+  EXPECT_EQ(percent_decode("a+b%2B", true), "a b+");
+  EXPECT_EQ(percent_decode("a+b%2B", false), "a+b+");
+}
+
+TEST(PercentDecode, RejectsBrokenEscapes) {
+  for (const char* bad : {"%", "%4", "a%", "%zz", "%G1", "%1G", "%%41", "abc%4", "% 41"})
+    EXPECT_FALSE(percent_decode(bad, true).has_value()) << bad;
+}
+
+TEST(PercentDecode, DecodesNulForCallersToCheck) {
+  EXPECT_EQ(percent_decode("a%00b", false), std::string("a\0b", 3));
+}
+
+TEST(PercentEncoding, RoundTripsRandomBytes) {
+  std::mt19937 rng(99);
+  for (int i = 0; i < 500; ++i) {
+    std::string s(static_cast<std::size_t>(rng() % 64), '\0');
+    for (auto& c : s) c = static_cast<char>(rng());
+    std::string enc = percent_encode(s);
+    EXPECT_EQ(enc.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~%"),
+              std::string::npos);
+    EXPECT_EQ(percent_decode(enc, true), s);
+  }
+}
+
+// --- forms ---------------------------------------------------------------------------
+
+TEST(ParseForm, ParsesFieldsInOrder) {
+  auto f = parse_form("return_to=%2Fhc%2Fen-us&brand_id=5&name=Zo%C3%AB+N");
+  ASSERT_TRUE(f.has_value());
+  ASSERT_EQ(f->size(), 3u);
+  EXPECT_EQ(*form_get(*f, "return_to"), "/hc/en-us");
+  EXPECT_EQ(*form_get(*f, "brand_id"), "5");
+  EXPECT_EQ(*form_get(*f, "name"), "Zoë N");
+  EXPECT_EQ(form_get(*f, "missing"), nullptr);
+}
+
+TEST(ParseForm, RepeatedKeysAreCountedAndTheFirstWins) {
+  auto f = parse_form("a=1&b=2&a=3");
+  ASSERT_TRUE(f.has_value());
+  EXPECT_EQ(form_count(*f, "a"), 2u);
+  EXPECT_EQ(form_count(*f, "b"), 1u);
+  EXPECT_EQ(form_count(*f, "c"), 0u);
+  EXPECT_EQ(*form_get(*f, "a"), "1");
+}
+
+TEST(ParseForm, EdgeShapes) {
+  auto f = parse_form("&&flag&=v&k=a=b&");
+  ASSERT_TRUE(f.has_value());
+  ASSERT_EQ(f->size(), 3u);
+  EXPECT_EQ(*form_get(*f, "flag"), "");
+  EXPECT_EQ(*form_get(*f, ""), "v");
+  EXPECT_EQ(*form_get(*f, "k"), "a=b");
+  EXPECT_TRUE(parse_form("")->empty());
+  EXPECT_EQ(*form_get(*parse_form("a%3Db=c"), "a=b"), "c");   // an encoded '=' belongs to the key
+}
+
+TEST(ParseForm, RejectsBrokenEscapesInKeysOrValues) {
+  EXPECT_FALSE(parse_form("a=%zz").has_value());
+  EXPECT_FALSE(parse_form("%=1").has_value());
+  EXPECT_FALSE(parse_form("ok=1&b=%4").has_value());
+}
+
+TEST(ParseForm, RefusesTooManyFields) {
+  std::string s;
+  for (int i = 0; i < 64; ++i) s += "f" + std::to_string(i) + "=1&";
+  EXPECT_TRUE(parse_form(s).has_value());
+  EXPECT_FALSE(parse_form(s + "one=more").has_value());
+  EXPECT_FALSE(parse_form("a=1&b=2&c=3", 2).has_value());
+  EXPECT_TRUE(parse_form("a=1&&&b=2", 2).has_value());   // empty parts are not fields
+}
+
+// --- text ------------------------------------------------------------------------------
+
+TEST(Utf8, AcceptsValidText) {
+  for (const std::string& s : std::vector<std::string>{"", "ascii", "Zoë Ñandú 李", "😀", "\xc2\x80", "\xef\xbf\xbf", "\xf4\x8f\xbf\xbf",
+                        std::string("a\0b", 3)})
+    EXPECT_TRUE(is_valid_utf8(s)) << s;
+}
+
+TEST(Utf8, RejectsMalformedText) {
+  for (const char* s : {"\x80", "\xbf", "\xc3", "\xe2\x82", "\xf0\x9f\x98", "\xc0\x80", "\xc1\xbf", "\xe0\x80\x80",
+                        "\xe0\x9f\xbf", "\xf0\x80\x80\x80", "\xf0\x8f\xbf\xbf", "\xed\xa0\x80", "\xed\xbf\xbf",
+                        "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xf8\x88\x80\x80\x80", "\xfe", "\xff",
+                        "ok\xc3(", "\xe2\x28\xa1"})
+    EXPECT_FALSE(is_valid_utf8(s)) << testing::PrintToString(std::string(s));
+}
+
+TEST(ControlChars, FindsC0AndDel) {
+  for (int c = 0; c < 0x20; ++c) EXPECT_TRUE(has_control_chars(std::string("a") + static_cast<char>(c) + "b")) << c;
+  EXPECT_TRUE(has_control_chars("\x7f"));
+  EXPECT_FALSE(has_control_chars("plain text ~"));
+  EXPECT_FALSE(has_control_chars("Zoë \xc2\x85"));   // bytes >= 0x80 are UTF-8's business
+  EXPECT_FALSE(has_control_chars(""));
+}
+
+TEST(AsciiLower, LowersOnlyAscii) {
+  EXPECT_EQ(ascii_lower("ACME.Zendesk.COM"), "acme.zendesk.com");
+  EXPECT_EQ(ascii_lower("ÀB"), "Àb");
+  EXPECT_EQ(ascii_lower("[@]_`{"), "[@]_`{");
+}
+
+TEST(Trim, RemovesSpacesTabsAndLineEndsAtBothEnds) {
+  EXPECT_EQ(trim("  a b \t\r\n"), "a b");
+  EXPECT_EQ(trim(" \t\r\n "), "");
+  EXPECT_EQ(trim(""), "");
+  EXPECT_EQ(trim("x"), "x");
+  EXPECT_EQ(trim("\va\v"), "\va\v");
+}
+
+TEST(QuoteForLog, QuotesAndEscapesControlBytesQuotesAndBackslashes) {
+  EXPECT_EQ(quote_for_log("a\"b\\c\n\x7f"), "\"a\\x22b\\x5cc\\x0a\\x7f\"");
+  EXPECT_EQ(quote_for_log(""), "\"\"");
+  EXPECT_EQ(quote_for_log("Zoë"), "\"Zoë\"");
+}
+
+TEST(QuoteForLog, CutsLongValues) {
+  EXPECT_EQ(quote_for_log(std::string(10, 'x'), 10), "\"" + std::string(10, 'x') + "\"");
+  EXPECT_EQ(quote_for_log(std::string(11, 'x'), 10), "\"" + std::string(10, 'x') + "...\"");
+  EXPECT_EQ(quote_for_log(std::string(500, 'x')).size(), 120u + 5u);
+}
+
+}  // namespace
+}  // namespace zsso
