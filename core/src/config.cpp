@@ -262,7 +262,8 @@ void read_helper(Reader& rd, const J& j, HelperConfig& h) {
 void read_document(Reader& rd, const J& j, Config& cfg) {
   if (!rd.object(j, "", {"version", "zendesk", "network", "access", "claims", "pam", "broker", "helper", "profiles"}))
     return;
-  if (const J* v = rd.find(j, "version"); v && !(v->is_number_integer() && v->get<int>() == 1))
+  // Compared as int64: get<int>() would narrow 4294967297 to 1.
+  if (const J* v = rd.find(j, "version"); v && !(v->is_number_integer() && v->get<std::int64_t>() == 1))
     rd.fail("version", "only version 1 is understood");
   if (const J* v = rd.find(j, "zendesk")) read_zendesk(rd, *v, cfg.zendesk, cfg.source);
   else rd.fail("zendesk", "required (subdomain and secret_file)");

@@ -265,6 +265,14 @@ TEST(Config, VersionMustBeExactlyOne) {
   expect_only_error(R"({"version": 1.0, "zendesk": {"subdomain": "acme"}})", "version: only version 1 is understood");
 }
 
+TEST(Config, VersionDoesNotWrapAroundToOne) {
+  // 2^32 + 1 narrowed to int is 1.
+  expect_only_error(R"({"version": 4294967297, "zendesk": {"subdomain": "acme"}})",
+                    "version: only version 1 is understood");
+  expect_only_error(R"({"version": 18446744073709551617, "zendesk": {"subdomain": "acme"}})",
+                    "version: only version 1 is understood");
+}
+
 TEST(Config, CollectsEveryProblemAtOnce) {
   std::string e = parse_err(R"({"zendesk": {"subdomain": "acme", "delivery": "put"},
     "access": {"min_uid": "x"}, "claims": {"role": "boss"}, "bogus": 1})");
