@@ -1,0 +1,88 @@
+#include "credentials.hpp"
+
+#include <ctime>
+#include <string>
+
+#include <security/pam_ext.h>
+
+#include "admission.hpp"
+#include "zsso/claims.hpp"
+#include "zsso/jwt.hpp"
+#include "zsso/secret.hpp"
+#include "zsso/text.hpp"
+
+namespace zsso::pam {
+
+namespace {
+
+// The token is a bearer credential for a few minutes: our copies are wiped
+// once libpam holds its own.
+struct WipedString {
+  std::string value;
+  ~WipedString() { secure_wipe(value.data(), value.size()); }
+};
+
+}  // namespace
+
+int establish_token(pam_handle_t* pamh, const CallContext& ctx) {
+  auto cfg = load_module_config(pamh, ctx);
+  if (!cfg) return PAM_SERVICE_ERR;
+
+  auto who = admit(pamh, ctx, *cfg, /*log_allowed=*/false);
+  switch (who.status) {
+    case Admission::allowed: break;
+    case Admission::unknown_user: return PAM_USER_UNKNOWN;
+    case Admission::refused:
+    case Admission::lookup_failed:
+    case Admission::conversation_again: return PAM_CRED_ERR;
+  }
+  const std::string user = quote_for_log(who.account.user, 64);
+
+  auto secret = load_secret_file(cfg->zendesk.secret_file);
+  if (!secret) {
+    ctx.log.error("cannot use the secret: " + secret.error());
+    return PAM_SERVICE_ERR;
+  }
+  Hs256Key key(*secret);
+  if (!key.valid()) {
+    ctx.log.error("cannot set up HMAC-SHA256 (OpenSSL)");
+    return PAM_SERVICE_ERR;
+  }
+  auto jti = new_jti();
+  if (!jti) {
+    ctx.log.error("no token for " + user + ": " + jti.error());
+    return PAM_CRED_ERR;
+  }
+  auto claims = build_claims(who.account, cfg->zendesk, cfg->claims,
+                             static_cast<std::int64_t>(std::time(nullptr)), *jti);
+  if (!claims) {
+    ctx.log.error("no token for " + user + ": " + claims.error());
+    return PAM_CRED_ERR;
+  }
+  auto token = sign_jwt(*claims, key);
+  if (!token) {
+    ctx.log.error("no token for " + user + ": " + token.error());
+    return PAM_CRED_ERR;
+  }
+  WipedString signed_token{std::move(*token)};
+  WipedString assignment{std::string(kTokenVariable) + "=" + signed_token.value};
+  if (int rc = pam_putenv(pamh, assignment.value.c_str()); rc != PAM_SUCCESS) {
+    ctx.log.error("no token for " + user + ": pam_putenv: " + pam_strerror(pamh, rc));
+    return PAM_CRED_ERR;
+  }
+  // The jti lets an admin match this line with Zendesk's view of the sign-in.
+  ctx.log.allowed("issued a token for " + user + " (jti " + *jti + ")");
+  return PAM_SUCCESS;
+}
+
+int delete_token(pam_handle_t* pamh, const CallContext& ctx) {
+  int rc = pam_putenv(pamh, kTokenVariable);
+  if (rc == PAM_SUCCESS || rc == PAM_BAD_ITEM) {   // PAM_BAD_ITEM: it was not set
+    ctx.log.debug("removed ZENDESK_JWT");
+    return PAM_SUCCESS;
+  }
+  ctx.log.error(std::string("cannot remove ZENDESK_JWT: ") + pam_strerror(pamh, rc));
+  return PAM_CRED_ERR;
+}
+
+}  // namespace zsso::pam

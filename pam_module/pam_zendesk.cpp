@@ -1,0 +1,54 @@
+// pam_zendesk.so: the PAM entry points. Each one parses its arguments, does
+// its work through the files beside this one, and never lets an exception or
+// C++ object cross into the host program.
+//
+//   auth     pam_sm_authenticate  the access gate, before any password check
+//            pam_sm_setcred       mint ZENDESK_JWT / remove it
+//   account  pam_sm_acct_mgmt     the access gate: ip_ranges, root, min_uid, groups
+#include <syslog.h>
+
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include "context.hpp"
+#include "credentials.hpp"
+#include "gate.hpp"
+
+#define ZSSO_PAM_EXPORT extern "C" __attribute__((visibility("default")))
+
+namespace {
+
+// Runs one entry point's work; anything thrown (say std::bad_alloc) becomes
+// one log line and the given PAM code instead of terminating the host.
+template <class Work>
+int guarded(pam_handle_t* pamh, int on_exception, int argc, const char** argv, Work work) noexcept {
+  try {
+    auto ctx = zsso::pam::start_call(pamh, argc, argv);
+    if (!ctx) return PAM_SERVICE_ERR;
+    return work(*ctx);
+  } catch (...) {
+    pam_syslog(pamh, LOG_CRIT, "internal error; refusing");
+    return on_exception;
+  }
+}
+
+}  // namespace
+
+ZSSO_PAM_EXPORT int pam_sm_authenticate(pam_handle_t* pamh, int /*flags*/, int argc, const char** argv) {
+  return guarded(pamh, PAM_SERVICE_ERR, argc, argv,
+                 [&](const zsso::pam::CallContext& ctx) { return zsso::pam::auth_gate(pamh, ctx); });
+}
+
+ZSSO_PAM_EXPORT int pam_sm_acct_mgmt(pam_handle_t* pamh, int /*flags*/, int argc, const char** argv) {
+  return guarded(pamh, PAM_SERVICE_ERR, argc, argv,
+                 [&](const zsso::pam::CallContext& ctx) { return zsso::pam::account_gate(pamh, ctx); });
+}
+
+ZSSO_PAM_EXPORT int pam_sm_setcred(pam_handle_t* pamh, int flags, int argc, const char** argv) {
+  return guarded(pamh, PAM_SERVICE_ERR, argc, argv, [&](const zsso::pam::CallContext& ctx) {
+    if (flags & PAM_DELETE_CRED) return zsso::pam::delete_token(pamh, ctx);
+    if (flags & (PAM_ESTABLISH_CRED | PAM_REINITIALIZE_CRED | PAM_REFRESH_CRED))
+      return zsso::pam::establish_token(pamh, ctx);
+    return PAM_SUCCESS;   // no credential of ours is asked for
+  });
+}
