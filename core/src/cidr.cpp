@@ -81,6 +81,8 @@ std::string IpAddress::to_string() const {
 
 std::optional<IpAddress> parse_ip(std::string_view text) {
   if (text.empty() || text.size() >= INET6_ADDRSTRLEN) return std::nullopt;
+  // inet_pton reads a C string: "10.0.0.1\0junk" would pass as 10.0.0.1.
+  if (text.find('\0') != std::string_view::npos) return std::nullopt;
   char buf[INET6_ADDRSTRLEN];
   std::memcpy(buf, text.data(), text.size());
   buf[text.size()] = '\0';

@@ -56,6 +56,12 @@ TEST(ParseIp, RejectsLeadingZerosInIpv4) {
   EXPECT_FALSE(parse_ip("10.01.2.3").has_value());
 }
 
+TEST(ParseIp, RejectsEmbeddedNul) {
+  EXPECT_FALSE(parse_ip(std::string("10.0.0.1\0junk", 13)).has_value());
+  EXPECT_FALSE(parse_ip(std::string("::1\0", 4)).has_value());
+  EXPECT_FALSE(parse_range(std::string("10.0.0.0\0/8", 11)).ok());
+}
+
 // --- single ranges -----------------------------------------------------------
 
 TEST(ParseRange, BareIpv4HostIsSlash32) {

@@ -129,6 +129,11 @@ TEST(Config, IpRangesMayBeOneSpaceSeparatedString) {
   EXPECT_FALSE(c.network.ranges.contains(*parse_ip("172.16.0.1")));
 }
 
+TEST(Config, IpRangesStringWithNulIsRejected) {
+  // The single-string form is not screened for control characters; the range parser must refuse it.
+  expect_error_prefix(with("network", R"({"ip_ranges": "10.0.0.1\u0000junk"})"), "network.ip_ranges[0]: ");
+}
+
 TEST(Config, TrustedProxiesAreParsed) {
   Config c = parse_ok(with("network", R"({"trusted_proxies": ["127.0.0.1", "::1"]})"));
   EXPECT_TRUE(c.network.trusted_proxies.contains(*parse_ip("127.0.0.1")));
