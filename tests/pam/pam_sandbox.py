@@ -156,7 +156,11 @@ class PamSandbox:
             # Deep binding hides the wrapped symbols from valgrind's replacements.
             env["PAM_WRAPPER_DISABLE_DEEPBIND"] = "1"
             env["NSS_WRAPPER_DISABLE_DEEPBIND"] = "1"
-        env.update(extra or {})
+        for key, value in (extra or {}).items():
+            if value is None:
+                env.pop(key, None)   # None removes a variable
+            else:
+                env[key] = value
         return env
 
     def run(self, argv, stdin="", extra_env=None, for_valgrind=False, timeout=120):

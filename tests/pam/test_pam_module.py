@@ -407,5 +407,32 @@ class SetCred(PamCase):
         self.assertLogged(r, r"claim email")
 
 
+class NoOutput(PamCase):
+    """The module writes nothing to stdout or stderr. pam_wrapper copies
+    pam_syslog lines to stderr unless PAM_WRAPPER_USE_SYSLOG=1 hands them to
+    syslog(3), so with it everything on the streams comes from the application."""
+    QUIET = {"PAM_WRAPPER_DEBUGLEVEL": None, "PAM_WRAPPER_USE_SYSLOG": "1"}
+
+    def test_pamtester_streams_hold_only_pamtester_lines(self):
+        self.sb.write_service("bad-config", "account required {module} config=/nonexistent debug\n")
+        runs = [
+            self.sb.pamtester("zendesk-sso", "alice", rhost="10.1.2.3", password="alice-pw", extra_env=self.QUIET),
+            self.sb.pamtester("zendesk-sso", "bob", rhost="10.1.2.3", password="bob-pw", extra_env=self.QUIET),
+            self.sb.pamtester("bad-config", "alice", "acct_mgmt", extra_env=self.QUIET),
+        ]
+        for r in runs:
+            lines = (r.stdout + r.stderr).replace("Password: ", "").splitlines()
+            self.assertTrue(lines)
+            self.assertEqual([l for l in lines if not l.startswith("pamtester: ")], [], r.stdout + r.stderr)
+
+    def test_pam_flow_streams_hold_only_its_own_lines(self):
+        r = self.sb.run([FLOW, "zendesk-sso", "alice", "10.1.2.3"], stdin="alice-pw\n", extra_env=self.QUIET)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(r.stderr, "")
+        self.assertEqual([l.split(":")[0].split("=")[0] for l in r.stdout.splitlines()],
+                         ["set_item", "authenticate", "acct_mgmt", "setcred", "ZENDESK_JWT", "delete",
+                          "after delete"])
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
