@@ -25,6 +25,9 @@ std::optional<std::string> validate_return_to(std::string_view rt, const Zendesk
   if (rt.front() == '/') {
     // A path on the Zendesk host; "//host" would be scheme-relative.
     if (rt.size() > 1 && rt[1] == '/') return std::nullopt;
+    // Nor "/%2F..." or "/%5C...": one decoding pass away from "//host" or "/\host".
+    std::string head = ascii_lower(rt.substr(1, 3));
+    if (head == "%2f" || head == "%5c") return std::nullopt;
     return std::string(rt);
   }
   constexpr std::string_view kScheme = "https://";

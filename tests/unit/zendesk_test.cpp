@@ -143,6 +143,14 @@ TEST(ReturnTo, RejectsPercentEncodedHosts) {
     expect_rejected(rt);
 }
 
+TEST(ReturnTo, RejectsPathStartingWithAnEncodedSlashOrBackslash) {
+  // One decoding pass (by Zendesk or a proxy) would make these "//evil.com".
+  for (const char* rt : {"/%2F%2Fevil.com", "/%2fevil.com", "/%2F/evil.com", "/%5Cevil.com", "/%5c%5cevil.com"})
+    expect_rejected(rt);
+  expect_accepted("/hc/%2F");            // an encoded slash later in the path is just a path
+  expect_accepted("/%41bc");
+}
+
 TEST(ReturnTo, RejectsPortsOtherThan443) {
   for (const char* rt : {"https://acme.zendesk.com:8443/", "https://acme.zendesk.com:80/", "https://acme.zendesk.com:/",
                          "https://acme.zendesk.com:0443/", "https://acme.zendesk.com:443:443/",
