@@ -18,6 +18,9 @@ Commands:
                              print the claims as JSON; exit 0 only if the signature matches
                              the configured secret and iat is within SECONDS (default 180)
   ip-test ADDR               exit 0 if ADDR is inside network.ip_ranges, 1 if not
+  probe URL --user USER [--return-to URL] [--cacert FILE]
+                             sign in at the helper's login URL like a browser (password on
+                             stdin), report each step, verify the token with the secret
 
 Options:
   --config FILE    default: $ZENDESK_SSO_CONFIG, else /etc/zendesk-sso/config.json
@@ -37,6 +40,7 @@ constexpr Command kCommands[] = {
     {"mint", zsso::cli::cmd_mint},
     {"verify", zsso::cli::cmd_verify},
     {"ip-test", zsso::cli::cmd_ip_test},
+    {"probe", zsso::cli::cmd_probe},
 };
 
 }  // namespace

@@ -1,0 +1,397 @@
+// probe: drive a deployment's login like a browser (libcurl), step by step,
+// and check the token that comes back against the configured secret. The
+// token is never sent on to Zendesk: that would use up its jti and sign the
+// user in.
+#include <curl/curl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cli.hpp"
+#include "zsso/jwt.hpp"
+#include "zsso/secret.hpp"
+#include "zsso/text.hpp"
+#include "zsso/zendesk.hpp"
+
+namespace zsso::cli {
+
+namespace {
+
+struct CurlDeleter {
+  void operator()(CURL* c) const { curl_easy_cleanup(c); }
+};
+struct CurlUrlDeleter {
+  void operator()(CURLU* u) const { curl_url_cleanup(u); }
+};
+struct CurlGlobal {
+  bool ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+  ~CurlGlobal() { curl_global_cleanup(); }
+};
+
+// A std::string that is wiped when it goes (the password, the request body).
+struct WipedString {
+  std::string s;
+  ~WipedString() { secure_wipe(s.data(), s.size()); }
+};
+
+// Turns terminal echo off while the password is typed.
+class NoEcho {
+ public:
+  NoEcho() {
+    if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_) != 0) return;
+    termios quiet = saved_;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    active_ = tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
+  }
+  ~NoEcho() {
+    if (active_) {
+      tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_);
+      std::fputc('\n', stderr);
+    }
+  }
+  NoEcho(const NoEcho&) = delete;
+  NoEcho& operator=(const NoEcho&) = delete;
+
+ private:
+  termios saved_{};
+  bool active_ = false;
+};
+
+struct Reply {
+  long status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;   // names lower case
+  std::string body;
+  std::string effective_url;
+
+  const std::string* header(std::string_view name) const {
+    for (const auto& [k, v] : headers)
+      if (k == name) return &v;
+    return nullptr;
+  }
+};
+
+std::size_t on_body(char* p, std::size_t size, std::size_t n, void* out) {
+  auto* r = static_cast<Reply*>(out);
+  if (r->body.size() + size * n > (1u << 20)) return 0;   // a login page is small; stop a runaway
+  r->body.append(p, size * n);
+  return size * n;
+}
+
+std::size_t on_header(char* p, std::size_t size, std::size_t n, void* out) {
+  auto* r = static_cast<Reply*>(out);
+  std::string_view line(p, size * n);
+  if (line.rfind("HTTP/", 0) == 0) r->headers.clear();   // a new response (after 100 Continue)
+  auto colon = line.find(':');
+  if (colon != std::string_view::npos)
+    r->headers.emplace_back(ascii_lower(trim(line.substr(0, colon))), std::string(trim(line.substr(colon + 1))));
+  return size * n;
+}
+
+std::string html_unescape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '&') { out += s[i]; continue; }
+    bool done = false;
+    for (auto [ent, ch] : {std::pair{"&amp;", '&'}, std::pair{"&lt;", '<'}, std::pair{"&gt;", '>'},
+                           std::pair{"&quot;", '"'}, std::pair{"&#39;", '\''}}) {
+      std::string_view e = ent;
+      if (s.substr(i, e.size()) == e) { out += ch; i += e.size() - 1; done = true; break; }
+    }
+    if (!done) out += '&';
+  }
+  return out;
+}
+
+// value="..." of the input named name inside html (the CGI's own markup).
+std::optional<std::string> input_value(std::string_view html, std::string_view name) {
+  std::string key = "name=\"" + std::string(name) + "\" value=\"";
+  auto at = html.find(key);
+  if (at == std::string_view::npos) return std::nullopt;
+  auto start = at + key.size();
+  auto end = html.find('"', start);
+  if (end == std::string_view::npos) return std::nullopt;
+  return html_unescape(html.substr(start, end - start));
+}
+
+std::optional<std::string> attribute_after(std::string_view html, std::string_view marker, std::string_view attr) {
+  auto at = html.find(marker);
+  if (at == std::string_view::npos) return std::nullopt;
+  std::string key = std::string(attr) + "=\"";
+  auto a = html.find(key, at);
+  if (a == std::string_view::npos) return std::nullopt;
+  auto start = a + key.size();
+  auto end = html.find('"', start);
+  if (end == std::string_view::npos) return std::nullopt;
+  return html_unescape(html.substr(start, end - start));
+}
+
+std::string request_id(std::string_view html) {
+  constexpr std::string_view key = "Request id: <code>";
+  auto at = html.find(key);
+  if (at == std::string_view::npos) return {};
+  auto end = html.find('<', at + key.size());
+  return std::string(html.substr(at + key.size(), end - at - key.size()));
+}
+
+class Browser {
+ public:
+  explicit Browser(const std::string* cacert) : curl_(curl_easy_init()) {
+    if (!curl_) return;
+    CURL* c = curl_.get();
+    curl_easy_setopt(c, CURLOPT_COOKIEFILE, "");   // the cookie engine, in memory only
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "zendesk-sso-probe/1");
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    if (cacert) curl_easy_setopt(c, CURLOPT_CAINFO, cacert->c_str());
+  }
+  bool ok() const { return curl_ != nullptr; }
+
+  std::optional<Reply> get(const std::string& url) { return perform(url, nullptr); }
+  std::optional<Reply> post(const std::string& url, const std::string& body) { return perform(url, &body); }
+
+  std::string escape(std::string_view s) {
+    char* e = curl_easy_escape(curl_.get(), s.data(), static_cast<int>(s.size()));
+    if (!e) return {};
+    std::string out(e);
+    secure_wipe(e, out.size());
+    curl_free(e);
+    return out;
+  }
+  const std::string& error() const { return error_; }
+
+ private:
+  std::optional<Reply> perform(const std::string& url, const std::string* body) {
+    CURL* c = curl_.get();
+    Reply r;
+    char errbuf[CURL_ERROR_SIZE] = {0};
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
+    if (body) {
+      curl_easy_setopt(c, CURLOPT_POSTFIELDS, body->c_str());
+      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body->size()));
+    } else {
+      curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    }
+    CURLcode rc = curl_easy_perform(c);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);
+    if (rc != CURLE_OK) {
+      error_ = *errbuf ? errbuf : curl_easy_strerror(rc);
+      return std::nullopt;
+    }
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    char* eff = nullptr;
+    curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &eff);
+    if (eff) r.effective_url = eff;
+    return r;
+  }
+
+  std::unique_ptr<CURL, CurlDeleter> curl_;
+  std::string error_;
+};
+
+// base resolved against a relative reference (the form's action).
+std::optional<std::string> resolve(const std::string& base, const std::string& ref) {
+  std::unique_ptr<CURLU, CurlUrlDeleter> u(curl_url());
+  if (!u || curl_url_set(u.get(), CURLUPART_URL, base.c_str(), 0) != CURLUE_OK) return std::nullopt;
+  if (curl_url_set(u.get(), CURLUPART_URL, ref.c_str(), 0) != CURLUE_OK) return std::nullopt;
+  char* out = nullptr;
+  if (curl_url_get(u.get(), CURLUPART_URL, &out, 0) != CURLUE_OK) return std::nullopt;
+  std::string s(out);
+  curl_free(out);
+  return s;
+}
+
+// The value of key in a URL's query string (percent-decoded by libcurl).
+std::optional<std::string> query_value(const std::string& url, std::string_view key) {
+  std::unique_ptr<CURLU, CurlUrlDeleter> u(curl_url());
+  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return std::nullopt;
+  char* q = nullptr;
+  if (curl_url_get(u.get(), CURLUPART_QUERY, &q, 0) != CURLUE_OK) return std::nullopt;
+  std::string query(q);
+  curl_free(q);
+  std::string prefix = std::string(key) + "=";
+  std::string_view rest = query;
+  while (!rest.empty()) {
+    auto amp = rest.find('&');
+    std::string_view part = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+    if (part.rfind(prefix, 0) == 0) {
+      std::string v(part.substr(prefix.size()));
+      int n = 0;
+      char* d = curl_easy_unescape(nullptr, v.c_str(), static_cast<int>(v.size()), &n);
+      if (!d) return std::nullopt;
+      std::string out(d, static_cast<std::size_t>(n));
+      curl_free(d);
+      return out;
+    }
+  }
+  return std::nullopt;
+}
+
+void step(int n, const std::string& text) { std::printf("  [%d] %s\n", n, text.c_str()); }
+
+int fail(const std::string& why, const Reply* r = nullptr) {
+  std::string rid = r ? request_id(r->body) : std::string();
+  std::printf("FAILED: %s%s\n", why.c_str(), rid.empty() ? "" : (" (request id " + rid + " in the helper's log)").c_str());
+  return kFail;
+}
+
+std::string missing_security_headers(const Reply& r) {
+  std::string missing;
+  auto want = [&](const char* name, std::string_view contains) {
+    const std::string* v = r.header(name);
+    if (!v || v->find(contains) == std::string::npos) missing += std::string(missing.empty() ? "" : ", ") + name;
+  };
+  want("cache-control", "no-store");
+  want("content-security-policy", "default-src 'none'");
+  want("x-content-type-options", "nosniff");
+  want("referrer-policy", "no-referrer");
+  return missing;
+}
+
+std::string describe_refusal(long status) {
+  switch (status) {
+    case 400: return "400: the helper could not understand the request";
+    case 401: return "401: wrong user name or password (or the account is unknown)";
+    case 403: return "403: refused (address outside network.ip_ranges, account not allowed, or the form token was rejected)";
+    case 404: return "404: no such page (is the URL the helper's /login, and the profile name right?)";
+    case 500: return "500: the helper is misconfigured (config or secret file)";
+    case 503: return "503: sign-in unavailable (PAM service, broker or token minting failed)";
+    default: return std::to_string(status) + ": unexpected answer";
+  }
+}
+
+}  // namespace
+
+int cmd_probe(const Context& ctx) {
+  auto args = parse_args(ctx.args, {"--user", "--return-to", "--cacert"}, {});
+  if (!args) return kUsage;
+  const std::string* user = args->get("--user");
+  if (args->positional.size() != 1 || !user || user->empty()) {
+    std::fprintf(stderr, "zendesk-sso: usage: probe URL --user USER [--return-to URL] [--cacert FILE]  "
+                         "(password on stdin)\n");
+    return kUsage;
+  }
+  std::string url = args->positional[0];
+  if (url.rfind("https://", 0) != 0 && url.rfind("http://", 0) != 0) {
+    std::fprintf(stderr, "zendesk-sso: probe: %s must be an http(s) URL (the helper's /login)\n", url.c_str());
+    return kUsage;
+  }
+  auto cfg = load_or_report(ctx);
+  if (!cfg) return kUsage;
+  auto secret = load_secret_file(cfg->zendesk.secret_file);
+  if (!secret) {
+    std::fprintf(stderr, "zendesk-sso: %s\n", secret.error().c_str());
+    return kUsage;
+  }
+
+  WipedString password;
+  {
+    if (isatty(STDIN_FILENO)) std::fprintf(stderr, "Password for %s: ", user->c_str());
+    NoEcho quiet;
+    std::getline(std::cin, password.s);
+    if (!password.s.empty() && password.s.back() == '\r') password.s.pop_back();
+  }
+  if (password.s.empty()) {
+    std::fprintf(stderr, "zendesk-sso: probe: no password on stdin\n");
+    return kUsage;
+  }
+
+  CurlGlobal global;
+  Browser browser(args->get("--cacert"));
+  if (!global.ok || !browser.ok()) {
+    std::fprintf(stderr, "zendesk-sso: probe: libcurl did not start\n");
+    return kUsage;
+  }
+  if (const auto* rt = args->get("--return-to"))
+    url += std::string(url.find('?') == std::string::npos ? "?" : "&") + "return_to=" + browser.escape(*rt);
+  std::printf("probe %s as %s\n", url.c_str(), user->c_str());
+  if (url.rfind("http://", 0) == 0) std::printf("  note: plain http; a deployment should use https\n");
+
+  // 1. The sign-in form (or, in REMOTE_USER mode, the token straight away).
+  auto form = browser.get(url);
+  if (!form) return fail("GET " + url + ": " + browser.error());
+  if (form->status != 200) return fail("GET " + describe_refusal(form->status), &*form);
+  std::string missing = missing_security_headers(*form);
+  if (!missing.empty()) std::printf("  warning: missing security headers: %s\n", missing.c_str());
+  Reply delivery;
+  if (form->body.find("<form id=\"zendesk-sso\"") != std::string::npos) {
+    step(1, "GET " + std::to_string(form->status) + ": signed in by the web server (REMOTE_USER), no form");
+    delivery = std::move(*form);
+  } else {
+    auto csrf = input_value(form->body, "csrf");
+    auto action = attribute_after(form->body, "<form method=\"post\"", "action");
+    if (!csrf || !action) return fail("GET 200 but no sign-in form in the page", &*form);
+    step(1, "GET 200: sign-in form with a CSRF token" + std::string(missing.empty() ? ", security headers present" : ""));
+
+    // 2. Post the credentials the way the form does.
+    auto target = resolve(form->effective_url.empty() ? url : form->effective_url, *action);
+    if (!target) return fail("form action " + quote_for_log(*action) + " is not a URL");
+    WipedString body;
+    body.s = "user=" + browser.escape(*user) + "&password=" + browser.escape(password.s) + "&csrf=" +
+             browser.escape(*csrf);
+    if (auto rt = input_value(form->body, "return_to")) body.s += "&return_to=" + browser.escape(*rt);
+    auto posted = browser.post(*target, body.s);
+    if (!posted) return fail("POST " + *target + ": " + browser.error());
+    if (posted->status != 200 && posted->status != 302)
+      return fail("POST " + describe_refusal(posted->status), &*posted);
+    step(2, "POST " + std::to_string(posted->status) + ": credentials accepted");
+    delivery = std::move(*posted);
+  }
+
+  // 3. Where the token would go, and the token itself.
+  std::string token, endpoint, return_to;
+  if (delivery.status == 302) {
+    const std::string* loc = delivery.header("location");
+    if (!loc) return fail("302 without a Location");
+    auto t = query_value(*loc, "jwt");
+    if (!t) return fail("302 to " + quote_for_log(*loc) + " carries no jwt");
+    token = *t;
+    endpoint = loc->substr(0, loc->find('?'));
+    return_to = query_value(*loc, "return_to").value_or("");
+    step(3, "delivery by GET (legacy) to " + endpoint);
+  } else {
+    auto t = input_value(delivery.body, "jwt");
+    auto action = attribute_after(delivery.body, "<form id=\"zendesk-sso\"", "action");
+    if (!t || !action) return fail("200 but no token form in the page", &delivery);
+    token = *t;
+    endpoint = *action;
+    return_to = input_value(delivery.body, "return_to").value_or("");
+    step(3, "delivery by auto-submitting POST form to " + endpoint);
+  }
+  if (endpoint != jwt_endpoint(cfg->zendesk))
+    std::printf("  warning: the configured endpoint is %s (does the helper use another config?)\n",
+                jwt_endpoint(cfg->zendesk).c_str());
+  if (!return_to.empty()) std::printf("      return_to %s\n", return_to.c_str());
+
+  Hs256Key key(*secret);
+  VerifyOptions opt;
+  opt.now = std::time(nullptr);
+  auto claims = verify_jwt(token, key, opt);
+  if (!claims)
+    return fail("the token does not verify with " + cfg->zendesk.secret_file + ": " + claims.error() +
+                " (Zendesk would answer \"JWT signature invalid\" or \"Invalid iat\")");
+  auto text = [&](const char* k) {
+    auto it = claims->find(k);
+    return it == claims->end() ? std::string("-") : it->is_string() ? it->get<std::string>() : it->dump();
+  };
+  step(4, "token verifies with " + cfg->zendesk.secret_file + ": email " + text("email") + ", name " +
+              quote_for_log(text("name")) + ", external_id " + text("external_id") + ", iat " + text("iat"));
+  std::printf("ok: sign-in works. The token was not sent to Zendesk (that would use it up).\n");
+  return kOk;
+}
+
+}  // namespace zsso::cli
