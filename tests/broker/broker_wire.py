@@ -1,0 +1,94 @@
+"""The broker protocol written again from its description in
+core/include/zsso/broker_protocol.hpp, independently of the C++ code, so the
+tests speak to zendesk-sso-authd the way any client could (and can send it
+what no well-behaved client would)."""
+
+import socket
+import struct
+
+MAGIC = b"ZSB1"
+MAX_REQUEST = 8 * 1024
+STATUS = ["ok", "bad_login", "not_allowed", "unavailable", "error"]
+DETAIL = ["none", "malformed", "too_large", "timeout", "peer_refused", "config",
+          "unknown_profile", "remote_user_disabled", "pam", "internal"]
+USER, PASSWORD, ADDRESS, PROFILE, REQUEST_ID, FLAGS = range(1, 7)
+
+
+def field(tag, value):
+    if isinstance(value, str):
+        value = value.encode()
+    return struct.pack(">BH", tag, len(value)) + value
+
+
+def frame(body):
+    return MAGIC + struct.pack(">I", len(body)) + body
+
+
+def request_body(user, password, address="10.1.2.3", profile=None, request_id=None,
+                 remote_user=False):
+    body = field(USER, user) + field(PASSWORD, password) + field(ADDRESS, address)
+    if profile is not None:
+        body += field(PROFILE, profile)
+    if request_id is not None:
+        body += field(REQUEST_ID, request_id)
+    return body + field(FLAGS, bytes([1 if remote_user else 0]))
+
+
+def request(*args, **kw):
+    return frame(request_body(*args, **kw))
+
+
+def connect(path, timeout=60):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect(path)
+    return s
+
+
+def recv_exact(s, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            raise EOFError(f"connection closed after {len(buf)} of {n} bytes")
+        buf += chunk
+    return buf
+
+
+def read_response(s):
+    """{'status': name, 'detail': name, 'token': str or None}; raises on a bad frame."""
+    header = recv_exact(s, 8)
+    if header[:4] != MAGIC:
+        raise ValueError(f"bad magic {header[:4]!r}")
+    (length,) = struct.unpack(">I", header[4:])
+    body = recv_exact(s, length)
+    out = {"token": None}
+    pos = 0
+    while pos < len(body):
+        tag, n = struct.unpack(">BH", body[pos:pos + 3])
+        value = body[pos + 3:pos + 3 + n]
+        pos += 3 + n
+        if tag == 1:
+            out["status"] = STATUS[value[0]]
+        elif tag == 2:
+            out["detail"] = DETAIL[value[0]]
+        elif tag == 3:
+            out["token"] = value.decode()
+        else:
+            raise ValueError(f"unknown response field {tag}")
+    return out
+
+
+def exchange(path, data, half_close=False, timeout=60):
+    """Sends raw bytes, returns the response (and whether the broker then closed)."""
+    with connect(path, timeout) as s:
+        s.sendall(data)
+        if half_close:
+            s.shutdown(socket.SHUT_WR)
+        resp = read_response(s)
+        s.settimeout(timeout)
+        try:
+            resp["closed_after"] = s.recv(1) == b""
+        except ConnectionResetError:
+            resp["closed_after"] = True
+        return resp

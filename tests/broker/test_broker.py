@@ -1,0 +1,541 @@
+#!/usr/bin/python3
+"""zendesk-sso-authd under --listen (and under systemd-socket-activate) in a
+pam_wrapper/pam_matrix/nss_wrapper sandbox: real libpam, real pam_zendesk.so,
+tokens checked with PyJWT. Peer checks that need another uid run only as root
+(CI is root) and say so when skipped."""
+
+import concurrent.futures
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+import unittest
+from pathlib import Path
+
+import jwt  # python3-jwt: the independent JWT implementation
+
+sys.path.insert(0, os.path.join(os.environ["ZSSO_SOURCE_DIR"], "tests", "pam"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pam_sandbox import DEFAULT_SECRET, PamSandbox  # noqa: E402
+import broker_wire as wire  # noqa: E402
+
+AUTHD = os.environ["ZSSO_AUTHD"]
+TOOL = os.environ["ZSSO_BROKER_TOOL"]
+MODULE = os.environ["ZSSO_PAM_MODULE"]
+IS_ROOT = os.geteuid() == 0
+NOBODY_UID = NOGROUP_GID = 65534
+WAIT = 60  # seconds any single wait may take before the test calls it a hang
+
+
+def wait_for(predicate, what):
+    end = time.monotonic() + WAIT
+    while time.monotonic() < end:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
+class World:
+    """A sandbox with users, a PAM service, a config and a running broker."""
+
+    def __init__(self, test, config_extra=None, allowed_peers=None, broker_args=(),
+                 system_pam=False):
+        self.sb = PamSandbox(module=MODULE)
+        test.addCleanup(self.sb.cleanup)
+        os.chmod(self.sb.dir, 0o755)  # peers running as nobody must reach the socket
+        me = os.geteuid()
+        my_name = "root" if me == 0 else f"runner{me}"
+        # The test runner itself (the allowed peer), nobody, and sign-in users.
+        self.sb.add_user(my_name, me, gid=os.getegid(), gecos="Test runner")
+        self.sb.add_group(my_name if me else "root", os.getegid())
+        self.sb.add_group("nogroup", NOGROUP_GID)
+        self.sb.add_user("nobody", NOBODY_UID, gid=NOGROUP_GID, gecos="nobody")
+        self.sb.add_group("brokerclients", 5100, members=["nobody"])
+        self.sb.add_user("alice", 1001, gecos="Alice Liddell", password="wonderland",
+                         groups=["staff"])
+        self.sb.add_user("mallory", 1002, gecos="Mallory", password="evil", groups=["zd-denied"])
+        self.sb.write_secret()
+        self.allowed_peers = allowed_peers if allowed_peers is not None else [my_name]
+        self.socket = str(self.sb.dir / "authd.sock")
+        config = {
+            "zendesk": {"subdomain": "acme", "secret_file": str(self.sb.secret_path)},
+            "network": {"ip_ranges": ["10.0.0.0/8", "127.0.0.0/8"]},
+            "access": {"min_uid": 1000, "denied_groups": ["zd-denied"]},
+            "claims": {"email": "{user}@acme.test", "name": "{gecos}", "external_id": "{uid}"},
+            "pam": {"service": "zendesk-sso"},
+            "broker": {"socket": self.socket, "allowed_peers": self.allowed_peers},
+            "profiles": {"agents": {"pam": {"service": "zendesk-sso-agents"},
+                                    "access": {"allowed_groups": ["staff"]}}},
+        }
+        for key, value in (config_extra or {}).items():
+            config.setdefault(key, {}).update(value)
+        self.sb.write_config(config)
+        # The shipped shape: the policy gate first in auth, so refusals look like bad logins.
+        self.sb.write_service("zendesk-sso", self.sb.standard_stack())
+        # The agents' service leaves the policy to account (pam_zendesk stays in auth,
+        # optional, for setcred), so its refusals come back as not_allowed.
+        self.sb.write_service("zendesk-sso-agents",
+                              "auth     required   {matrix} passdb={passdb}\n"
+                              "auth     optional   {module} config={config} profile=agents\n"
+                              "account  required   {module} config={config} profile=agents\n")
+        self.system_pam = system_pam
+        if system_pam:
+            # Real libpam, no pam_wrapper: the service file goes to /etc/pam.d
+            # under a unique name and is removed afterwards.
+            service = f"zsso-broker-test-{os.getpid()}-{id(self)}"
+            path = Path("/etc/pam.d") / service
+            path.write_text((self.sb.service_dir / "zendesk-sso").read_text())
+            test.addCleanup(path.unlink)
+            config["pam"]["service"] = service
+            self.sb.write_config(config)
+        self.log_path = self.sb.dir / "authd.log"
+        self.proc = None
+        self.broker_args = list(broker_args)
+
+    def start(self, *extra):
+        self.log = open(self.log_path, "w")
+        argv = [AUTHD, "--config", str(self.sb.config_path), "--listen", self.socket,
+                "--log-stderr", "--io-timeout", "2", *self.broker_args, *extra]
+        self.proc = subprocess.Popen(argv, env=self.env(), stdin=subprocess.DEVNULL,
+                                     stdout=self.log, stderr=self.log)
+        wait_for(lambda: "listening on" in self.log_text() or self.proc.poll() is not None,
+                 "the broker's socket")
+        if self.proc.poll() is not None:
+            raise AssertionError(f"broker exited {self.proc.returncode}: {self.log_text()}")
+        return self
+
+    def env(self):
+        env = self.sb.env()
+        if self.system_pam:
+            env["LD_PRELOAD"] = "libnss_wrapper.so"
+        return env
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(WAIT)
+        if self.proc:
+            self.log.close()
+        return self.proc.returncode if self.proc else None
+
+    def log_text(self):
+        return self.log_path.read_text(errors="replace")
+
+    def login(self, user, password, *extra, as_nobody=False, groups=None):
+        """One sign_in() through the C++ client, as the test runner or as nobody."""
+        if "--address" not in extra:
+            extra = ("--address", "10.1.2.3", *extra)
+        argv = [TOOL, "--config", str(self.sb.config_path), "--user", user, *extra]
+        env = {"PATH": "/usr/bin:/bin"}
+        if as_nobody:
+            tool = self.sb.dir / "broker_login_tool"
+            if not tool.exists():
+                shutil.copy(TOOL, tool)  # the build tree may be out of nobody's reach
+                os.chmod(tool, 0o755)
+            argv[0] = str(tool)
+            groups_arg = ["--groups", ",".join(map(str, groups))] if groups else ["--clear-groups"]
+            argv = ["setpriv", f"--reuid={NOBODY_UID}", f"--regid={NOGROUP_GID}", *groups_arg,
+                    "--"] + argv
+        p = subprocess.run(argv, input=password + "\n", capture_output=True, text=True,
+                           env=env, timeout=WAIT)
+        if p.returncode != 0:
+            raise AssertionError(f"client failed ({p.returncode}): {p.stderr}")
+        return json.loads(p.stdout)
+
+    def claims(self, token):
+        return jwt.decode(token, DEFAULT_SECRET, algorithms=["HS256"],
+                          options={"require": ["iat", "jti"]})
+
+
+class Login(unittest.TestCase):
+    def setUp(self):
+        self.w = World(self).start()
+        self.addCleanup(self.w.stop)
+
+    def test_success_token_verified_by_pyjwt(self):
+        out = self.w.login("alice", "wonderland", "--address", "10.9.8.7", "--request-id", "rid-ok-1")
+        self.assertEqual(out["status"], "ok", out)
+        header = jwt.get_unverified_header(out["token"])
+        self.assertEqual(header, {"typ": "JWT", "alg": "HS256"})
+        claims = self.w.claims(out["token"])
+        self.assertEqual(claims["email"], "alice@acme.test")
+        self.assertEqual(claims["name"], "Alice Liddell")
+        self.assertEqual(claims["external_id"], "1001")
+        self.assertLessEqual(abs(claims["iat"] - time.time()), 180)
+        log = self.w.log_text()
+        self.assertIn("request rid-ok-1: user \"alice\" from 10.9.8.7: ok", log)
+        self.assertNotIn("wonderland", log)
+
+    def test_independent_client_gets_the_same_answer(self):
+        resp = wire.exchange(self.w.socket, wire.request("alice", "wonderland"))
+        self.assertEqual((resp["status"], resp["detail"]), ("ok", "none"))
+        self.assertEqual(self.w.claims(resp["token"])["email"], "alice@acme.test")
+        self.assertTrue(resp["closed_after"], "one request per connection")
+
+    def test_wrong_password_and_unknown_user_look_the_same(self):
+        wrong = self.w.login("alice", "not-it")
+        unknown = self.w.login("nosuchuser", "wonderland")
+        for out in (wrong, unknown):
+            self.assertEqual(out["status"], "bad_login", out)
+            self.assertEqual(out["token"], "")
+            self.assertEqual(out["detail"], "broker: bad_login (PAM)")
+
+    def test_policy_gate_in_auth_refuses_like_a_bad_login(self):
+        self.assertEqual(self.w.login("mallory", "evil")["status"], "bad_login")
+        self.assertEqual(self.w.login("alice", "wonderland", "--address", "192.0.2.1")["status"],
+                         "bad_login")
+
+    def test_account_policy_refusal_is_not_allowed(self):
+        out = self.w.login("mallory", "evil", "--profile", "agents")
+        self.assertEqual(out["status"], "not_allowed", out)
+        self.assertEqual(out["token"], "")
+
+    def test_profile_uses_the_profiles_pam_service(self):
+        out = self.w.login("alice", "wonderland", "--profile", "agents")
+        self.assertEqual(out["status"], "ok", out)
+        self.assertIn("profile agents: ok", self.w.log_text())
+
+    def test_unknown_profile_is_refused_by_the_broker(self):
+        resp = wire.exchange(self.w.socket, wire.request("alice", "wonderland", profile="nope"))
+        self.assertEqual((resp["status"], resp["detail"]), ("error", "unknown_profile"))
+
+    def test_remote_user_mode_needs_the_brokers_own_consent(self):
+        resp = wire.exchange(self.w.socket, wire.request("alice", "", remote_user=True))
+        self.assertEqual((resp["status"], resp["detail"]), ("error", "remote_user_disabled"))
+        self.assertIn("helper.trust_remote_user is off", self.w.log_text())
+
+    def test_remote_user_mode_when_trusted(self):
+        w = World(self, config_extra={"helper": {"trust_remote_user": True}})
+        w.start()
+        self.addCleanup(w.stop)
+        out = w.login("alice", "", "--remote-user")
+        self.assertEqual(out["status"], "ok", out)
+        self.assertEqual(w.claims(out["token"])["email"], "alice@acme.test")
+
+
+class Peers(unittest.TestCase):
+    def test_socket_gets_0660_and_the_first_peers_primary_group(self):
+        w = World(self).start()
+        self.addCleanup(w.stop)
+        st = os.stat(w.socket)
+        self.assertTrue(stat.S_ISSOCK(st.st_mode))
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o660)
+        self.assertEqual(st.st_gid, os.getegid())
+
+    @unittest.skipUnless(IS_ROOT, "needs root to run a client as another uid (CI runs as root)")
+    def test_socket_group_from_an_at_group_entry(self):
+        w = World(self, allowed_peers=["@brokerclients", "root"]).start()
+        self.addCleanup(w.stop)
+        self.assertEqual(os.stat(w.socket).st_gid, 5100)
+
+    @unittest.skipUnless(IS_ROOT, "needs root to run a client as another uid (CI runs as root)")
+    def test_peer_not_in_allowed_peers_is_refused_and_logged(self):
+        # Mode 0666 so the file system lets nobody in: the refusal must be the broker's own.
+        w = World(self, broker_args=["--socket-mode", "0666"]).start()
+        self.addCleanup(w.stop)
+        out = w.login("alice", "wonderland", as_nobody=True)
+        self.assertEqual(out["status"], "unavailable", out)
+        self.assertEqual(out["token"], "")
+        self.assertIn("peer not in broker.allowed_peers", out["detail"])
+        wait_for(lambda: "refused: peer is not in broker.allowed_peers (uid 65534 gid 65534"
+                 in w.log_text(), "the refusal in the broker's log")
+        self.assertNotIn("alice", w.log_text(), "a refused peer's request is never read")
+        # The file system's own guard: with the default 0660, nobody cannot even connect.
+        w2 = World(self).start()
+        self.addCleanup(w2.stop)
+        out = w2.login("alice", "wonderland", as_nobody=True)
+        self.assertEqual(out["status"], "unavailable")
+        self.assertIn("Permission denied", out["detail"])
+
+    @unittest.skipUnless(IS_ROOT, "needs root to run a client as another uid (CI runs as root)")
+    def test_peer_allowed_by_user_name(self):
+        w = World(self, allowed_peers=["root", "nobody"], broker_args=["--socket-mode", "0666"]).start()
+        self.addCleanup(w.stop)
+        out = w.login("alice", "wonderland", as_nobody=True)
+        self.assertEqual(out["status"], "ok", out)
+
+    @unittest.skipUnless(IS_ROOT, "needs root to run a client as another uid (CI runs as root)")
+    def test_peer_allowed_by_group_membership(self):
+        # nobody's process gid is nogroup; brokerclients counts through NSS membership.
+        w = World(self, allowed_peers=["root", "@brokerclients"],
+                  broker_args=["--socket-mode", "0666"]).start()
+        self.addCleanup(w.stop)
+        out = w.login("alice", "wonderland", as_nobody=True)
+        self.assertEqual(out["status"], "ok", out)
+        # A group the peer is not in lets nothing through.
+        w2 = World(self, allowed_peers=["root", "@staff"], broker_args=["--socket-mode", "0666"]).start()
+        self.addCleanup(w2.stop)
+        self.assertEqual(w2.login("alice", "wonderland", as_nobody=True)["status"], "unavailable")
+
+    @unittest.skipUnless(IS_ROOT, "needs root to run a client as another uid (CI runs as root)")
+    def test_peer_allowed_by_process_gid(self):
+        w = World(self, allowed_peers=["root", "@nogroup"], broker_args=["--socket-mode", "0666"]).start()
+        self.addCleanup(w.stop)
+        self.assertEqual(w.login("alice", "wonderland", as_nobody=True)["status"], "ok")
+
+
+class Protocol(unittest.TestCase):
+    def setUp(self):
+        self.w = World(self).start()
+        self.addCleanup(self.w.stop)
+
+    def assert_refused(self, data, detail, half_close=False):
+        resp = wire.exchange(self.w.socket, data, half_close=half_close)
+        self.assertEqual((resp["status"], resp["detail"]), ("error", detail), data[:64])
+        self.assertIsNone(resp["token"])
+        self.assertTrue(resp["closed_after"])
+
+    def assert_still_serving(self):
+        resp = wire.exchange(self.w.socket, wire.request("alice", "wonderland"))
+        self.assertEqual(resp["status"], "ok", "the broker stopped serving")
+        self.assertIsNone(self.w.proc.poll())
+
+    def test_oversized_frame_is_refused_unread(self):
+        self.assert_refused(wire.MAGIC + (1 << 20).to_bytes(4, "big"), "too_large")
+        self.assert_refused(wire.MAGIC + (0xFFFFFFFF).to_bytes(4, "big"), "too_large")
+        # Announced within the limit but one byte over it.
+        body = wire.request_body("alice", "wonderland")
+        body += b"\x00" * (wire.MAX_REQUEST - 8 - len(body) + 1)
+        self.assert_refused(wire.frame(body), "too_large")
+        self.assert_still_serving()
+
+    def test_oversized_fields(self):
+        self.assert_refused(wire.request("a" * 257, "pw"), "too_large")
+        self.assert_refused(wire.request("alice", "p" * 1025), "too_large")
+        self.assert_refused(wire.request("alice", "pw", address="1" * 65), "too_large")
+        self.assert_refused(wire.request("alice", "pw", profile="p" * 65), "too_large")
+        self.assert_refused(wire.request("alice", "pw", request_id="r" * 65), "too_large")
+        # At the limits exactly: a well-formed request (an unknown user, so a failed login).
+        resp = wire.exchange(self.w.socket, wire.request("a" * 256, "p" * 1024))
+        self.assertEqual(resp["status"], "bad_login")
+        self.assert_still_serving()
+
+    def test_truncated_messages(self):
+        full = wire.request("alice", "wonderland")
+        for cut in (3, 7, 8, 12, len(full) - 1):
+            with self.subTest(cut=cut):
+                self.assert_refused(full[:cut], "malformed", half_close=True)
+        self.assert_still_serving()
+
+    def test_malformed_requests(self):
+        f = wire.field
+        cases = {
+            "bad magic": b"GET / HTTP/1.0\r\n\r\n",
+            "old version": b"ZSB0" + wire.request("alice", "pw")[4:],
+            "empty body": wire.frame(b""),
+            "missing password": wire.frame(f(1, "alice") + f(3, "10.1.2.3") + f(6, b"\0")),
+            "missing flags": wire.frame(f(1, "alice") + f(2, "pw") + f(3, "10.1.2.3")),
+            "duplicate user": wire.frame(wire.request_body("alice", "pw") + f(1, "bob")),
+            "unknown field": wire.frame(wire.request_body("alice", "pw") + f(9, "x")),
+            "field past the end": wire.frame(wire.request_body("alice", "pw") + b"\x05\x00\x10ab"),
+            "empty user": wire.request("", "pw"),
+            "NUL in password": wire.request("alice", "pw\0extra"),
+            "control char in user": wire.request("al\nice", "pw"),
+            "invalid UTF-8 user": wire.request(b"al\xffice", "pw"),
+            "unknown flag": wire.frame(f(1, "alice") + f(2, "pw") + f(3, "10.1.2.3") + f(6, b"\x02")),
+            "password in REMOTE_USER mode": wire.request("alice", "pw", remote_user=True),
+            "address not an IP": wire.request("alice", "pw", address="evil.example"),
+        }
+        for name, data in cases.items():
+            with self.subTest(name):
+                self.assert_refused(data, "malformed", half_close=True)
+        self.assertIn("protocol error", self.w.log_text())
+        self.assert_still_serving()
+
+    def test_random_bytes_never_crash_or_hang_the_broker(self):
+        rng = random.Random(20240601)
+        valid = wire.request("alice", "wonderland")
+        for i in range(150):
+            if i % 2:
+                data = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200)))
+            else:  # mutate a valid request, keeping the magic so the decoder is reached
+                data = bytearray(valid)
+                for _ in range(rng.randrange(1, 6)):
+                    data[rng.randrange(4, len(data))] = rng.randrange(256)
+                data = bytes(data)
+            resp = wire.exchange(self.w.socket, data, half_close=True)
+            self.assertIn(resp["status"], wire.STATUS)  # answered, whatever it says
+        self.assert_still_serving()
+        self.assertNotIn("ended by signal", self.w.log_text())
+
+    def test_slow_client_hits_the_timeout(self):
+        full = wire.request("alice", "wonderland")
+        with wire.connect(self.w.socket) as s:
+            s.sendall(full[:10])  # then nothing: the connection stays open
+            resp = wire.read_response(s)
+        self.assertEqual((resp["status"], resp["detail"]), ("error", "timeout"))
+        self.assertIn("no complete request within 2 s", self.w.log_text())
+        # A client that connects and never sends a byte.
+        with wire.connect(self.w.socket) as s:
+            resp = wire.read_response(s)
+        self.assertEqual(resp["detail"], "timeout")
+        self.assert_still_serving()
+
+    def test_only_one_request_per_connection(self):
+        two = wire.request("alice", "wonderland") + wire.request("alice", "wonderland")
+        with wire.connect(self.w.socket) as s:
+            s.sendall(two)
+            first = wire.read_response(s)
+            self.assertEqual(first["status"], "ok")
+            self.assertEqual(s.recv(1), b"", "a second answer on the same connection")
+
+    def test_client_that_leaves_early_does_not_hurt(self):
+        for _ in range(5):
+            with wire.connect(self.w.socket) as s:
+                s.sendall(wire.request("alice", "wonderland")[:20])
+        self.assert_still_serving()
+
+
+class Concurrency(unittest.TestCase):
+    def fifty_at_once(self, w):
+        n = 50
+        # All connections open at once before any request is sent.
+        socks = [wire.connect(w.socket) for _ in range(n)]
+        try:
+            for i, s in enumerate(socks):
+                s.sendall(wire.request("alice", "wonderland", request_id=f"c{i}"))
+            with concurrent.futures.ThreadPoolExecutor(max_workers=n) as pool:
+                answers = list(pool.map(wire.read_response, socks))
+        finally:
+            for s in socks:
+                s.close()
+        self.assertEqual([a["status"] for a in answers], ["ok"] * n)
+        jtis = {w.claims(a["token"])["jti"] for a in answers}
+        self.assertEqual(len(jtis), n, "every answer carries its own token")
+        log = w.log_text()
+        for i in range(n):
+            self.assertIn(f"request c{i}: user \"alice\"", log)
+
+    def test_fifty_simultaneous_connections_all_answered(self):
+        # One child at a time: pam_wrapper hands each PAM process a machine-wide
+        # /tmp/pam.X dir chosen without locking, so PAM processes started
+        # together under it can break each other. The 50 connections are still
+        # open at once; the rest wait in the backlog.
+        w = World(self, broker_args=["--max-children", "1"]).start()
+        self.addCleanup(w.stop)
+        self.fifty_at_once(w)
+
+    @unittest.skipUnless(IS_ROOT, "needs root to add a service to /etc/pam.d (CI runs as root)")
+    def test_fifty_children_at_once_with_system_libpam(self):
+        # The same with up to 50 PAM transactions in parallel, through real
+        # libpam (no pam_wrapper) and a temporary /etc/pam.d service.
+        w = World(self, system_pam=True).start()
+        self.addCleanup(w.stop)
+        self.fifty_at_once(w)
+
+    def test_more_clients_than_children(self):
+        w = World(self, broker_args=["--max-children", "2"]).start()
+        self.addCleanup(w.stop)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=12) as pool:
+            answers = list(pool.map(
+                lambda i: wire.exchange(w.socket, wire.request("alice", "wonderland")), range(12)))
+        self.assertEqual([a["status"] for a in answers], ["ok"] * 12)
+
+
+class Lifecycle(unittest.TestCase):
+    def test_sigterm_stops_cleanly_and_removes_the_socket(self):
+        w = World(self).start()
+        self.assertEqual(wire.exchange(w.socket, wire.request("alice", "wonderland"))["status"], "ok")
+        self.assertEqual(w.stop(), 0)
+        self.assertFalse(os.path.exists(w.socket))
+
+    def test_stale_socket_replaced_other_files_never(self):
+        w = World(self)
+        stale = socket.socket(socket.AF_UNIX)
+        stale.bind(w.socket)
+        stale.close()
+        w.start()
+        self.assertEqual(wire.exchange(w.socket, wire.request("alice", "wonderland"))["status"], "ok")
+        w.stop()
+        Path(w.socket).write_text("precious")
+        p = subprocess.run([AUTHD, "--config", str(w.sb.config_path), "--listen", w.socket,
+                            "--log-stderr"], env=w.sb.env(), capture_output=True, text=True,
+                           timeout=WAIT)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("exists and is not a socket", p.stderr)
+        self.assertEqual(Path(w.socket).read_text(), "precious")
+
+    def test_refuses_to_start_without_allowed_peers(self):
+        w = World(self, allowed_peers=[])
+        p = subprocess.run([AUTHD, "--config", str(w.sb.config_path), "--listen", w.socket,
+                            "--log-stderr"], env=w.sb.env(), capture_output=True, text=True,
+                           timeout=WAIT)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("broker.allowed_peers is empty", p.stderr)
+
+    def test_bad_config_is_named_at_start(self):
+        w = World(self)
+        w.sb.write_config('{"zendesk": {"subdomian": "acme"}}')
+        p = subprocess.run([AUTHD, "--config", str(w.sb.config_path), "--listen", w.socket,
+                            "--log-stderr"], env=w.sb.env(), capture_output=True, text=True,
+                           timeout=WAIT)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("zendesk.subdomian", p.stderr)
+
+    def test_usage_errors(self):
+        for argv in (["--bogus"], ["--listen"], ["--io-timeout", "0"], ["--socket-mode", "999"],
+                     ["--socket-mode", "0600"]):
+            with self.subTest(argv=argv):
+                p = subprocess.run([AUTHD, *argv], capture_output=True, text=True, timeout=WAIT)
+                self.assertEqual(p.returncode, 2, p.stderr)
+                self.assertIn("usage:", p.stderr)
+
+    def test_without_listen_stdin_must_be_a_connection(self):
+        w = World(self)
+        p = subprocess.run([AUTHD, "--config", str(w.sb.config_path)], env=w.sb.env(),
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=WAIT)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("not a socket", p.stderr)
+        self.assertIn("Accept=yes", p.stderr)
+
+    def test_connection_on_stdin(self):
+        w = World(self)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        with ours:
+            proc = subprocess.Popen([AUTHD, "--config", str(w.sb.config_path)], env=w.sb.env(),
+                                    stdin=theirs, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            theirs.close()
+            ours.settimeout(WAIT)
+            ours.sendall(wire.request("alice", "wonderland"))
+            resp = wire.read_response(ours)
+        _, err = proc.communicate(timeout=WAIT)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertEqual(resp["status"], "ok")
+        self.assertEqual(w.claims(resp["token"])["email"], "alice@acme.test")
+
+    def test_systemd_socket_activation_accept_yes(self):
+        # systemd-socket-activate speaks the LISTEN_FDS protocol a .socket unit does.
+        w = World(self)
+        env = w.sb.env()
+        for inetd in (False, True):
+            with self.subTest(inetd=inetd):
+                path = str(w.sb.dir / f"activated-{int(inetd)}.sock")
+                argv = ["systemd-socket-activate", "--accept", "-l", path]
+                if inetd:
+                    argv.append("--inetd")
+                for k, v in env.items():
+                    argv += ["-E", f"{k}={v}"]
+                argv += [AUTHD, "--config", str(w.sb.config_path)]
+                proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.PIPE)
+                try:
+                    wait_for(lambda: os.path.exists(path), "systemd-socket-activate's socket")
+                    for _ in range(2):  # one process per connection, each answered
+                        resp = wire.exchange(path, wire.request("alice", "wonderland"))
+                        self.assertEqual(resp["status"], "ok")
+                    wrong = wire.exchange(path, wire.request("alice", "wrong"))
+                    self.assertEqual(wrong["status"], "bad_login")
+                finally:
+                    proc.terminate()
+                    proc.communicate(timeout=WAIT)
+
+
+if __name__ == "__main__":
+    unittest.main()
