@@ -1,24 +1,17 @@
 #!/usr/bin/env bash
-# Demo (interim, until the CGI lands): builds, writes a demo config with a
-# fake user (nss_wrapper), mints a token for it and verifies it.
+# The full demo on this machine, nothing installed system-wide:
+#   installs missing Debian packages, builds, starts a private Apache httpd on
+#   127.0.0.1 (its own config under a temp folder) running zendesk-sso.cgi with
+#   pam_wrapper + pam_matrix (a demo user with a printed password), and a local
+#   stand-in for Zendesk that verifies the token and shows its claims.
+#   Prints the URL to open; Ctrl-C stops everything it started.
+#
+#   scripts/demo.sh [--port N]     (ZSSO_BUILD_DIR picks the build folder)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install-deps.sh"
 build=${ZSSO_BUILD_DIR:-$root/build}
-cmake -S "$root" -B "$build" >/dev/null
-cmake --build "$build" -j"$(nproc)" --target zendesk-sso
-demo="$build/demo"
-mkdir -p "$demo"
-sed -e 's|"/etc/zendesk-sso/secret"|"secret"|' -e 's|"/etc/zendesk-sso/secret-agents"|"secret"|' \
-  "$root/examples/config.json" > "$demo/config.json"
-( umask 077; head -c 36 /dev/urandom | base64 | tr -d '/+=\n' > "$demo/secret" )
-echo "demo:x:1000:1000:Demo User:/home/demo:/bin/bash" > "$demo/passwd"
-printf 'demo:x:1000:\nstaff:x:2000:demo\nzd-agents:x:2001:demo\n' > "$demo/group"
-cli() {
-  LD_PRELOAD=libnss_wrapper.so NSS_WRAPPER_PASSWD="$demo/passwd" NSS_WRAPPER_GROUP="$demo/group" \
-    "$build/tools/zendesk-sso" --config "$demo/config.json" "$@"
-}
-cli check
-token=$(cli mint demo --rhost 10.1.2.3)
-echo "token for demo (from 10.1.2.3): $token"
-cli verify "$token"
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" -j"$(nproc)" --target zendesk-sso-cgi pam_zendesk zendesk-sso
+# Debian's python3 (python3-jwt), not whatever python3 comes first on PATH.
+exec /usr/bin/python3 "$root/tests/e2e/zsso_e2e.py" demo --build "$build" --source "$root" "$@"
