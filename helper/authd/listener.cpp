@@ -55,7 +55,8 @@ Result<UniqueFd> make_socket(const ListenOptions& lo, gid_t group) {
   if (::chown(lo.path.c_str(), static_cast<uid_t>(-1), group) != 0) {
     int e = errno;
     ::unlink(lo.path.c_str());
-    return Error{lo.path + ": chown to group " + std::to_string(group) + ": " + errno_text(e)};
+    return Error{lo.path + ": chown to group " + std::to_string(group) + ": " + errno_text(e) +
+                 (e == EPERM ? " (only root may give the socket a group it is not in; see --socket-group)" : "")};
   }
   if (::chmod(lo.path.c_str(), lo.mode) != 0) {
     int e = errno;

@@ -3,6 +3,8 @@ core/include/zsso/broker_protocol.hpp, independently of the C++ code, so the
 tests speak to zendesk-sso-authd the way any client could (and can send it
 what no well-behaved client would)."""
 
+import ctypes
+import signal
 import socket
 import struct
 
@@ -82,9 +84,13 @@ def read_response(s):
 def exchange(path, data, half_close=False, timeout=60):
     """Sends raw bytes, returns the response (and whether the broker then closed)."""
     with connect(path, timeout) as s:
-        s.sendall(data)
-        if half_close:
-            s.shutdown(socket.SHUT_WR)
+        try:
+            s.sendall(data)
+            if half_close:
+                s.shutdown(socket.SHUT_WR)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the broker may answer (a refusal) before reading it all: read the answer
+
         resp = read_response(s)
         s.settimeout(timeout)
         try:
@@ -92,3 +98,10 @@ def exchange(path, data, half_close=False, timeout=60):
         except ConnectionResetError:
             resp["closed_after"] = True
         return resp
+
+
+def die_with_parent():
+    """preexec_fn for a broker the test starts: SIGTERM when the test process
+    dies, so a killed test leaves no broker behind."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)

@@ -104,7 +104,8 @@ class World:
         argv = [AUTHD, "--config", str(self.sb.config_path), "--listen", self.socket,
                 "--log-stderr", "--io-timeout", "2", *self.broker_args, *extra]
         self.proc = subprocess.Popen(argv, env=self.env(), stdin=subprocess.DEVNULL,
-                                     stdout=self.log, stderr=self.log)
+                                     stdout=self.log, stderr=self.log,
+                                     preexec_fn=wire.die_with_parent)
         wait_for(lambda: "listening on" in self.log_text() or self.proc.poll() is not None,
                  "the broker's socket")
         if self.proc.poll() is not None:
