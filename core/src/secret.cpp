@@ -17,8 +17,11 @@ Result<Secret> load_secret_file(const std::string& path) {
   auto bytes = read_trusted_secret_file(path, rules);
   if (!bytes) return Error{bytes.error()};
   auto& b = *bytes;
-  if (!b.empty() && b.back() == '\n') b.pop_back();
-  if (!b.empty() && b.back() == '\r') b.pop_back();
+  // One line ending, LF or CRLF; a lone CR is not one and stays (and is refused below).
+  if (!b.empty() && b.back() == '\n') {
+    b.pop_back();
+    if (!b.empty() && b.back() == '\r') b.pop_back();
+  }
   if (b.empty()) return Error{path + ": empty; paste the shared secret from Zendesk's admin page"};
   for (unsigned char c : b)
     if (c < 0x20 || c == 0x7f)

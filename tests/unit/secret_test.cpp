@@ -70,6 +70,12 @@ TEST(SecretFile, TrimsExactlyOneNewlineNotTwo) {
   load_error(write_file(dir.file("secret"), "abc\n123"));
 }
 
+TEST(SecretFile, LoneTrailingCrIsNotANewline) {
+  TempDir dir;
+  std::string e = load_error(write_file(dir.file("secret"), "abc123\r"));
+  EXPECT_NE(e.find("control character"), std::string::npos) << e;
+}
+
 TEST(SecretFile, KeepsSurroundingSpaces) {
   // The key is the bytes as-is: spaces are not ours to remove.
   TempDir dir;
