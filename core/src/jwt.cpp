@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "zsso/base64url.hpp"
+#include "zsso/text.hpp"
 
 namespace zsso {
 
@@ -59,14 +60,91 @@ Result<std::string> new_jti() {
   return out;
 }
 
+namespace {
+
+bool append_json_string(std::string& out, std::string_view s) {
+  if (!is_valid_utf8(s)) return false;
+  out += '"';
+  std::size_t plain = 0;   // start of the bytes not yet copied
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + plain, i - plain);
+    plain = i + 1;
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\t': out += "\\t"; break;
+      case '\n': out += "\\n"; break;
+      case '\f': out += "\\f"; break;
+      case '\r': out += "\\r"; break;
+      default: {
+        static constexpr char kHex[] = "0123456789abcdef";
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
+      }
+    }
+  }
+  out.append(s.data() + plain, s.size() - plain);
+  out += '"';
+  return true;
+}
+
+// Compact JSON, byte for byte what nlohmann's dump() writes (no ASCII
+// escaping, strict UTF-8), without dump()'s per-call setup: a locale lookup
+// and a 512-byte indent string, which made it 20% of a whole mint. Floats and
+// binary values, which claims rarely hold, go through dump() itself.
+bool append_json(std::string& out, const nlohmann::ordered_json& v) {
+  using J = nlohmann::ordered_json;
+  switch (v.type()) {
+    case J::value_t::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& [k, e] : v.get_ref<const J::object_t&>()) {
+        if (!first) out += ',';
+        first = false;
+        if (!append_json_string(out, k)) return false;
+        out += ':';
+        if (!append_json(out, e)) return false;
+      }
+      out += '}';
+      return true;
+    }
+    case J::value_t::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& e : v) {
+        if (!first) out += ',';
+        first = false;
+        if (!append_json(out, e)) return false;
+      }
+      out += ']';
+      return true;
+    }
+    case J::value_t::string: return append_json_string(out, v.get_ref<const std::string&>());
+    case J::value_t::number_integer: out += std::to_string(v.get<std::int64_t>()); return true;
+    case J::value_t::number_unsigned: out += std::to_string(v.get<std::uint64_t>()); return true;
+    case J::value_t::boolean: out += v.get<bool>() ? "true" : "false"; return true;
+    case J::value_t::null: out += "null"; return true;
+    default:
+      try {
+        out += v.dump();   // strict: throws on invalid UTF-8
+      } catch (const std::exception&) {
+        return false;
+      }
+      return true;
+  }
+}
+
+}  // namespace
+
 Result<std::string> sign_jwt(const nlohmann::ordered_json& claims, Hs256Key& key) {
   if (!claims.is_object()) return Error{"claims must be a JSON object"};
   std::string payload;
-  try {
-    payload = claims.dump();   // strict: throws on invalid UTF-8
-  } catch (const std::exception&) {
-    return Error{"claims cannot be encoded as JSON (invalid UTF-8?)"};
-  }
+  payload.reserve(512);
+  if (!append_json(payload, claims)) return Error{"claims cannot be encoded as JSON (invalid UTF-8?)"};
   std::string token;
   token.reserve(kHeaderB64.size() + 1 + (payload.size() * 4 + 2) / 3 + 1 + 43);
   token.append(kHeaderB64);
