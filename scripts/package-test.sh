@@ -1,0 +1,294 @@
+#!/bin/bash
+# scripts/package-test.sh — the .deb from build to purge, on this machine:
+#   build (prefix /usr, Debian's hardening flags) -> cpack -G DEB -> dpkg -c
+#   lists every expected file -> lintian -> apt-get install ./zendesk-sso_*.deb
+#   -> nothing setuid/setgid -> `zendesk-sso check` on the installed example
+#   -> an admin's config survives a reinstall -> remove / reinstall keeps the
+#   Apache conf state -> E2E happy path against the INSTALLED files (Apache
+#   with the installed conf and CGI, the installed broker, PAM service and
+#   module, a real local account) -> apt-get purge -> only what Debian policy
+#   keeps is left (the admin's secrets, the system user), then those too.
+#
+# Root only (it installs a package); as anyone else it says SKIP and exits 0.
+# Leaves the machine as it found it, also on failure (trap). Idempotent: a run
+# killed half-way is cleaned up by the next one.
+#
+#   scripts/package-test.sh              build dir: build-pkg/ in the source tree
+#   ZSSO_PKG_BUILD_DIR=/x scripts/package-test.sh
+set -uo pipefail
+
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${ZSSO_PKG_BUILD_DIR:-$SRC/build-pkg}
+PY=/usr/bin/python3                  # Debian's, with python3-jwt
+STATE=/run/zendesk-sso-package-test.state
+TEST_USER=zsso-pkgtest
+PKG=zendesk-sso
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "package-test: SKIP: needs root (it installs and purges the $PKG package on this machine)"
+	exit 0
+fi
+umask 022
+export DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8
+
+# --- bookkeeping -------------------------------------------------------------
+declare -a RESULTS=()
+FAILED=0
+T_START=$(date +%s)
+
+say() { printf '\n=== %s\n' "$*"; }
+pass() { RESULTS+=("PASS  $1"); echo "PASS: $1"; }
+fail() { RESULTS+=("FAIL  $1"); echo "FAIL: $1"; FAILED=1; }
+# expect DESCRIPTION COMMAND...: the command must succeed.
+expect() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
+timed() {   # timed NAME COMMAND...: runs, records PASS/FAIL with seconds
+	local what=$1 t0 rc; shift
+	t0=$(date +%s)
+	"$@"; rc=$?
+	if [ $rc -eq 0 ]; then pass "$what ($(( $(date +%s) - t0 )) s)"; else fail "$what (exit $rc)"; fi
+	return $rc
+}
+quiet() { local out; out=$("$@" 2>&1) || { echo "$out"; return 1; }; }   # output only on failure
+remember() { echo "$1" >>"$STATE"; }
+remembered() { [ -f "$STATE" ] && grep -qx "$1" "$STATE"; }
+
+# Everything with our name in the places a package touches, to compare
+# before install and after purge.
+footprint() {
+	find /etc /usr /var/lib /var/cache/apt/archives /var/mail /run \
+		\( -name '*zendesk*' -o -name "*$TEST_USER*" \) -print 2>/dev/null |
+		grep -v -e '^/run/zendesk-sso-package-test.state$' | sort
+}
+
+# Undo everything this script (or a killed earlier run) did. Safe to repeat.
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	say "cleanup"
+	if dpkg-query -W -f='${Status}' "$PKG" 2>/dev/null | grep -qv 'not-installed'; then
+		if remembered installed-by-test; then
+			apt-get purge -y -q "$PKG" >/dev/null 2>&1 || dpkg --purge "$PKG" >/dev/null 2>&1
+		fi
+	fi
+	if remembered secrets-written; then
+		rm -f /etc/zendesk-sso/secret /etc/zendesk-sso/secret-agents /etc/zendesk-sso/csrf-key
+		rmdir /etc/zendesk-sso 2>/dev/null
+	fi
+	remembered run-dir-by-test && rm -rf /run/zendesk-sso
+	if remembered test-user-created && getent passwd "$TEST_USER" >/dev/null; then
+		userdel "$TEST_USER" >/dev/null 2>&1
+		rm -f "/run/faillock/$TEST_USER"
+	fi
+	if remembered broker-user-created && getent passwd zendesk-sso >/dev/null; then
+		userdel zendesk-sso >/dev/null 2>&1
+		getent group zendesk-sso >/dev/null && groupdel zendesk-sso >/dev/null 2>&1
+	fi
+	rm -f "$STATE"
+	exit $rc
+}
+
+if [ -f "$STATE" ]; then
+	echo "package-test: an earlier run did not finish; cleaning up after it first"
+	( cleanup ) ; true
+fi
+if dpkg-query -W -f='${Status}' "$PKG" 2>/dev/null | grep -q 'install ok'; then
+	echo "package-test: FAIL: $PKG is already installed here; this test would replace it (purge it first)"
+	exit 1
+fi
+for f in /etc/zendesk-sso /etc/pam.d/zendesk-sso /etc/apache2/conf-available/zendesk-sso.conf /run/zendesk-sso; do
+	if [ -e "$f" ]; then
+		echo "package-test: FAIL: $f exists (a manual install?); this test would overwrite it — move it away first"
+		exit 1
+	fi
+done
+: >"$STATE"
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+getent passwd zendesk-sso >/dev/null || remember broker-user-created
+FOOTPRINT_BEFORE=$(footprint)
+
+# --- 1. build and package ----------------------------------------------------
+say "build ($BUILD) and cpack -G DEB"
+build() {
+	# What dpkg-buildpackage would pass: Debian's hardening flags. CMake
+	# reads no CPPFLAGS, so they go with the compiler flags.
+	export DEB_BUILD_MAINT_OPTIONS=hardening=+all
+	eval "$(dpkg-buildflags --export=sh)"
+	cmake -S "$SRC" -B "$BUILD" -DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DZSSO_TESTS=OFF -DZSSO_BENCH=OFF \
+		-DCMAKE_C_FLAGS="$CFLAGS $CPPFLAGS" -DCMAKE_CXX_FLAGS="$CXXFLAGS $CPPFLAGS" \
+		-DCMAKE_EXE_LINKER_FLAGS="$LDFLAGS" -DCMAKE_SHARED_LINKER_FLAGS="$LDFLAGS" \
+		-DCMAKE_MODULE_LINKER_FLAGS="$LDFLAGS" >"$BUILD.configure.log" 2>&1 &&
+	cmake --build "$BUILD" -j"$(nproc)" >"$BUILD.build.log" 2>&1 &&
+	rm -f "$BUILD"/${PKG}_*.deb &&
+	(cd "$BUILD" && cpack -G DEB >"$BUILD.cpack.log" 2>&1)
+}
+mkdir -p "$BUILD"
+if ! timed "build + cpack -G DEB" build; then
+	tail -30 "$BUILD.configure.log" "$BUILD.build.log" "$BUILD.cpack.log" 2>/dev/null
+	exit 1
+fi
+DEB=$(ls "$BUILD"/${PKG}_*.deb)
+echo "package: $DEB ($(stat -c %s "$DEB") bytes)"
+dpkg-deb --info "$DEB" | sed -n '/Package:/,$p'
+
+# --- 2. contents ---------------------------------------------------------------
+say "dpkg -c"
+dpkg -c "$DEB"
+ARCH_TRIPLET=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
+EXPECTED_FILES="
+/etc/zendesk-sso/config.json
+/etc/pam.d/zendesk-sso
+/etc/apache2/conf-available/zendesk-sso.conf
+/usr/bin/zendesk-sso
+/usr/sbin/zendesk-sso-authd
+/usr/lib/cgi-bin/zendesk-sso/zendesk-sso.cgi
+/usr/lib/$ARCH_TRIPLET/security/pam_zendesk.so
+/usr/lib/systemd/system/zendesk-sso-authd.socket
+/usr/lib/systemd/system/zendesk-sso-authd@.service
+/usr/share/man/man1/zendesk-sso.1.gz
+/usr/share/man/man5/zendesk-sso.json.5.gz
+/usr/share/man/man8/pam_zendesk.8.gz
+/usr/share/man/man8/zendesk-sso.cgi.8.gz
+/usr/share/man/man8/zendesk-sso-authd.8.gz
+/usr/share/doc/zendesk-sso/copyright
+/usr/share/doc/zendesk-sso/changelog.gz
+/usr/share/doc/zendesk-sso/README.Debian.gz
+/usr/share/doc/zendesk-sso/admin-guide.md.gz
+/usr/share/lintian/overrides/zendesk-sso
+"
+LISTING=$(dpkg -c "$DEB")
+PKG_FILES=$(awk '$1 !~ /^d/ {sub(/^\./, "", $6); print $6}' <<<"$LISTING" | sort)
+missing=$(comm -23 <(tr ' ' '\n' <<<"$EXPECTED_FILES" | sed '/^$/d' | sort) <(echo "$PKG_FILES"))
+expect "dpkg -c lists every expected file${missing:+ (missing: $(echo $missing))}" test -z "$missing"
+# Anything else must be documentation (examples) — new files show up here.
+extra=$(comm -13 <(tr ' ' '\n' <<<"$EXPECTED_FILES" | sed '/^$/d' | sort) <(echo "$PKG_FILES") |
+	grep -v '^/usr/share/doc/zendesk-sso/examples/')
+expect "no unexpected files in the package${extra:+ (extra: $(echo $extra))}" test -z "$extra"
+expect "every entry is owned by root/root" test -z "$(awk '$2 != "root/root"' <<<"$LISTING")"
+expect "no entry in the package is setuid/setgid" test -z "$(awk '$1 ~ /[sS]/' <<<"$LISTING")"
+expect "conffiles: config, PAM service, Apache conf" \
+	test "$(dpkg-deb --ctrl-tarfile "$DEB" | tar -xO ./conffiles | sort | tr '\n' ' ')" = \
+	"/etc/apache2/conf-available/zendesk-sso.conf /etc/pam.d/zendesk-sso /etc/zendesk-sso/config.json "
+expect "Depends names adduser, libpam-runtime, libpam0g, libssl3" \
+	bash -c "dpkg-deb -f '$DEB' Depends | grep -q 'adduser' && dpkg-deb -f '$DEB' Depends | grep -q 'libpam-runtime' && dpkg-deb -f '$DEB' Depends | grep -q 'libpam0g' && dpkg-deb -f '$DEB' Depends | grep -q 'libssl3'"
+
+# --- 3. lintian ----------------------------------------------------------------
+say "lintian"
+t0=$(date +%s)
+lintian --display-info --fail-on error,warning "$DEB"; rc=$?
+expect "lintian: no errors or warnings ($(( $(date +%s) - t0 )) s)" test $rc -eq 0
+
+# --- 4. install ----------------------------------------------------------------
+say "apt-get install ./$(basename "$DEB")"
+remember installed-by-test
+timed "apt-get install ./$(basename "$DEB")" apt-get install -y -q --no-install-recommends "$DEB" || exit 1
+
+installed_files() { dpkg-query -L "$PKG" | while read -r f; do [ -f "$f" ] && echo "$f"; done; }
+expect "every packaged file is on disk" bash -c 'for f in '"$(echo $PKG_FILES)"'; do [ -e "$f" ] || { echo "missing $f"; exit 1; }; done'
+suid=$(installed_files | xargs -r stat -c '%a %n' | awk 'length($1) == 4 && substr($1,1,1) ~ /[2-7]/')
+expect "no installed file is setuid/setgid${suid:+ ($suid)}" test -z "$suid"
+expect "system user zendesk-sso: system uid, home /nonexistent, no login shell" bash -c '
+	IFS=: read -r name _ uid gid _ home shell < <(getent passwd zendesk-sso) &&
+	[ "$uid" -lt 1000 ] && [ "$home" = /nonexistent ] && [ ! -e /nonexistent ] &&
+	case "$shell" in */nologin|*/false) true;; *) false;; esac &&
+	[ "$(getent group zendesk-sso | cut -d: -f3)" = "$gid" ]'
+expect "postinst created no secret" test ! -e /etc/zendesk-sso/secret
+expect "man finds the installed pages" bash -c 'for p in "1 zendesk-sso" "5 zendesk-sso.json" "8 zendesk-sso.cgi" "8 zendesk-sso-authd" "8 pam_zendesk"; do man -w $p >/dev/null || exit 1; done'
+if command -v systemd-analyze >/dev/null; then
+	expect "systemd-analyze verify accepts the installed units" \
+		systemd-analyze verify /usr/lib/systemd/system/zendesk-sso-authd.socket
+fi
+
+# --- 5. zendesk-sso check on the installed example -----------------------------
+say "zendesk-sso check (installed example)"
+out=$(zendesk-sso check 2>&1); rc=$?
+echo "$out"
+expect "without secrets, check fails naming the secret file" \
+	bash -c '[ '$rc' -eq 1 ] && grep -q "/etc/zendesk-sso/secret" <<<"$0"' "$out"
+# What the admin does (README.Debian): the shared secret(s), readable by the broker's group.
+new_secret() { head -c 64 /dev/urandom | base64 -w0 | tr -dc 'A-Za-z0-9' | head -c 48; }
+remember secrets-written
+for s in secret secret-agents; do
+	install -m 0640 -o root -g zendesk-sso /dev/null "/etc/zendesk-sso/$s"
+	new_secret >"/etc/zendesk-sso/$s"
+done
+out=$(zendesk-sso check 2>&1); rc=$?
+echo "$out"
+expect "with test secrets, zendesk-sso check passes on the installed example" \
+	bash -c '[ '$rc' -eq 0 ] && grep -q "^ok: /etc/zendesk-sso/config.json" <<<"$0"' "$out"
+
+# --- 6. the admin's edits: broker mode, loopback allowed ------------------------
+say "the admin's edits: broker mode, loopback allowed"
+# Broker mode (the packaged PAM stack checks /etc/shadow): the socket the
+# installed unit listens on, and a
+# CSRF key the web server may read since it may not read the Zendesk secret.
+SOCKET=$(sed -n 's/^ListenStream=//p' /usr/lib/systemd/system/zendesk-sso-authd.socket)
+install -m 0640 -o root -g www-data /dev/null /etc/zendesk-sso/csrf-key
+head -c 32 /dev/urandom | base64 -w0 >/etc/zendesk-sso/csrf-key
+sed -i -e 's|"ip_ranges": \[|"ip_ranges": ["127.0.0.1/32", |' \
+	-e 's|"socket": ""|"socket": "'"$SOCKET"'"|' \
+	-e 's|"logout_redirect": ""|"logout_redirect": "", "csrf_key_file": "/etc/zendesk-sso/csrf-key"|' \
+	/etc/zendesk-sso/config.json
+expect "the edited config still passes check" zendesk-sso check
+sum_before=$(md5sum /etc/zendesk-sso/config.json /etc/zendesk-sso/secret)
+a2enconf -q zendesk-sso >/dev/null
+expect "a2enconf zendesk-sso enables the installed conf" test -L /etc/apache2/conf-enabled/zendesk-sso.conf
+say "apt-get remove, then install again: the admin's edits survive"
+timed "apt-get remove" quiet apt-get remove -y -q "$PKG"
+expect "remove: binaries gone, conffiles and secrets kept" bash -c '
+	[ ! -e /usr/bin/zendesk-sso ] && [ ! -e /usr/lib/cgi-bin/zendesk-sso/zendesk-sso.cgi ] &&
+	[ -e /etc/zendesk-sso/config.json ] && [ -e /etc/pam.d/zendesk-sso ] && [ -e /etc/zendesk-sso/secret ]'
+expect "remove: the Apache conf is disabled (by the maintainer script)" \
+	bash -c '[ ! -e /etc/apache2/conf-enabled/zendesk-sso.conf ] && { a2query -q -c zendesk-sso; [ $? -eq 33 ]; }'
+timed "dpkg -i after remove" quiet dpkg -i "$DEB"
+expect "reinstall after remove enables the conf again and keeps the admin's config and secret" bash -c '
+	a2query -q -c zendesk-sso && [ "$(md5sum /etc/zendesk-sso/config.json /etc/zendesk-sso/secret)" = "$0" ]' "$sum_before"
+
+# --- 7. E2E happy path against the installed files -----------------------------
+say "E2E against the installed files"
+if ! getent passwd "$TEST_USER" >/dev/null; then
+	useradd --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+		--comment "Package Test,Room 9" "$TEST_USER" && remember test-user-created
+fi
+PWFILE=$(mktemp)
+new_secret >"$PWFILE"
+echo "$TEST_USER:$(cat "$PWFILE")" | chpasswd
+remember run-dir-by-test
+timed "installed E2E happy path" \
+	"$PY" "$SRC/packaging/tests/installed_e2e.py" --source-dir "$SRC" --user "$TEST_USER" \
+	--password-file "$PWFILE"
+rm -f "$PWFILE"
+rm -rf /run/zendesk-sso   # what systemd would remove with the socket (RemoveOnStop) or at reboot
+
+# --- 8. purge ------------------------------------------------------------------
+say "apt-get purge"
+timed "apt-get purge" apt-get purge -y -q "$PKG"
+expect "dpkg no longer knows the package" \
+	bash -c '! dpkg-query -W -f="\${Status}" '"$PKG"' 2>/dev/null | grep -q "ok"'
+left=$(for f in $PKG_FILES; do [ -e "$f" ] && echo "$f"; done)
+expect "every packaged file is gone${left:+ (left: $(echo $left))}" test -z "$left"
+expect "no enabled Apache conf or state left" bash -c '
+	[ ! -e /etc/apache2/conf-enabled/zendesk-sso.conf ] &&
+	! ls /var/lib/apache2/conf/*/zendesk-sso >/dev/null 2>&1'
+kept=$(footprint | comm -13 <(echo "$FOOTPRINT_BEFORE") -)
+echo "left after purge (kept by policy):"; echo "$kept" | sed 's/^/  /'
+expect "purge leaves nothing with our name but /etc/zendesk-sso" test "$(grep -v "$TEST_USER" <<<"$kept")" = /etc/zendesk-sso
+expect "/etc/zendesk-sso holds only the admin's secrets (csrf-key secret secret-agents)" \
+	test "$(ls -A /etc/zendesk-sso | tr '\n' ' ')" = "csrf-key secret secret-agents "
+expect "purge keeps the system user zendesk-sso (Debian practice)" getent passwd zendesk-sso
+
+# The test's own leftovers go too; then the footprint must be what it was.
+rm -f /etc/zendesk-sso/secret /etc/zendesk-sso/secret-agents /etc/zendesk-sso/csrf-key; rmdir /etc/zendesk-sso
+if remembered broker-user-created; then userdel zendesk-sso; getent group zendesk-sso >/dev/null && groupdel zendesk-sso; fi
+if remembered test-user-created; then userdel "$TEST_USER"; rm -f "/run/faillock/$TEST_USER"; fi
+sed -i -e '/^broker-user-created$/d' -e '/^test-user-created$/d' -e '/^secrets-written$/d' "$STATE"
+expect "after removing the test's secrets and users, the machine is as before" \
+	test "$(footprint)" = "$FOOTPRINT_BEFORE"
+
+# --- summary -------------------------------------------------------------------
+say "summary ($(( $(date +%s) - T_START )) s)"
+printf '%s\n' "${RESULTS[@]}"
+if [ $FAILED -eq 0 ]; then echo "package-test: PASS"; else echo "package-test: FAIL"; fi
+exit $FAILED
