@@ -6,8 +6,7 @@
 #include <security/pam_ext.h>
 
 #include "admission.hpp"
-#include "zsso/claims.hpp"
-#include "zsso/jwt.hpp"
+#include "zsso/mint.hpp"
 #include "zsso/secret.hpp"
 #include "zsso/text.hpp"
 
@@ -43,35 +42,18 @@ int establish_token(pam_handle_t* pamh, const CallContext& ctx) {
     ctx.log.error("cannot use the secret: " + secret.error());
     return PAM_SERVICE_ERR;
   }
-  Hs256Key key(*secret);
-  if (!key.valid()) {
-    ctx.log.error("cannot set up HMAC-SHA256 (OpenSSL)");
-    return PAM_SERVICE_ERR;
-  }
-  auto jti = new_jti();
-  if (!jti) {
-    ctx.log.error("no token for " + user + ": " + jti.error());
+  auto minted = mint_token(*cfg, who.account, *secret, static_cast<std::int64_t>(std::time(nullptr)));
+  if (!minted) {
+    ctx.log.error("no token for " + user + ": " + minted.error());
     return PAM_CRED_ERR;
   }
-  auto claims = build_claims(who.account, cfg->zendesk, cfg->claims,
-                             static_cast<std::int64_t>(std::time(nullptr)), *jti);
-  if (!claims) {
-    ctx.log.error("no token for " + user + ": " + claims.error());
-    return PAM_CRED_ERR;
-  }
-  auto token = sign_jwt(*claims, key);
-  if (!token) {
-    ctx.log.error("no token for " + user + ": " + token.error());
-    return PAM_CRED_ERR;
-  }
-  WipedString signed_token{std::move(*token)};
-  WipedString assignment{std::string(kTokenVariable) + "=" + signed_token.value};
+  WipedString assignment{std::string(kTokenVariable) + "=" + minted->token};
   if (int rc = pam_putenv(pamh, assignment.value.c_str()); rc != PAM_SUCCESS) {
     ctx.log.error("no token for " + user + ": pam_putenv: " + pam_strerror(pamh, rc));
     return PAM_CRED_ERR;
   }
   // The jti lets an admin match this line with Zendesk's view of the sign-in.
-  ctx.log.allowed("issued a token for " + user + " (jti " + *jti + ")");
+  ctx.log.allowed("issued a token for " + user + " (jti " + minted->jti + ")");
   return PAM_SUCCESS;
 }
 

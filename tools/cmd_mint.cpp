@@ -4,8 +4,7 @@
 
 #include "cli.hpp"
 #include "zsso/account.hpp"
-#include "zsso/claims.hpp"
-#include "zsso/jwt.hpp"
+#include "zsso/mint.hpp"
 #include "zsso/policy.hpp"
 #include "zsso/zendesk.hpp"
 
@@ -41,17 +40,12 @@ int cmd_mint(const Context& ctx) {
     std::fprintf(stderr, "zendesk-sso: %s\n", secret.error().c_str());
     return kUsage;
   }
-  Hs256Key key(*secret);
-  auto jti = new_jti();
-  if (!jti) { std::fprintf(stderr, "zendesk-sso: %s\n", jti.error().c_str()); return kFail; }
-  auto claims = build_claims(found.account, cfg->zendesk, cfg->claims, std::time(nullptr), *jti);
-  if (!claims) {
-    std::fprintf(stderr, "zendesk-sso: %s: %s\n", user.c_str(), claims.error().c_str());
+  auto minted = mint_token(*cfg, found.account, *secret, std::time(nullptr));
+  if (!minted) {
+    std::fprintf(stderr, "zendesk-sso: %s: %s\n", user.c_str(), minted.error().c_str());
     return kFail;
   }
-  auto token = sign_jwt(*claims, key);
-  if (!token) { std::fprintf(stderr, "zendesk-sso: %s\n", token.error().c_str()); return kFail; }
-  std::printf("%s\n", args->has("--url") ? jwt_get_url(cfg->zendesk, *token, "").c_str() : token->c_str());
+  std::printf("%s\n", args->has("--url") ? jwt_get_url(cfg->zendesk, minted->token, "").c_str() : minted->token.c_str());
   return kOk;
 }
 
