@@ -4,9 +4,15 @@ tests speak to zendesk-sso-authd the way any client could (and can send it
 what no well-behaved client would)."""
 
 import ctypes
+import os
 import signal
 import socket
 import struct
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
+from zsso_e2e import private_tmp_supported, work_root  # noqa: E402,F401  (re-exported)
 
 MAGIC = b"ZSB1"
 MAX_REQUEST = 8 * 1024
@@ -105,3 +111,18 @@ def die_with_parent():
     dies, so a killed test leaves no broker behind."""
     PR_SET_PDEATHSIG = 1
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def with_private_tmp(argv, tmp_dir):
+    """argv run with its own /tmp (tmp_dir bind-mounted there) when we may:
+    pam_wrapper gives each PAM process one of a few dozen /tmp/pam.X dirs,
+    chosen without locking, so a broker's children and other suites'
+    pamtester runs could take the same one. Whatever the broker must share
+    with the test lives under work_root() (/var/tmp then), not /tmp."""
+    if not private_tmp_supported():
+        return list(argv)
+    Path(tmp_dir).mkdir(exist_ok=True)
+    os.chmod(tmp_dir, 0o1777)
+    # unshare execs sh, which execs argv: the pid stays the broker's.
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+            'mount --bind "$0" /tmp && exec "$@"', str(tmp_dir), *argv]

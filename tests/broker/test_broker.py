@@ -14,6 +14,7 @@ import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 from pathlib import Path
@@ -47,8 +48,9 @@ class World:
 
     def __init__(self, test, config_extra=None, allowed_peers=None, broker_args=(),
                  system_pam=False):
-        self.sb = PamSandbox(module=MODULE)
-        test.addCleanup(self.sb.cleanup)
+        root = tempfile.mkdtemp(prefix="zsso-broker-", dir=wire.work_root())
+        test.addCleanup(shutil.rmtree, root, True)
+        self.sb = PamSandbox(module=MODULE, root=root)
         os.chmod(self.sb.dir, 0o755)  # peers running as nobody must reach the socket
         me = os.geteuid()
         my_name = "root" if me == 0 else f"runner{me}"
@@ -103,7 +105,7 @@ class World:
         self.log = open(self.log_path, "w")
         argv = [AUTHD, "--config", str(self.sb.config_path), "--listen", self.socket,
                 "--log-stderr", "--io-timeout", "2", *self.broker_args, *extra]
-        self.proc = subprocess.Popen(argv, env=self.env(), stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(self.isolated(argv), env=self.env(), stdin=subprocess.DEVNULL,
                                      stdout=self.log, stderr=self.log,
                                      preexec_fn=wire.die_with_parent)
         wait_for(lambda: "listening on" in self.log_text() or self.proc.poll() is not None,
@@ -111,6 +113,9 @@ class World:
         if self.proc.poll() is not None:
             raise AssertionError(f"broker exited {self.proc.returncode}: {self.log_text()}")
         return self
+
+    def isolated(self, argv):
+        return argv if self.system_pam else wire.with_private_tmp(argv, self.sb.dir / "tmp")
 
     def env(self):
         env = self.sb.env()
@@ -500,7 +505,7 @@ class Lifecycle(unittest.TestCase):
         w = World(self)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         with ours:
-            proc = subprocess.Popen([AUTHD, "--config", str(w.sb.config_path)], env=w.sb.env(),
+            proc = subprocess.Popen(w.isolated([AUTHD, "--config", str(w.sb.config_path)]), env=w.sb.env(),
                                     stdin=theirs, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             theirs.close()
             ours.settimeout(WAIT)
@@ -524,7 +529,7 @@ class Lifecycle(unittest.TestCase):
                 for k, v in env.items():
                     argv += ["-E", f"{k}={v}"]
                 argv += [AUTHD, "--config", str(w.sb.config_path)]
-                proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL,
+                proc = subprocess.Popen(w.isolated(argv), env=env, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.PIPE)
                 try:
                     wait_for(lambda: os.path.exists(path), "systemd-socket-activate's socket")
