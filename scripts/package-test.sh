@@ -83,6 +83,8 @@ cleanup() {
 		userdel zendesk-sso >/dev/null 2>&1
 		getent group zendesk-sso >/dev/null && groupdel zendesk-sso >/dev/null 2>&1
 	fi
+	remembered agents-service-written && rm -f /etc/pam.d/zendesk-sso-agents
+	remembered agents-group-created && groupdel zd-agents >/dev/null 2>&1
 	rm -f "$STATE"
 	exit $rc
 }
@@ -252,6 +254,15 @@ if ! getent passwd "$TEST_USER" >/dev/null; then
 	useradd --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
 		--comment "Package Test,Room 9" "$TEST_USER" && remember test-user-created
 fi
+# The admin guide's section 6: the example "agents" profile gets its own PAM
+# service (pam_zendesk.so profile=agents), and the user is an agent.
+sed -i 's|"allowed_groups": \["zd-agents", "zd-admins"\] }|&,\n      "pam": { "service": "zendesk-sso-agents" }|' \
+	/etc/zendesk-sso/config.json
+remember agents-service-written
+sed 's/pam_zendesk\.so$/pam_zendesk.so profile=agents/' /etc/pam.d/zendesk-sso >/etc/pam.d/zendesk-sso-agents
+getent group zd-agents >/dev/null || { groupadd zd-agents && remember agents-group-created; }
+usermod -a -G zd-agents "$TEST_USER"
+expect "the config with the agents profile's PAM service passes check" zendesk-sso check
 PWFILE=$(mktemp)
 new_secret >"$PWFILE"
 echo "$TEST_USER:$(cat "$PWFILE")" | chpasswd
@@ -259,7 +270,7 @@ remember run-dir-by-test
 timed "installed E2E happy path" \
 	"$PY" "$SRC/packaging/tests/installed_e2e.py" --source-dir "$SRC" --user "$TEST_USER" \
 	--password-file "$PWFILE"
-rm -f "$PWFILE"
+rm -f "$PWFILE" /etc/pam.d/zendesk-sso-agents
 rm -rf /run/zendesk-sso   # what systemd would remove with the socket (RemoveOnStop) or at reboot
 
 # --- 8. purge ------------------------------------------------------------------
@@ -283,7 +294,9 @@ expect "purge keeps the system user zendesk-sso (Debian practice)" getent passwd
 rm -f /etc/zendesk-sso/secret /etc/zendesk-sso/secret-agents /etc/zendesk-sso/csrf-key; rmdir /etc/zendesk-sso
 if remembered broker-user-created; then userdel zendesk-sso; getent group zendesk-sso >/dev/null && groupdel zendesk-sso; fi
 if remembered test-user-created; then userdel "$TEST_USER"; rm -f "/run/faillock/$TEST_USER"; fi
-sed -i -e '/^broker-user-created$/d' -e '/^test-user-created$/d' -e '/^secrets-written$/d' "$STATE"
+if remembered agents-group-created; then groupdel zd-agents; fi
+sed -i -e '/^broker-user-created$/d' -e '/^test-user-created$/d' -e '/^secrets-written$/d' \
+	-e '/^agents-group-created$/d' "$STATE"
 expect "after removing the test's secrets and users, the machine is as before" \
 	test "$(footprint)" = "$FOOTPRINT_BEFORE"
 

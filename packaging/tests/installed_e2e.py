@@ -218,10 +218,10 @@ def faillock_deny():
     return int(m.group(1)) if m else 3
 
 
-def sign_in(e2e, base, user, password):
-    form = e2e.fetch("GET", base + "/login")
+def sign_in(e2e, base, user, password, path="/login"):
+    form = e2e.fetch("GET", base + path)
     cookie = "; ".join(f"{k}={v.value}" for k, v in form.cookies().items())
-    return e2e.fetch("POST", base + "/login", body=dict(e2e.hidden_fields(form.body), user=user, password=password),
+    return e2e.fetch("POST", base + path, body=dict(e2e.hidden_fields(form.body), user=user, password=password),
                      headers={"Cookie": cookie})
 
 
@@ -322,7 +322,24 @@ def main():
         unlocked = sign_in(e2e, base, a.user, password)
         check(unlocked.status == 200 and delivered_jwt(e2e, unlocked), "`faillock --reset` lets the user in again")
 
-        # 8. The installed CLI's probe drives the same sign-in like a browser.
+        # 8. A profile (admin guide section 6): /login/agents signs with the
+        # agents configuration's secret, not the base one.
+        agents = sign_in(e2e, base, a.user, password, "/login/agents")
+        token = delivered_jwt(e2e, agents)
+        if check(agents.status == 200 and token, f"{mount}/login/agents signs the agent in ({agents.status})"):
+            agents_secret = Path("/etc/zendesk-sso/secret-agents").read_bytes().rstrip(b"\r\n")
+            try:
+                claims = e2e.pyjwt.decode(token, agents_secret, algorithms=["HS256"])
+                check(claims.get("email") == f"{a.user}@{a.email_domain}", "PyJWT verifies it with secret-agents")
+            except Exception as e:
+                check(False, f"PyJWT verifies it with secret-agents: {e}")
+            try:
+                e2e.pyjwt.decode(token, secret, algorithms=["HS256"])
+                check(False, "the base secret must not verify the agents token")
+            except e2e.pyjwt.InvalidSignatureError:
+                check(True, "the base secret does not verify it")
+
+        # 9. The installed CLI's probe drives the same sign-in like a browser.
         p = subprocess.run(["zendesk-sso", "probe", base + "/login", "--user", a.user],
                            input=password + "\n", capture_output=True, text=True)
         print(p.stdout + p.stderr, end="")
