@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
   ServeOptions so;
   ListenOptions lo;
   std::string explicit_config, socket_group;
-  bool listen = false, log_stderr = false;
+  bool listen = false, log_stderr = false, socket_options = false;
 
   auto seconds_option = [](std::string_view val, std::chrono::seconds& out) {
     long n = 0;
@@ -134,8 +134,10 @@ int main(int argc, char** argv) {
       unsigned mode = 0;
       if (!parse_number(val, mode, 8) || mode > 0777) return usage_error("--socket-mode takes an octal mode like 0660");
       lo.mode = static_cast<mode_t>(mode);
+      socket_options = true;
     } else if (arg == "--socket-group") {
       socket_group = val;
+      socket_options = true;
     } else if (arg == "--max-children") {
       if (!parse_number(val, lo.max_children) || lo.max_children < 1)
         return usage_error("--max-children takes a positive number");
@@ -147,8 +149,10 @@ int main(int argc, char** argv) {
       return usage_error("unknown argument " + quote_for_log(arg));
     }
   }
-  if (!listen && (lo.mode != 0660 || !socket_group.empty()))
+  if (!listen && socket_options)
     return usage_error("--socket-mode and --socket-group go with --listen");
+  if (so.deadline <= so.io_timeout)
+    return usage_error("--deadline must be longer than --io-timeout (the request must fit inside it)");
 
   ::openlog("zendesk-sso-authd", LOG_PID | (log_stderr ? LOG_PERROR : 0), LOG_AUTHPRIV);
   // A core dump of a broker child could hold a password.

@@ -487,7 +487,8 @@ class Lifecycle(unittest.TestCase):
 
     def test_usage_errors(self):
         for argv in (["--bogus"], ["--listen"], ["--io-timeout", "0"], ["--socket-mode", "999"],
-                     ["--socket-mode", "0600"]):
+                     ["--socket-mode", "0660"], ["--socket-group", "root"],
+                     ["--io-timeout", "30", "--deadline", "30"]):
             with self.subTest(argv=argv):
                 p = subprocess.run([AUTHD, *argv], capture_output=True, text=True, timeout=WAIT)
                 self.assertEqual(p.returncode, 2, p.stderr)
