@@ -258,8 +258,10 @@ void read_helper(Reader& rd, const J& j, HelperConfig& h) {
     rd.fail("helper.logout_redirect", quote_for_log(u) + " must be an http(s) URL or a path on this host");
 }
 
-// One document (base, or base merged with a profile) into a Config.
-void read_document(Reader& rd, const J& j, Config& cfg) {
+// One document (base, or base merged with a profile) into a Config. With the
+// base's network section, range lists equal to the base's are copied, not
+// parsed again (their errors, if any, were already reported for the base).
+void read_document(Reader& rd, const J& j, Config& cfg, const NetworkConfig* base_net = nullptr) {
   if (!rd.object(j, "", {"version", "zendesk", "network", "access", "claims", "pam", "broker", "helper", "profiles"}))
     return;
   // Compared as int64: get<int>() would narrow 4294967297 to 1.
@@ -274,12 +276,20 @@ void read_document(Reader& rd, const J& j, Config& cfg) {
   if (const J* v = rd.find(j, "broker")) read_broker(rd, *v, cfg.broker);
   if (const J* v = rd.find(j, "helper")) read_helper(rd, *v, cfg.helper);
 
-  auto ranges = CidrSet::parse(cfg.network.ip_ranges, "network.ip_ranges");
-  if (ranges) cfg.network.ranges = std::move(*ranges);
-  else rd.errors.push_back(ranges.error());
-  auto proxies = CidrSet::parse(cfg.network.trusted_proxies_text, "network.trusted_proxies");
-  if (proxies) cfg.network.trusted_proxies = std::move(*proxies);
-  else rd.errors.push_back(proxies.error());
+  if (base_net && cfg.network.ip_ranges == base_net->ip_ranges) {
+    cfg.network.ranges = base_net->ranges;
+  } else {
+    auto ranges = CidrSet::parse(cfg.network.ip_ranges, "network.ip_ranges");
+    if (ranges) cfg.network.ranges = std::move(*ranges);
+    else rd.errors.push_back(ranges.error());
+  }
+  if (base_net && cfg.network.trusted_proxies_text == base_net->trusted_proxies_text) {
+    cfg.network.trusted_proxies = base_net->trusted_proxies;
+  } else {
+    auto proxies = CidrSet::parse(cfg.network.trusted_proxies_text, "network.trusted_proxies");
+    if (proxies) cfg.network.trusted_proxies = std::move(*proxies);
+    else rd.errors.push_back(proxies.error());
+  }
 }
 
 // Objects merge key by key; anything else replaces.
@@ -331,13 +341,14 @@ Result<Config> parse_config(std::string_view text, std::string_view profile, std
   cfg.source = std::string(source);
   std::vector<std::string> errors;
 
-  J base = root;
-  base.erase("profiles");
+  // Moved, not copied: with thousands of ranges a copy of the tree costs as much as parsing it.
   J profiles = J::object();
   if (auto it = root.find("profiles"); it != root.end()) {
     if (!it->is_object()) errors.push_back("profiles: must be an object of named overrides");
-    else profiles = *it;
+    else profiles = std::move(*it);
   }
+  J base = std::move(root);
+  base.erase("profiles");
   {
     Reader rd;
     read_document(rd, base, cfg);
@@ -356,7 +367,7 @@ Result<Config> parse_config(std::string_view text, std::string_view profile, std
     Config pc;
     pc.source = cfg.source;
     Reader rd;
-    read_document(rd, merged, pc);
+    read_document(rd, merged, pc, &cfg.network);
     // Errors already reported for the base are not repeated per profile.
     std::vector<std::string> own;
     for (auto& e : rd.errors)
