@@ -21,6 +21,7 @@ SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${ZSSO_PKG_BUILD_DIR:-$SRC/build-pkg}
 PY=/usr/bin/python3                  # Debian's, with python3-jwt
 STATE=/run/zendesk-sso-package-test.state
+PGIDS=/run/zendesk-sso-package-test.pgids
 TEST_USER=zsso-pkgtest
 PKG=zendesk-sso
 
@@ -57,7 +58,7 @@ remembered() { [ -f "$STATE" ] && grep -qx "$1" "$STATE"; }
 footprint() {
 	find /etc /usr /var/lib /var/cache/apt/archives /var/mail /run \
 		\( -name '*zendesk*' -o -name "*$TEST_USER*" \) -print 2>/dev/null |
-		grep -v -e '^/run/zendesk-sso-package-test.state$' | sort
+		grep -v -e '^/run/zendesk-sso-package-test\.\(state\|pgids\)$' | sort
 }
 
 # Undo everything this script (or a killed earlier run) did. Safe to repeat.
@@ -65,6 +66,16 @@ cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
 	say "cleanup"
+	# Apache and the broker of a killed E2E run, by the process group ids it
+	# recorded (only groups whose leader is still one of those programs).
+	if [ -f "$PGIDS" ]; then
+		while read -r pgid; do
+			case "$(ps -o comm= -p "$pgid" 2>/dev/null)" in
+				apache2|systemd-socket-*) kill -TERM -- "-$pgid" 2>/dev/null ;;
+			esac
+		done <"$PGIDS"
+		rm -f "$PGIDS"
+	fi
 	if dpkg-query -W -f='${Status}' "$PKG" 2>/dev/null | grep -qv 'not-installed'; then
 		if remembered installed-by-test; then
 			apt-get purge -y -q "$PKG" >/dev/null 2>&1 || dpkg --purge "$PKG" >/dev/null 2>&1
@@ -199,8 +210,8 @@ expect "system user zendesk-sso: system uid, home /nonexistent, no login shell" 
 expect "postinst created no secret" test ! -e /etc/zendesk-sso/secret
 expect "man finds the installed pages" bash -c 'for p in "1 zendesk-sso" "5 zendesk-sso.json" "8 zendesk-sso.cgi" "8 zendesk-sso-authd" "8 pam_zendesk"; do man -w $p >/dev/null || exit 1; done'
 if command -v systemd-analyze >/dev/null; then
-	expect "systemd-analyze verify accepts the installed units" \
-		systemd-analyze verify /usr/lib/systemd/system/zendesk-sso-authd.socket
+	expect "systemd-analyze verify accepts the installed units (socket, service instance, man pages)" \
+		systemd-analyze verify /usr/lib/systemd/system/zendesk-sso-authd.socket zendesk-sso-authd@verify.service
 fi
 
 # --- 5. zendesk-sso check on the installed example -----------------------------
@@ -267,7 +278,7 @@ PWFILE=$(mktemp)
 new_secret >"$PWFILE"
 echo "$TEST_USER:$(cat "$PWFILE")" | chpasswd
 remember run-dir-by-test
-timed "installed E2E happy path" \
+ZSSO_PKGTEST_PGID_FILE=$PGIDS timed "installed E2E happy path" \
 	"$PY" "$SRC/packaging/tests/installed_e2e.py" --source-dir "$SRC" --user "$TEST_USER" \
 	--password-file "$PWFILE"
 rm -f "$PWFILE" /etc/pam.d/zendesk-sso-agents

@@ -49,6 +49,15 @@ def check(ok, what):
     return ok
 
 
+def record_process_group(pgid):
+    """For scripts/package-test.sh: if this script is killed (SIGKILL), the next
+    run's cleanup stops what it started, by process group id."""
+    path = os.environ.get("ZSSO_PKGTEST_PGID_FILE")
+    if path:
+        with open(path, "a") as f:
+            f.write(f"{pgid}\n")
+
+
 def wait_for(predicate, timeout=15):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -110,6 +119,7 @@ class Broker:
         print("broker: " + " ".join(cmd), flush=True)
         self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.log, start_new_session=True)
+        record_process_group(self.proc.pid)
         if not wait_for(lambda: os.path.exists(self.path)):
             raise RuntimeError("systemd-socket-activate did not create " + self.path)
         os.chown(self.path, 0, grp.getgrnam(self.socket_group).gr_gid)
@@ -172,6 +182,7 @@ class InstalledApache:
             self.proc = subprocess.Popen([self.e2e.APACHE, "-f", conf, "-DFOREGROUND"],
                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                          start_new_session=True)
+            record_process_group(self.proc.pid)
 
             def up():
                 try:
