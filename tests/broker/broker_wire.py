@@ -5,6 +5,7 @@ what no well-behaved client would)."""
 
 import ctypes
 import os
+import shutil
 import signal
 import socket
 import struct
@@ -126,3 +127,13 @@ def with_private_tmp(argv, tmp_dir):
     # unshare execs sh, which execs argv: the pid stays the broker's.
     return ["unshare", "--mount", "--propagation", "private", "sh", "-c",
             'mount --bind "$0" /tmp && exec "$@"', str(tmp_dir), *argv]
+
+
+def stage(path, dir):
+    """A copy of a built file in dir, mode 0755: the build tree may be out of
+    reach of another uid, or under a /tmp that with_private_tmp hides."""
+    Path(dir).mkdir(parents=True, exist_ok=True)
+    target = Path(dir) / Path(path).name
+    shutil.copy(path, target)
+    os.chmod(target, 0o755)
+    return str(target)

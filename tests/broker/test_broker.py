@@ -50,7 +50,11 @@ class World:
                  system_pam=False):
         root = tempfile.mkdtemp(prefix="zsso-broker-", dir=wire.work_root())
         test.addCleanup(shutil.rmtree, root, True)
-        self.sb = PamSandbox(module=MODULE, root=root)
+        # The programs and the module live in the sandbox: a broker with a
+        # private /tmp must still find them, and so must a client run as nobody.
+        self.authd = wire.stage(AUTHD, Path(root) / "bin")
+        self.tool = wire.stage(TOOL, Path(root) / "bin")
+        self.sb = PamSandbox(module=wire.stage(MODULE, Path(root) / "lib"), root=root)
         os.chmod(self.sb.dir, 0o755)  # peers running as nobody must reach the socket
         me = os.geteuid()
         my_name = "root" if me == 0 else f"runner{me}"
@@ -103,7 +107,7 @@ class World:
 
     def start(self, *extra):
         self.log = open(self.log_path, "w")
-        argv = [AUTHD, "--config", str(self.sb.config_path), "--listen", self.socket,
+        argv = [self.authd, "--config", str(self.sb.config_path), "--listen", self.socket,
                 "--log-stderr", "--io-timeout", "2", *self.broker_args, *extra]
         self.proc = subprocess.Popen(self.isolated(argv), env=self.env(), stdin=subprocess.DEVNULL,
                                      stdout=self.log, stderr=self.log,
@@ -138,14 +142,9 @@ class World:
         """One sign_in() through the C++ client, as the test runner or as nobody."""
         if "--address" not in extra:
             extra = ("--address", "10.1.2.3", *extra)
-        argv = [TOOL, "--config", str(self.sb.config_path), "--user", user, *extra]
+        argv = [self.tool, "--config", str(self.sb.config_path), "--user", user, *extra]
         env = {"PATH": "/usr/bin:/bin"}
         if as_nobody:
-            tool = self.sb.dir / "broker_login_tool"
-            if not tool.exists():
-                shutil.copy(TOOL, tool)  # the build tree may be out of nobody's reach
-                os.chmod(tool, 0o755)
-            argv[0] = str(tool)
             groups_arg = ["--groups", ",".join(map(str, groups))] if groups else ["--clear-groups"]
             argv = ["setpriv", f"--reuid={NOBODY_UID}", f"--regid={NOGROUP_GID}", *groups_arg,
                     "--"] + argv
@@ -506,7 +505,7 @@ class Lifecycle(unittest.TestCase):
         w = World(self)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         with ours:
-            proc = subprocess.Popen(w.isolated([AUTHD, "--config", str(w.sb.config_path)]), env=w.sb.env(),
+            proc = subprocess.Popen(w.isolated([w.authd, "--config", str(w.sb.config_path)]), env=w.sb.env(),
                                     stdin=theirs, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             theirs.close()
             ours.settimeout(WAIT)
@@ -529,7 +528,7 @@ class Lifecycle(unittest.TestCase):
                     argv.append("--inetd")
                 for k, v in env.items():
                     argv += ["-E", f"{k}={v}"]
-                argv += [AUTHD, "--config", str(w.sb.config_path)]
+                argv += [w.authd, "--config", str(w.sb.config_path)]
                 proc = subprocess.Popen(w.isolated(argv), env=env, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.PIPE)
                 try:

@@ -68,7 +68,7 @@ class BrokerE2E(unittest.TestCase):
         cls.log_path = cls.s.dir / f"authd-{time.monotonic_ns()}.log"
         cls.log = open(cls.log_path, "w")
         cls.broker = subprocess.Popen(
-            wire.with_private_tmp([AUTHD, "--config", str(cls.s.sandbox.config_path), "--listen", cls.socket,
+            wire.with_private_tmp([wire.stage(AUTHD, cls.s.dir / "bin"), "--config", str(cls.s.sandbox.config_path), "--listen", cls.socket,
                                    "--log-stderr", *extra], cls.s.dir / "broker-tmp"),
             env=cls.s.sandbox.env(), stdin=subprocess.DEVNULL, stdout=cls.log, stderr=cls.log,
             preexec_fn=wire.die_with_parent)

@@ -86,12 +86,9 @@ class Machine:
         self.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
                   self.broker_user])
         # Programs and the module where every uid can read them (the build tree may not be).
-        for src in (AUTHD, TOOL, MODULE):
-            shutil.copy(src, self.dir / Path(src).name)
-            os.chmod(self.dir / Path(src).name, 0o755)
-        self.module = self.dir / Path(MODULE).name
-        self.authd = str(self.dir / Path(AUTHD).name)
-        self.tool = str(self.dir / Path(TOOL).name)
+        self.module = wire.stage(MODULE, self.dir)
+        self.authd = wire.stage(AUTHD, self.dir)
+        self.tool = wire.stage(TOOL, self.dir)
 
     def write_service(self, config):
         self.service_path.write_text(
