@@ -72,6 +72,10 @@ int cmd_check(const Context& ctx) {
     if (c.zendesk.delivery == Delivery::get)
       warnings.push_back(who + "zendesk.delivery: \"get\" is deprecated by Zendesk and puts tokens in logs; use \"post\"");
     if (c.access.allow_root) warnings.push_back(who + "access.allow_root is true");
+    if (c.claims.email.find('@') == std::string::npos)
+      warnings.push_back(who + "claims.email: \"" + c.claims.email +
+                         "\" has no '@'; unless a placeholder expands to a whole address, every token is refused "
+                         "(e.g. \"{user}@example.com\")");
     if (c.helper.trust_remote_user && c.network.trusted_proxies.empty() == false)
       warnings.push_back(who + "helper.trust_remote_user with trusted_proxies: make sure the proxy strips REMOTE_USER");
   }

@@ -146,6 +146,12 @@ class Check(unittest.TestCase):
             os.chown(secret, 65534, 65534)
             self.assert_check_fails(self.f.config, "owned by uid 65534")
 
+    def test_email_template_without_at_is_a_warning(self):
+        cfg = self.variant('"email": "{user}@acme.com"', '"email": "{user}"')
+        rc, out, err = self.f.run("check", config=cfg)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("warning: claims.email", err)
+
     def test_profile_secret_is_checked_too(self):
         os.remove(os.path.join(self.f.dir, "secret-agents"))
         self.assert_check_fails(self.f.config, "profile agents: zendesk.secret_file")
