@@ -59,7 +59,7 @@ void print_summary(const SummaryReporter& rep) {
   struct Pair { const char* label; const char* ours; const char* theirs; };
   const Pair pairs[] = {
       {"mint (claims + jti + sign)", "jwt/mint/zsso", "jwt/mint/libjwt"},
-      {"mint, key set up per token", "jwt/mint_new_key/zsso", "jwt/mint/libjwt"},
+      {"mint_token (key set up per token)", "jwt/mint_token/zsso", "jwt/mint/libjwt"},
       {"sign (claims ready)", "jwt/sign/zsso", "jwt/sign/libjwt"},
       {"verify (signature + iat)", "jwt/verify/zsso", "jwt/verify/libjwt"},
   };
