@@ -279,7 +279,7 @@ new_secret >"$PWFILE"
 echo "$TEST_USER:$(cat "$PWFILE")" | chpasswd
 remember run-dir-by-test
 ZSSO_PKGTEST_PGID_FILE=$PGIDS timed "installed E2E happy path" \
-	"$PY" "$SRC/packaging/tests/installed_e2e.py" --source-dir "$SRC" --user "$TEST_USER" \
+	"$PY" "$SRC/packaging/tests/installed_e2e.py" --user "$TEST_USER" \
 	--password-file "$PWFILE"
 rm -f "$PWFILE" /etc/pam.d/zendesk-sso-agents
 rm -rf /run/zendesk-sso   # what systemd would remove with the socket (RemoveOnStop) or at reboot

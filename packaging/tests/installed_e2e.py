@@ -16,7 +16,7 @@ runs it as root after `apt-get install ./zendesk-sso_*.deb`):
 Only the Zendesk endpoint is redirected (ZENDESK_SSO_ENDPOINT_OVERRIDE, a
 test-only variable the CGI accepts for loopback addresses only).
 
-usage: installed_e2e.py --source-dir SRC --user U --password-file F
+usage: installed_e2e.py --user U --password-file F
 """
 import argparse
 import grp
@@ -26,12 +26,15 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+SOURCE_DIR = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(SOURCE_DIR / "tests" / "e2e"))
+import zsso_e2e as e2e   # noqa: E402  the e2e suite's stand-in, Apache and HTTP helpers
 
 INSTALLED_CONF = "/etc/apache2/conf-available/zendesk-sso.conf"
 INSTALLED_CGI = "/usr/lib/cgi-bin/zendesk-sso/zendesk-sso.cgi"
@@ -142,19 +145,21 @@ class Broker:
             os.unlink(self.path)
 
 
-class InstalledApache:
-    def __init__(self, dir, e2e, standin_url):
-        self.dir, self.e2e, self.standin_url = Path(dir), e2e, standin_url
-        self.proc, self.port = None, None
+class InstalledApache(e2e.Apache):
+    """The e2e suite's private Apache on 127.0.0.1, but with a configuration
+    that Includes the installed zendesk-sso.conf and runs as www-data."""
 
-    def write_conf(self):
+    def __init__(self, dir, mount, standin_url):
+        super().__init__(dir, mounts={})
+        self.mount, self.standin_url = mount, standin_url
+
+    def _write_conf(self):
         (self.dir / "htdocs").mkdir(parents=True, exist_ok=True)
-        modules = ["mpm_event", "authz_core", "cgid", "env", "alias"]
         lines = [
             f'ServerRoot "{self.dir}"', "ServerName 127.0.0.1", f"Listen 127.0.0.1:{self.port}",
             f'PidFile "{self.dir}/httpd.pid"', f'ErrorLog "{self.dir}/error.log"', "LogLevel warn",
             f'DefaultRuntimeDir "{self.dir}"', f"Mutex file:{self.dir} default",
-            *[f"LoadModule {m}_module {self.e2e.APACHE_MODULES}/mod_{m}.so" for m in modules],
+            *[f"LoadModule {m}_module {e2e.APACHE_MODULES}/mod_{m}.so" for m in self.modules],
             "User www-data", "Group www-data",
             f'ScriptSock "{self.dir}/cgid.sock"', f'DocumentRoot "{self.dir}/htdocs"',
             "<Directory />", "  Require all denied", "</Directory>",
@@ -166,49 +171,13 @@ class InstalledApache:
             '  SetEnv ZENDESK_SSO_LOG_STDERR "1"',
             "</Location>",
         ]
-        (self.dir / "httpd.conf").write_text("\n".join(lines) + "\n")
+        self.conf_path.write_text("\n".join(lines) + "\n")
 
-    def start(self, mount):
-        self.mount = mount
-        (self.dir / "htdocs").mkdir(parents=True, exist_ok=True)
-        os.chmod(self.dir, 0o755)
-        for attempt in range(3):
-            self.port = self.e2e.free_port()
-            self.write_conf()
-            conf = str(self.dir / "httpd.conf")
-            t = subprocess.run([self.e2e.APACHE, "-t", "-f", conf], capture_output=True, text=True)
-            if t.returncode != 0:
-                raise RuntimeError("httpd.conf with the installed conf rejected:\n" + t.stderr)
-            self.proc = subprocess.Popen([self.e2e.APACHE, "-f", conf, "-DFOREGROUND"],
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                         start_new_session=True)
-            record_process_group(self.proc.pid)
-
-            def up():
-                try:
-                    with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                        return True
-                except OSError:
-                    return self.proc.poll() is not None
-            wait_for(up, 20)
-            if self.proc.poll() is None:
-                return self
-            self.stop()
-        raise RuntimeError("apache2 did not start:\n" + self.error_log())
-
-    def error_log(self):
-        p = self.dir / "error.log"
-        return p.read_text(errors="replace") if p.exists() else ""
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self.proc = None
+    def start(self):
+        self.dir.mkdir(mode=0o755, parents=True, exist_ok=True)
+        super().start()
+        record_process_group(self.proc.pid)
+        return self
 
 
 def faillock_dir():
@@ -229,27 +198,23 @@ def faillock_deny():
     return int(m.group(1)) if m else 3
 
 
-def sign_in(e2e, base, user, password, path="/login"):
+def sign_in(base, user, password, path="/login"):
     form = e2e.fetch("GET", base + path)
     cookie = "; ".join(f"{k}={v.value}" for k, v in form.cookies().items())
     return e2e.fetch("POST", base + path, body=dict(e2e.hidden_fields(form.body), user=user, password=password),
                      headers={"Cookie": cookie})
 
 
-def delivered_jwt(e2e, reply):
+def delivered_jwt(reply):
     return e2e.hidden_fields(reply.body, "zendesk-sso").get("jwt")
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--source-dir", required=True)
     ap.add_argument("--user", required=True)
     ap.add_argument("--password-file", required=True)
     ap.add_argument("--email-domain", default="acme.com")
     a = ap.parse_args()
-
-    sys.path.insert(0, os.path.join(a.source_dir, "tests", "e2e"))
-    import zsso_e2e as e2e   # the e2e suite's stand-in and HTTP helpers
 
     password = Path(a.password_file).read_text().rstrip("\n")
     secret = Path("/etc/zendesk-sso/secret").read_bytes().rstrip(b"\r\n")
@@ -258,14 +223,14 @@ def main():
         return 1
     account = pwd.getpwnam(a.user)
 
-    work = Path(tempfile.mkdtemp(prefix="zsso-pkg-e2e-"))
+    work = Path(tempfile.mkdtemp(prefix="zsso-pkg-e2e-", dir=e2e.work_root()))   # Apache may get a private /tmp
     os.chmod(work, 0o755)   # Apache's children (www-data) walk into it
     standin = e2e.ZendeskStandIn(secret.decode()).start()
     broker = Broker(SOCKET_UNIT, SERVICE_UNIT)
-    apache = InstalledApache(work / "httpd", e2e, standin.url)
+    apache = InstalledApache(work / "httpd", mount, standin.url)
     try:
         broker.start()
-        apache.start(mount)
+        apache.start()
         base = f"http://127.0.0.1:{apache.port}{mount}"
         print(f"apache: {base}/login (installed conf + CGI), broker: {broker.path}", flush=True)
 
@@ -324,19 +289,19 @@ def main():
         check(failures_recorded() == 0, "a successful sign-in leaves no failures recorded")
         deny = faillock_deny()
         for _ in range(deny):
-            sign_in(e2e, base, a.user, password + "x")
+            sign_in(base, a.user, password + "x")
         check(failures_recorded() == deny, f"pam_faillock recorded {deny} failures in {tally_dir}")
-        locked = sign_in(e2e, base, a.user, password)
-        check(locked.status in (401, 403) and not delivered_jwt(e2e, locked),
+        locked = sign_in(base, a.user, password)
+        check(locked.status in (401, 403) and not delivered_jwt(locked),
               f"after {deny} failures the right password is refused too ({locked.status})")
         subprocess.run(["faillock", "--dir", tally_dir, "--user", a.user, "--reset"], check=True)
-        unlocked = sign_in(e2e, base, a.user, password)
-        check(unlocked.status == 200 and delivered_jwt(e2e, unlocked), "`faillock --reset` lets the user in again")
+        unlocked = sign_in(base, a.user, password)
+        check(unlocked.status == 200 and delivered_jwt(unlocked), "`faillock --reset` lets the user in again")
 
         # 8. A profile (admin guide section 6): /login/agents signs with the
         # agents configuration's secret, not the base one.
-        agents = sign_in(e2e, base, a.user, password, "/login/agents")
-        token = delivered_jwt(e2e, agents)
+        agents = sign_in(base, a.user, password, "/login/agents")
+        token = delivered_jwt(agents)
         if check(agents.status == 200 and token, f"{mount}/login/agents signs the agent in ({agents.status})"):
             agents_secret = Path("/etc/zendesk-sso/secret-agents").read_bytes().rstrip(b"\r\n")
             try:
