@@ -132,14 +132,14 @@ build() {
 		-DZSSO_TESTS=OFF -DZSSO_BENCH=OFF \
 		-DCMAKE_C_FLAGS="$CFLAGS $CPPFLAGS" -DCMAKE_CXX_FLAGS="$CXXFLAGS $CPPFLAGS" \
 		-DCMAKE_EXE_LINKER_FLAGS="$LDFLAGS" -DCMAKE_SHARED_LINKER_FLAGS="$LDFLAGS" \
-		-DCMAKE_MODULE_LINKER_FLAGS="$LDFLAGS" >"$BUILD.configure.log" 2>&1 &&
-	cmake --build "$BUILD" -j"$(nproc)" >"$BUILD.build.log" 2>&1 &&
+		-DCMAKE_MODULE_LINKER_FLAGS="$LDFLAGS" >"$BUILD/package-test.configure.log" 2>&1 &&
+	cmake --build "$BUILD" -j"$(nproc)" >"$BUILD/package-test.build.log" 2>&1 &&
 	rm -f "$BUILD"/${PKG}_*.deb &&
-	(cd "$BUILD" && cpack -G DEB >"$BUILD.cpack.log" 2>&1)
+	(cd "$BUILD" && cpack -G DEB >"$BUILD/package-test.cpack.log" 2>&1)
 }
 mkdir -p "$BUILD"
 if ! timed "build + cpack -G DEB" build; then
-	tail -30 "$BUILD.configure.log" "$BUILD.build.log" "$BUILD.cpack.log" 2>/dev/null
+	tail -30 "$BUILD/package-test.configure.log" "$BUILD/package-test.build.log" "$BUILD/package-test.cpack.log" 2>/dev/null
 	exit 1
 fi
 DEB=$(ls "$BUILD"/${PKG}_*.deb)
