@@ -32,7 +32,7 @@ echo "== $name: fuzzing for ${seconds}s from $(ls "$work/corpus" | wc -l) seed(s
 status=0
 "$fuzzer" "${common[@]}" -max_total_time="$seconds" -print_final_stats=1 \
   "$work/corpus" >"$work/fuzz.log" 2>&1 || status=$?
-grep -E '^(#[0-9]+ *DONE|Done [0-9]+ runs|stat::number_of_executed_units|stat::new_units_added|stat::peak_rss_mb)' \
+grep -E '^(#[0-9]+[[:space:]]+DONE|Done [0-9]+ runs|stat::number_of_executed_units|stat::new_units_added|stat::peak_rss_mb)' \
   "$work/fuzz.log" || true
 if ((status != 0)); then
   tail -n 80 "$work/fuzz.log"
