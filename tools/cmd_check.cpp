@@ -57,6 +57,24 @@ int cmd_check(const Context& ctx) {
         warnings.push_back(who + c.zendesk.secret_file + ": only " + std::to_string(s->size()) +
                            " bytes; Zendesk's shared secrets are longer — is it the whole secret?");
     }
+    if (!c.helper.csrf_key_file.empty() && secrets_seen.insert(c.helper.csrf_key_file).second) {
+      auto k = load_secret_file(c.helper.csrf_key_file);
+      if (!k) problems.push_back(who + "helper.csrf_key_file: " + k.error());
+    }
+    if (!c.broker.socket.empty() && c.helper.csrf_key_file.empty())
+      warnings.push_back(who + "broker.socket is set but helper.csrf_key_file is not: the CGI derives its CSRF key "
+                               "from the Zendesk secret, which the web server should not be able to read in broker mode");
+    // pam_zendesk.so learns its profile only from its profile= argument, so a
+    // profile on the base's PAM service would be minted with the base's secret.
+    if (!c.profile.empty() && c.pam.service == cfg->pam.service) {
+      if (c.zendesk.secret_file != cfg->zendesk.secret_file)
+        problems.push_back(who + "pam.service: uses the base's service \"" + c.pam.service +
+                           "\", whose pam_zendesk.so signs with the base's secret; give the profile its own "
+                           "pam.service with profile=" + c.profile + " on its pam_zendesk.so lines");
+      else
+        warnings.push_back(who + "pam.service: same service as the base, so pam_zendesk.so applies the base's "
+                                 "claims and access (profile=" + c.profile + " needs its own service)");
+    }
     if (services_seen.insert(c.pam.service).second) {
       std::string path = pam_service_path(c.pam.service);
       std::ifstream in(path);
@@ -67,6 +85,8 @@ int cmd_check(const Context& ctx) {
         text << in.rdbuf();
         if (text.str().find("pam_zendesk.so") == std::string::npos)
           warnings.push_back(who + "pam.service: " + path + " does not use pam_zendesk.so; no token will be minted");
+        else if (!c.profile.empty() && text.str().find("profile=" + c.profile) == std::string::npos)
+          warnings.push_back(who + "pam.service: " + path + " has no profile=" + c.profile + " for pam_zendesk.so");
       }
     }
     if (c.zendesk.delivery == Delivery::get)

@@ -152,6 +152,17 @@ class Check(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         self.assertIn("warning: claims.email", err)
 
+    def test_profile_on_the_base_service_with_its_own_secret_fails(self):
+        cfg = self.variant('"pam": { "service": "zendesk-sso-agents" }', '"helper": {}')
+        self.assert_check_fails(cfg, "profile agents: pam.service", "profile=agents")
+
+    def test_csrf_key_file_is_checked(self):
+        cfg = self.variant('"logout_redirect": ""', '"logout_redirect": "", "csrf_key_file": "%s/csrf"' % self.f.dir)
+        self.assert_check_fails(cfg, "helper.csrf_key_file", "No such file")
+        self.f.write("csrf", "k" * 44, 0o640)
+        rc, out, err = self.f.run("check", config=cfg)
+        self.assertEqual(rc, 0, err)
+
     def test_profile_secret_is_checked_too(self):
         os.remove(os.path.join(self.f.dir, "secret-agents"))
         self.assert_check_fails(self.f.config, "profile agents: zendesk.secret_file")
