@@ -1,12 +1,49 @@
 #!/usr/bin/env bash
-# The whole test suite: installs missing Debian packages, builds, runs ctest.
-#   scripts/test.sh            # everything
-#   scripts/test.sh -L unit    # extra arguments go to ctest
-set -euo pipefail
+# The whole test suite, as CI runs it:
+#   1. build + every ctest suite (unit cli pam e2e browser broker fuzz-replay docs ...)
+#   2. hardening: the suites again under ASan+UBSan, and the libFuzzer smoke runs
+#   3. the .deb: built, linted, installed, tested against the installed files, purged (root only)
+# Usage:
+#   scripts/test.sh              everything
+#   scripts/test.sh -L unit      stage 1 only, with these ctest arguments
+set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-"$root/scripts/install-deps.sh"
+"$root/scripts/install-deps.sh" || exit 1
 build=${ZSSO_BUILD_DIR:-$root/build}
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j"$(nproc)"
-cd "$build"
-ctest --output-on-failure --timeout 600 "$@"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+stages=()
+
+stage() {   # stage NAME COMMAND...: runs it, output also kept for the totals
+  local name=$1; shift
+  echo "=== $name"
+  local start=$SECONDS
+  if "$@" 2>&1 | tee -a "$log"; then
+    stages+=("$name: ok ($((SECONDS - start)) s)")
+  else
+    stages+=("$name: FAILED ($((SECONDS - start)) s)")
+    status=1
+  fi
+}
+
+build_and_ctest() {
+  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
+    cmake --build "$build" -j"$(nproc)" &&
+    (cd "$build" && ctest --output-on-failure --timeout 900 -j"$(nproc)" "$@")
+}
+
+stage "build + ctest" build_and_ctest "$@"
+if [ $# -eq 0 ]; then
+  [ -x "$root/scripts/hardening.sh" ] && stage "hardening (sanitizers, fuzzers)" "$root/scripts/hardening.sh"
+  [ -x "$root/scripts/package-test.sh" ] && stage "package (.deb installed and purged)" "$root/scripts/package-test.sh"
+fi
+
+# One closing line over every ctest run above.
+read -r passed failed < <(awk '/tests passed, [0-9]+ tests failed out of/ {
+    f += $4; t += $NF } END { printf "%d %d\n", t - f, f }' "$log")
+echo
+printf '  %s\n' "${stages[@]}"
+echo "total: $passed passed, $failed failed"
+[ "$failed" -eq 0 ] || status=1
+exit $status
