@@ -1,31 +1,51 @@
 #include "zsso/text.hpp"
 
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 
 namespace zsso {
 
+namespace {
+
+// Length of the well-formed UTF-8 sequence at p (1..4, code point in cp),
+// or 0 for a broken one: bad lead or continuation byte, truncated,
+// overlong, surrogate, beyond U+10FFFF.
+std::size_t utf8_sequence(const unsigned char* p, const unsigned char* end, std::uint32_t& cp) {
+  unsigned char c = *p;
+  if (c < 0x80) { cp = c; return 1; }
+  std::size_t n;
+  if ((c & 0xE0) == 0xC0) { n = 1; cp = c & 0x1F; }
+  else if ((c & 0xF0) == 0xE0) { n = 2; cp = c & 0x0F; }
+  else if ((c & 0xF8) == 0xF0) { n = 3; cp = c & 0x07; }
+  else return 0;
+  if (static_cast<std::size_t>(end - p) <= n) return 0;
+  for (std::size_t i = 1; i <= n; ++i) {
+    if ((p[i] & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (p[i] & 0x3F);
+  }
+  if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000)) return 0;
+  if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return n + 1;
+}
+
+// Characters a log viewer may act on rather than show: C0/C1 controls,
+// line and paragraph separators, bidirectional overrides.
+bool unsafe_in_log(std::uint32_t cp) {
+  return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029 || cp == 0x200e ||
+         cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+}  // namespace
+
 bool is_valid_utf8(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const auto* end = p + s.size();
+  std::uint32_t cp;
   while (p < end) {
-    unsigned char c = *p;
-    if (c < 0x80) { ++p; continue; }
-    int n;
-    std::uint32_t cp;
-    if ((c & 0xE0) == 0xC0) { n = 1; cp = c & 0x1F; }
-    else if ((c & 0xF0) == 0xE0) { n = 2; cp = c & 0x0F; }
-    else if ((c & 0xF8) == 0xF0) { n = 3; cp = c & 0x07; }
-    else return false;
-    if (end - p <= n) return false;
-    for (int i = 1; i <= n; ++i) {
-      if ((p[i] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    // Overlong forms, surrogates, beyond U+10FFFF.
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000)) return false;
-    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    p += n + 1;
+    std::size_t n = utf8_sequence(p, end, cp);
+    if (n == 0) return false;
+    p += n;
   }
   return true;
 }
@@ -53,16 +73,29 @@ std::string_view trim(std::string_view s) {
 
 std::string quote_for_log(std::string_view s, std::size_t max) {
   std::string out = "\"";
-  std::size_t n = 0;
-  for (unsigned char c : s) {
-    if (n++ >= max) { out += "..."; break; }
-    if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  std::size_t used = 0;
+  auto escape = [&out](unsigned char c) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "\\x%02x", c);
+    out += buf;
+  };
+  while (p < end) {
+    std::uint32_t cp = 0;
+    std::size_t n = utf8_sequence(p, end, cp);
+    // A character is copied whole or not at all, so a cut never splits one.
+    if (used + (n ? n : 1) > max) { out += "..."; break; }
+    if (n == 0) {
+      escape(*p);   // not UTF-8: every byte shown, none passed raw
+      n = 1;
+    } else if (unsafe_in_log(cp) || cp == '"' || cp == '\\') {
+      for (std::size_t i = 0; i < n; ++i) escape(p[i]);
     } else {
-      out += static_cast<char>(c);
+      out.append(reinterpret_cast<const char*>(p), n);
     }
+    p += n;
+    used += n;
   }
   out += '"';
   return out;

@@ -168,6 +168,25 @@ TEST(QuoteForLog, QuotesAndEscapesControlBytesQuotesAndBackslashes) {
   EXPECT_EQ(quote_for_log("Zoë"), "\"Zoë\"");
 }
 
+TEST(QuoteForLog, BytesThatAreNotUtf8AreEscapedNeverPassedRaw) {
+  EXPECT_EQ(quote_for_log("a\xff\xfe" "b"), "\"a\\xff\\xfeb\"");
+  EXPECT_EQ(quote_for_log("\xc3"), "\"\\xc3\"");                  // truncated sequence
+  EXPECT_EQ(quote_for_log("\xc0\xaf"), "\"\\xc0\\xaf\"");          // overlong '/'
+  EXPECT_EQ(quote_for_log("\xed\xa0\x80"), "\"\\xed\\xa0\\x80\"");  // surrogate
+}
+
+TEST(QuoteForLog, EscapesC1ControlsLineSeparatorsAndBidiOverrides) {
+  EXPECT_EQ(quote_for_log("\xc2\x9b" "31m"), "\"\\xc2\\x9b31m\"");        // 8-bit CSI
+  EXPECT_EQ(quote_for_log("a\xe2\x80\xa8" "b"), "\"a\\xe2\\x80\\xa8b\"");  // U+2028
+  EXPECT_EQ(quote_for_log("\xe2\x80\xae" "evil"), "\"\\xe2\\x80\\xaeevil\"");  // U+202E
+  EXPECT_EQ(quote_for_log("\xe6\x97\xa5\xf0\x9f\x94\x91"), "\"\xe6\x97\xa5\xf0\x9f\x94\x91\"");
+}
+
+TEST(QuoteForLog, CutNeverSplitsACharacter) {
+  EXPECT_EQ(quote_for_log("ab\xc3\xab", 3), "\"ab...\"");
+  EXPECT_EQ(quote_for_log("ab\xc3\xab", 4), "\"ab\xc3\xab\"");
+}
+
 TEST(QuoteForLog, CutsLongValues) {
   EXPECT_EQ(quote_for_log(std::string(10, 'x'), 10), "\"" + std::string(10, 'x') + "\"");
   EXPECT_EQ(quote_for_log(std::string(11, 'x'), 10), "\"" + std::string(10, 'x') + "...\"");

@@ -11,8 +11,10 @@ bool is_valid_utf8(std::string_view s);
 bool has_control_chars(std::string_view s);
 std::string ascii_lower(std::string_view s);
 std::string_view trim(std::string_view s);
-// Quotes a value for a one-line message: "value", with control bytes as \xNN
-// and long values cut.
+// Quotes a value for a one-line message: "value". Quotes, backslashes,
+// control characters (C0, C1), line separators, bidi overrides and bytes
+// that are not UTF-8 become \xNN; valid UTF-8 stays readable; values longer
+// than max bytes are cut at a character boundary with "...".
 std::string quote_for_log(std::string_view s, std::size_t max = 120);
 // strerror, thread-safe.
 std::string errno_text(int e);
