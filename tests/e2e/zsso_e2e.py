@@ -20,7 +20,8 @@ scripts/demo.sh. Run with Debian's /usr/bin/python3 (python3-jwt).
 StackTestCase: a unittest base class with one Stack per class.
 Lower-level parts: ZendeskStandIn (thread HTTP server), Apache (private
 httpd.conf, any number of CGI mounts and extra directives, env passed with
-SetEnv), free_port(), fetch() (one request with cookies and a source address).
+SetEnv, optionally syslog_socket: its own /dev/log), free_port(), fetch()
+(one request with cookies and a source address).
 """
 
 import copy
@@ -33,6 +34,7 @@ import os
 import pwd
 import grp
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -210,6 +212,37 @@ def private_tmp_supported():
     return _ISOLATION
 
 
+_DEVLOG = None
+
+
+def devlog_script(devlog_dir, socket_path):
+    """Shell lines that, inside Apache's mount namespace, put socket_path at
+    /dev/log: an overlay on /dev (upper layer in a tmpfs of the namespace's
+    own), so the machine's /dev and any real syslog stay untouched."""
+    d, s = shlex.quote(str(devlog_dir)), shlex.quote(str(socket_path))
+    return (f"mount -t tmpfs -o mode=0700 zsso-devlog {d} && mkdir {d}/upper {d}/work && "
+            f"mount -t overlay zsso-devlog -o lowerdir=/dev,upperdir={d}/upper,workdir={d}/work /dev && "
+            f"rm -f /dev/log && touch /dev/log && mount --bind {s} /dev/log")
+
+
+def devlog_capture_supported():
+    """True when Apache can get a private /dev/log (root, unshare, overlayfs)."""
+    global _DEVLOG
+    if _DEVLOG is None:
+        _DEVLOG = False
+        if private_tmp_supported():
+            with tempfile.TemporaryDirectory(prefix="zsso-devlog-probe-", dir="/var/tmp") as d:
+                sock = Path(d) / "log.sock"
+                (Path(d) / "dev").mkdir()
+                with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+                    s.bind(str(sock))
+                    r = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                                        devlog_script(Path(d) / "dev", sock) + " && test -S /dev/log"],
+                                       capture_output=True)
+                    _DEVLOG = r.returncode == 0
+    return _DEVLOG
+
+
 def work_root():
     """Where stacks live: /var/tmp when Apache gets a private /tmp (it must
     still see the stack), else the usual temp folder."""
@@ -236,7 +269,7 @@ class Apache:
     BASE_MODULES = ["mpm_event", "authz_core", "cgid", "env", "alias"]
 
     def __init__(self, dir, mounts, env=None, port=None, extra_conf="", location_conf="", modules=(),
-                 private_tmp=None):
+                 private_tmp=None, syslog_socket=None):
         self.dir = Path(dir)
         self.private_tmp = private_tmp_supported() if private_tmp is None else private_tmp
         self.mounts = dict(mounts)
@@ -245,6 +278,9 @@ class Apache:
         self.extra_conf = extra_conf
         self.location_conf = location_conf
         self.modules = list(self.BASE_MODULES) + [m for m in modules if m not in self.BASE_MODULES]
+        self.syslog_socket = syslog_socket
+        if syslog_socket and not (self.private_tmp and devlog_capture_supported()):
+            raise RuntimeError("a private /dev/log needs root, unshare and overlayfs")
         self.proc = None
 
     @property
@@ -321,8 +357,13 @@ class Apache:
                 tmp.mkdir(exist_ok=True)
                 os.chmod(tmp, 0o1777)
                 # unshare execs sh, which execs apache2: proc.pid stays Apache's parent.
+                setup = 'mount --bind "$0" /tmp'
+                if self.syslog_socket:   # syslog() in Apache and its CGIs lands in the test's socket
+                    devlog = self.dir / "devlog"
+                    devlog.mkdir(exist_ok=True)
+                    setup += " && " + devlog_script(devlog, self.syslog_socket)
                 argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                        'mount --bind "$0" /tmp && exec "$@"', str(tmp)] + argv
+                        setup + ' && exec "$@"', str(tmp)] + argv
             self.proc = subprocess.Popen(argv,
                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                          start_new_session=True)
