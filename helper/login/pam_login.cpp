@@ -6,18 +6,42 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "login.hpp"
 #include "zsso/secret.hpp"
+#include "zsso/text.hpp"
 
 namespace zsso {
 
 namespace {
 
+constexpr std::size_t kMaxMessagesKept = 3;
+constexpr std::size_t kMaxMessageLogged = 120;
+
 struct ConversationData {
   const SecureBytes* password = nullptr;   // null in REMOTE_USER mode: nothing to answer with
   int prompts_refused = 0;
+  int passwords_given = 0;
+  // What the modules told the user (pam_faillock: "The account is locked due
+  // to 3 failed logins."): never shown by a web form, so kept for the log.
+  std::vector<std::string> said;
 };
+
+void keep_message(ConversationData& data, const char* text) {
+  if (!text || data.said.size() >= kMaxMessagesKept) return;
+  try {
+    data.said.push_back(quote_for_log(text, kMaxMessageLogged));
+  } catch (...) {   // nothing may escape into libpam; the message is only for the log
+  }
+}
+
+// "; PAM said "a" "b"" for the log line, or nothing.
+std::string what_pam_said(const ConversationData& data) {
+  std::string out;
+  for (const auto& m : data.said) out += (out.empty() ? "; PAM said " : " ") + m;
+  return out;
+}
 
 void free_responses(pam_response* r, int n) {
   if (!r) return;
@@ -53,10 +77,12 @@ extern "C" int answer_password(int n, const struct pam_message** msg, struct pam
         std::memcpy(copy, pw.data(), pw.size());
         copy[pw.size()] = '\0';
         out[i].resp = copy;
+        ++data->passwords_given;
         break;
       }
       case PAM_ERROR_MSG:
       case PAM_TEXT_INFO:
+        keep_message(*data, msg[i]->msg);
         break;
       default:   // PAM_PROMPT_ECHO_ON and binary prompts
         ++data->prompts_refused;
@@ -135,18 +161,24 @@ LoginOutcome pam_login(const Config& cfg, const LoginRequest& req) {
   if (!req.password_checked_by_web_server) {
     int rc = tx.track(pam_authenticate(tx.get(), PAM_DISALLOW_NULL_AUTHTOK));
     if (rc != PAM_SUCCESS) {
+      std::string why = svc + "pam_authenticate: " + tx.error(rc);
+      // Refused before any password was asked: a lock (pam_faillock preauth)
+      // or a gate, not a wrong password; the modules' own lines say which.
+      if (data.passwords_given == 0) why += " (before the password was asked)";
+      why += what_pam_said(data);
       // A conversation error after a refused prompt is a stack we cannot
       // serve (misconfiguration), not a wrong password.
       if (is_service_failure(rc) && !(rc == PAM_CONV_ERR && data.prompts_refused == 0))
-        return outcome(LoginStatus::unavailable, svc + "pam_authenticate: " + tx.error(rc));
-      return outcome(LoginStatus::bad_login, svc + "pam_authenticate: " + tx.error(rc));
+        return outcome(LoginStatus::unavailable, std::move(why));
+      return outcome(LoginStatus::bad_login, std::move(why));
     }
   }
 
   int rc = tx.track(pam_acct_mgmt(tx.get(), PAM_DISALLOW_NULL_AUTHTOK));
   if (rc != PAM_SUCCESS) {
-    if (is_service_failure(rc)) return outcome(LoginStatus::unavailable, svc + "pam_acct_mgmt: " + tx.error(rc));
-    return outcome(LoginStatus::not_allowed, svc + "pam_acct_mgmt: " + tx.error(rc));
+    std::string why = svc + "pam_acct_mgmt: " + tx.error(rc) + what_pam_said(data);
+    if (is_service_failure(rc)) return outcome(LoginStatus::unavailable, std::move(why));
+    return outcome(LoginStatus::not_allowed, std::move(why));
   }
 
   rc = tx.track(pam_setcred(tx.get(), PAM_ESTABLISH_CRED));
