@@ -76,6 +76,9 @@ struct Files {
     auto j = nlohmann::ordered_json::parse(example_config_text(), nullptr, true, /*ignore_comments=*/true);
     j["zendesk"]["secret_file"] = secret_path;
     j["profiles"]["agents"]["zendesk"]["secret_file"] = secret_path;
+    // The example names the package's generated /etc/zendesk-sso/csrf-key
+    // (broker mode); here the CSRF key is derived from the secret instead.
+    if (j.contains("helper")) j["helper"].erase("csrf_key_file");
     j["network"]["ip_ranges"] = {"127.0.0.0/8"};
     std::ofstream(config_path()) << j.dump(2);
     ::chmod(config_path().c_str(), 0644);
