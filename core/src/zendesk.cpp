@@ -1,6 +1,7 @@
 #include "zsso/zendesk.hpp"
 
 #include <algorithm>
+#include <string>
 
 #include "zsso/html.hpp"
 #include "zsso/text.hpp"
@@ -15,6 +16,38 @@ std::string jwt_endpoint(const ZendeskConfig& zd) {
   return "https://" + zendesk_host(zd) + "/access/jwt";
 }
 
+namespace {
+
+// Whether a relative path could turn into "//host" or "/\\host" on its way to
+// the browser: after up to three careless decoding passes (by Zendesk, a
+// proxy, a framework), each followed by the browser's removal of tab, CR and
+// LF from URLs ("/%09/evil" -> "/\t/evil" -> "//evil").
+bool may_become_scheme_relative(std::string_view path) {
+  std::string s(path.substr(0, 64));   // the host would be right after the first '/'
+  for (int pass = 0; pass < 4; ++pass) {
+    std::erase_if(s, [](char c) { return c == '\t' || c == '\r' || c == '\n'; });
+    if (s.size() > 1 && (s[1] == '/' || s[1] == '\\')) return true;
+    if (s.find('%') == std::string::npos) return false;
+    std::string decoded;   // lenient: a broken escape stays as it is
+    auto hex = [](char c) {
+      return c >= '0' && c <= '9' ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
+    };
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+        decoded += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
+        i += 2;
+      } else {
+        decoded += s[i];
+      }
+    }
+    if (decoded == s) return false;   // nothing left to decode
+    s = std::move(decoded);
+  }
+  return true;   // still encoded after three passes: nobody needs that
+}
+
+}  // namespace
+
 std::optional<std::string> validate_return_to(std::string_view rt, const ZendeskConfig& zd) {
   if (rt.empty() || rt.size() > 2048) return std::nullopt;
   // No control characters (CR/LF header injection), spaces, backslashes
@@ -23,11 +56,9 @@ std::optional<std::string> validate_return_to(std::string_view rt, const Zendesk
     if (c <= 0x20 || c >= 0x7f || c == '\\') return std::nullopt;
 
   if (rt.front() == '/') {
-    // A path on the Zendesk host; "//host" would be scheme-relative.
-    if (rt.size() > 1 && rt[1] == '/') return std::nullopt;
-    // Nor "/%2F..." or "/%5C...": one decoding pass away from "//host" or "/\host".
-    std::string head = ascii_lower(rt.substr(1, 3));
-    if (head == "%2f" || head == "%5c") return std::nullopt;
+    // A path on the Zendesk host; "//host" would be scheme-relative, and so
+    // would "/%2F...", "/%5C..." or "/%09/..." after decoding.
+    if (may_become_scheme_relative(rt)) return std::nullopt;
     return std::string(rt);
   }
   constexpr std::string_view kScheme = "https://";

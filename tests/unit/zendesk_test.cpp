@@ -151,6 +151,17 @@ TEST(ReturnTo, RejectsPathStartingWithAnEncodedSlashOrBackslash) {
   expect_accepted("/%41bc");
 }
 
+TEST(ReturnTo, RejectsPathsThatDecodeOrCleanUpToSchemeRelative) {
+  // Browsers drop tab/CR/LF from URLs; careless code decodes more than once.
+  for (const char* rt : {"/%09/evil.com", "/%0a/evil.com", "/%0D%0A/evil.com", "/%09%5cevil.com",
+                         "/%252Fevil.com", "/%25252f%25252fevil.com", "/%2509/evil.com", "/%252525252f"})
+    expect_rejected(rt);
+  expect_accepted("/hc/%09x");            // later in the path: just a path
+  expect_accepted("/%25");                // a literal percent sign
+  expect_accepted("/%zz/evil.com");       // a broken escape decodes to nothing
+  expect_accepted("/hc/en-us?q=%2F%2Fx");
+}
+
 TEST(ReturnTo, RejectsPortsOtherThan443) {
   for (const char* rt : {"https://acme.zendesk.com:8443/", "https://acme.zendesk.com:80/", "https://acme.zendesk.com:/",
                          "https://acme.zendesk.com:0443/", "https://acme.zendesk.com:443:443/",
