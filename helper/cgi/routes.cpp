@@ -288,7 +288,10 @@ Response Handler::logout() {
   if (kind && *kind == "error") {
     const std::string* message = form_get(*query, "message");
     std::string text = message && !message->empty() ? *message : "Zendesk reported an error without a message.";
-    if (!is_valid_utf8(text)) text = "Zendesk reported an error (the message was not valid text).";
+    // Escaping makes markup harmless but passes NUL, ESC and friends through
+    // to the page: a message with any of them is not Zendesk's text.
+    if (!is_valid_utf8(text) || has_control_chars(text))
+      text = "Zendesk reported an error (the message was not valid text).";
     return page(200, "Zendesk could not sign you in", text, LOG_WARNING,
                 "200 Zendesk reported a sign-in error: " + quote_for_log(text, 300), route_url("login"),
                 "Try signing in again", true);
