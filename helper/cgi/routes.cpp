@@ -79,7 +79,15 @@ class Handler {
     return r;
   }
   Response finish(Response r) {
-    if (!client_.empty()) r.log_message += " client=" + client_;
+    // Every decision names who asked: the resolved client, or (refused
+    // before the config, and so the trusted proxies, was read) the peer.
+    if (!client_.empty()) {
+      r.log_message += " client=" + client_;
+    } else if (auto peer = parse_ip(req_.remote_addr)) {
+      r.log_message += " peer=" + peer->to_string();
+    } else {
+      r.log_message += " peer=" + quote_for_log(req_.remote_addr, 64);
+    }
     if (!route_.profile.empty()) r.log_message += " profile=" + route_.profile;
     if (!notes_.empty()) r.log_message += " (" + notes_ + ")";
     return r;
@@ -254,19 +262,22 @@ Response Handler::login_post() {
   const std::string* csrf = form_get(*fields, "csrf");
   CsrfCheck c = key->check(cookie_values(req_.cookie, csrf_cookie_name()), csrf ? *csrf : std::string_view{},
                            env_.now);
+  const std::string* user = form_get(*fields, "user");
+  // Who the form claimed to be, for the log (quoted and cut: it is the sender's text).
+  const std::string claimed = user && !trim(*user).empty() ? " user=" + quote_for_log(trim(*user), 64) : "";
   if (c != CsrfCheck::ok) {
     std::string again = route_url("login");
     if (!return_to.empty()) again += "?return_to=" + percent_encode(return_to);
     return page(403, "Form expired",
                 "This sign-in form has expired or did not come from this site. Open it again and sign in.",
-                LOG_NOTICE, std::string("403 CSRF token ") + to_string(c), again, "Open the sign-in form");
+                LOG_NOTICE, std::string("403 CSRF token ") + to_string(c) + claimed, again,
+                "Open the sign-in form");
   }
 
-  const std::string* user = form_get(*fields, "user");
   const std::string* password = form_get(*fields, "password");
   if (!user || !password || trim(*user).empty() || password->empty())
     return login_form(401, return_to, user ? std::string_view(*user) : std::string_view{},
-                      "Enter your user name and password.", "401 empty user name or password");
+                      "Enter your user name and password.", "401 empty user name or password" + claimed);
   // Unusable names and passwords fail like wrong ones, without PAM.
   if (user->size() > kMaxUser || has_control_chars(*user) || !is_valid_utf8(*user))
     return login_form(401, return_to, {}, "The user name or password is incorrect.",
@@ -342,7 +353,12 @@ Response Handler::run() {
     if (loaded.error() == "unknown-profile") return not_found();
     return server_error(500, loaded.error());
   }
-  if (route_.kind == Route::Kind::logout) return logout();
+  if (route_.kind == Route::Kind::logout) {
+    // Signing out needs no address check; the log line still names the client.
+    if (auto client = resolve_client_address(req_.remote_addr, req_.forwarded_for, cfg_.network.trusted_proxies))
+      client_ = client->text;
+    return logout();
+  }
 
   auto client = resolve_client_address(req_.remote_addr, req_.forwarded_for, cfg_.network.trusted_proxies);
   if (!client) return bad_request(client.error());
