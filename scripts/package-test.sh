@@ -2,12 +2,14 @@
 # scripts/package-test.sh — the .deb from build to purge, on this machine:
 #   build (prefix /usr, Debian's hardening flags) -> cpack -G DEB -> dpkg -c
 #   lists every expected file -> lintian -> apt-get install ./zendesk-sso_*.deb
-#   -> nothing setuid/setgid -> `zendesk-sso check` on the installed example
-#   -> an admin's config survives a reinstall -> remove / reinstall keeps the
-#   Apache conf state -> E2E happy path against the INSTALLED files (Apache
-#   with the installed conf and CGI, the installed broker, PAM service and
-#   module, a real local account) -> apt-get purge -> only what Debian policy
-#   keeps is left (the admin's secrets, the system user), then those too.
+#   -> nothing setuid/setgid -> the generated CSRF key -> `zendesk-sso check`
+#   on the installed example -> README.Debian's five-minute path (secret,
+#   subdomain/email/ranges, nothing else) -> an admin's config and the key
+#   survive a reinstall -> remove / reinstall keeps the Apache conf state ->
+#   E2E happy path against the INSTALLED files (Apache with the installed conf
+#   and CGI, the installed broker, PAM service and module, a real local
+#   account) -> apt-get purge -> only what Debian policy keeps is left (the
+#   admin's secrets, the system user), then those too.
 #
 # Root only (it installs a package); as anyone else it says SKIP and exits 0.
 # Leaves the machine as it found it, also on failure (trap). Idempotent: a run
@@ -208,6 +210,19 @@ expect "system user zendesk-sso: system uid, home /nonexistent, no login shell" 
 	case "$shell" in */nologin|*/false) true;; *) false;; esac &&
 	[ "$(getent group zendesk-sso | cut -d: -f3)" = "$gid" ]'
 expect "postinst created no secret" test ! -e /etc/zendesk-sso/secret
+# The shipped config is broker mode; its CSRF key comes from postinst.
+CSRF_KEY=/etc/zendesk-sso/csrf-key
+csrf_key_ok() {   # csrf_key_ok GROUP: root:GROUP 0640, one line of base64 that decodes to 32 bytes
+	[ -f "$CSRF_KEY" ] && [ ! -L "$CSRF_KEY" ] &&
+	[ "$(stat -c '%U:%G %a' "$CSRF_KEY")" = "root:$1 640" ] &&
+	[ "$(wc -l <"$CSRF_KEY")" -eq 1 ] &&
+	[ "$(base64 -d <"$CSRF_KEY" | wc -c)" -eq 32 ]
+}
+expect "postinst generated $CSRF_KEY: root:www-data 0640, 32 random bytes in base64" csrf_key_ok www-data
+SOCKET=$(sed -n 's/^ListenStream=//p' /usr/lib/systemd/system/zendesk-sso-authd.socket)
+expect "the shipped config names that key and the socket the installed unit listens on ($SOCKET)" \
+	test "$(grep -c -e '^ *"csrf_key_file": "'"$CSRF_KEY"'"' \
+		-e '^ *"broker": { "socket": "'"$SOCKET"'"' /etc/zendesk-sso/config.json)" -eq 2
 expect "man finds the installed pages" bash -c 'for p in "1 zendesk-sso" "5 zendesk-sso.json" "8 zendesk-sso.cgi" "8 zendesk-sso-authd" "8 pam_zendesk"; do man -w $p >/dev/null || exit 1; done'
 if command -v systemd-analyze >/dev/null; then
 	expect "systemd-analyze verify accepts the installed units (socket, service instance, man pages)" \
@@ -229,35 +244,58 @@ for s in secret secret-agents; do
 done
 out=$(zendesk-sso check 2>&1); rc=$?
 echo "$out"
-expect "with test secrets, zendesk-sso check passes on the installed example" \
-	bash -c '[ '$rc' -eq 0 ] && grep -q "^ok: /etc/zendesk-sso/config.json" <<<"$0"' "$out"
+expect "with test secrets, zendesk-sso check passes on the installed example (no CSRF key warning)" \
+	bash -c '[ '$rc' -eq 0 ] && grep -q "^ok: /etc/zendesk-sso/config.json" <<<"$0" && ! grep -q csrf_key_file <<<"$0"' "$out"
 
-# --- 6. the admin's edits: broker mode, loopback allowed ------------------------
-say "the admin's edits: broker mode, loopback allowed"
-# Broker mode (the packaged PAM stack checks /etc/shadow): the socket the
-# installed unit listens on, and a
-# CSRF key the web server may read since it may not read the Zendesk secret.
-SOCKET=$(sed -n 's/^ListenStream=//p' /usr/lib/systemd/system/zendesk-sso-authd.socket)
-install -m 0640 -o root -g www-data /dev/null /etc/zendesk-sso/csrf-key
-head -c 32 /dev/urandom | base64 -w0 >/etc/zendesk-sso/csrf-key
-sed -i -e 's|"ip_ranges": \[|"ip_ranges": ["127.0.0.1/32", |' \
-	-e 's|"socket": ""|"socket": "'"$SOCKET"'"|' \
-	-e 's|"logout_redirect": ""|"logout_redirect": "", "csrf_key_file": "/etc/zendesk-sso/csrf-key"|' \
+# --- 6. the admin's edits (README.Debian step 2) --------------------------------
+say "the admin's edits: subdomain, email, ip_ranges — nothing for broker mode"
+# The secrets are in place (above); the shipped config already is broker
+# mode with the generated CSRF key, so these three are all an admin edits.
+SUBDOMAIN=zsso-pkgtest EMAIL_DOMAIN=pkgtest.example
+sed -i -e 's|"subdomain": "acme"|"subdomain": "'$SUBDOMAIN'"|' \
+	-e 's|"email": "{user}@acme.com"|"email": "{user}@'$EMAIL_DOMAIN'"|' \
+	-e 's|"ip_ranges": \[.*\]|"ip_ranges": ["127.0.0.1/32"]|' \
 	/etc/zendesk-sso/config.json
-expect "the edited config still passes check" zendesk-sso check
-sum_before=$(md5sum /etc/zendesk-sso/config.json /etc/zendesk-sso/secret)
+out=$(zendesk-sso check 2>&1); rc=$?
+echo "$out"
+expect "the edited config passes check, with the admin's subdomain and ranges" \
+	bash -c '[ '$rc' -eq 0 ] && grep -q "https://'$SUBDOMAIN'.zendesk.com/access/jwt, 1 ip_ranges entry" <<<"$0"' "$out"
+sum_before=$(md5sum /etc/zendesk-sso/config.json /etc/zendesk-sso/secret "$CSRF_KEY")
 a2enconf -q zendesk-sso >/dev/null
 expect "a2enconf zendesk-sso enables the installed conf" test -L /etc/apache2/conf-enabled/zendesk-sso.conf
 say "apt-get remove, then install again: the admin's edits survive"
 timed "apt-get remove" quiet apt-get remove -y -q "$PKG"
-expect "remove: binaries gone, conffiles and secrets kept" bash -c '
+expect "remove: binaries gone, conffiles, secrets and CSRF key kept" bash -c '
 	[ ! -e /usr/bin/zendesk-sso ] && [ ! -e /usr/lib/cgi-bin/zendesk-sso/zendesk-sso.cgi ] &&
-	[ -e /etc/zendesk-sso/config.json ] && [ -e /etc/pam.d/zendesk-sso ] && [ -e /etc/zendesk-sso/secret ]'
+	[ -e /etc/zendesk-sso/config.json ] && [ -e /etc/pam.d/zendesk-sso ] && [ -e /etc/zendesk-sso/secret ] &&
+	[ -e /etc/zendesk-sso/csrf-key ]'
 expect "remove: the Apache conf is disabled (by the maintainer script)" \
 	bash -c '[ ! -e /etc/apache2/conf-enabled/zendesk-sso.conf ] && { a2query -q -c zendesk-sso; [ $? -eq 33 ]; }'
 timed "dpkg -i after remove" quiet dpkg -i "$DEB"
-expect "reinstall after remove enables the conf again and keeps the admin's config and secret" bash -c '
-	a2query -q -c zendesk-sso && [ "$(md5sum /etc/zendesk-sso/config.json /etc/zendesk-sso/secret)" = "$0" ]' "$sum_before"
+expect "reinstall after remove enables the conf again and keeps the admin's config, secret and CSRF key" bash -c '
+	a2query -q -c zendesk-sso && [ "$(md5sum /etc/zendesk-sso/config.json /etc/zendesk-sso/secret "$1")" = "$0" ]' \
+	"$sum_before" "$CSRF_KEY"
+# postinst run again (dpkg-reconfigure, as the admin guide suggests, or any
+# upgrade) makes a missing key anew; without a www-data group (a getent that
+# knows none, first on PATH) it makes it root:root and says so.
+POSTINST=/var/lib/dpkg/info/$PKG.postinst
+VERSION=$(dpkg-query -W -f='${Version}' "$PKG")
+key_sum=$(md5sum <"$CSRF_KEY")
+rm -f "$CSRF_KEY"
+dpkg-reconfigure -f noninteractive "$PKG" >/dev/null
+expect "dpkg-reconfigure makes a missing CSRF key anew" csrf_key_ok www-data
+expect "... a new one, not the old one again" test "$(md5sum <"$CSRF_KEY")" != "$key_sum"
+rm -f "$CSRF_KEY"
+FAKEBIN=$BUILD/package-test.fakebin
+mkdir -p "$FAKEBIN"
+printf '#!/bin/sh\n[ "$1 $2" = "group www-data" ] && exit 2\nexec /usr/bin/getent "$@"\n' >"$FAKEBIN/getent"
+chmod 0755 "$FAKEBIN/getent"
+out=$(PATH="$FAKEBIN:$PATH" "$POSTINST" configure "$VERSION" 2>&1 >/dev/null)
+expect "without a www-data group postinst makes the key root:root 0640" csrf_key_ok root
+expect "... and says so on stderr" grep -q "group www-data does not exist" <<<"$out"
+rm -rf "$FAKEBIN" "$CSRF_KEY"
+"$POSTINST" configure "$VERSION" >/dev/null
+expect "postinst leaves no temp file beside the key" test "$(ls -A /etc/zendesk-sso | grep -c '^csrf-key')" -eq 1
 
 # --- 7. E2E happy path against the installed files -----------------------------
 say "E2E against the installed files"
@@ -265,10 +303,8 @@ if ! getent passwd "$TEST_USER" >/dev/null; then
 	useradd --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
 		--comment "Package Test,Room 9" "$TEST_USER" && remember test-user-created
 fi
-# The admin guide's section 6: the example "agents" profile gets its own PAM
-# service (pam_zendesk.so profile=agents), and the user is an agent.
-sed -i 's|"allowed_groups": \["zd-agents", "zd-admins"\] }|&,\n      "pam": { "service": "zendesk-sso-agents" }|' \
-	/etc/zendesk-sso/config.json
+# The admin guide's section 6: the shipped "agents" profile names its own PAM
+# service, zendesk-sso-agents (pam_zendesk.so profile=agents); the user is an agent.
 remember agents-service-written
 sed 's/pam_zendesk\.so$/pam_zendesk.so profile=agents/' /etc/pam.d/zendesk-sso >/etc/pam.d/zendesk-sso-agents
 getent group zd-agents >/dev/null || { groupadd zd-agents && remember agents-group-created; }
@@ -280,7 +316,7 @@ echo "$TEST_USER:$(cat "$PWFILE")" | chpasswd
 remember run-dir-by-test
 ZSSO_PKGTEST_PGID_FILE=$PGIDS timed "installed E2E happy path" \
 	"$PY" "$SRC/packaging/tests/installed_e2e.py" --user "$TEST_USER" \
-	--password-file "$PWFILE"
+	--password-file "$PWFILE" --subdomain "$SUBDOMAIN" --email-domain "$EMAIL_DOMAIN"
 rm -f "$PWFILE" /etc/pam.d/zendesk-sso-agents
 rm -rf /run/zendesk-sso   # what systemd would remove with the socket (RemoveOnStop) or at reboot
 
@@ -297,12 +333,12 @@ expect "no enabled Apache conf or state left" bash -c '
 kept=$(footprint | comm -13 <(echo "$FOOTPRINT_BEFORE") -)
 echo "left after purge (kept by policy):"; echo "$kept" | sed 's/^/  /'
 expect "purge leaves nothing with our name but /etc/zendesk-sso" test "$(grep -v "$TEST_USER" <<<"$kept")" = /etc/zendesk-sso
-expect "/etc/zendesk-sso holds only the admin's secrets (csrf-key secret secret-agents)" \
-	test "$(ls -A /etc/zendesk-sso | tr '\n' ' ')" = "csrf-key secret secret-agents "
+expect "/etc/zendesk-sso holds only the admin's secrets (the generated CSRF key is gone)" \
+	test "$(ls -A /etc/zendesk-sso | tr '\n' ' ')" = "secret secret-agents "
 expect "purge keeps the system user zendesk-sso (Debian practice)" getent passwd zendesk-sso
 
 # The test's own leftovers go too; then the footprint must be what it was.
-rm -f /etc/zendesk-sso/secret /etc/zendesk-sso/secret-agents /etc/zendesk-sso/csrf-key; rmdir /etc/zendesk-sso
+rm -f /etc/zendesk-sso/secret /etc/zendesk-sso/secret-agents; rmdir /etc/zendesk-sso
 if remembered broker-user-created; then userdel zendesk-sso; getent group zendesk-sso >/dev/null && groupdel zendesk-sso; fi
 if remembered test-user-created; then userdel "$TEST_USER"; rm -f "/run/faillock/$TEST_USER"; fi
 if remembered agents-group-created; then groupdel zd-agents; fi

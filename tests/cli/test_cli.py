@@ -24,8 +24,8 @@ def b64url(data: bytes) -> str:
 
 
 class Fixture:
-    """A temp dir with the example config (secret paths pointed inside it),
-    secret files and nss_wrapper users."""
+    """A temp dir with the example config (secret and CSRF key paths pointed
+    inside it), those files and nss_wrapper users."""
 
     def __init__(self):
         self.tmp = tempfile.TemporaryDirectory()
@@ -34,9 +34,12 @@ class Fixture:
             text = f.read()
         text = text.replace('"/etc/zendesk-sso/secret"', '"secret"')
         text = text.replace('"/etc/zendesk-sso/secret-agents"', '"secret-agents"')
+        # csrf_key_file must be absolute (the package generates the real one).
+        text = text.replace('"/etc/zendesk-sso/csrf-key"', json.dumps(os.path.join(self.dir, "csrf-key")))
         self.config = self.write("config.json", text, 0o644)
         self.write("secret", SECRET + "\n", 0o600)
         self.write("secret-agents", "agents" + SECRET + "\n", 0o640)
+        self.write("csrf-key", base64.b64encode(os.urandom(32)).decode() + "\n", 0o640)
         self.passwd = self.write("passwd", "\n".join([
             "root:x:0:0:root:/root:/bin/bash",
             "alice:x:1000:1000:Alice Liddell,Room 1,,:/home/alice:/bin/bash",
