@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Hardening checks, part of the CI test command:
+#  1. the sanitizer build: every target built with ASan + UBSan (gcc), then the
+#     unit, cli, pam, e2e, broker and fuzz-replay suites run with any finding
+#     fatal (halt_on_error, leaks checked);
+#  2. the libFuzzer smoke runs: the fuzz targets built with clang and fuzzed
+#     for a while each from the checked-in seeds (tests/fuzz/README).
+#
+#   scripts/hardening.sh [--fuzz-seconds N] [--no-fuzz] [--no-sanitize] [-j N]
+#
+# Build directories: $ZSSO_ASAN_BUILD_DIR (default build-asan) and
+# $ZSSO_FUZZ_BUILD_DIR (default build-fuzz) in the checkout.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+fuzz_seconds=60
+do_fuzz=1
+do_sanitize=1
+jobs=$(nproc)
+while (($#)); do
+  case $1 in
+    --fuzz-seconds) fuzz_seconds=$2; shift 2 ;;
+    --fuzz-seconds=*) fuzz_seconds=${1#*=}; shift ;;
+    --no-fuzz) do_fuzz=0; shift ;;
+    --no-sanitize) do_sanitize=0; shift ;;
+    -j) jobs=$2; shift 2 ;;
+    -j*) jobs=${1#-j}; shift ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "hardening.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
+  esac
+done
+[[ $fuzz_seconds =~ ^[0-9]+$ ]] || { echo "hardening.sh: --fuzz-seconds wants a number" >&2; exit 2; }
+
+asan_build=${ZSSO_ASAN_BUILD_DIR:-$root/build-asan}
+fuzz_build=${ZSSO_FUZZ_BUILD_DIR:-$root/build-fuzz}
+started=$SECONDS
+step() { printf '\n=== hardening: %s (%ds so far)\n' "$*" $((SECONDS - started)); }
+
+# Labels ctest knows in a build directory, as a regex of the wanted ones.
+label_regex() {
+  local have want=() l
+  have=$(ctest --test-dir "$1" --print-labels | sed -n 's/^  //p')
+  for l in "${@:2}"; do
+    if grep -qx "$l" <<<"$have"; then want+=("$l"); fi
+  done
+  local IFS='|'
+  echo "${want[*]}"
+}
+
+if ((do_sanitize)); then
+  step "sanitizer build (ASan + UBSan, gcc) in $asan_build"
+  # libcrypt is linked into every sanitized program on purpose: gcc 12's ASan
+  # intercepts crypt()/crypt_r() and resolves the real ones at start-up; when
+  # pam_unix.so pulls libcrypt in later, the interceptor calls address 0
+  # (google/sanitizers#1365, GCC PR 111057).
+  cmake -S "$root" -B "$asan_build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DZSSO_SANITIZE="address;undefined" -DZSSO_BENCH=OFF \
+    "-DCMAKE_EXE_LINKER_FLAGS=-Wl,--push-state,--no-as-needed -lcrypt -Wl,--pop-state" >/dev/null
+  cmake --build "$asan_build" -j"$jobs"
+
+  labels=$(label_regex "$asan_build" unit cli pam e2e broker fuzz)
+  # Not under sanitizers: memcheck cannot run ASan programs (pam.Valgrind runs
+  # in the normal build), and LeanBinary pins the release build's NEEDED list.
+  skip='^(pam\.Valgrind|e2e\.LeanBinary)$'
+  step "sanitizer build: ctest -L '$labels' -E '$skip'"
+  reports=$asan_build/sanitizer-reports
+  rm -rf "$reports"
+  mkdir -p "$reports"
+  chmod 1777 "$reports"   # brokers and CGIs may run as other users
+  # Every finding is fatal and also lands in $reports, so one in a process
+  # whose exit status a test does not see (a CGI under Apache, a broker child)
+  # still fails this script.
+  export ASAN_OPTIONS="halt_on_error=1:abort_on_error=0:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1:verify_asan_link_order=0:log_path=$reports/asan"
+  export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$reports/ubsan"
+  export LSAN_OPTIONS="suppressions=$root/scripts/hardening-lsan.supp:print_suppressions=0"
+  # Plain hosts (pamtester, libpam under pam_wrapper) can load the sanitized
+  # pam_zendesk.so only with the ASan runtime preloaded first; libstdc++ and
+  # libcrypt ride along so the runtime finds __cxa_throw and crypt_r at start.
+  # tests/pam/pam_sandbox.py adds this to LD_PRELOAD (and turns off the
+  # wrappers' RTLD_DEEPBIND, which ASan refuses) when it is set.
+  asan_runtime=$(readelf -d "$asan_build/pam_module/pam_zendesk.so" 2>/dev/null |
+                 sed -n 's/.*NEEDED.*\[\(libasan\.so[.0-9]*\)\].*/\1/p')
+  export ZSSO_SANITIZER_PRELOAD="${asan_runtime:-libasan.so.8} libstdc++.so.6 libcrypt.so.1"
+  status=0
+  if [[ -n $labels ]]; then
+    ctest --test-dir "$asan_build" -L "$labels" -E "$skip" -j"$jobs" --output-on-failure --timeout 900 || status=$?
+  else
+    echo "no test suites to run yet"
+  fi
+  unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS ZSSO_SANITIZER_PRELOAD
+  if compgen -G "$reports/*" >/dev/null; then
+    echo "hardening: sanitizer reports:" >&2
+    for f in "$reports"/*; do echo "--- $f" >&2; cat "$f" >&2; done
+    status=1
+  fi
+  if ((status != 0)); then
+    echo "hardening: the sanitizer build failed" >&2
+    exit 1
+  fi
+  echo "sanitizer build: no findings"
+fi
+
+if ((do_fuzz)); then
+  step "libFuzzer build (clang-14) in $fuzz_build"
+  CC=clang-14 CXX=clang++-14 cmake -S "$root" -B "$fuzz_build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DZSSO_FUZZ=ON -DZSSO_BENCH=OFF -DZSSO_FUZZ_SECONDS="$fuzz_seconds" >/dev/null
+  cmake --build "$fuzz_build" --target zsso_fuzzers -j"$jobs"
+  step "fuzz smoke runs, ${fuzz_seconds}s per target"
+  ctest --test-dir "$fuzz_build" -L fuzz -j"$jobs" --output-on-failure
+  # The figures the issue asks for: executions per target.
+  for log in "$fuzz_build"/tests/fuzz/work/*/fuzz.log; do
+    printf '%-16s %s\n' "$(basename "$(dirname "$log")")" \
+      "$(sed -n 's/^stat::number_of_executed_units: *//p' "$log") executions"
+  done
+fi
+
+step "done in $((SECONDS - started))s"
