@@ -303,9 +303,10 @@ Response Handler::logout() {
     // to the page: a message with any of them is not Zendesk's text.
     if (!is_valid_utf8(text) || has_control_chars(text))
       text = "Zendesk reported an error (the message was not valid text).";
+    // The log keeps what Zendesk sent (quote_for_log escapes it), shown or not.
     return page(200, "Zendesk could not sign you in", text, LOG_WARNING,
-                "200 Zendesk reported a sign-in error: " + quote_for_log(text, 300), route_url("login"),
-                "Try signing in again", true);
+                "200 Zendesk reported a sign-in error: " + quote_for_log(message ? *message : text, 300),
+                route_url("login"), "Try signing in again", true);
   }
   if (!cfg_.helper.logout_redirect.empty()) {
     Response r;
