@@ -19,6 +19,7 @@ Run with Debian's /usr/bin/python3 (python3-jwt)."""
 import http.client
 import io
 import os
+import pwd
 import re
 import select
 import shutil
@@ -31,9 +32,10 @@ from pathlib import Path
 
 SOURCE_DIR = Path(os.environ.get("ZSSO_SOURCE_DIR") or Path(__file__).resolve().parents[2])
 sys.path.insert(0, str(SOURCE_DIR / "tests" / "e2e"))
-from zsso_e2e import Reply, Stack, devlog_capture_supported  # noqa: E402
+from zsso_e2e import Reply, Stack, apache_user, devlog_capture_supported  # noqa: E402
 
 CGI_IDENT = "zendesk-sso.cgi"
+LOCAL_ACCOUNTS_EXAMPLE = SOURCE_DIR / "examples" / "pam.d" / "zendesk-sso"
 SYSLOG_FORMAT = re.compile(rb"^<(\d+)>(\w{3} [ \d]\d \d\d:\d\d:\d\d) ([^\[:]+)(?:\[(\d+)\])?: (.*)$", re.S)
 LOG_AUTHPRIV = 10
 
@@ -232,6 +234,28 @@ class HardenedStack(Stack):
     def counted(self, stack_text):
         """A service text with the counter lines in front."""
         return self.count_lines + stack_text
+
+    def use_local_accounts_stack(self, service="zendesk-sso", deny=3):
+        """examples/pam.d/zendesk-sso as the service: modules by absolute path
+        (pam_wrapper loads nothing from the system dir), pam_matrix for
+        pam_unix, pam_faillock's tally in a sandbox dir Apache's user owns
+        (the CGI runs PAM in direct mode). Returns the tally dir."""
+        tally = self.dir / "faillock"
+        tally.mkdir(exist_ok=True)
+        web = apache_user()
+        if web:
+            os.chown(tally, pwd.getpwnam(web[0]).pw_uid, -1)
+        os.chmod(tally, 0o755)
+        lines = [l.strip() for l in LOCAL_ACCOUNTS_EXAMPLE.read_text().splitlines()
+                 if l.strip() and not l.startswith("#")]
+        text = "\n".join(lines) + "\n"
+        text = re.sub(r"pam_unix\.so\S*( \S+)*$", "{matrix} passdb={passdb}", text, flags=re.M)
+        text = text.replace("pam_zendesk.so", "{module} config={config}")
+        text = re.sub(r" dir=/\S+", "", text)
+        text = re.sub(r"pam_faillock\.so", f"{{sysdir}}/pam_faillock.so dir={tally} deny={deny}", text)
+        text = re.sub(r"(?<![/\w])(pam_deny|pam_permit)\.so", r"{sysdir}/\1.so", text)
+        self.services[service] = self.counted(text)
+        return tally
 
     def start(self):
         if devlog_capture_supported() and not self.syslog:

@@ -9,8 +9,6 @@ unlocks it; refusals before PAM (outside ip_ranges, bad CSRF) count nothing.
   ZSSO_BUILD_DIR=build /usr/bin/python3 tests/hostile/test_lockout.py -v
 """
 
-import os
-import pwd
 import re
 import subprocess
 import sys
@@ -18,26 +16,13 @@ import unittest
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from hostile_support import SOURCE_DIR, HardenedTestCase, crash_lines  # noqa: E402
-from zsso_e2e import apache_user, fetch, hidden_fields  # noqa: E402
+from hostile_support import HardenedTestCase, crash_lines  # noqa: E402
+from zsso_e2e import fetch, hidden_fields  # noqa: E402
 
 import jwt as pyjwt  # noqa: E402
 
 DENY = 3
-EXAMPLE = SOURCE_DIR / "examples" / "pam.d" / "zendesk-sso"
 GENERIC = "The user name or password is incorrect."
-
-
-def local_accounts_stack(tally_dir):
-    """The shipped stack, modules by absolute path (pam_wrapper loads nothing
-    from the system dir), pam_matrix for pam_unix, the tally in tally_dir."""
-    lines = [l.strip() for l in EXAMPLE.read_text().splitlines() if l.strip() and not l.startswith("#")]
-    text = "\n".join(lines) + "\n"
-    text = re.sub(r"pam_unix\.so\S*( \S+)*$", "{matrix} passdb={passdb}", text, flags=re.M)
-    text = text.replace("pam_zendesk.so", "{module} config={config}")
-    text = re.sub(r" dir=/\S+", "", text)
-    text = re.sub(r"pam_faillock\.so", f"{{sysdir}}/pam_faillock.so dir={tally_dir} deny={DENY}", text)
-    return re.sub(r"(?<![/\w])(pam_deny|pam_permit)\.so", r"{sysdir}/\1.so", text)
 
 
 def normalise(body):
@@ -49,16 +34,10 @@ def normalise(body):
 class Lockout(HardenedTestCase):
     @classmethod
     def prepare(cls, s):
-        cls.tally = s.dir / "faillock"
-        cls.tally.mkdir()
-        web = apache_user()
-        if web:   # the CGI (direct mode) runs pam_faillock as Apache's user
-            os.chown(cls.tally, pwd.getpwnam(web[0]).pw_uid, -1)
-        os.chmod(cls.tally, 0o755)
+        cls.tally = s.use_local_accounts_stack(deny=DENY)
         s.sandbox.add_user("carol", 1003, gecos="Carol", password="carol's right one")
         s.passwords["carol"] = "carol's right one"
         s.configure({"network": {"ip_ranges": ["127.0.0.1/32"]}})
-        s.services["zendesk-sso"] = s.counted(local_accounts_stack(cls.tally))
 
     def tearDown(self):
         self.assertEqual(crash_lines(self.s.apache.error_log()), [])

@@ -1,0 +1,215 @@
+#!/usr/bin/python3
+"""The audit trail: every decision of zendesk-sso.cgi is ONE syslog line
+(facility authpriv, ident zendesk-sso.cgi) with the request id the page
+shows, the client address, the user when the request named one, and the
+reason. Read from the real syslog() calls: Apache's mount namespace gets a
+private /dev/log (tests/e2e/zsso_e2e.py, syslog_socket). The stack is the
+shipped local-accounts PAM service (pam_faillock, deny=3) plus a profile
+whose account stage refuses, so every kind of decision happens for real.
+
+Afterwards no password, no secret and no whole token is in any log (syslog,
+Apache's error and access logs) or in any page but the delivery page.
+
+  ZSSO_BUILD_DIR=build /usr/bin/python3 tests/audit/test_audit.py -v
+"""
+
+import os
+import re
+import subprocess
+import sys
+import unittest
+import urllib.parse
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hostile"))
+from hostile_support import (CGI_IDENT, LOG_AUTHPRIV, HardenedTestCase, build_request,  # noqa: E402
+                             crash_lines, raw_http)
+from zsso_e2e import hidden_fields  # noqa: E402
+
+FORM = "application/x-www-form-urlencoded"
+LOGIN = "/zendesk/login"
+WRONG = ["Wr0ng-Pa55-Marker-1", "Wr0ng-Pa55-Marker-2", "Wr0ng-Pa55-Marker-3"]
+JWT_SHAPE = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{20,}")
+SEVERITY = {"info": 6, "notice": 5, "warning": 4, "err": 3}
+
+
+class Decisions(HardenedTestCase):
+    @classmethod
+    def prepare(cls, s):
+        s.configure({"network": {"ip_ranges": ["127.0.0.1/32"]}, "access": {"denied_groups": ["zd-denied"]},
+                     "profiles": {"agents": {"access": {"allowed_groups": ["zd-agents"]},
+                                             "pam": {"service": "zendesk-sso-agents"}}}})
+        cls.tally = s.use_local_accounts_stack(deny=3)
+        # The profile's account stage is what refuses (the gate in auth only
+        # optional): a right password, then 403 "not allowed".
+        s.add_service("zendesk-sso-agents", s.counted(
+            "auth     required   {matrix} passdb={passdb}\n"
+            "auth     optional   {module} config={config} profile=agents\n"
+            "account  required   {module} config={config} profile=agents\n"))
+        s.sandbox.add_user("dave", 1004, gecos="Dave", password="dave's 10,000th password", groups=["zd-denied"])
+        s.passwords["dave"] = "dave's 10,000th password"
+        cls.pages = []      # every body served
+        cls.tokens = []     # every token minted
+
+    # --- one request, its one line ---------------------------------------------------------------
+    def token_pair(self, path=LOGIN):
+        r = raw_http(self.s.apache.port, build_request("GET", path))
+        self.pages.append(r.body)
+        return hidden_fields(r.body)["csrf"]
+
+    def decide(self, request, source=None, path=LOGIN):
+        """Sends request; returns (reply, its one CGI syslog line)."""
+        before = len(self.s.syslog.cgi_lines())
+        r = raw_http(self.s.apache.port, request, source=source)
+        self.pages.append(r.body)
+        if 'id="zendesk-sso"' in r.body:
+            self.tokens.append(hidden_fields(r.body, "zendesk-sso")["jwt"])
+        new = self.s.syslog.cgi_lines()[before:]
+        self.assertEqual(len(new), 1, f"one line per decision: {new}")
+        line = new[0]
+        self.assertEqual(line.facility, LOG_AUTHPRIV)
+        self.assertEqual(line.ident, CGI_IDENT)
+        self.assertIsNotNone(line.pid)
+        self.assertNotIn(b"\n", line.raw)
+        line.raw.decode("utf-8")   # strict: quote_for_log escapes what is not UTF-8
+        self.assertFalse(re.search(rb"[\x00-\x1f\x7f]", line.raw), line.raw)
+        rid = re.search(r"Request id: <code>([A-Za-z0-9_-]+)</code>", r.body)
+        if rid:
+            self.assertTrue(line.message.startswith(f"req={rid.group(1)} "), (rid.group(1), line))
+        self.assertRegex(line.message, rf'^req=[A-Za-z0-9_-]{{8}} "[A-Z]+" "{re.escape(path)}": {r.status} ')
+        return r, line
+
+    def post(self, fields, token=None, source=None, path=LOGIN, cookie_name="zsso_csrf", ctype=FORM):
+        token = self.token_pair(path) if token is None else token
+        headers = [("Cookie", f"{cookie_name}={token}")] if token else []
+        if ctype:
+            headers.append(("Content-Type", ctype))
+        body = urllib.parse.urlencode({**({"csrf": token} if token else {}), **fields})
+        return self.decide(build_request("POST", path, headers, body), source=source, path=path)
+
+    def assertLine(self, line, severity, pattern, client="127.0.0.1", user=None, peer=False):
+        self.assertEqual(line.severity, SEVERITY[severity], line)
+        self.assertRegex(line.message, pattern)
+        self.assertIn(f" {'peer' if peer else 'client'}={client}", line.message)
+        if user:
+            self.assertIn(f'user="{user}"', line.message)
+
+    # --- the decisions ---------------------------------------------------------------------------
+    def test_decisions(self):
+        s = self.s
+        subprocess.run(["faillock", "--dir", str(self.tally), "--user", "alice", "--reset"], check=True)
+
+        r, l = self.post({"user": "alice", "password": s.passwords["alice"]})
+        self.assertEqual(r.status, 200)
+        self.assertLine(l, "info", r'200 signed in user="alice" delivery=post', user="alice")
+
+        r, l = self.decide(build_request("GET", LOGIN), source="127.0.0.2")
+        self.assertEqual(r.status, 403)
+        self.assertLine(l, "notice", r"403 client address 127\.0\.0\.2 is outside ip_ranges", client="127.0.0.2")
+
+        r, l = self.post({"user": "bob", "password": s.passwords["bob"]}, token="", source="127.0.0.2")
+        self.assertEqual(r.status, 403, "outside the ranges before CSRF or PAM")
+        self.assertLine(l, "notice", r"403 client address 127\.0\.0\.2 is outside", client="127.0.0.2")
+
+        for i, wrong in enumerate(WRONG):
+            r, l = self.post({"user": "alice", "password": wrong})
+            self.assertEqual(r.status, 401)
+            self.assertLine(l, "notice", r'401 bad login user="alice": PAM service zendesk-sso: pam_authenticate: '
+                                         r"Authentication failure client=", user="alice")
+
+        r, l = self.post({"user": "alice", "password": s.passwords["alice"]})
+        self.assertEqual(r.status, 401, "locked: the right password fails like a wrong one")
+        self.assertLine(l, "notice", r'401 bad login user="alice": .*\(before the password was asked\); PAM said '
+                                     r'"The account is locked due to 3 failed logins\."', user="alice")
+
+        # The policy in pam_zendesk's auth gate: refused before the password is asked.
+        r, l = self.post({"user": "dave", "password": s.passwords["dave"]})
+        self.assertEqual(r.status, 401)
+        self.assertLine(l, "notice", r'401 bad login user="dave": .*\(before the password was asked\)', user="dave")
+
+        r, l = self.post({"user": "no-such-user", "password": WRONG[0]})
+        self.assertEqual(r.status, 401)
+        self.assertLine(l, "notice", r'401 bad login user="no-such-user": ', user="no-such-user")
+
+        r, l = self.post({"user": "alice", "password": s.passwords["alice"]}, path="/zendesk/login/agents",
+                         cookie_name="zsso_csrf_agents")
+        self.assertEqual(r.status, 403)
+        self.assertLine(l, "notice", r'403 not allowed user="alice": PAM service zendesk-sso-agents: '
+                                     r"pam_acct_mgmt: .* profile=agents", user="alice")
+
+        # CSRF failures, each with the claimed user.
+        token = self.token_pair()
+        for fields, cookie, why in [({"user": "bob"}, "", "missing"),
+                                    ({"user": "bob", "csrf": token}, "zsso_csrf=" + self.token_pair(),
+                                     "cookie and form token differ"),
+                                    ({"user": "bob", "csrf": "x" * 75}, "zsso_csrf=" + "x" * 75,
+                                     "bad signature or format")]:
+            fields["password"] = s.passwords["bob"]
+            headers = [("Content-Type", FORM)] + ([("Cookie", cookie)] if cookie else [])
+            r, l = self.decide(build_request("POST", LOGIN, headers, urllib.parse.urlencode(fields)))
+            self.assertEqual(r.status, 403)
+            self.assertLine(l, "notice", rf"403 CSRF token {why} user=", user="bob")
+
+        # Bad input: refused before PAM, still one line with who asked.
+        r, l = self.post({"user": "ali\x00ce", "password": "x"})
+        self.assertEqual(r.status, 401)
+        self.assertLine(l, "notice", r'401 unusable user name "ali\\x00ce"')
+        r, l = self.post({"user": "bob", "password": "p" * 2000})
+        self.assertLine(l, "notice", r'401 unusable password user="bob"', user="bob")
+        r, l = self.post({"user": "", "password": "x"})
+        self.assertLine(l, "notice", r"401 empty user name or password")
+        r, l = self.decide(build_request("POST", LOGIN, [("Content-Type", FORM)], "user=a&user=b"))
+        self.assertLine(l, "notice", r"400 repeated form field user")
+        r, l = self.post({"user": "bob", "password": "x"}, ctype="text/plain")
+        self.assertLine(l, "notice", r'415 content type "text/plain"', peer=True)
+        r, l = self.decide(build_request("POST", LOGIN, [("Content-Type", FORM)], "a" * 9000))
+        self.assertLine(l, "notice", r"413 body larger than 8192 bytes", peer=True)
+        r, l = self.decide(build_request("PUT", LOGIN))
+        self.assertLine(l, "notice", r'405 method "PUT"', peer=True)
+        r, l = self.decide(build_request("GET", "/zendesk/nowhere%ff"), path="/zendesk/nowhere\\xff")
+        self.assertLine(l, "notice", r'404 no route for "/nowhere\\xff"', peer=True)
+        r, l = self.decide(build_request("GET", "/zendesk/logout?kind=error&message=" +
+                                         urllib.parse.quote("JWT signature invalid\r\nforged: line")),
+                           path="/zendesk/logout")
+        self.assertNotIn("forged", r.body, "a message with CR/LF is not shown")
+        self.assertLine(l, "warning", r'200 Zendesk reported a sign-in error: "JWT signature invalid\\x0d\\x0aforged: '
+                                      r'line"')
+
+        # The lock-out ends with faillock --reset; bob, never locked, signs in.
+        subprocess.run(["faillock", "--dir", str(self.tally), "--user", "alice", "--reset"], check=True)
+        r, l = self.post({"user": "alice", "password": s.passwords["alice"]})
+        self.assertEqual(r.status, 200)
+        r, l = self.post({"user": "bob", "password": s.passwords["bob"]}, source="127.0.0.1")
+        self.assertEqual(r.status, 200)
+        self.assertLine(l, "info", r'200 signed in user="bob"', user="bob")
+
+        self.check_nothing_leaked()
+
+    def check_nothing_leaked(self):
+        s = self.s
+        self.assertGreaterEqual(len(self.tokens), 3)
+        self.assertTrue(all(JWT_SHAPE.fullmatch(t) for t in self.tokens), "the token pattern finds tokens")
+        syslog = b"\n".join(l.raw for l in s.syslog.sync()).decode("utf-8", "replace")
+        logs = {"syslog": syslog, "error log": s.apache.error_log(), "access log": s.access_log()}
+        secrets = ([s.secret] + WRONG + list(s.passwords.values()) + ["p" * 2000] + self.tokens +
+                   [t.split(".")[2] for t in self.tokens])   # not even a token's signature
+        for name, text in logs.items():
+            self.assertTrue(text, f"{name} is empty: nothing would be found")
+            for secret in secrets:
+                self.assertNotIn(secret, text, f"{secret[:12]}... in the {name}")
+            self.assertIsNone(JWT_SHAPE.search(text), f"a token in the {name}")
+        for page in self.pages:
+            for secret in [s.secret] + WRONG + list(s.passwords.values()):
+                self.assertNotIn(secret, page)
+            if 'id="zendesk-sso"' not in page:
+                self.assertIsNone(JWT_SHAPE.search(page), "a token outside the delivery page")
+        self.assertEqual(crash_lines(s.apache.error_log()), [])
+        self.assertEqual(s.cgi_exits(), [])
+        if os.environ.get("ZSSO_AUDIT_SHOW"):
+            print("\n".join(l.message for l in s.syslog.cgi_lines()))
+        print(f"\naudit: {len(s.syslog.cgi_lines())} CGI syslog lines checked; {len(self.pages)} pages, "
+              f"{len(secrets)} secret strings, 3 logs searched", flush=True)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
