@@ -44,6 +44,14 @@ LATENCY_TARGETS = {"login_post": 1.15, "remote_user": 1.15, "get_login": 1.10, "
 THROUGHPUT_TARGETS = {"login_post": 0.85, "remote_user": 0.85, "broker_post": 0.85}
 RSS_TARGET_KB = 4 * 1024
 
+# bench/e2e/probe.cpp: the floor plus, level by level, what the CGI cannot avoid.
+PROBE_LEVELS = {
+    1: "floor + C++ runtime linked",
+    2: "  + libcrypto linked",
+    3: "  + RAND_bytes(16) (OpenSSL init)",
+    4: "  + HMAC-SHA256 via EVP_MAC",
+}
+
 
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
@@ -86,17 +94,19 @@ class BenchStack:
     (pam_zendesk.so + pam_matrix for passwords) and the sandbox's users and
     groups added to passwd and group. Nothing outside changes."""
 
-    def __init__(self, build, source):
+    def __init__(self, build, source, cgi=None):
         sys.path.insert(0, str(source / "tests" / "e2e"))
         import zsso_e2e
         self.e2e = zsso_e2e
         self.build = build
         self.floor = build / "bench" / "e2e" / "floor.cgi"
+        self.probe = lambda level: build / "bench" / "e2e" / f"probe{level}.cgi"
         self.authd = build / "helper" / "authd" / "zendesk-sso-authd"
-        for p in (self.floor, build / "helper" / "cgi" / "zendesk-sso.cgi", build / "pam_module" / "pam_zendesk.so"):
+        cgi = Path(cgi or build / "helper" / "cgi" / "zendesk-sso.cgi")
+        for p in (self.floor, *(self.probe(level) for level in PROBE_LEVELS), cgi, build / "pam_module" / "pam_zendesk.so"):
             if not p.exists():
                 raise SystemExit(f"bench_e2e: {p} is missing; build first (cmake --build {build})")
-        self.s = zsso_e2e.Stack(build_dir=build, source_dir=source)
+        self.s = zsso_e2e.Stack(build_dir=build, source_dir=source, cgi=cgi)
         self.broker = None
         self.broker_config = None
         self.apache = None
@@ -139,6 +149,9 @@ class BenchStack:
         locations = {"/floor": self.cgi_env, "/floor-auth": self.cgi_env,
                      "/zendesk": self.cgi_env, "/zendesk-auth": self.cgi_env}
         mounts = {"/floor": self.floor, "/floor-auth": self.floor, "/zendesk": s.cgi, "/zendesk-auth": s.cgi}
+        for level in PROBE_LEVELS:
+            locations[f"/probe{level}"] = self.cgi_env
+            mounts[f"/probe{level}"] = self.probe(level)
         if self.authd.exists():
             locations["/zendesk-broker"] = dict(self.cgi_env, ZENDESK_SSO_CONFIG=str(self._prepare_broker()))
             mounts["/zendesk-broker"] = s.cgi
@@ -210,8 +223,10 @@ class BenchStack:
 # --- requests: one checked by hand, then the same under wrk --------------------------------
 
 class Scenario:
-    def __init__(self, name, label, floor, method, url, headers=None, body=None, expect=200, prepare=None):
+    def __init__(self, name, label, floor, method, url, headers=None, body=None, expect=200, prepare=None,
+                 ladder=False):
         self.name, self.label, self.floor = name, label, floor
+        self.ladder = ladder      # startup ladder: measured at 1 client only
         self.method, self.url = method, url
         self.headers = dict(headers or {})
         self.body = body
@@ -303,7 +318,7 @@ def run_wrk(sc, clients, duration, script_dir):
 
 # --- peak RSS: one request, run by hand as a CGI ------------------------------------------
 
-def peak_rss_kb(program, env, body=None):
+def peak_rss_kb(program, env, body=None, as_web_user=False):
     full = {"PATH": "/usr/bin:/bin", "GATEWAY_INTERFACE": "CGI/1.1", "SERVER_PROTOCOL": "HTTP/1.1",
             "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80", "SCRIPT_NAME": "/zendesk",
             "REMOTE_ADDR": "127.0.0.1"}
@@ -311,8 +326,12 @@ def peak_rss_kb(program, env, body=None):
     if body is not None:
         full.update({"REQUEST_METHOD": "POST", "CONTENT_TYPE": "application/x-www-form-urlencoded",
                      "CONTENT_LENGTH": str(len(body))})
-    r = subprocess.run([TIME, "-v", str(program)], input=(body or "").encode(), env=full,
-                       capture_output=True, timeout=60)
+    argv = [TIME, "-v", str(program)]
+    user = zsso_e2e_apache_user() if as_web_user else None
+    if user:   # as Apache runs it: the broker only answers the web server's user
+        pw = pwd.getpwnam(user[0])
+        argv[2:2] = ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--clear-groups"]
+    r = subprocess.run(argv, input=(body or "").encode(), env=full, capture_output=True, timeout=60)
     m = re.search(rb"Maximum resident set size \(kbytes\): (\d+)", r.stderr)
     status = re.match(rb"Status: (\d+)", r.stdout)
     if not m:
@@ -320,10 +339,18 @@ def peak_rss_kb(program, env, body=None):
     return int(m.group(1)), int(status.group(1)) if status else None
 
 
+def zsso_e2e_apache_user():
+    import zsso_e2e
+    return zsso_e2e.apache_user()
+
+
 def rss_table(stack):
     s = stack.s
     rows = []
     rows.append(("floor", *peak_rss_kb(stack.floor, dict(stack.cgi_env, REQUEST_METHOD="GET", PATH_INFO="/login"))))
+    for level, label in PROBE_LEVELS.items():
+        rows.append((f"probe{level}: {label.strip()}",
+                     *peak_rss_kb(stack.probe(level), dict(stack.cgi_env, REQUEST_METHOD="GET"))))
     rows.append(("GET /login", *peak_rss_kb(s.cgi, dict(stack.cgi_env, REQUEST_METHOD="GET", PATH_INFO="/login",
                                                           QUERY_STRING="return_to=%2Fhc%2Fen-us"))))
     # POST: cookie + token from the live CGI (same config, same key).
@@ -340,7 +367,7 @@ def rss_table(stack):
         rows.append(("login POST via the broker",
                      *peak_rss_kb(s.cgi, dict(stack.cgi_env, ZENDESK_SSO_CONFIG=str(stack.broker_config),
                                               PATH_INFO="/login", SCRIPT_NAME="/zendesk-broker", HTTP_COOKIE=cookie),
-                                  urllib.parse.urlencode(fields))))
+                                  urllib.parse.urlencode(fields), as_web_user=True)))
     return rows
 
 
@@ -374,6 +401,7 @@ def main():
     ap.add_argument("--clients", default="1,8", help="concurrent clients, comma-separated (default 1,8)")
     ap.add_argument("--only", default="", help="comma-separated scenario names to run (default: all)")
     ap.add_argument("--json", type=Path, help="also write every figure as JSON here")
+    ap.add_argument("--cgi", type=Path, help="another zendesk-sso.cgi to measure (A/B of a change)")
     ap.add_argument("--keep", action="store_true", help="keep the stack's folder (logs) and print where it is")
     a = ap.parse_args()
     if os.geteuid() != 0:
@@ -387,7 +415,7 @@ def main():
     build, source = a.build.resolve(), a.source.resolve()
     clients = [int(c) for c in a.clients.split(",")]
 
-    stack = BenchStack(build, source)
+    stack = BenchStack(build, source, a.cgi.resolve() if a.cgi else None)
     if a.keep:
         stack.s.keep = True
         log(f"bench_e2e: keeping {stack.s.dir}")
@@ -407,6 +435,8 @@ def main():
                      stack.url("/zendesk-auth", "/login?return_to=%2Fhc%2Fen-us"),
                      headers={"Authorization": stack.auth_header()}),
         ]
+        scen += [Scenario(f"probe{level}", label, "floor", "GET", stack.url(f"/probe{level}"), expect=302,
+                          ladder=True) for level, label in PROBE_LEVELS.items()]
         if stack.broker:
             scen.append(Scenario("broker_post", "login POST via the broker", "floor", "POST",
                                  stack.url("/zendesk-broker", "/login"),
@@ -423,13 +453,15 @@ def main():
         log(f"bench_e2e: Apache on {stack.apache.base_url}; every path checked once by hand; "
             f"{a.rounds} rounds x {len(scen)} paths x {len(clients)} client counts x {a.duration} s")
 
-        results = {sc.name: {c: [] for c in clients} for sc in scen}
+        results = {sc.name: {c: [] for c in clients if c == 1 or not sc.ladder} for sc in scen}
         with tempfile.TemporaryDirectory(prefix="zsso-bench-wrk-") as tmp:
             for sc in scen:   # warm-up: page cache, Apache's children, the broker
                 run_wrk(sc, 1, 1, tmp)
             for rnd in range(a.rounds):
                 for c in clients:
                     for sc in scen:
+                        if sc.ladder and c != 1:
+                            continue
                         r = run_wrk(sc, c, a.duration, tmp)
                         results[sc.name][c].append(r)
                         log(f"  round {rnd + 1} {sc.name:12} c={c}: {r['rps']:8.1f} req/s  "
@@ -444,7 +476,7 @@ def main():
     summary = {}
     for sc in scen:
         summary[sc.name] = {}
-        for c in clients:
+        for c in results[sc.name]:
             runs = results[sc.name][c]
             row = {"rps": statistics.median(r["rps"] for r in runs),
                    "mean_us": statistics.median(r["mean_us"] for r in runs),
@@ -468,6 +500,8 @@ def main():
         print(f"  {'path':36} {'req/s':>8} {'mean':>9} {'p99':>9} {'latency/floor':>14} {'req/s / floor':>14}"
               f"  {'(matched floor)':>16}")
         for sc in scen:
+            if c not in summary[sc.name] or sc.ladder:
+                continue
             row = summary[sc.name][c]
             lat = row.get("latency_vs_floor")
             thr = row.get("rps_vs_floor")
@@ -477,6 +511,19 @@ def main():
                            f"vs {sc.floor}")
             print(f"  {sc.label:36} {row['rps']:8.1f} {fmt_us(row['mean_us']):>9} {fmt_us(row['p99_us']):>9} "
                   f"{(f'{lat:.2f}x' if lat else '-'):>14} {(f'{thr:.2f}x' if thr else '-'):>14}{matched}")
+        print()
+
+    if 1 in clients and any(sc.ladder for sc in scen):
+        print("Startup ladder, 1 client (each probe = the floor plus what the CGI cannot do without):")
+        print(f"  {'':36} {'mean':>9} {'latency/floor':>14}")
+        print(f"  {'floor: trivial C CGI':36} {fmt_us(summary['floor'][1]['mean_us']):>9} {'1.00x':>14}")
+        for sc in scen:
+            if sc.ladder:
+                row = summary[sc.name][1]
+                print(f"  {sc.label:36} {fmt_us(row['mean_us']):>9} {row['latency_vs_floor']:13.2f}x")
+        if "get_login" in summary:
+            row = summary["get_login"][1]
+            print(f"  {'zendesk-sso.cgi GET /login':36} {fmt_us(row['mean_us']):>9} {row['latency_vs_floor']:13.2f}x")
         print()
 
     print("Peak RSS of one request, run by hand as a CGI (/usr/bin/time -v):")
@@ -501,7 +548,7 @@ def main():
             v = summary[name][8][f"rps_vs_{base}"]
             target(f"{name}: throughput at 8 clients >= {limit:.2f}x {base}", v >= limit, f"{v:.2f}x")
     for label, kb, _ in rss:
-        if not label.startswith("floor"):
+        if not label.startswith(("floor", "probe")):
             target(f"peak RSS <= 4 MB: {label}", kb <= RSS_TARGET_KB, f"{kb / 1024:.2f} MB")
 
     if a.json:
