@@ -160,11 +160,27 @@ class Check(unittest.TestCase):
         self.assert_check_fails(cfg, "profile agents: pam.service", "profile=agents")
 
     def test_csrf_key_file_is_checked(self):
-        cfg = self.variant('"logout_redirect": ""', '"logout_redirect": "", "csrf_key_file": "%s/csrf"' % self.f.dir)
-        self.assert_check_fails(cfg, "helper.csrf_key_file", "No such file")
-        self.f.write("csrf", "k" * 44, 0o640)
+        key = os.path.join(self.f.dir, "csrf-key")
+        os.remove(key)
+        self.assert_check_fails(self.f.config, "helper.csrf_key_file", "No such file")
+        self.f.write("csrf-key", "k" * 44, 0o644)
+        self.assert_check_fails(self.f.config, "helper.csrf_key_file", "world-readable")
+        os.chmod(key, 0o640)
+        rc, out, err = self.f.run("check")
+        self.assertEqual(rc, 0, err)
+
+    def test_broker_without_csrf_key_is_a_warning(self):
+        cfg = self.variant('"csrf_key_file": ', '"csrf_key_file_unused": ')
+        rc, out, err = self.f.run("check", config=cfg)
+        self.assertEqual(rc, 1)  # the renamed key is unknown
+        with open(self.f.config) as fh:
+            text = fh.read()
+        start = text.index('"csrf_key_file"')
+        end = text.index("\n", start)
+        cfg = self.f.write("nocsrf.json", text[:start] + text[end + 1:], 0o644)
         rc, out, err = self.f.run("check", config=cfg)
         self.assertEqual(rc, 0, err)
+        self.assertIn("helper.csrf_key_file is not", err)
 
     def test_profile_secret_is_checked_too(self):
         os.remove(os.path.join(self.f.dir, "secret-agents"))
