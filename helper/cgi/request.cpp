@@ -36,6 +36,8 @@ Request request_from_environment() {
     auto [end, ec] = std::from_chars(len.data(), len.data() + len.size(), n);
     if (ec == std::errc() && end == len.data() + len.size()) r.content_length = n;
     else r.content_length_invalid = true;
+  } else {
+    r.body_left_unread = !env("HTTP_TRANSFER_ENCODING").empty();   // Apache passes chunked bodies this way
   }
   return r;
 }
@@ -55,13 +57,21 @@ BodyStatus read_body(Request& req, int fd, std::size_t max) {
   }
   req.body.resize(got);   // shrinking keeps the buffer; it is wiped when freed
   req.body_consumed = got;
-  if (!req.content_length) return got > max ? BodyStatus::too_large : BodyStatus::ok;
+  if (!req.content_length) {
+    req.body_left_unread = got > max;
+    return got > max ? BodyStatus::too_large : BodyStatus::ok;
+  }
   return got == want ? BodyStatus::ok : BodyStatus::bad;
 }
 
 void discard_unread_body(Request& req, int fd, std::size_t cap) {
-  if (!req.content_length || *req.content_length <= req.body_consumed) return;
-  std::size_t left = std::min(*req.content_length - req.body_consumed, cap);
+  std::size_t left = 0;
+  if (req.content_length && *req.content_length > req.body_consumed)
+    left = std::min(*req.content_length - req.body_consumed, cap);
+  else if (!req.content_length && req.body_left_unread)
+    left = cap;   // up to EOF
+  else
+    return;
   char sink[4096];
   while (left > 0) {
     ssize_t n = ::read(fd, sink, std::min(left, sizeof sink));

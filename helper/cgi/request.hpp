@@ -29,6 +29,9 @@ struct Request {
   bool https = false;          // HTTPS=on
   SecureBytes body;            // holds the password: wiped when freed
   std::size_t body_consumed = 0;   // bytes taken from stdin so far
+  // No CONTENT_LENGTH but a body (Transfer-Encoding: chunked) that runs to
+  // EOF and is not all read: before read_body, or when it stopped at its cap.
+  bool body_left_unread = false;
 
   std::string_view body_view() const {
     return {reinterpret_cast<const char*>(body.data()), body.size()};
@@ -42,9 +45,10 @@ enum class BodyStatus { ok, too_large, bad };
 // server sent none; more than max is too_large without reading it all.
 BodyStatus read_body(Request& req, int fd, std::size_t max = kMaxBody);
 
-// Reads and drops what is left of a declared body (up to cap) before exit:
-// a CGI that leaves input unread makes mod_cgid's socket reset and the
-// response is lost. Refusals (405, 413, 415) happen before reading.
+// Reads and drops what is left of the body (up to cap) before exit: a CGI
+// that leaves input unread makes mod_cgid's socket reset and the response
+// is lost. Refusals (405, 413, 415) happen before reading. A body without
+// CONTENT_LENGTH (chunked) is drained to EOF when it was not read to the end.
 void discard_unread_body(Request& req, int fd, std::size_t cap = 1 << 20);
 
 // application/x-www-form-urlencoded, parameters (charset) allowed.
