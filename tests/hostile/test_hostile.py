@@ -458,6 +458,21 @@ class Requests(HardenedTestCase):
               f"itself: {stats['apache']}; reached PAM: {stats['pam']}, all as expected)", flush=True)
         self.assertGreaterEqual(len(cases), 100)
 
+    def test_chunked_bodies_refused_early_are_drained(self):
+        """A chunked body (no CONTENT_LENGTH) the CGI refuses before reading
+        it all: unless the CGI drains it, mod_cgid resets the socket and the
+        reply is lost (every time with 256 KiB here, before the fix)."""
+        chunked = [("Transfer-Encoding", "chunked")]
+        big = "".join(f"1000\r\n{'a' * 4096}\r\n" for _ in range(64)) + "0\r\n\r\n"
+        requests = [(build_request("POST", LOGIN, [("Content-Type", FORM)] + chunked, big, content_length=False), 413),
+                    (build_request("PUT", LOGIN, [("Content-Type", FORM)] + chunked, big, content_length=False), 405),
+                    (build_request("POST", LOGIN, [("Content-Type", "text/plain")] + chunked, big,
+                                   content_length=False), 415)]
+        statuses = [raw_http(self.s.apache.port, requests[i % 3][0]).status for i in range(12)]
+        self.assertEqual(statuses, [requests[i % 3][1] for i in range(12)])
+        self.assertEqual(self.s.cgi_exits(), [])
+        self.assertEqual(crash_lines(self.s.apache.error_log()), [])
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
