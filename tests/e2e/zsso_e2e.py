@@ -20,7 +20,7 @@ scripts/demo.sh. Run with Debian's /usr/bin/python3 (python3-jwt).
 StackTestCase: a unittest base class with one Stack per class.
 Lower-level parts: ZendeskStandIn (thread HTTP server), Apache (private
 httpd.conf, any number of CGI mounts and extra directives, env passed with
-SetEnv, optionally syslog_socket: its own /dev/log), free_port(), fetch()
+SetEnv, optionally syslog_socket: its own /dev/log, and bind_mounts), free_port(), fetch()
 (one request with cookies and a source address).
 """
 
@@ -269,7 +269,7 @@ class Apache:
     BASE_MODULES = ["mpm_event", "authz_core", "cgid", "env", "alias"]
 
     def __init__(self, dir, mounts, env=None, port=None, extra_conf="", location_conf="", modules=(),
-                 private_tmp=None, syslog_socket=None):
+                 private_tmp=None, syslog_socket=None, bind_mounts=()):
         self.dir = Path(dir)
         self.private_tmp = private_tmp_supported() if private_tmp is None else private_tmp
         self.mounts = dict(mounts)
@@ -281,6 +281,9 @@ class Apache:
         self.syslog_socket = syslog_socket
         if syslog_socket and not (self.private_tmp and devlog_capture_supported()):
             raise RuntimeError("a private /dev/log needs root, unshare and overlayfs")
+        self.bind_mounts = list(bind_mounts)   # (source, target): seen by Apache and its CGIs only
+        if self.bind_mounts and not self.private_tmp:
+            raise RuntimeError("bind mounts need Apache's own mount namespace (root and unshare)")
         self.proc = None
 
     @property
@@ -362,6 +365,8 @@ class Apache:
                     devlog = self.dir / "devlog"
                     devlog.mkdir(exist_ok=True)
                     setup += " && " + devlog_script(devlog, self.syslog_socket)
+                for source, target in self.bind_mounts:
+                    setup += f" && mount --bind {shlex.quote(str(source))} {shlex.quote(str(target))}"
                 argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
                         setup + ' && exec "$@"', str(tmp)] + argv
             self.proc = subprocess.Popen(argv,
