@@ -34,6 +34,10 @@ SEVERITY = {"info": 6, "notice": 5, "warning": 4, "err": 3}
 
 
 class Decisions(HardenedTestCase):
+    # The real libpam in the CGI: the modules' own syslog lines (pam_zendesk,
+    # pam_faillock, pam_matrix) reach the private /dev/log too and are searched.
+    stack_options = {"real_libpam": True}
+
     @classmethod
     def prepare(cls, s):
         s.configure({"network": {"ip_ranges": ["127.0.0.1/32"]}, "access": {"denied_groups": ["zd-denied"]},
@@ -189,7 +193,11 @@ class Decisions(HardenedTestCase):
         s = self.s
         self.assertGreaterEqual(len(self.tokens), 3)
         self.assertTrue(all(JWT_SHAPE.fullmatch(t) for t in self.tokens), "the token pattern finds tokens")
-        syslog = b"\n".join(l.raw for l in s.syslog.sync()).decode("utf-8", "replace")
+        every = s.syslog.sync()
+        modules = [l.message for l in every if l.message.startswith(("pam_zendesk(", "pam_faillock("))]
+        self.assertTrue([m for m in modules if m.startswith("pam_zendesk(zendesk-sso:")], "module lines captured")
+        self.assertTrue([m for m in modules if "pam_faillock" in m and "locked" in m], modules)
+        syslog = b"\n".join(l.raw for l in every).decode("utf-8", "replace")
         logs = {"syslog": syslog, "error log": s.apache.error_log(), "access log": s.access_log()}
         secrets = ([s.secret] + WRONG + list(s.passwords.values()) + ["p" * 2000] + self.tokens +
                    [t.split(".")[2] for t in self.tokens])   # not even a token's signature

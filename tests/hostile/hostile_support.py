@@ -32,7 +32,7 @@ from pathlib import Path
 
 SOURCE_DIR = Path(os.environ.get("ZSSO_SOURCE_DIR") or Path(__file__).resolve().parents[2])
 sys.path.insert(0, str(SOURCE_DIR / "tests" / "e2e"))
-from zsso_e2e import Reply, Stack, apache_user, devlog_capture_supported  # noqa: E402
+from zsso_e2e import Reply, Stack, apache_user, devlog_capture_supported, private_tmp_supported  # noqa: E402
 
 CGI_IDENT = "zendesk-sso.cgi"
 LOCAL_ACCOUNTS_EXAMPLE = SOURCE_DIR / "examples" / "pam.d" / "zendesk-sso"
@@ -172,7 +172,12 @@ class SyslogCapture:
             return list(self.lines)
 
     def cgi_lines(self):
-        return [l for l in self.sync() if l.ident == CGI_IDENT]
+        """The CGI's decision lines (modules inside the CGI, pam_zendesk's
+        "pam_zendesk(service:type): ..." among them, log under its ident too)."""
+        return [l for l in self.sync() if l.ident == CGI_IDENT and l.message.startswith("req=")]
+
+    def lines_of(self, ident):
+        return [l for l in self.sync() if l.ident == ident]
 
     def close(self):
         self._stop.set()
@@ -192,7 +197,7 @@ class HardenedStack(Stack):
     syslog (when the machine allows a private /dev/log; else lines come from
     the error log's ZENDESK_SSO_LOG_STDERR copy only)."""
 
-    def __init__(self, *a, counter=True, **kw):
+    def __init__(self, *a, counter=True, real_libpam=False, **kw):
         super().__init__(*a, **kw)
         self.counter = counter
         self.pam_calls_path = self.dir / PAM_CALLS
@@ -225,6 +230,7 @@ class HardenedStack(Stack):
         if counter:
             self.services["zendesk-sso"] = self.count_lines + self.sandbox.standard_stack()
         self.syslog = None
+        self.real_libpam = real_libpam
         self.access_log_path = self.dir / "httpd" / "access.log"
         self.apache_options = {
             "extra_conf": f'CustomLog "{self.access_log_path}" '
@@ -258,6 +264,19 @@ class HardenedStack(Stack):
         return tally
 
     def start(self):
+        if self.real_libpam:
+            # The CGI without pam_wrapper: the real libpam reads the sandbox's
+            # services, bind-mounted over /etc/pam.d in Apache's namespace.
+            # (pam_wrapper copies services to /tmp/pam.X, a letter chosen
+            # without locking: concurrent CGIs collide and die in its init.)
+            if not private_tmp_supported():
+                raise unittest.SkipTest("real libpam in the CGI needs Apache's own mount namespace")
+            self.apache_options["bind_mounts"] = [(self.sandbox.service_dir, "/etc/pam.d")]
+            # libpam's fallback for unknown services, as every system has it.
+            self.services.setdefault("other", "".join(f"{kind} required {{sysdir}}/pam_deny.so\n"
+                                                      for kind in ("auth", "account", "password", "session")))
+            self.cgi_env["LD_PRELOAD"] = "libnss_wrapper.so"
+            self.cgi_env["PAM_WRAPPER"] = "0"
         if devlog_capture_supported() and not self.syslog:
             self.syslog = SyslogCapture(self.dir / "syslog.sock")
             self.apache_options["syslog_socket"] = str(self.syslog.path)
@@ -300,7 +319,10 @@ class HardenedStack(Stack):
 
 class HardenedTestCase(unittest.TestCase):
     """One HardenedStack per class: override prepare(stack) to configure it
-    before it starts; self.s is the running stack."""
+    before it starts; self.s is the running stack. stack_options go to
+    HardenedStack (e.g. real_libpam)."""
+
+    stack_options = {}
 
     @classmethod
     def prepare(cls, stack):
@@ -308,7 +330,7 @@ class HardenedTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.s = HardenedStack()
+        cls.s = HardenedStack(**cls.stack_options)
         try:
             cls.prepare(cls.s)
             cls.s.start()
