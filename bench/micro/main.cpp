@@ -2,6 +2,7 @@
 // of BENCHMARKS.md as met or missed. Exit status 1 when a benchmark failed
 // (the smoke test relies on it); timings never change the exit status.
 #include <benchmark/benchmark.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
@@ -13,6 +14,7 @@ namespace {
 
 class SummaryReporter : public benchmark::ConsoleReporter {
  public:
+  explicit SummaryReporter(OutputOptions opt) : ConsoleReporter(opt) {}
   std::map<std::string, double> cpu_ns;   // per operation; the median when repeated
   std::map<std::string, bool> from_median;
   std::vector<std::string> failed;
@@ -100,15 +102,18 @@ void print_summary(const SummaryReporter& rep) {
 
 int main(int argc, char** argv) {
   bool summary = true;
+  bool color = ::isatty(STDOUT_FILENO) == 1;   // like Google Benchmark's own console reporter
   std::vector<char*> args;
   for (int i = 0; i < argc; ++i) {
     if (std::strcmp(argv[i], "--no-summary") == 0) summary = false;
     else args.push_back(argv[i]);
+    if (std::strcmp(argv[i], "--benchmark_color=false") == 0) color = false;
+    if (std::strcmp(argv[i], "--benchmark_color=true") == 0) color = true;
   }
   int n = static_cast<int>(args.size());
   benchmark::Initialize(&n, args.data());
   if (benchmark::ReportUnrecognizedArguments(n, args.data())) return 2;
-  SummaryReporter rep;
+  SummaryReporter rep(color ? benchmark::ConsoleReporter::OO_ColorTabular : benchmark::ConsoleReporter::OO_Tabular);
   benchmark::RunSpecifiedBenchmarks(&rep);
   benchmark::Shutdown();
   if (summary) print_summary(rep);
