@@ -318,9 +318,38 @@ std::string prefix_errors(const std::vector<std::string>& errs, const std::strin
   return out;
 }
 
+// Deeper than any real config nests. nlohmann::json copies and prints trees
+// recursively, so a file of a million '[' would exhaust the stack of whatever
+// reads it (sshd or the CGI, through pam_zendesk.so): refused before parsing.
+constexpr int kMaxNesting = 64;
+
+// Counts [ and { outside strings and comments; exact for valid JSON, and
+// invalid JSON fails to parse anyway.
+bool nested_too_deep(std::string_view t) {
+  int depth = 0;
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    char c = t[i];
+    if (c == '"') {
+      for (++i; i < t.size() && t[i] != '"'; ++i)
+        if (t[i] == '\\') ++i;   // skips the escaped character, a quote included
+    } else if (c == '/' && i + 1 < t.size() && (t[i + 1] == '/' || t[i + 1] == '*')) {
+      auto end = t[i + 1] == '/' ? t.find('\n', i + 2) : t.find("*/", i + 2);
+      if (end == std::string_view::npos) return false;
+      i = end + (t[i + 1] == '/' ? 0 : 1);
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxNesting) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 Result<Config> parse_config(std::string_view text, std::string_view profile, std::string_view source) {
+  if (nested_too_deep(text))
+    return Error{std::string(source) + ": nested more than " + std::to_string(kMaxNesting) + " levels deep"};
   J root = J::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
   if (root.is_discarded()) {
     // Parse again with exceptions only to get the position for the message.

@@ -196,6 +196,25 @@ TEST(Config, RejectsEmptyAndTruncatedText) {
   parse_err(R"({"zendesk": {"subdomain": "acme"}} trailing)");
 }
 
+// Found by tests/fuzz/fuzz_config: copying a deeply nested tree overflowed the stack.
+TEST(Config, RejectsNestingDeeperThan64LevelsInsteadOfOverflowingTheStack) {
+  // The document, claims and user_fields objects are three levels around the lists.
+  auto lists = [](std::size_t depth) {
+    return with("claims", R"({"user_fields": {"x": )" + std::string(depth, '[') + std::string(depth, ']') + "}}");
+  };
+  parse_ok(lists(61));
+  expect_only_error(lists(62), "nested more than 64 levels deep");
+  expect_only_error(lists(500000), "nested more than 64 levels deep");   // 1 MB, load_config's cap
+  expect_only_error(std::string(1 << 20, '{'), "nested more than 64 levels deep");
+}
+
+TEST(Config, BracketsInStringsAndCommentsDoNotCountAsNesting) {
+  std::string deep(100, '[');
+  std::string site_name = deep + R"(\")" + deep;   // an escaped quote does not end the string
+  parse_ok("// " + std::string(100, '{') + "\n/* " + deep + " */\n" +
+           with("helper", R"({"site_name": ")" + site_name + R"("})"));
+}
+
 TEST(Config, RejectsNonObjectTopLevel) {
   EXPECT_EQ(parse_err("[]"), "config: the top level must be a JSON object");
   EXPECT_EQ(parse_err("\"acme\""), "config: the top level must be a JSON object");
