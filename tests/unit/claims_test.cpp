@@ -120,6 +120,18 @@ TEST(Claims, NameFallsBackToUserWhenGecosIsEmpty) {
   }
 }
 
+// Found by tests/fuzz/fuzz_template: the fallback skipped the value checks.
+TEST(Claims, UserNameFallbackIsCheckedLikeAnyValue) {
+  ClaimsConfig c = base_claims();
+  c.email = "someone@acme.com";   // no {user}: the email check never sees the user name
+  Account a = zoe();
+  a.gecos = "";
+  for (const char* user : {"zoe\x1b[31m", "zo\xff", "zoe\n"}) {
+    a.user = user;
+    EXPECT_EQ(build_err(a, c).rfind("claim name: ", 0), 0u) << user;
+  }
+}
+
 TEST(Claims, NameTemplateCanCombinePlaceholders) {
   ClaimsConfig c = base_claims();
   c.name = "{gecos} ({user})";
