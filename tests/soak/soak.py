@@ -82,12 +82,20 @@ class Soak:
         if self.use_broker:
             self.broker_log_path = s.dir / "authd.log"
             self.broker_log = open(self.broker_log_path, "w")
+            authd = os.environ.get("ZSSO_AUTHD") or str(s.build_dir / "helper" / "authd" / "zendesk-sso-authd")
+            # Like the CGI, the broker runs the real libpam on the sandbox's
+            # services (its own mount namespace): under pam_wrapper its
+            # concurrent children race for /tmp/pam.X and some die in its init.
+            tmp = s.dir / "broker-tmp"
+            tmp.mkdir()
+            os.chmod(tmp, 0o1777)
+            argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                    'mount --bind "$0" /tmp && mount --bind "$1" /etc/pam.d && shift && exec "$@"',
+                    str(tmp), str(s.sandbox.service_dir), authd, "--config", str(s.sandbox.config_path),
+                    "--listen", self.socket, "--socket-mode", "0666", "--log-stderr"]
             self.broker = subprocess.Popen(
-                wire.with_private_tmp([os.environ.get("ZSSO_AUTHD") or str(s.build_dir / "helper" / "authd" /
-                                                                          "zendesk-sso-authd"),
-                                       "--config", str(s.sandbox.config_path), "--listen", self.socket,
-                                       "--socket-mode", "0666", "--log-stderr"], s.dir / "broker-tmp"),
-                env=s.sandbox.env(), stdin=subprocess.DEVNULL, stdout=self.broker_log, stderr=self.broker_log,
+                argv, env=s.sandbox.env({"LD_PRELOAD": "libnss_wrapper.so", "PAM_WRAPPER": None}),
+                stdin=subprocess.DEVNULL, stdout=self.broker_log, stderr=self.broker_log,
                 preexec_fn=wire.die_with_parent)
             if not wait_until(lambda: "listening on" in self.broker_log_path.read_text()
                               or self.broker.poll() is not None, 60) or self.broker.poll() is not None:
@@ -136,7 +144,16 @@ class Soak:
             self.counts[kind] += 1
             self.counts["requests"] += 1
             if status != expected:
-                self.unexpected.append(f"{kind}: {status} (expected {expected}) {detail[:300]}")
+                rid = re.search(r"Request id: <code>([A-Za-z0-9_-]+)</code>", detail)
+                self.unexpected.append((f"{kind}: {status} (expected {expected})",
+                                        rid.group(1) if rid else detail[-200:]))
+
+    def explain(self, kind, rid):
+        """The CGI's and the broker's lines for an unexpected reply."""
+        lines = [l.message for l in (self.s.syslog.sync() if self.s.syslog else []) if rid in l.message]
+        if self.broker:
+            lines += [l for l in self.broker_log_path.read_text(errors="replace").splitlines() if rid in l]
+        return f"{kind} request {rid}: " + (" | ".join(lines) or "no log line")
 
     def form(self, path):
         r = raw_http(self.port, build_request("GET", path))
@@ -241,7 +258,7 @@ class Soak:
     def report(self, start, end, before, elapsed):
         s = self.s
         counts = {k: v - before.get(k, 0) for k, v in self.counts.items()}
-        problems = list(self.unexpected)
+        problems = [self.explain(kind, rid) for kind, rid in self.unexpected]
         figures = {"seconds": round(elapsed, 1), "clients": self.clients,
                    "modes": "direct+broker" if self.broker else "direct", "requests": counts.get("requests", 0),
                    "by kind": {k: v for k, v in sorted(counts.items()) if k != "requests"},
