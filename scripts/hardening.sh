@@ -25,7 +25,7 @@ while (($#)); do
     --no-sanitize) do_sanitize=0; shift ;;
     -j) jobs=$2; shift 2 ;;
     -j*) jobs=${1#-j}; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0" | cut -c3-; exit 0 ;;
     *) echo "hardening.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -101,6 +101,10 @@ if ((do_sanitize)); then
 fi
 
 if ((do_fuzz)); then
+  if ! command -v clang++-14 >/dev/null; then
+    echo "hardening: the fuzzers need clang-14 and libfuzzer-14-dev (scripts/debian-packages.txt)" >&2
+    exit 1
+  fi
   step "libFuzzer build (clang-14) in $fuzz_build"
   CC=clang-14 CXX=clang++-14 cmake -S "$root" -B "$fuzz_build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DZSSO_FUZZ=ON -DZSSO_BENCH=OFF -DZSSO_FUZZ_SECONDS="$fuzz_seconds" >/dev/null
