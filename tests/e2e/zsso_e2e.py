@@ -614,8 +614,12 @@ class StackTestCase(unittest.TestCase):
         pass
 
     @classmethod
+    def make_stack(cls):
+        return Stack()
+
+    @classmethod
     def setUpClass(cls):
-        cls.s = Stack()
+        cls.s = cls.make_stack()
         try:
             cls.prepare(cls.s)
             cls.s.start()

@@ -32,7 +32,7 @@ from pathlib import Path
 
 SOURCE_DIR = Path(os.environ.get("ZSSO_SOURCE_DIR") or Path(__file__).resolve().parents[2])
 sys.path.insert(0, str(SOURCE_DIR / "tests" / "e2e"))
-from zsso_e2e import Reply, Stack, apache_user, devlog_capture_supported, private_tmp_supported  # noqa: E402
+from zsso_e2e import Reply, Stack, StackTestCase, apache_user, devlog_capture_supported, private_tmp_supported  # noqa: E402
 
 CGI_IDENT = "zendesk-sso.cgi"
 LOCAL_ACCOUNTS_EXAMPLE = SOURCE_DIR / "examples" / "pam.d" / "zendesk-sso"
@@ -317,30 +317,15 @@ class HardenedStack(Stack):
         return snapshot(self.dir)
 
 
-class HardenedTestCase(unittest.TestCase):
-    """One HardenedStack per class: override prepare(stack) to configure it
-    before it starts; self.s is the running stack. stack_options go to
-    HardenedStack (e.g. real_libpam)."""
+class HardenedTestCase(StackTestCase):
+    """StackTestCase with a HardenedStack; stack_options go to it (e.g.
+    real_libpam)."""
 
     stack_options = {}
 
     @classmethod
-    def prepare(cls, stack):
-        pass
-
-    @classmethod
-    def setUpClass(cls):
-        cls.s = HardenedStack(**cls.stack_options)
-        try:
-            cls.prepare(cls.s)
-            cls.s.start()
-        except BaseException:
-            cls.s.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.s.cleanup()
+    def make_stack(cls):
+        return HardenedStack(**cls.stack_options)
 
 
 def snapshot(root):
