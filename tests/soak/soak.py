@@ -34,8 +34,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hostile"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "broker"))
-from hostile_support import (HardenedStack, build_request, crash_lines, process_tree, raw_http,  # noqa: E402
-                             sample, wait_until)
+from hostile_support import (SKIP_REASON, HardenedStack, build_request, crash_lines,  # noqa: E402
+                             devlog_capture_supported, process_tree, raw_http, sample, wait_until)
 from zsso_e2e import apache_user, hidden_fields  # noqa: E402
 import broker_wire as wire  # noqa: E402
 
@@ -310,6 +310,9 @@ def main():
     a = ap.parse_args()
     if not a.build:
         ap.error("--build or ZSSO_BUILD_DIR is required")
+    if not devlog_capture_supported():
+        print(f"soak skipped: {SKIP_REASON}")
+        return 77   # ctest's SKIP_RETURN_CODE
     soak = Soak(a.build, max(1, a.seconds), max(1, a.clients), broker=not a.direct_only)
     try:
         soak.start()
