@@ -152,8 +152,18 @@ class PamSandbox:
             "NSS_WRAPPER_PASSWD": str(self.passwd_path),
             "NSS_WRAPPER_GROUP": str(self.group_path),
         }
-        if for_valgrind:
-            # Deep binding hides the wrapped symbols from valgrind's replacements.
+        # Sanitizer build (scripts/hardening.sh): a plain host such as pamtester
+        # can load an ASan-built pam_zendesk.so only with the ASan runtime
+        # preloaded ahead of everything; *SAN_OPTIONS make findings fatal.
+        preload = os.environ.get("ZSSO_SANITIZER_PRELOAD")
+        if preload and not for_valgrind:
+            env["LD_PRELOAD"] = preload + " " + env["LD_PRELOAD"]
+        for key in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+            if key in os.environ:
+                env[key] = os.environ[key]
+        if for_valgrind or preload:
+            # Deep binding hides the wrapped symbols from valgrind's
+            # replacements, and ASan refuses RTLD_DEEPBIND.
             env["PAM_WRAPPER_DISABLE_DEEPBIND"] = "1"
             env["NSS_WRAPPER_DISABLE_DEEPBIND"] = "1"
         for key, value in (extra or {}).items():
