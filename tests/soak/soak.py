@@ -83,6 +83,9 @@ class Soak:
             self.broker_log_path = s.dir / "authd.log"
             self.broker_log = open(self.broker_log_path, "w")
             authd = os.environ.get("ZSSO_AUTHD") or str(s.build_dir / "helper" / "authd" / "zendesk-sso-authd")
+            # A copy beside the stack: the build tree may be under the /tmp
+            # that the broker's private mount hides (CI clones anywhere).
+            authd = wire.stage(authd, s.dir / "bin")
             # Like the CGI, the broker runs the real libpam on the sandbox's
             # services (its own mount namespace): under pam_wrapper its
             # concurrent children race for /tmp/pam.X and some die in its init.
