@@ -145,8 +145,12 @@ Result<std::string> sign_jwt(const nlohmann::ordered_json& claims, Hs256Key& key
   std::string payload;
   payload.reserve(512);
   if (!append_json(payload, claims)) return Error{"claims cannot be encoded as JSON (invalid UTF-8?)"};
+  const std::size_t size = kHeaderB64.size() + 1 + (payload.size() * 4 + 2) / 3 + 1 + 43;
+  if (size > kMaxTokenSize)
+    return Error{"claims too large: the token would be " + std::to_string(size) + " bytes, the limit is " +
+                 std::to_string(kMaxTokenSize)};
   std::string token;
-  token.reserve(kHeaderB64.size() + 1 + (payload.size() * 4 + 2) / 3 + 1 + 43);
+  token.reserve(size);
   token.append(kHeaderB64);
   token += '.';
   base64url_encode_append(token, reinterpret_cast<const unsigned char*>(payload.data()), payload.size());
@@ -165,7 +169,7 @@ struct Parts {
 };
 
 Result<Parts> split(std::string_view token) {
-  if (token.size() > 16384) return Error{"token too long"};
+  if (token.size() > kMaxTokenSize) return Error{"token too long"};
   auto d1 = token.find('.');
   if (d1 == std::string_view::npos) return Error{"not a JWT (expected header.payload.signature)"};
   auto d2 = token.find('.', d1 + 1);

@@ -272,8 +272,33 @@ TEST_F(JwtTest, RejectsStructuralGarbage) {
 TEST_F(JwtTest, RejectsOverlongToken) {
   J c = sample_claims();
   c["padding"] = std::string(20000, 'x');
-  std::string token = sign(c);
+  std::string token = forge(R"({"typ":"JWT","alg":"HS256"})", c.dump(), kSecret);
+  ASSERT_GT(token.size(), kMaxTokenSize);
   EXPECT_EQ(verify_error(token), "token too long");
+}
+
+// Found by fuzz_template (tests/fuzz/regressions/fuzz_template/token-over-size-limit):
+// sign_jwt made a token longer than verify_jwt reads, so a token we signed
+// did not verify. Both ends now share kMaxTokenSize: the largest claims that
+// sign give a token at the limit that verifies; one byte more is refused.
+TEST_F(JwtTest, SignAndVerifyShareTheSizeLimit) {
+  J c = sample_claims();
+  std::size_t n = 12000;
+  for (;; ++n) {
+    c["padding"] = std::string(n + 1, 'x');
+    if (!sign_jwt(c, key_).ok()) break;
+    ASSERT_LT(n, kMaxTokenSize) << "sign_jwt never refused";
+  }
+  auto refused = sign_jwt(c, key_);
+  EXPECT_EQ(refused.error().rfind("claims too large", 0), 0u) << refused.error();
+
+  c["padding"] = std::string(n, 'x');
+  std::string token = sign(c);
+  EXPECT_LE(token.size(), kMaxTokenSize);
+  EXPECT_GT(token.size(), kMaxTokenSize - 4);   // base64 steps are 4 characters
+  auto back = verify_jwt(token, key_, at_now());
+  ASSERT_TRUE(back.ok()) << back.error();
+  EXPECT_EQ(*back, c);
 }
 
 TEST_F(JwtTest, RejectsBadBase64InAnyPart) {

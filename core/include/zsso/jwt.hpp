@@ -1,6 +1,7 @@
 // HS256 JSON Web Tokens (RFC 7519 / JWS compact form), the only kind Zendesk takes.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -31,10 +32,16 @@ class Hs256Key {
   EVP_MAC_CTX* ctx_ = nullptr;
 };
 
+// The longest token verify_jwt reads and sign_jwt makes: both ends agree, so
+// every token we sign verifies (a claims set this big is a template gone wrong;
+// Zendesk's own fields are far shorter).
+inline constexpr std::size_t kMaxTokenSize = 16 * 1024;
+
 // 16 random bytes from RAND_bytes, base64url (22 characters).
 Result<std::string> new_jti();
 
-// header.payload.signature with header {"typ":"JWT","alg":"HS256"}.
+// header.payload.signature with header {"typ":"JWT","alg":"HS256"}. Refuses
+// claims whose token would be longer than kMaxTokenSize.
 Result<std::string> sign_jwt(const nlohmann::ordered_json& claims, Hs256Key& key);
 
 struct VerifyOptions {
