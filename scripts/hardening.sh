@@ -47,6 +47,24 @@ label_regex() {
   echo "${want[*]}"
 }
 
+# Linux-PAM 1.5.2 (Debian 12): when pam_start cannot read the PAM
+# configuration (e2e test_missing_pam_service_is_503), it frees the handle but
+# not the 96-byte module table _pam_init_handlers allocated; fixed upstream in
+# 1.6.0 (linux-pam/linux-pam#597, "pam_start: free handlers on handler init
+# failure"). A report is that leak when it holds that one leak and nothing
+# else, allocated inside libpam and reached through our only pam_start call,
+# PamTransaction's constructor (helper/login/pam_login.cpp). An LSan
+# suppression cannot be this narrow: it would also hide every handle we
+# forgot to pam_end, since those allocations have the same caller.
+known_libpam_leak() {
+  local f=$1
+  [[ $(grep -c 'ERROR: ' "$f") == 1 ]] && grep -q 'ERROR: LeakSanitizer: detected memory leaks' "$f" &&
+    [[ $(grep -cE '^(Direct|Indirect) leak of' "$f") == 1 ]] &&
+    grep -q '^Direct leak of 96 byte(s) in 1 object(s) allocated from:' "$f" &&
+    grep -qE '^ +#1 0x[0-9a-f]+ +\(/[^ ]*/libpam\.so\.0\+0x[0-9a-f]+\)$' "$f" &&
+    grep -qE '^ +#[0-9]+ 0x[0-9a-f]+ in PamTransaction ' "$f"
+}
+
 if ((do_sanitize)); then
   step "sanitizer build (ASan + UBSan, gcc) in $asan_build"
   # libcrypt is linked into every sanitized program on purpose: gcc 12's ASan
@@ -70,7 +88,10 @@ if ((do_sanitize)); then
   # Every finding is fatal and also lands in $reports, so one in a process
   # whose exit status a test does not see (a CGI under Apache, a broker child)
   # still fails this script.
-  export ASAN_OPTIONS="halt_on_error=1:abort_on_error=0:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1:verify_asan_link_order=0:log_path=$reports/asan"
+  # fast_unwind_on_malloc=0: libpam and the PAM modules have no frame
+  # pointers, so the fast unwinder stops inside them and a leak there could
+  # not be traced to our caller (see known_libpam_leak below).
+  export ASAN_OPTIONS="halt_on_error=1:abort_on_error=0:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1:verify_asan_link_order=0:fast_unwind_on_malloc=0:log_path=$reports/asan"
   export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$reports/ubsan"
   export LSAN_OPTIONS="suppressions=$root/scripts/hardening-lsan.supp:print_suppressions=0"
   # Plain hosts (pamtester, libpam under pam_wrapper) can load the sanitized
@@ -88,11 +109,16 @@ if ((do_sanitize)); then
     echo "no test suites to run yet"
   fi
   unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS ZSSO_SANITIZER_PRELOAD
-  if compgen -G "$reports/*" >/dev/null; then
-    echo "hardening: sanitizer reports:" >&2
-    for f in "$reports"/*; do echo "--- $f" >&2; cat "$f" >&2; done
+  for f in "$reports"/*; do
+    [[ -e $f ]] || continue
+    if known_libpam_leak "$f"; then
+      echo "hardening: $(basename "$f"): Linux-PAM 1.5.2's pam_start leak on an unreadable PAM configuration (linux-pam#597), not ours; ignored"
+      continue
+    fi
+    echo "hardening: sanitizer report $f:" >&2
+    cat "$f" >&2
     status=1
-  fi
+  done
   if ((status != 0)); then
     echo "hardening: the sanitizer build failed" >&2
     exit 1
