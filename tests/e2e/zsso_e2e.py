@@ -474,6 +474,19 @@ def form_action(page, form_id=None):
 DEFAULT_SECRET = "Zx9TqL2vR8mN4bK7wH3jF6dS1aG5yP0cE2uI8oV4nM7rT1kQ"
 
 
+def assert_alice_token(test, token, secret):
+    """Checks a token minted for the sandbox's user alice with python3-jwt (the
+    independent implementation) and returns its claims."""
+    claims = pyjwt.decode(token, secret, algorithms=["HS256"])
+    test.assertEqual(claims["email"], "alice@acme.test")
+    test.assertEqual(claims["name"], "Alice Liddell")
+    test.assertEqual(claims["external_id"], "1001")
+    test.assertEqual(claims["tags"], ["staff"])
+    test.assertLessEqual(abs(claims["iat"] - time.time()), 60)
+    test.assertGreaterEqual(len(claims["jti"]), 22)
+    return claims
+
+
 class Stack:
     """PamSandbox (tests/pam) + ZendeskStandIn + Apache with zendesk-sso.cgi at
     /zendesk. Defaults: users alice (uid 1001, staff) and bob (1002,
