@@ -13,6 +13,15 @@ std::optional<Config> load_or_report(const Context& ctx) {
   return std::move(*cfg);
 }
 
+std::optional<Secret> load_secret_or_report(const Config& cfg) {
+  auto secret = load_secret_file(cfg.zendesk.secret_file);
+  if (!secret) {
+    std::fprintf(stderr, "zendesk-sso: %s\n", secret.error().c_str());
+    return std::nullopt;
+  }
+  return std::move(*secret);
+}
+
 const std::string* ParsedArgs::get(std::string_view name) const {
   for (const auto& [k, v] : options)
     if (k == name) return &v;

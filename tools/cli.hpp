@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "zsso/config.hpp"
+#include "zsso/secret.hpp"
 
 namespace zsso::cli {
 
@@ -22,6 +23,8 @@ struct Context {
 
 // Loads the config or prints why not (to stderr).
 std::optional<Config> load_or_report(const Context& ctx);
+// Loads the config's shared secret (zendesk.secret_file) or prints why not.
+std::optional<Secret> load_secret_or_report(const Config& cfg);
 
 // Splits "--opt VALUE"/"--opt=VALUE" options from positionals. Unknown
 // options are an error. Flags listed in `flags` take no value.

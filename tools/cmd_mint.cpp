@@ -35,11 +35,8 @@ int cmd_mint(const Context& ctx) {
   if (!args->has("--rhost") && !cfg->network.ranges.empty())
     std::fprintf(stderr, "note: ip_ranges not checked (no --rhost)\n");
 
-  auto secret = load_secret_file(cfg->zendesk.secret_file);
-  if (!secret) {
-    std::fprintf(stderr, "zendesk-sso: %s\n", secret.error().c_str());
-    return kUsage;
-  }
+  auto secret = load_secret_or_report(*cfg);
+  if (!secret) return kUsage;
   auto minted = mint_token(*cfg, found.account, *secret, std::time(nullptr));
   if (!minted) {
     std::fprintf(stderr, "zendesk-sso: %s: %s\n", user.c_str(), minted.error().c_str());

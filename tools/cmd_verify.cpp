@@ -35,11 +35,8 @@ int cmd_verify(const Context& ctx) {
 
   auto cfg = load_or_report(ctx);
   if (!cfg) return kUsage;
-  auto secret = load_secret_file(cfg->zendesk.secret_file);
-  if (!secret) {
-    std::fprintf(stderr, "zendesk-sso: %s\n", secret.error().c_str());
-    return kUsage;
-  }
+  auto secret = load_secret_or_report(*cfg);
+  if (!secret) return kUsage;
   Hs256Key key(*secret);
   auto claims = verify_jwt(token, key, opt);
   if (!claims) {
