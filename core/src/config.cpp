@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <initializer_list>
 #include <limits>
+#include <unordered_set>
 
 #include "zsso/claims.hpp"
 #include "zsso/files.hpp"
@@ -323,33 +324,80 @@ std::string prefix_errors(const std::vector<std::string>& errs, const std::strin
 // reads it (sshd or the CGI, through pam_zendesk.so): refused before parsing.
 constexpr int kMaxNesting = 64;
 
-// Counts [ and { outside strings and comments; exact for valid JSON, and
-// invalid JSON fails to parse anyway.
-bool nested_too_deep(std::string_view t) {
-  int depth = 0;
+// One pass over the text before the JSON parser sees it, for what the parser
+// would let through silently: nesting deeper than kMaxNesting, and a key given
+// twice in one object (JSON keeps only the last, so an admin who adds a
+// second "ip_ranges" would lose the first without a word). Strings and
+// comments are skipped; keys are compared as written (escapes undecoded).
+// Exact for valid JSON; invalid JSON fails to parse anyway. Returns the
+// error, or an empty string.
+std::string check_structure(std::string_view t) {
+  struct Frame {
+    bool object = false;
+    bool expect_key = false;
+    std::size_t index = 0;                 // arrays: the element being read
+    std::string_view key;                  // objects: the key being read
+    // Keys seen: a short list searched in place (a config's objects have a
+    // handful), a hash set once an object has many (a hostile file's may).
+    std::vector<std::string_view> few;
+    std::unordered_set<std::string_view> many;
+    bool add(std::string_view k) {
+      if (many.empty()) {
+        if (std::find(few.begin(), few.end(), k) != few.end()) return false;
+        few.push_back(k);
+        if (few.size() < 32) return true;
+        many.insert(few.begin(), few.end());
+        return true;
+      }
+      return many.insert(k).second;
+    }
+  };
+  std::vector<Frame> stack;
+  stack.reserve(8);
+  auto path = [&stack](std::string_view last) {
+    std::string p;
+    for (const auto& f : stack) {
+      if (&f == &stack.back()) break;
+      if (f.object) p += (p.empty() ? "" : ".") + std::string(f.key);
+      else p += "[" + std::to_string(f.index) + "]";
+    }
+    return p + (p.empty() ? "" : ".") + std::string(last);
+  };
   for (std::size_t i = 0; i < t.size(); ++i) {
     char c = t[i];
     if (c == '"') {
+      std::size_t begin = i + 1;
       for (++i; i < t.size() && t[i] != '"'; ++i)
         if (t[i] == '\\') ++i;   // skips the escaped character, a quote included
+      if (stack.empty() || !stack.back().object || !stack.back().expect_key) continue;
+      Frame& f = stack.back();
+      f.key = t.substr(begin, std::min(i, t.size()) - begin);
+      f.expect_key = false;
+      if (!f.add(f.key))
+        return path(f.key) + ": given twice in one object (JSON would keep only the last)";
     } else if (c == '/' && i + 1 < t.size() && (t[i + 1] == '/' || t[i + 1] == '*')) {
       auto end = t[i + 1] == '/' ? t.find('\n', i + 2) : t.find("*/", i + 2);
-      if (end == std::string_view::npos) return false;
+      if (end == std::string_view::npos) return {};
       i = end + (t[i + 1] == '/' ? 0 : 1);
     } else if (c == '[' || c == '{') {
-      if (++depth > kMaxNesting) return true;
+      if (stack.size() >= kMaxNesting) return "nested more than " + std::to_string(kMaxNesting) + " levels deep";
+      stack.emplace_back();
+      stack.back().object = stack.back().expect_key = c == '{';
     } else if (c == ']' || c == '}') {
-      --depth;
+      if (stack.empty()) return {};
+      stack.pop_back();
+    } else if (c == ',' && !stack.empty()) {
+      if (stack.back().object) stack.back().expect_key = true;
+      else ++stack.back().index;
     }
   }
-  return false;
+  return {};
 }
 
 }  // namespace
 
 Result<Config> parse_config(std::string_view text, std::string_view profile, std::string_view source) {
-  if (nested_too_deep(text))
-    return Error{std::string(source) + ": nested more than " + std::to_string(kMaxNesting) + " levels deep"};
+  if (auto bad = check_structure(text); !bad.empty()) return Error{std::string(source) + ": " + bad};
   J root = J::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
   if (root.is_discarded()) {
     // Parse again with exceptions only to get the position for the message.

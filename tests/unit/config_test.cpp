@@ -215,6 +215,28 @@ TEST(Config, BracketsInStringsAndCommentsDoNotCountAsNesting) {
            with("helper", R"({"site_name": ")" + site_name + R"("})"));
 }
 
+// JSON keeps the last of two equal keys; an admin who writes a second
+// "ip_ranges" must hear that the first is lost, wherever it is.
+TEST(Config, RejectsAKeyGivenTwiceInOneObjectNamingItsPath) {
+  expect_only_error(R"({"zendesk": {"subdomain": "acme"}, "zendesk": {"subdomain": "evil"}})",
+                    "zendesk: given twice in one object (JSON would keep only the last)");
+  expect_only_error(with("network", R"({"ip_ranges": ["10.0.0.0/8"], // first
+                                      "ip_ranges": ["0.0.0.0/0"]})"),
+                    "network.ip_ranges: given twice in one object (JSON would keep only the last)");
+  expect_only_error(with("profiles", R"({"agents": {"pam": {"service": "a", "service": "b"}}})"),
+                    "profiles.agents.pam.service: given twice in one object (JSON would keep only the last)");
+  expect_only_error(with("x", R"([{"a": 1}, {"b": [1, {"c": 1, "c": 2}]}])"),
+                    "x[1].b[1].c: given twice in one object (JSON would keep only the last)");
+}
+
+TEST(Config, EqualKeysInDifferentObjectsAndEqualValuesAreFine) {
+  Config c = parse_ok(with("profiles", R"({"a": {"pam": {"service": "s"}}, "b": {"pam": {"service": "s"}}})"));
+  EXPECT_EQ(c.profile_names.size(), 2u);
+  // A value equal to a key, a key inside a string or comment, an escaped quote.
+  Config h = parse_ok(with("helper", R"({/* "site_name": 1, */ "site_name": "\"site_name\": 2, site_name"})"));
+  EXPECT_EQ(h.helper.site_name, R"("site_name": 2, site_name)");
+}
+
 TEST(Config, RejectsNonObjectTopLevel) {
   EXPECT_EQ(parse_err("[]"), "config: the top level must be a JSON object");
   EXPECT_EQ(parse_err("\"acme\""), "config: the top level must be a JSON object");
