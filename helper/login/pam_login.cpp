@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "login.hpp"
+#include "zsso/jwt.hpp"
 #include "zsso/secret.hpp"
 #include "zsso/text.hpp"
 
@@ -120,7 +121,7 @@ class PamTransaction {
 // A JWS compact token is three base64url parts; anything else in ZENDESK_JWT
 // is not ours (and must not reach a URL or a page unchecked).
 bool looks_like_jwt(std::string_view t) {
-  if (t.empty() || t.size() > 8192) return false;
+  if (t.empty() || t.size() > kMaxTokenSize) return false;
   int dots = 0;
   for (char c : t) {
     if (c == '.') { ++dots; continue; }
