@@ -116,6 +116,8 @@ class Check(unittest.TestCase):
             ('"service": "zendesk-sso"', '"service": "../evil"', "pam.service"),
             ('"version": 1,', '"version": 2,', "version: only version 1"),
             ('"version": 1,', '"version": 1,,', "parse error"),
+            ('"min_uid": 1000', '"min_uid": 1000, "min_uid": 0',
+             "access.min_uid: given twice in one object"),
         ]
         for old, new, needle in cases:
             with self.subTest(new=new):
