@@ -373,8 +373,11 @@ std::string check_structure(std::string_view t) {
       Frame& f = stack.back();
       f.key = t.substr(begin, std::min(i, t.size()) - begin);
       f.expect_key = false;
-      if (!f.add(f.key))
-        return path(f.key) + ": given twice in one object (JSON would keep only the last)";
+      if (!f.add(f.key)) {
+        std::string where = path(f.key);   // raw text: quoted when not printable
+        if (has_control_chars(where) || !is_valid_utf8(where)) where = quote_for_log(where);
+        return where + ": given twice in one object (JSON would keep only the last)";
+      }
     } else if (c == '/' && i + 1 < t.size() && (t[i + 1] == '/' || t[i + 1] == '*')) {
       auto end = t[i + 1] == '/' ? t.find('\n', i + 2) : t.find("*/", i + 2);
       if (end == std::string_view::npos) return {};

@@ -227,6 +227,9 @@ TEST(Config, RejectsAKeyGivenTwiceInOneObjectNamingItsPath) {
                     "profiles.agents.pam.service: given twice in one object (JSON would keep only the last)");
   expect_only_error(with("x", R"([{"a": 1}, {"b": [1, {"c": 1, "c": 2}]}])"),
                     "x[1].b[1].c: given twice in one object (JSON would keep only the last)");
+  // Raw control characters (invalid JSON, but this pass runs first) are quoted, not logged.
+  expect_only_error("{\"a\nb\": 1, \"a\nb\": 2}",
+                    "\"a\\x0ab\": given twice in one object (JSON would keep only the last)");
 }
 
 TEST(Config, EqualKeysInDifferentObjectsAndEqualValuesAreFine) {
