@@ -277,20 +277,19 @@ void read_document(Reader& rd, const J& j, Config& cfg, const NetworkConfig* bas
   if (const J* v = rd.find(j, "broker")) read_broker(rd, *v, cfg.broker);
   if (const J* v = rd.find(j, "helper")) read_helper(rd, *v, cfg.helper);
 
-  if (base_net && cfg.network.ip_ranges == base_net->ip_ranges) {
-    cfg.network.ranges = base_net->ranges;
-  } else {
-    auto ranges = CidrSet::parse(cfg.network.ip_ranges, "network.ip_ranges");
-    if (ranges) cfg.network.ranges = std::move(*ranges);
-    else rd.errors.push_back(ranges.error());
-  }
-  if (base_net && cfg.network.trusted_proxies_text == base_net->trusted_proxies_text) {
-    cfg.network.trusted_proxies = base_net->trusted_proxies;
-  } else {
-    auto proxies = CidrSet::parse(cfg.network.trusted_proxies_text, "network.trusted_proxies");
-    if (proxies) cfg.network.trusted_proxies = std::move(*proxies);
-    else rd.errors.push_back(proxies.error());
-  }
+  // Each range list: the base's set when the text equals the base's, else parsed.
+  auto ranges = [&](std::vector<std::string> NetworkConfig::*text, CidrSet NetworkConfig::*set, const char* key) {
+    NetworkConfig& net = cfg.network;
+    if (base_net && net.*text == base_net->*text) {
+      net.*set = base_net->*set;
+      return;
+    }
+    auto parsed = CidrSet::parse(net.*text, key);
+    if (parsed) net.*set = std::move(*parsed);
+    else rd.errors.push_back(parsed.error());
+  };
+  ranges(&NetworkConfig::ip_ranges, &NetworkConfig::ranges, "network.ip_ranges");
+  ranges(&NetworkConfig::trusted_proxies_text, &NetworkConfig::trusted_proxies, "network.trusted_proxies");
 }
 
 // Objects merge key by key; anything else replaces.
