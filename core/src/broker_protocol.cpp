@@ -1,5 +1,6 @@
 #include "zsso/broker_protocol.hpp"
 
+#include <openssl/evp.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -15,8 +16,13 @@ namespace zsso::broker {
 
 namespace {
 
-enum RequestTag : std::uint8_t { kUser = 1, kPassword = 2, kClientAddress = 3, kProfile = 4, kRequestId = 5, kFlags = 6 };
-enum ResponseTag : std::uint8_t { kStatus = 1, kDetail = 2, kToken = 3 };
+enum RequestTag : std::uint8_t {
+  kUser = 1, kPassword = 2, kClientAddress = 3, kProfile = 4, kRequestId = 5, kFlags = 6,
+  kBinding = 7, kConversation = 8, kStep = 9, kAnswers = 10,
+};
+enum ResponseTag : std::uint8_t {
+  kStatus = 1, kDetail = 2, kToken = 3, kResponseConversation = 4, kResponseStep = 5, kMessages = 6,
+};
 constexpr std::uint8_t kFlagRemoteUser = 0x01;
 constexpr std::size_t kFieldHeader = 3;
 
@@ -109,6 +115,29 @@ bool text_field(std::span<const unsigned char> v, std::size_t max, std::string_v
   return true;
 }
 
+// Message text: UTF-8, newlines allowed, no other control character.
+bool is_message_text(std::string_view s) {
+  if (s.size() > kMaxMessageText || !is_valid_utf8(s)) return false;
+  return std::none_of(s.begin(), s.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return (u < 0x20 && c != '\n') || u == 0x7f;
+  });
+}
+
+bool is_kind(unsigned char k) { return k >= 1 && k <= 4; }
+
+// Answers: each u16 length and bytes; at least one, at most kMaxAnswers.
+std::optional<ProtocolError> check_answers(const std::vector<SecureBytes>& answers) {
+  if (answers.empty() || answers.size() > kMaxAnswers)
+    return ProtocolError{Detail::malformed, "a continue request carries 1 to " + std::to_string(kMaxAnswers) + " answers"};
+  for (const auto& a : answers) {
+    if (a.size() > kMaxAnswer)
+      return ProtocolError{Detail::too_large, "answer longer than " + std::to_string(kMaxAnswer) + " bytes"};
+    if (std::find(a.begin(), a.end(), 0) != a.end()) return ProtocolError{Detail::malformed, "answer contains a NUL byte"};
+  }
+  return std::nullopt;
+}
+
 template <class T>
 Decoded<T> failed(ProtocolError e) {
   Decoded<T> d;
@@ -125,6 +154,7 @@ std::string_view status_name(Status s) {
     case Status::not_allowed: return "not_allowed";
     case Status::unavailable: return "unavailable";
     case Status::error: return "error";
+    case Status::prompt: return "prompt";
   }
   return "?";
 }
@@ -141,32 +171,59 @@ std::string_view detail_name(Detail d) {
     case Detail::remote_user_disabled: return "REMOTE_USER mode is off in the broker's configuration";
     case Detail::pam: return "PAM";
     case Detail::internal: return "internal error";
+    case Detail::busy: return "too many sign-ins at once (broker.max_sign_ins)";
+    case Detail::conversation: return "does not fit the conversation";
+    case Detail::password_expired: return "password expired";
+    case Detail::timeout_prompt: return "no answer to the prompt in time";
   }
   return "?";
 }
 
 Result<SecureBytes> encode_request(const Request& req) {
-  if (req.user.empty()) return Error{"user is empty"};
-  for (auto [v, max, name] : {std::tuple{std::string_view(req.user), kMaxUser, "user"},
-                              std::tuple{std::string_view(req.client_address), kMaxClientAddress, "client address"},
-                              std::tuple{std::string_view(req.profile), kMaxProfile, "profile"},
-                              std::tuple{std::string_view(req.request_id), kMaxRequestId, "request id"}})
+  for (auto [v, max, name] : {std::tuple{std::string_view(req.client_address), kMaxClientAddress, "client address"},
+                              std::tuple{std::string_view(req.request_id), kMaxRequestId, "request id"},
+                              std::tuple{std::string_view(req.binding), kMaxBinding, "binding"}})
     if (auto bad = check_text(v, max, name)) return Error{bad->message};
-  if (req.password.size() > kMaxPassword)
-    return Error{"password longer than " + std::to_string(kMaxPassword) + " bytes"};
-  if (std::find(req.password.begin(), req.password.end(), 0) != req.password.end())
-    return Error{"password contains a NUL byte"};
-  if (req.remote_user && !req.password.empty()) return Error{"REMOTE_USER mode carries no password"};
-
   SecureBytes out;
   start_frame(out);
-  put_field(out, kUser, req.user);
-  put_field(out, kPassword, req.password.data(), req.password.size());
-  put_field(out, kClientAddress, req.client_address);
-  if (!req.profile.empty()) put_field(out, kProfile, req.profile);
-  if (!req.request_id.empty()) put_field(out, kRequestId, req.request_id);
-  unsigned char flags = req.remote_user ? kFlagRemoteUser : 0;
-  put_field(out, kFlags, &flags, 1);
+  if (req.continues) {
+    if (!req.user.empty() || !req.password.empty() || !req.profile.empty() || req.remote_user)
+      return Error{"a continue request carries no user, password, profile or flags"};
+    if (req.binding.empty()) return Error{"a continue request needs the binding"};
+    if (req.step == 0) return Error{"steps count from 1"};
+    if (auto bad = check_answers(req.answers)) return Error{bad->message};
+    put_field(out, kClientAddress, req.client_address);
+    if (!req.request_id.empty()) put_field(out, kRequestId, req.request_id);
+    put_field(out, kBinding, req.binding);
+    put_field(out, kConversation, req.conversation.data(), req.conversation.size());
+    put_field(out, kStep, &req.step, 1);
+    SecureBytes answers;
+    for (const auto& a : req.answers) {
+      answers.push_back(static_cast<unsigned char>(a.size() >> 8));
+      answers.push_back(static_cast<unsigned char>(a.size()));
+      answers.insert(answers.end(), a.begin(), a.end());
+    }
+    if (answers.size() > 0xffff) return Error{"answers too large"};
+    put_field(out, kAnswers, answers.data(), answers.size());
+  } else {
+    if (req.user.empty()) return Error{"user is empty"};
+    for (auto [v, max, name] : {std::tuple{std::string_view(req.user), kMaxUser, "user"},
+                                std::tuple{std::string_view(req.profile), kMaxProfile, "profile"}})
+      if (auto bad = check_text(v, max, name)) return Error{bad->message};
+    if (req.password.size() > kMaxPassword)
+      return Error{"password longer than " + std::to_string(kMaxPassword) + " bytes"};
+    if (std::find(req.password.begin(), req.password.end(), 0) != req.password.end())
+      return Error{"password contains a NUL byte"};
+    if (req.remote_user && !req.password.empty()) return Error{"REMOTE_USER mode carries no password"};
+    put_field(out, kUser, req.user);
+    put_field(out, kPassword, req.password.data(), req.password.size());
+    put_field(out, kClientAddress, req.client_address);
+    if (!req.profile.empty()) put_field(out, kProfile, req.profile);
+    if (!req.request_id.empty()) put_field(out, kRequestId, req.request_id);
+    unsigned char flags = req.remote_user ? kFlagRemoteUser : 0;
+    put_field(out, kFlags, &flags, 1);
+    if (!req.binding.empty()) put_field(out, kBinding, req.binding);
+  }
   finish_frame(out);
   if (out.size() > kMaxRequestSize) return Error{"request larger than " + std::to_string(kMaxRequestSize) + " bytes"};
   return out;
@@ -205,11 +262,67 @@ Decoded<Request> decode_request_body(std::span<const unsigned char> body) {
           r.remote_user = f.value[0] & kFlagRemoteUser;
         }
         break;
+      case kBinding: good = text_field(f.value, kMaxBinding, "binding", r.binding, err); break;
+      case kConversation:
+        if (f.value.size() != kConversationIdSize) {
+          err = {Detail::malformed, "conversation id is not " + std::to_string(kConversationIdSize) + " bytes"};
+          good = false;
+        } else {
+          std::copy(f.value.begin(), f.value.end(), r.conversation.begin());
+          r.continues = true;
+        }
+        break;
+      case kStep:
+        if (f.value.size() != 1 || f.value[0] == 0) {
+          err = {Detail::malformed, "bad step"};
+          good = false;
+        } else {
+          r.step = f.value[0];
+        }
+        break;
+      case kAnswers: {
+        std::size_t pos = 0;
+        while (good && pos < f.value.size()) {
+          if (f.value.size() - pos < 2 || r.answers.size() >= kMaxAnswers) {
+            err = {Detail::malformed, "bad answers field"};
+            good = false;
+            break;
+          }
+          std::size_t n = (std::size_t{f.value[pos]} << 8) | f.value[pos + 1];
+          pos += 2;
+          if (f.value.size() - pos < n) {
+            err = {Detail::malformed, "answer runs past the end"};
+            good = false;
+            break;
+          }
+          r.answers.emplace_back(f.value.begin() + static_cast<std::ptrdiff_t>(pos),
+                                 f.value.begin() + static_cast<std::ptrdiff_t>(pos + n));
+          pos += n;
+        }
+        if (good)
+          if (auto bad = check_answers(r.answers)) {
+            err = std::move(*bad);
+            good = false;
+          }
+        break;
+      }
       default: err = {Detail::malformed, "unknown field " + std::to_string(f.tag)}; good = false;
     }
     if (!good) return failed<Request>(std::move(err));
   }
   if (fields.failed()) return failed<Request>(fields.error());
+  if (r.continues) {
+    for (auto tag : {kUser, kPassword, kProfile, kFlags})
+      if (fields.seen(tag))
+        return failed<Request>({Detail::malformed, "field " + std::to_string(tag) + " in a continue request"});
+    for (auto tag : {kClientAddress, kBinding, kStep, kAnswers})
+      if (!fields.seen(tag)) return failed<Request>({Detail::malformed, "field " + std::to_string(tag) + " missing"});
+    if (r.binding.empty()) return failed<Request>({Detail::malformed, "binding is empty"});
+    return d;
+  }
+  for (auto tag : {kStep, kAnswers})
+    if (fields.seen(tag))
+      return failed<Request>({Detail::malformed, "field " + std::to_string(tag) + " without a conversation"});
   for (auto tag : {kUser, kPassword, kClientAddress, kFlags})
     if (!fields.seen(tag)) return failed<Request>({Detail::malformed, "field " + std::to_string(tag) + " missing"});
   if (r.user.empty()) return failed<Request>({Detail::malformed, "user is empty"});
@@ -219,15 +332,35 @@ Decoded<Request> decode_request_body(std::span<const unsigned char> body) {
 }
 
 std::string encode_response(const Response& resp) {
+  // What the decoder would refuse is the broker's own bug: answer an error instead.
+  auto internal = [] { return encode_response({Status::error, Detail::internal, {}}); };
+  std::size_t prompts = 0;
+  std::string messages;
+  if (resp.messages.size() > kMaxMessages) return internal();
+  for (const auto& m : resp.messages) {
+    if (!is_message_text(m.text)) return internal();
+    prompts += m.is_prompt();
+    messages.push_back(static_cast<char>(m.kind));
+    messages.push_back(static_cast<char>(m.text.size() >> 8));
+    messages.push_back(static_cast<char>(m.text.size()));
+    messages += m.text;
+  }
+  if (resp.status == Status::prompt && (prompts == 0 || prompts > kMaxAnswers || resp.step == 0)) return internal();
+  if (resp.status != Status::prompt && prompts != 0) return internal();
+  if (resp.status == Status::ok && (resp.token.empty() || resp.token.size() > kMaxToken)) return internal();
+
   std::string out;
   start_frame(out);
   auto status = static_cast<unsigned char>(resp.status);
   auto detail = static_cast<unsigned char>(resp.detail);
   put_field(out, kStatus, &status, 1);
   put_field(out, kDetail, &detail, 1);
-  // A token over the limit is the broker's own bug: answer an error instead.
-  if (resp.status == Status::ok && resp.token.size() <= kMaxToken) put_field(out, kToken, resp.token);
-  else if (resp.status == Status::ok) return encode_response({Status::error, Detail::internal, {}});
+  if (resp.status == Status::ok) put_field(out, kToken, resp.token);
+  if (resp.status == Status::prompt) {
+    put_field(out, kResponseConversation, resp.conversation.data(), resp.conversation.size());
+    put_field(out, kResponseStep, &resp.step, 1);
+  }
+  if (!messages.empty()) put_field(out, kMessages, messages);
   finish_frame(out);
   return out;
 }
@@ -241,7 +374,7 @@ Decoded<Response> decode_response_body(std::span<const unsigned char> body) {
   while (fields.next(f)) {
     switch (f.tag) {
       case kStatus:
-        if (f.value.size() != 1 || f.value[0] > static_cast<unsigned char>(Status::error))
+        if (f.value.size() != 1 || f.value[0] > static_cast<unsigned char>(Status::prompt))
           return failed<Response>({Detail::malformed, "bad status"});
         r.status = static_cast<Status>(f.value[0]);
         break;
@@ -261,6 +394,30 @@ Decoded<Response> decode_response_body(std::span<const unsigned char> body) {
         r.token.assign(t);
         break;
       }
+      case kResponseConversation:
+        if (f.value.size() != kConversationIdSize) return failed<Response>({Detail::malformed, "bad conversation id"});
+        std::copy(f.value.begin(), f.value.end(), r.conversation.begin());
+        break;
+      case kResponseStep:
+        if (f.value.size() != 1 || f.value[0] == 0) return failed<Response>({Detail::malformed, "bad step"});
+        r.step = f.value[0];
+        break;
+      case kMessages: {
+        std::size_t pos = 0;
+        while (pos < f.value.size()) {
+          if (f.value.size() - pos < 3 || r.messages.size() >= kMaxMessages || !is_kind(f.value[pos]))
+            return failed<Response>({Detail::malformed, "bad messages field"});
+          auto kind = static_cast<Message::Kind>(f.value[pos]);
+          std::size_t n = (std::size_t{f.value[pos + 1]} << 8) | f.value[pos + 2];
+          pos += 3;
+          if (f.value.size() - pos < n) return failed<Response>({Detail::malformed, "message runs past the end"});
+          std::string_view text = as_text(f.value.subspan(pos, n));
+          if (!is_message_text(text)) return failed<Response>({Detail::malformed, "message is not printable UTF-8"});
+          r.messages.push_back({kind, std::string(text)});
+          pos += n;
+        }
+        break;
+      }
       default: return failed<Response>({Detail::malformed, "unknown field " + std::to_string(f.tag)});
     }
   }
@@ -268,12 +425,20 @@ Decoded<Response> decode_response_body(std::span<const unsigned char> body) {
   if (!fields.seen(kStatus) || !fields.seen(kDetail)) return failed<Response>({Detail::malformed, "status missing"});
   if ((r.status == Status::ok) != fields.seen(kToken))
     return failed<Response>({Detail::malformed, "token present without ok, or ok without token"});
+  const bool is_prompt = r.status == Status::prompt;
+  if (is_prompt != fields.seen(kResponseConversation) || is_prompt != fields.seen(kResponseStep))
+    return failed<Response>({Detail::malformed, "conversation fields present without prompt, or prompt without them"});
+  auto prompts = static_cast<std::size_t>(std::count_if(r.messages.begin(), r.messages.end(),
+                                                        [](const Message& m) { return m.is_prompt(); }));
+  if (is_prompt ? (prompts == 0 || prompts > kMaxAnswers) : prompts != 0)
+    return failed<Response>({Detail::malformed, "a prompt answer needs 1 to " + std::to_string(kMaxAnswers) +
+                                                    " prompts; other answers none"});
   return d;
 }
 
 Decoded<std::uint32_t> decode_header(std::span<const unsigned char, kHeaderSize> header, std::size_t max_frame) {
   if (!std::equal(kMagic.begin(), kMagic.end(), header.begin()))
-    return failed<std::uint32_t>({Detail::malformed, "bad magic (not a ZSB1 frame)"});
+    return failed<std::uint32_t>({Detail::malformed, "bad magic (not a ZSB2 frame)"});
   std::uint32_t len = 0;
   for (std::size_t i = 4; i < kHeaderSize; ++i) len = (len << 8) | header[i];
   if (std::size_t{len} > max_frame - kHeaderSize)
@@ -282,6 +447,55 @@ Decoded<std::uint32_t> decode_header(std::span<const unsigned char, kHeaderSize>
   Decoded<std::uint32_t> d;
   d.value = len;
   return d;
+}
+
+std::string clean_message_text(std::string_view raw) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < raw.size()) {
+    auto c = static_cast<unsigned char>(raw[i]);
+    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    std::string piece;
+    if (len == 1) {
+      piece = (c < 0x20 && c != '\n') || c == 0x7f ? std::string(" ") : std::string(1, static_cast<char>(c));
+    } else if (len > 1 && i + len <= raw.size() && is_valid_utf8(raw.substr(i, len))) {
+      piece = std::string(raw.substr(i, len));
+      // C1 controls (U+0080-U+009F) are not text either.
+      if (len == 2 && c == 0xc2 && static_cast<unsigned char>(raw[i + 1]) < 0xa0) piece = " ";
+    } else {
+      piece = "\xEF\xBF\xBD";  // U+FFFD for a broken byte
+      len = 1;
+    }
+    if (out.size() + piece.size() > kMaxMessageText) break;
+    out += piece;
+    i += len;
+  }
+  return out;
+}
+
+namespace {
+std::string hex(std::span<const unsigned char> bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
+}
+}  // namespace
+
+std::string conversation_socket_path(std::string_view broker_socket, const ConversationId& id) {
+  auto slash = broker_socket.rfind('/');
+  if (slash == std::string_view::npos) return {};
+  return std::string(broker_socket.substr(0, slash)) + "/conv/" + hex(id);
+}
+
+std::string conversation_tag(const ConversationId& id) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (EVP_Digest(id.data(), id.size(), md, &n, EVP_sha256(), nullptr) != 1 || n < 4) return "????????";
+  return hex({md, 4});
 }
 
 namespace {

@@ -237,15 +237,24 @@ void read_pam(Reader& rd, const J& j, PamConfig& pc) {
 }
 
 void read_broker(Reader& rd, const J& j, BrokerConfig& b) {
-  if (!rd.object(j, "broker", {"socket", "allowed_peers"})) return;
+  if (!rd.object(j, "broker", {"socket", "allowed_peers", "prompt_timeout", "sign_in_deadline", "max_sign_ins"}))
+    return;
   rd.string(j, "broker", "socket", b.socket);
-  if (!b.socket.empty() && (b.socket.front() != '/' || b.socket.size() > 107))
-    rd.fail("broker.socket", "must be an absolute path of at most 107 bytes");
+  // The conversation sockets beside it ("conv/" + 32 hex digits) must fit too.
+  if (!b.socket.empty() && (b.socket.front() != '/' || b.socket.size() > 70))
+    rd.fail("broker.socket", "must be an absolute path of at most 70 bytes (conversation sockets live beside it)");
   rd.string_list(j, "broker", "allowed_peers", b.allowed_peers);
+  rd.integer(j, "broker", "prompt_timeout", 5, 3600, b.prompt_timeout);
+  rd.integer(j, "broker", "sign_in_deadline", 10, 7200, b.sign_in_deadline);
+  rd.integer(j, "broker", "max_sign_ins", 1, 4096, b.max_sign_ins);
+  if (b.sign_in_deadline <= b.prompt_timeout)
+    rd.fail("broker.sign_in_deadline", "must be longer than broker.prompt_timeout");
 }
 
 void read_helper(Reader& rd, const J& j, HelperConfig& h) {
-  if (!rd.object(j, "helper", {"trust_remote_user", "site_name", "logout_redirect", "csrf_key_file"})) return;
+  if (!rd.object(j, "helper", {"trust_remote_user", "site_name", "logout_redirect", "csrf_key_file",
+                               "password_change_url"}))
+    return;
   rd.boolean(j, "helper", "trust_remote_user", h.trust_remote_user);
   rd.string(j, "helper", "site_name", h.site_name);
   if (!is_valid_utf8(h.site_name)) rd.fail("helper.site_name", "is not valid UTF-8");
@@ -257,6 +266,11 @@ void read_helper(Reader& rd, const J& j, HelperConfig& h) {
   if (!u.empty() && u.rfind("https://", 0) != 0 && u.rfind("http://", 0) != 0 &&
       !(u.front() == '/' && (u.size() == 1 || (u[1] != '/' && u[1] != '\\'))))
     rd.fail("helper.logout_redirect", quote_for_log(u) + " must be an http(s) URL or a path on this host");
+  rd.string(j, "helper", "password_change_url", h.password_change_url);
+  const auto& pc = h.password_change_url;
+  if (!pc.empty() && ((pc.rfind("https://", 0) != 0 && pc.rfind("http://", 0) != 0) || has_control_chars(pc) ||
+                      !is_valid_utf8(pc)))
+    rd.fail("helper.password_change_url", quote_for_log(pc) + " must be an http(s) URL (%u becomes the user name)");
 }
 
 // One document (base, or base merged with a profile) into a Config. With the

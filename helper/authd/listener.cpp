@@ -10,10 +10,15 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
+#include <chrono>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 
 #include "peer.hpp"
+#include "zsso/broker_protocol.hpp"
 #include "zsso/config.hpp"
 #include "zsso/text.hpp"
 #include "zsso/unique_fd.hpp"
@@ -66,6 +71,47 @@ Result<UniqueFd> make_socket(const ListenOptions& lo, gid_t group) {
   return fd;
 }
 
+// The conversation sockets' directory beside the listening socket: the
+// broker's own, searchable by everyone (the web server must reach the
+// sockets) but listable by nobody else, so only who knows an id finds its
+// socket. Sockets a killed broker left behind are removed.
+Result<void> prepare_conversation_dir(const std::string& dir) {
+  if (dir.empty()) return Error{"the socket path has no directory for conv/"};
+  if (::mkdir(dir.c_str(), 0711) != 0 && errno != EEXIST) return Error{dir + ": mkdir: " + errno_text(errno)};
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0) return Error{dir + ": " + errno_text(errno)};
+  if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid())
+    return Error{dir + ": exists and is not a directory of the broker's user; remove it"};
+  if (::chmod(dir.c_str(), 0711) != 0) return Error{dir + ": chmod: " + errno_text(errno)};
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      std::string name = e->d_name;
+      if (name.size() == 2 * broker::kConversationIdSize && e->d_type == DT_SOCK) ::unlinkat(::dirfd(d), e->d_name, 0);
+    }
+    ::closedir(d);
+  }
+  return {};
+}
+
+// The listening socket's path (for the conversation directory and logs).
+std::string bound_path(int fd) {
+  sockaddr_un addr{};
+  socklen_t len = sizeof addr;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0 || addr.sun_family != AF_UNIX ||
+      len <= offsetof(sockaddr_un, sun_path) || addr.sun_path[0] == '\0')
+    return {};
+  return std::string(addr.sun_path, ::strnlen(addr.sun_path, len - offsetof(sockaddr_un, sun_path)));
+}
+
+// At the limit: say so at once instead of leaving the client in the backlog.
+void answer_busy(int listen_fd) {
+  UniqueFd conn(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+  if (!conn.valid()) return;
+  std::string frame = broker::encode_response({broker::Status::unavailable, broker::Detail::busy, {}});
+  (void)::send(conn.get(), frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  ::shutdown(conn.get(), SHUT_WR);
+}
+
 }  // namespace
 
 int run_listener(const ListenOptions& lo, const ServeOptions& so) {
@@ -78,7 +124,7 @@ int run_listener(const ListenOptions& lo, const ServeOptions& so) {
   gid_t group = 0;
   if (lo.group) {
     group = *lo.group;
-  } else {
+  } else if (lo.inherited_fd < 0) {
     auto g = default_socket_group(cfg->broker.allowed_peers);
     if (!g) {
       log_error(g.error() + " (or give --socket-group)");
@@ -103,14 +149,30 @@ int run_listener(const ListenOptions& lo, const ServeOptions& so) {
     return 1;
   }
 
-  auto sock = make_socket(lo, group);
-  if (!sock) {
-    log_error(sock.error());
+  UniqueFd listen_fd;
+  std::string path = lo.path;
+  if (lo.inherited_fd >= 0) {
+    listen_fd.reset(lo.inherited_fd);
+    path = bound_path(listen_fd.get());
+    ::syslog(LOG_INFO, "listening on %s (socket from systemd)", path.empty() ? "?" : path.c_str());
+  } else {
+    auto sock = make_socket(lo, group);
+    if (!sock) {
+      log_error(sock.error());
+      return 1;
+    }
+    listen_fd = std::move(*sock);
+    ::syslog(LOG_INFO, "listening on %s (mode %04o, group %u)", lo.path.c_str(), static_cast<unsigned>(lo.mode),
+             static_cast<unsigned>(group));
+  }
+  if (auto dir = prepare_conversation_dir(conversation_dir(path)); !dir) {
+    log_error("conversation sockets: " + dir.error());
+    if (lo.inherited_fd < 0) ::unlink(lo.path.c_str());
     return 1;
   }
-  UniqueFd listen_fd = std::move(*sock);
-  ::syslog(LOG_INFO, "listening on %s (mode %04o, group %u)", lo.path.c_str(), static_cast<unsigned>(lo.mode),
-           static_cast<unsigned>(group));
+  ServeOptions child_so = so;
+  child_so.socket_path = path;
+  const int max_children = lo.max_children.value_or(static_cast<int>(cfg->broker.max_sign_ins));
 
   int children = 0;
   bool stopping = false;
@@ -125,11 +187,23 @@ int run_listener(const ListenOptions& lo, const ServeOptions& so) {
     }
   };
 
+  // At the limit, new connections wait in the backlog while sign-ins end
+  // (a burst of password sign-ins queues for a moment). When none has ended
+  // for kBusyGrace, the children are held by people who are typing: the
+  // waiting clients are told "busy" at once rather than left hanging.
+  constexpr auto kBusyGrace = std::chrono::seconds(3);
+  auto last_progress = std::chrono::steady_clock::now();
   while (!stopping) {
+    const bool full = children >= max_children;
     pollfd fds[2] = {{sigfd.get(), POLLIN, 0}, {listen_fd.get(), POLLIN, 0}};
-    // At the limit, new connections wait in the backlog until a child ends.
-    nfds_t n = children < lo.max_children ? 2 : 1;
-    if (::poll(fds, n, -1) < 0) {
+    int timeout_ms = -1;
+    if (full) {
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(last_progress + kBusyGrace - std::chrono::steady_clock::now());
+      timeout_ms = static_cast<int>(std::max<long long>(0, left.count()));
+    }
+    // Full and within the grace: only signals (a child ending) wake us.
+    nfds_t n = full && timeout_ms > 0 ? 1 : 2;
+    if (::poll(fds, n, full && timeout_ms == 0 ? 0 : timeout_ms) < 0) {
       if (errno == EINTR) continue;
       log_error("poll: " + errno_text(errno));
       break;
@@ -139,9 +213,17 @@ int run_listener(const ListenOptions& lo, const ServeOptions& so) {
       while (::read(sigfd.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
         if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) stopping = true;
       }
+      int before = children;
       reap(WNOHANG);
+      if (children < before) last_progress = std::chrono::steady_clock::now();
     }
     if (stopping || n < 2 || !(fds[1].revents & POLLIN)) continue;
+    if (children >= max_children) {
+      answer_busy(listen_fd.get());
+      ::syslog(LOG_WARNING, "%d sign-ins running (broker.max_sign_ins), none ended for %lld s: answered busy",
+               children, static_cast<long long>(kBusyGrace.count()));
+      continue;
+    }
 
     UniqueFd conn(::accept4(listen_fd.get(), nullptr, nullptr, SOCK_CLOEXEC));
     if (!conn.valid()) {
@@ -159,13 +241,13 @@ int run_listener(const ListenOptions& lo, const ServeOptions& so) {
       listen_fd.reset();
       // exit, not _exit: the child is a whole broker process, so library
       // destructors (PAM modules, test wrappers) run as after socket activation.
-      std::exit(serve_connection(conn.release(), so));
+      std::exit(serve_connection(conn.release(), child_so));
     }
     ++children;
   }
 
   listen_fd.reset();
-  ::unlink(lo.path.c_str());
+  if (lo.inherited_fd < 0) ::unlink(lo.path.c_str());
   // Children end on their own: each has its deadline.
   reap(0);
   ::syslog(LOG_INFO, "stopped");

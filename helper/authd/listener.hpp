@@ -15,7 +15,12 @@ struct ListenOptions {
   std::string path;
   mode_t mode = 0660;
   std::optional<gid_t> group;  // default: from broker.allowed_peers
-  int max_children = 64;       // more connections wait in the backlog
+  // Sign-ins at once (each child holds one); more are answered "busy" at
+  // once. Default: broker.max_sign_ins.
+  std::optional<int> max_children;
+  // A listening socket systemd passed (Accept=no): served instead of path,
+  // which is then only read back from it, and left in place at the end.
+  int inherited_fd = -1;
 };
 
 // Runs until SIGTERM or SIGINT; returns the process exit status.

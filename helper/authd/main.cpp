@@ -1,10 +1,12 @@
 // zendesk-sso-authd: runs the PAM transaction for the CGI when the web
 // server user may not (local /etc/shadow accounts), so nothing needs setuid.
 //
-//   zendesk-sso-authd [--config FILE]            one connection on fd 3 (systemd
-//                                                Accept=yes) or on stdin (inetd style)
+//   zendesk-sso-authd [--config FILE]            the listening socket systemd passes
+//                                                (Accept=no): a warm daemon forking a
+//                                                child per sign-in; or one connection on
+//                                                fd 3 (Accept=yes) or stdin (inetd style)
 //   zendesk-sso-authd [--config FILE] --listen PATH [--socket-mode 0660]
-//                     [--socket-group GROUP]     own socket, a child per connection
+//                     [--socket-group GROUP]     own socket, a child per sign-in
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -33,7 +35,8 @@ using namespace zsso::authd;
 constexpr const char* kUsage =
     "usage: zendesk-sso-authd [--config FILE] [--listen PATH [--socket-mode MODE] [--socket-group GROUP]\n"
     "                         [--max-children N]] [--io-timeout SEC] [--deadline SEC] [--log-stderr]\n"
-    "Without --listen, serves the one connection systemd passes (Accept=yes) or stdin.\n";
+    "Without --listen, serves the socket systemd passes: a listening one (Accept=no, a child per\n"
+    "sign-in), or one connection (Accept=yes) or stdin.\n";
 
 int usage_error(const std::string& msg) {
   std::fprintf(stderr, "zendesk-sso-authd: %s\n%s", msg.c_str(), kUsage);
@@ -46,8 +49,9 @@ bool parse_number(std::string_view text, T& out, int base = 10) {
   return ec == std::errc{} && end == text.data() + text.size() && !text.empty();
 }
 
-// A connected Unix stream socket, or a message saying what fd is instead.
-Result<void> check_connection(int fd) {
+// A Unix stream socket, connected or (listening) not, or a message saying
+// what fd is instead.
+Result<bool> check_socket(int fd) {
   int domain = 0, type = 0, listening = 0;
   socklen_t len = sizeof domain;
   if (::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0)
@@ -58,14 +62,18 @@ Result<void> check_connection(int fd) {
   ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len);
   if (domain != AF_UNIX || type != SOCK_STREAM)
     return Error{"descriptor " + std::to_string(fd) + " is not a Unix stream socket"};
-  if (listening) return Error{"descriptor " + std::to_string(fd) + " is a listening socket: use Accept=yes in the .socket unit"};
-  return {};
+  return listening != 0;
 }
+
+struct Passed {
+  int fd = -1;
+  bool listening = false;
+};
 
 // The connection systemd passed (LISTEN_FDS, fd 3), else stdin. The socket
 // ends up on a close-on-exec descriptor, and 0/1 on /dev/null, so no PAM
 // helper process inherits it and no stray output reaches the client.
-Result<int> take_connection() {
+Result<Passed> take_connection() {
   int fd = STDIN_FILENO;
   const char* pid = std::getenv("LISTEN_PID");
   const char* fds = std::getenv("LISTEN_FDS");
@@ -81,8 +89,9 @@ Result<int> take_connection() {
     ::unsetenv("LISTEN_FDS");
     ::unsetenv("LISTEN_FDNAMES");
   }
-  if (auto ok = check_connection(fd); !ok)
-    return Error{ok.error() + "; run under systemd socket activation (Accept=yes) or with --listen PATH"};
+  auto kind = check_socket(fd);
+  if (!kind) return Error{kind.error() + "; run under systemd socket activation (Accept=no, or Accept=yes) or with --listen PATH"};
+  if (*kind && fd == STDIN_FILENO) return Error{"stdin is a listening socket; use --listen PATH or systemd"};
   int conn = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
   if (conn < 0) return Error{"fcntl: " + errno_text(errno)};
   int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -96,7 +105,7 @@ Result<int> take_connection() {
     if (devnull > STDERR_FILENO) ::close(devnull);
   }
   if (fd > STDERR_FILENO) ::close(fd);
-  return conn;
+  return Passed{conn, *kind};
 }
 
 }  // namespace
@@ -139,8 +148,9 @@ int main(int argc, char** argv) {
       socket_group = val;
       socket_options = true;
     } else if (arg == "--max-children") {
-      if (!parse_number(val, lo.max_children) || lo.max_children < 1)
-        return usage_error("--max-children takes a positive number");
+      int n = 0;
+      if (!parse_number(val, n) || n < 1) return usage_error("--max-children takes a positive number");
+      lo.max_children = n;
     } else if (arg == "--io-timeout") {
       if (!seconds_option(val, so.io_timeout)) return usage_error("--io-timeout takes seconds (1 to 3600)");
     } else if (arg == "--deadline") {
@@ -174,5 +184,9 @@ int main(int argc, char** argv) {
     if (!log_stderr) std::fprintf(stderr, "zendesk-sso-authd: %s\n", conn.error().c_str());
     return 1;
   }
-  return serve_connection(*conn, so);
+  if (conn->listening) {
+    lo.inherited_fd = conn->fd;
+    return run_listener(lo, so);
+  }
+  return serve_connection(conn->fd, so);
 }

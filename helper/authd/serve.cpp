@@ -1,10 +1,16 @@
 #include "serve.hpp"
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <optional>
 
 #include "login.hpp"
@@ -28,38 +34,103 @@ wire::Status to_wire(LoginStatus s) {
     case LoginStatus::not_allowed: return wire::Status::not_allowed;
     case LoginStatus::unavailable: return wire::Status::unavailable;
     case LoginStatus::error: return wire::Status::error;
+    case LoginStatus::password_expired: return wire::Status::not_allowed;
+    case LoginStatus::busy: return wire::Status::unavailable;
+    case LoginStatus::gone: return wire::Status::unavailable;
+    case LoginStatus::prompt: return wire::Status::error;   // never final
   }
   return wire::Status::error;
 }
 
-class Connection {
+wire::Detail detail_for(const LoginOutcome& out) {
+  switch (out.status) {
+    case LoginStatus::ok: return wire::Detail::none;
+    case LoginStatus::password_expired: return wire::Detail::password_expired;
+    case LoginStatus::busy: return wire::Detail::busy;
+    case LoginStatus::gone: return wire::Detail::conversation;
+    default: return wire::Detail::pam;
+  }
+}
+
+// The conversation's own listening socket, removed with the process.
+class ConversationSocket {
+ public:
+  ConversationSocket() = default;
+  ConversationSocket(const ConversationSocket&) = delete;
+  ConversationSocket& operator=(const ConversationSocket&) = delete;
+  ~ConversationSocket() {
+    if (fd_.valid()) ::unlink(path_.c_str());
+  }
+
+  Result<void> open(const std::string& path) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.empty() || path.size() >= sizeof addr.sun_path)
+      return Error{"conversation socket path " + quote_for_log(path) + " is unusable"};
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd.valid()) return Error{"socket: " + errno_text(errno)};
+    mode_t old_mask = ::umask(0177);
+    int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    int e = errno;
+    ::umask(old_mask);
+    if (rc != 0) return Error{path + ": bind: " + errno_text(e)};
+    path_ = path;
+    fd_ = std::move(fd);
+    // Anyone may connect who can reach the directory (it is searchable, not
+    // listable) and knows the name; the peer check and the binding decide.
+    if (::listen(fd_.get(), 8) != 0 || ::chmod(path.c_str(), 0666) != 0)
+      return Error{path + ": listen/chmod: " + errno_text(errno)};
+    return {};
+  }
+  int get() const { return fd_.get(); }
+  bool valid() const { return fd_.valid(); }
+
+ private:
+  UniqueFd fd_;
+  std::string path_;
+};
+
+bool same_secret(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+class Connection : public Asker {
  public:
   Connection(int fd, const ServeOptions& opt)
       : fd_(fd), opt_(opt), start_(wire::Clock::now()) {}
 
   int run();
 
+  // Asker: the browser answers through the CGI, one connection per step.
+  bool ask(const std::vector<wire::Message>& page, std::vector<SecureBytes>& answers) override;
+
  private:
-  // Sends the answer and ends the connection. Request bytes still unread
-  // (a peer refused before its request was read) are dropped first, so the
-  // client sees a plain end of stream after the answer rather than a reset.
-  int answer(const wire::Response& resp) {
-    std::string frame = wire::encode_response(resp);
+  // Sends the answer on conn. Request bytes still unread (a peer refused
+  // before its request was read) are dropped first, so the client sees a
+  // plain end of stream after the answer rather than a reset.
+  bool send_on(int conn, const std::string& frame) {
     int err = 0;
-    auto io = wire::write_all(fd_.get(), {reinterpret_cast<const unsigned char*>(frame.data()), frame.size()},
+    auto io = wire::write_all(conn, {reinterpret_cast<const unsigned char*>(frame.data()), frame.size()},
                               wire::Clock::now() + opt_.io_timeout, &err);
     if (io != wire::Io::ok) {
       log(LOG_WARNING, "could not send the answer: " + std::string(io == wire::Io::timeout ? "timed out" : errno_text(err)));
-      return 1;
+      return false;
     }
-    ::shutdown(fd_.get(), SHUT_WR);
+    ::shutdown(conn, SHUT_WR);
     unsigned char scratch[4096];
     for (std::size_t dropped = 0; dropped < wire::kMaxRequestSize;) {
-      ssize_t n = ::recv(fd_.get(), scratch, sizeof scratch, MSG_DONTWAIT);
+      ssize_t n = ::recv(conn, scratch, sizeof scratch, MSG_DONTWAIT);
       if (n <= 0) break;
       dropped += static_cast<std::size_t>(n);
     }
-    return 0;
+    return true;
+  }
+  int answer(const wire::Response& resp) {
+    if (!fd_.valid()) return 1;
+    bool sent = send_on(fd_.get(), wire::encode_response(resp));
+    fd_.reset();
+    return sent ? 0 : 1;
   }
 
   int refuse(wire::Status status, wire::Detail detail, const std::string& why) {
@@ -70,15 +141,158 @@ class Connection {
   void log(int prio, const std::string& msg) const {
     std::string who = peer_ ? peer_->describe() : std::string("unknown peer");
     std::string rid = request_id_.empty() ? std::string() : "request " + request_id_ + ": ";
-    ::syslog(prio, "%s%s (%s)", rid.c_str(), msg.c_str(), who.c_str());
+    std::string conv = step_ ? "conversation " + tag_ + " step " + std::to_string(step_) + ": " : std::string();
+    ::syslog(prio, "%s%s%s (%s)", rid.c_str(), conv.c_str(), msg.c_str(), who.c_str());
   }
 
-  UniqueFd fd_;
+  // Waits for the browser's answer to the current step on the
+  // conversation's socket; other connections there are answered and dropped.
+  bool wait_for_answer(const std::vector<wire::Message>& page, std::vector<SecureBytes>& answers);
+  // Re-arms the watchdog for PAM's own work: opt_.deadline, within the whole sign-in's deadline.
+  void arm_pam_watchdog() const;
+  wire::Clock::time_point sign_in_deadline() const { return start_ + std::chrono::seconds(sign_in_deadline_s_); }
+
+  UniqueFd fd_;                 // the connection the next answer goes to (none while waiting)
   const ServeOptions& opt_;
   wire::Clock::time_point start_;
   std::optional<Peer> peer_;
+  std::vector<std::string> allowed_peers_;
   std::string request_id_;
+  std::string user_;
+  // The conversation, once the stack asks more than the password.
+  std::string socket_base_;     // broker socket path the conversation sockets live beside
+  std::string binding_;
+  std::int64_t prompt_timeout_s_ = 120;
+  std::int64_t sign_in_deadline_s_ = 600;
+  ConversationSocket conv_;
+  wire::ConversationId id_{};
+  std::string tag_;
+  std::uint8_t step_ = 0;
+  std::string last_prompt_;     // the current step's frame, sent again to a repeated request
 };
+
+void Connection::arm_pam_watchdog() const {
+  auto left = std::chrono::duration_cast<std::chrono::seconds>(sign_in_deadline() - wire::Clock::now()).count();
+  ::alarm(static_cast<unsigned>(std::clamp<long long>(std::min<long long>(opt_.deadline.count(), left), 1, 3600)));
+}
+
+bool Connection::ask(const std::vector<wire::Message>& page, std::vector<SecureBytes>& answers) {
+  if (!fd_.valid()) return false;
+  if (binding_.empty()) {
+    log(LOG_WARNING, "the stack asks more than the password, and the client sent no conversation binding");
+    return false;
+  }
+  if (step_ == 255) {
+    log(LOG_WARNING, "more than 255 steps: giving up");
+    return false;
+  }
+  if (!conv_.valid()) {
+    if (RAND_bytes(id_.data(), static_cast<int>(id_.size())) != 1) {
+      log(LOG_ERR, "RAND_bytes failed");
+      return false;
+    }
+    tag_ = wire::conversation_tag(id_);
+    if (auto ok = conv_.open(wire::conversation_socket_path(socket_base_, id_)); !ok) {
+      log(LOG_ERR, "cannot hold a conversation: " + ok.error() +
+                       " (the broker's socket directory needs a conv/ directory it may write)");
+      return false;
+    }
+  }
+  ++step_;
+  wire::Response resp;
+  resp.status = wire::Status::prompt;
+  resp.conversation = id_;
+  resp.step = step_;
+  resp.messages = page;
+  last_prompt_ = wire::encode_response(resp);
+  std::size_t prompts = 0;
+  for (const auto& m : page) prompts += m.is_prompt();
+  log(LOG_INFO, "user " + quote_for_log(user_) + ": asked " + std::to_string(prompts) + " prompt(s)");
+  bool sent = send_on(fd_.get(), last_prompt_);
+  fd_.reset();
+  if (!sent) return false;
+  ::alarm(0);   // the wait below has its own limits
+  bool got = wait_for_answer(page, answers);
+  if (got) arm_pam_watchdog();
+  else ::alarm(static_cast<unsigned>(std::max<long long>(1, opt_.deadline.count())));
+  return got;
+}
+
+bool Connection::wait_for_answer(const std::vector<wire::Message>& page, std::vector<SecureBytes>& answers) {
+  const std::size_t prompts = static_cast<std::size_t>(
+      std::count_if(page.begin(), page.end(), [](const wire::Message& m) { return m.is_prompt(); }));
+  const auto until = std::min(wire::Clock::now() + std::chrono::seconds(prompt_timeout_s_), sign_in_deadline());
+  for (;;) {
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(until - wire::Clock::now()).count();
+    if (left <= 0) {
+      log(LOG_NOTICE, "no answer within " +
+                          (until == sign_in_deadline() ? std::to_string(sign_in_deadline_s_) + " s (broker.sign_in_deadline)"
+                                                       : std::to_string(prompt_timeout_s_) + " s (broker.prompt_timeout)") +
+                          "; the sign-in is abandoned");
+      return false;
+    }
+    pollfd p{conv_.get(), POLLIN, 0};
+    int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 60000)));
+    if (n < 0 && errno != EINTR) {
+      log(LOG_ERR, "poll: " + errno_text(errno));
+      return false;
+    }
+    if (n <= 0) continue;
+    UniqueFd conn(::accept4(conv_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!conn.valid()) continue;
+    auto who = peer_of(conn.get());
+    if (!who || !peer_allowed(allowed_peers_, *who)) {
+      log(LOG_WARNING, "conversation socket: refused a peer not in broker.allowed_peers" +
+                           (who ? " (" + who->describe() + ")" : std::string()));
+      send_on(conn.get(), wire::encode_response({wire::Status::unavailable, wire::Detail::peer_refused, {}}));
+      continue;
+    }
+    auto refuse_here = [&](wire::Detail detail, const std::string& why) {
+      log(LOG_WARNING, why);
+      send_on(conn.get(), wire::encode_response({wire::Status::error, detail, {}}));
+    };
+    wire::FrameRead frame = wire::read_frame(conn.get(), wire::Clock::now() + opt_.io_timeout, wire::kMaxRequestSize);
+    if (frame.io != wire::Io::ok) continue;
+    if (!frame.error.message.empty()) {
+      refuse_here(frame.error.detail, "protocol error: " + frame.error.message);
+      continue;
+    }
+    auto decoded = wire::decode_request_body(frame.body);
+    frame.body.clear();
+    frame.body.shrink_to_fit();
+    if (!decoded.ok()) {
+      refuse_here(decoded.error.detail, "protocol error: " + decoded.error.message);
+      continue;
+    }
+    wire::Request& req = decoded.value;
+    // The id is in the socket's name already; compared again, in constant
+    // time, with the binding: an id without the browser's cookie gets nothing.
+    if (!req.continues || CRYPTO_memcmp(req.conversation.data(), id_.data(), id_.size()) != 0 ||
+        !same_secret(req.binding, binding_)) {
+      refuse_here(wire::Detail::conversation,
+                  "refused a continue request that does not belong to this browser's conversation (request " +
+                      quote_for_log(req.request_id) + ")");
+      continue;
+    }
+    if (req.step < step_) {
+      // A repeated step (a second click, a reload): the current page again, nothing consumed.
+      log(LOG_NOTICE, "step " + std::to_string(req.step) + " repeated: the current prompt is sent again");
+      send_on(conn.get(), last_prompt_);
+      continue;
+    }
+    if (req.step != step_ || req.answers.size() != prompts) {
+      refuse_here(wire::Detail::conversation, "refused answers for step " + std::to_string(req.step) + " (" +
+                                                  std::to_string(req.answers.size()) + " for " +
+                                                  std::to_string(prompts) + " prompt(s))");
+      continue;
+    }
+    request_id_ = req.request_id;
+    log(LOG_INFO, "answered");
+    answers = std::move(req.answers);
+    fd_ = std::move(conn);
+    return true;
+  }
+}
 
 int Connection::run() {
   auto peer = peer_of(fd_.get());
@@ -91,6 +305,7 @@ int Connection::run() {
   // The broker's own configuration decides everything; the request only names a profile.
   auto base = load_config(opt_.config_path);
   if (!base) return refuse(wire::Status::unavailable, wire::Detail::config, "configuration: " + base.error());
+  allowed_peers_ = base->broker.allowed_peers;
   if (!peer_allowed(base->broker.allowed_peers, *peer_))
     return refuse(wire::Status::unavailable, wire::Detail::peer_refused,
                   "refused: peer is not in broker.allowed_peers");
@@ -114,6 +329,10 @@ int Connection::run() {
     return refuse(wire::Status::error, decoded.error.detail, "protocol error: " + decoded.error.message);
   wire::Request& req = decoded.value;
   request_id_ = req.request_id;
+  if (req.continues)
+    return refuse(wire::Status::error, wire::Detail::conversation,
+                  "protocol error: a continue request belongs on its conversation's socket");
+  user_ = req.user;
 
   if (!req.client_address.empty() && !parse_ip(req.client_address))
     return refuse(wire::Status::error, wire::Detail::malformed,
@@ -134,6 +353,11 @@ int Connection::run() {
                   "refused REMOTE_USER sign-in for " + quote_for_log(req.user) +
                       ": helper.trust_remote_user is off in the broker's configuration");
 
+  socket_base_ = opt_.socket_path.empty() ? cfg.broker.socket : opt_.socket_path;
+  binding_ = req.binding;
+  prompt_timeout_s_ = cfg.broker.prompt_timeout;
+  sign_in_deadline_s_ = cfg.broker.sign_in_deadline;
+
   LoginRequest login;
   login.user = req.user;
   login.password = std::move(req.password);
@@ -141,23 +365,35 @@ int Connection::run() {
   login.client_address = req.client_address;
   login.profile = req.profile;
   login.request_id = req.request_id;
-  LoginOutcome out = pam_login(cfg, login);
+  LoginOutcome out = pam_login(cfg, login, this);
   login.password.clear();
   login.password.shrink_to_fit();
 
-  wire::Response resp{to_wire(out.status), out.status == LoginStatus::ok ? wire::Detail::none : wire::Detail::pam,
-                      std::move(out.token)};
-  log(out.status == LoginStatus::ok ? LOG_INFO : LOG_NOTICE,
-      "user " + quote_for_log(req.user) + " from " + (req.client_address.empty() ? "-" : req.client_address) +
-          (req.profile.empty() ? "" : " profile " + req.profile) + ": " +
-          std::string(wire::status_name(resp.status)) + " (" + out.detail + ")");
+  wire::Response resp{to_wire(out.status), detail_for(out), std::move(out.token)};
+  if (out.status == LoginStatus::ok) resp.messages = std::move(out.messages);
+  const std::string client = req.client_address.empty() ? "-" : req.client_address;
+  const std::string decision = "user " + quote_for_log(req.user) + " from " + client +
+                               (req.profile.empty() ? "" : " profile " + req.profile) + ": " +
+                               std::string(wire::status_name(resp.status)) + " (" + out.detail + ")";
+  if (!fd_.valid()) {
+    // Abandoned mid-conversation: nobody to answer; the CGI finds the socket gone.
+    log(LOG_NOTICE, decision + "; nobody is waiting for the answer");
+    return 1;
+  }
+  log(out.status == LoginStatus::ok ? LOG_INFO : LOG_NOTICE, decision);
   return answer(resp);
 }
 
 }  // namespace
 
+std::string conversation_dir(const std::string& socket_path) {
+  auto slash = socket_path.rfind('/');
+  return slash == std::string::npos ? std::string() : socket_path.substr(0, slash) + "/conv";
+}
+
 int serve_connection(int fd, const ServeOptions& opt) {
-  // A stuck PAM module must not keep the process forever; SIGALRM's default action ends it.
+  // A stuck PAM module must not keep the process forever; SIGALRM's default
+  // action ends it. Waiting for the browser has its own limits (ask()).
   ::alarm(static_cast<unsigned>(std::max<long long>(1, opt.deadline.count())));
   Connection conn(fd, opt);
   int rc = conn.run();

@@ -1,4 +1,7 @@
-// One connection, one PAM transaction: the whole life of a broker child.
+// One sign-in attempt: the whole life of a broker child. It answers the
+// connection it was given; when the PAM stack asks more than the password,
+// it holds the PAM transaction, listens on the conversation's own socket and
+// answers each next step there, until the sign-in ends or times out.
 #pragma once
 
 #include <chrono>
@@ -8,15 +11,24 @@ namespace zsso::authd {
 
 struct ServeOptions {
   std::string config_path;
-  // The request must have arrived completely within this time (slow clients
+  // The broker's listening socket; conversation sockets live in "conv/"
+  // beside it. Empty: beside the configured broker.socket.
+  std::string socket_path;
+  // A request must have arrived completely within this time (slow clients
   // cannot hold a process), and the answer must be written within it.
   std::chrono::seconds io_timeout{5};
-  // Everything, PAM included; past it the process ends without an answer.
+  // How long PAM may run between two answers from the browser (a stuck
+  // module must not keep the process); past it the process ends. The wait
+  // for the browser has its own limits, broker.prompt_timeout and
+  // broker.sign_in_deadline.
   std::chrono::seconds deadline{20};
 };
 
 // Serves the connected socket fd and closes it. Returns the exit status for
 // the process: 0 when an answer was sent (whatever it said), 1 otherwise.
 int serve_connection(int fd, const ServeOptions& opt);
+
+// The directory of the conversation sockets for a broker socket path.
+std::string conversation_dir(const std::string& socket_path);
 
 }  // namespace zsso::authd

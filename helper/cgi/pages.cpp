@@ -16,6 +16,9 @@ const std::string_view kPageStyle =
     "button{margin-top:1.25rem;width:100%;font:inherit;font-weight:600;padding:.7rem;border:0;"
     "border-radius:.3rem;background:#1f73b7;color:#fff;cursor:pointer}"
     ".alert{background:#fde8e8;border-left:4px solid #cc3340;padding:.5rem .75rem;margin:0 0 1rem}"
+    ".note{background:#e8f1fb;border-left:4px solid #1f73b7;padding:.5rem .75rem;margin:0 0 1rem}"
+    ".pam{white-space:pre-line}"
+    ".again{margin-top:1rem;font-size:.9rem}"
     ".rid{color:#555;font-size:.85rem;margin-top:1.5rem}"
     "@media (max-width:30rem){main{margin:0;border-radius:0;box-shadow:none}}";
 
@@ -46,7 +49,77 @@ void close_page(std::string& out, const PageFrame& f, bool with_request_id) {
   out += "</main>\n</body>\n</html>\n";
 }
 
+// What PAM said, above the prompts or the continue button: errors as
+// alerts, the rest as notes; newlines kept (pre-line), everything escaped.
+void append_messages(std::string& out, const std::vector<broker::Message>& messages) {
+  for (const auto& m : messages) {
+    if (m.is_prompt()) continue;
+    out += m.kind == broker::Message::Kind::error ? "<p class=\"alert pam\" role=\"alert\">" : "<p class=\"note pam\">";
+    html_escape_append(out, m.text);
+    out += "</p>\n";
+  }
+}
+
+bool contains_word(std::string_view text, std::initializer_list<std::string_view> words) {
+  std::string lower;
+  for (char c : text) lower += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  for (auto w : words)
+    if (lower.find(w) != std::string::npos) return true;
+  return false;
+}
+
+// Hints for the browser and password managers, from the module's prompt.
+void append_input_hints(std::string& out, const broker::Message& prompt) {
+  if (contains_word(prompt.text, {"code", "otp", "one-time", "one time", "token", "verification", "passcode", "pin"})) {
+    out += " autocomplete=\"one-time-code\" inputmode=\"numeric\"";
+  } else if (prompt.kind == broker::Message::Kind::echo_off) {
+    out += contains_word(prompt.text, {"new", "retype", "again"}) ? " autocomplete=\"new-password\""
+                                                                   : " autocomplete=\"current-password\"";
+  } else {
+    out += " autocomplete=\"off\" autocapitalize=\"none\" spellcheck=\"false\"";
+  }
+}
+
+void append_hidden(std::string& out, std::string_view name, std::string_view value) {
+  out += "<input type=\"hidden\" name=\"";
+  out += name;
+  out += "\" value=\"";
+  html_escape_append(out, value);
+  out += "\">\n";
+}
+
 }  // namespace
+
+std::string prompt_page(const PageFrame& f, const PromptForm& form) {
+  std::string out;
+  out.reserve(4096);
+  open_page(out, f, "Sign in");
+  out += "<form method=\"post\" action=\"";
+  html_escape_append(out, form.action);
+  out += "\">\n";
+  append_messages(out, form.messages);
+  int k = 0;
+  for (const auto& m : form.messages) {
+    if (!m.is_prompt()) continue;
+    const std::string id = "answer" + std::to_string(k++);
+    out += "<label for=\"" + id + "\">";
+    html_escape_append(out, m.text.empty() ? std::string_view("Answer") : std::string_view(m.text));
+    out += "</label>\n<input id=\"" + id + "\" name=\"" + id + "\" type=\"";
+    out += m.kind == broker::Message::Kind::echo_off ? "password" : "text";
+    out += "\"";
+    append_input_hints(out, m);
+    out += k == 1 ? " autofocus>\n" : ">\n";
+  }
+  append_hidden(out, "csrf", form.csrf_token);
+  append_hidden(out, "conversation", form.conversation);
+  append_hidden(out, "step", std::to_string(form.step));
+  if (!form.return_to.empty()) append_hidden(out, "return_to", form.return_to);
+  out += "<button type=\"submit\">Continue</button>\n</form>\n<p class=\"again\"><a href=\"";
+  html_escape_append(out, form.start_again_url);
+  out += "\">Start again</a></p>\n";
+  close_page(out, f, false);
+  return out;
+}
 
 std::string login_form_page(const PageFrame& f, const LoginForm& form) {
   std::string out;
@@ -108,10 +181,20 @@ std::string message_page(const PageFrame& f, std::string_view title, std::string
   return out;
 }
 
-std::string delivery_page(const PageFrame& f, std::string_view post_form_html) {
+std::string delivery_page(const PageFrame& f, std::string_view post_form_html,
+                          const std::vector<broker::Message>& messages) {
   std::string out;
   out.reserve(2048 + post_form_html.size());
   open_page(out, f, "Signing in");
+  if (!messages.empty()) {
+    // Something to read first ("Your password will expire in 3 days"): no
+    // auto-submit, the person continues when they have read it.
+    append_messages(out, messages);
+    out += "<p>Press the button to continue to Zendesk.</p>\n";
+    out += post_form_html;
+    close_page(out, f, false);
+    return out;
+  }
   out += "<p>Signing you in to Zendesk\xe2\x80\xa6 If nothing happens, press the button.</p>\n";
   out += post_form_html;
   out += "<script>";

@@ -1,5 +1,6 @@
 #include "routes.hpp"
 
+#include <sys/random.h>
 #include <syslog.h>
 
 #include <algorithm>
@@ -27,6 +28,53 @@ bool is_profile_name(std::string_view n) {
   return std::all_of(n.begin(), n.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
   });
+}
+
+// 128 bits from the kernel's CSPRNG, in hex (getrandom: no OpenSSL start-up for 16 bytes).
+Result<std::string> random_hex() {
+  unsigned char raw[16];
+  std::size_t got = 0;
+  while (got < sizeof raw) {
+    ssize_t n = ::getrandom(raw + got, sizeof raw - got, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error{"getrandom: " + errno_text(errno)};
+    }
+    got += static_cast<std::size_t>(n);
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : raw) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
+}
+
+std::string to_hex(const broker::ConversationId& id) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : id) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
+}
+
+std::optional<broker::ConversationId> parse_conversation(std::string_view hex) {
+  if (hex.size() != 2 * broker::kConversationIdSize) return std::nullopt;
+  broker::ConversationId id{};
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    id[i] = static_cast<unsigned char>(hi << 4 | lo);
+  }
+  return id;
 }
 
 // Wipes form values (the password among them) when the request is done.
@@ -62,6 +110,17 @@ class Handler {
   }
   std::string csrf_cookie_name() const {
     return route_.profile.empty() ? "zsso_csrf" : "zsso_csrf_" + route_.profile;
+  }
+  // The browser's half of a multi-step sign-in: the broker's conversation is
+  // bound to this cookie's value, the page carries the conversation id.
+  std::string conversation_cookie_name() const {
+    return route_.profile.empty() ? "zsso_conv" : "zsso_conv_" + route_.profile;
+  }
+  std::string cookie(std::string_view name, std::string_view value, std::int64_t max_age) const {
+    std::string c = std::string(name) + "=" + std::string(value) + "; Path=" + route_url("login") +
+                    "; Max-Age=" + std::to_string(max_age) + "; HttpOnly; SameSite=Strict";
+    if (req_.https) c += "; Secure";
+    return c;
   }
   void note(std::string_view s) {
     if (!notes_.empty()) notes_ += "; ";
@@ -116,7 +175,13 @@ class Handler {
                       std::string log);
   Response remote_user_sign_in(std::string_view return_to);
   Response attempt(LoginRequest& lr, std::string_view return_to);
-  Response deliver(const std::string& token, std::string_view return_to, std::string log);
+  Response next_step(const FormFields& fields, std::string_view return_to, const std::string& claimed);
+  Response outcome_page(LoginOutcome& out, std::string_view user, bool remote_user, std::string_view return_to,
+                        const std::string& binding, std::string log_prefix);
+  Response prompt(const LoginOutcome& out, std::string_view return_to, const std::string& binding, std::string log);
+  Response start_again(std::string_view return_to, std::string log);
+  Response deliver(const std::string& token, std::string_view return_to, std::string log,
+                   const std::vector<broker::Message>& messages = {});
   std::string checked_return_to(const std::string* raw);
 };
 
@@ -171,14 +236,15 @@ Response Handler::login_form(int status, std::string_view return_to, std::string
   return r;
 }
 
-Response Handler::deliver(const std::string& token, std::string_view return_to, std::string log) {
+Response Handler::deliver(const std::string& token, std::string_view return_to, std::string log,
+                          const std::vector<broker::Message>& messages) {
   Response r;
   r.log_priority = LOG_INFO;
   r.log_message = std::move(log);
-  // The form token has done its job.
-  std::string clear = csrf_cookie_name() + "=; Path=" + route_url("login") + "; Max-Age=0; HttpOnly; SameSite=Strict";
-  if (req_.https) clear += "; Secure";
-  r.header("Set-Cookie", clear);
+  // The form token and any conversation cookie have done their job.
+  r.header("Set-Cookie", cookie(csrf_cookie_name(), "", 0));
+  if (!cookie_values(req_.cookie, conversation_cookie_name()).empty())
+    r.header("Set-Cookie", cookie(conversation_cookie_name(), "", 0));
   if (cfg_.zendesk.delivery == Delivery::get) {
     r.status = 302;
     r.header("Location", jwt_get_url(cfg_.zendesk, token, return_to));
@@ -191,8 +257,9 @@ Response Handler::deliver(const std::string& token, std::string_view return_to, 
   const std::string endpoint = jwt_endpoint(cfg_.zendesk);
   const std::string origin = endpoint.substr(0, endpoint.find('/', endpoint.find("//") + 2));
   r.status = 200;
-  r.body = delivery_page(frame(), jwt_post_form(cfg_.zendesk, token, return_to));
-  r.content_security_policy = build_csp(csp_hash(kPageStyle), csp_hash(kAutoSubmitScript), {origin});
+  r.body = delivery_page(frame(), jwt_post_form(cfg_.zendesk, token, return_to), messages);
+  r.content_security_policy =
+      build_csp(csp_hash(kPageStyle), messages.empty() ? csp_hash(kAutoSubmitScript) : std::string(), {origin});
   r.log_message += " delivery=post";
   return r;
 }
@@ -201,29 +268,136 @@ Response Handler::attempt(LoginRequest& lr, std::string_view return_to) {
   lr.client_address = client_;
   lr.profile = route_.profile;
   lr.request_id = env_.request_id;
-  const std::string who = "user=" + quote_for_log(lr.user, 64);
+  std::string binding;
+  if (!cfg_.broker.socket.empty()) {
+    auto b = random_hex();
+    if (!b) return server_error(500, b.error());
+    binding = lr.binding = *b;
+  }
   LoginOutcome out = sign_in(cfg_, lr);
+  return outcome_page(out, lr.user, lr.password_checked_by_web_server, return_to, binding, "");
+}
+
+Response Handler::outcome_page(LoginOutcome& out, std::string_view user, bool remote_user,
+                               std::string_view return_to, const std::string& binding, std::string step) {
+  // Later steps come without a user name (the broker child knows it; its line names it).
+  const std::string who = (user.empty() ? std::string("user=-") : "user=" + quote_for_log(user, 64)) + step;
   switch (out.status) {
     case LoginStatus::ok:
-      return deliver(out.token, return_to, "200 signed in " + who);
+      return deliver(out.token, return_to, "200 signed in " + who, out.messages);
+    case LoginStatus::prompt:
+      return prompt(out, return_to, binding, "200 asked " + who + ": " + out.detail);
     case LoginStatus::bad_login:
-      if (lr.password_checked_by_web_server)
+      if (remote_user)
         return page(403, "Sign-in refused", "This account may not sign in to Zendesk.", LOG_NOTICE,
                     "403 REMOTE_USER refused " + who + ": " + out.detail);
-      return login_form(401, return_to, lr.user, "The user name or password is incorrect.",
+      return login_form(401, return_to, step.empty() ? user : std::string_view{}, "The user name or password is incorrect.",
                         "401 bad login " + who + ": " + out.detail);
     case LoginStatus::not_allowed:
-      if (lr.password_checked_by_web_server)
+      if (remote_user)
         return page(403, "Sign-in refused", "This account may not sign in to Zendesk from here.", LOG_NOTICE,
                     "403 not allowed " + who + ": " + out.detail);
-      return login_form(403, return_to, lr.user, "This account may not sign in to Zendesk from here.",
+      return login_form(403, return_to, step.empty() ? user : std::string_view{},
+                        "This account may not sign in to Zendesk from here.",
                         "403 not allowed " + who + ": " + out.detail);
+    case LoginStatus::password_expired: {
+      // The admin's own password-change page; %u is the user, URL-encoded.
+      std::string url;
+      for (std::size_t i = 0; i < cfg_.helper.password_change_url.size(); ++i) {
+        const char c = cfg_.helper.password_change_url[i];
+        if (c == '%' && i + 1 < cfg_.helper.password_change_url.size() && cfg_.helper.password_change_url[i + 1] == 'u') {
+          url += percent_encode(user);
+          ++i;
+        } else {
+          url += c;
+        }
+      }
+      Response r = page(302, "Password expired", "Your password has expired. Continue to change it.", LOG_NOTICE,
+                        "302 password expired " + who + ", sent to helper.password_change_url: " + out.detail, url,
+                        "Change your password");
+      r.header("Location", url);
+      return r;
+    }
+    case LoginStatus::gone:
+      return start_again(return_to, "410 conversation over " + who + ": " + out.detail);
+    case LoginStatus::busy: {
+      Response r = page(503, "Too many sign-ins", "Too many people are signing in right now. Wait a minute and try again.",
+                        LOG_WARNING, "503 busy " + who + ": " + out.detail, route_url("login"), "Try again");
+      r.header("Retry-After", "30");
+      return r;
+    }
     case LoginStatus::unavailable:
       return server_error(503, "sign-in unavailable " + who + ": " + out.detail);
     case LoginStatus::error:
       break;
   }
   return server_error(500, "sign-in error " + who + ": " + out.detail);
+}
+
+Response Handler::prompt(const LoginOutcome& out, std::string_view return_to, const std::string& binding,
+                         std::string log) {
+  auto key = CsrfKey::from_config(cfg_);
+  if (!key) return server_error(500, "CSRF key: " + key.error());
+  auto token = key->issue(env_.now);
+  if (!token) return server_error(500, "CSRF token: " + token.error());
+  const std::string action = route_url("login");
+  std::string again = action;
+  if (!return_to.empty()) again += "?return_to=" + percent_encode(return_to);
+  const std::string conversation = to_hex(out.conversation);
+  Response r;
+  r.status = 200;
+  r.body = prompt_page(frame(), {action, *token, return_to, conversation, out.step, out.messages, again});
+  r.content_security_policy = build_csp(csp_hash(kPageStyle), {}, {});
+  r.header("Set-Cookie", cookie(csrf_cookie_name(), *token, kCsrfLifetimeSeconds));
+  r.header("Set-Cookie", cookie(conversation_cookie_name(), binding, cfg_.broker.sign_in_deadline));
+  r.log_priority = LOG_INFO;
+  r.log_message = std::move(log) + " conversation=" + broker::conversation_tag(out.conversation) +
+                  " step=" + std::to_string(out.step);
+  return r;
+}
+
+Response Handler::start_again(std::string_view return_to, std::string log) {
+  std::string again = route_url("login");
+  if (!return_to.empty()) again += "?return_to=" + percent_encode(return_to);
+  Response r = page(410, "Sign-in expired",
+                    "This sign-in took too long or has already ended. Start again from the sign-in form.", LOG_NOTICE,
+                    std::move(log), again, "Start again");
+  r.header("Set-Cookie", cookie(conversation_cookie_name(), "", 0));
+  return r;
+}
+
+Response Handler::next_step(const FormFields& fields, std::string_view return_to, const std::string& claimed) {
+  const std::string* conv_hex = form_get(fields, "conversation");
+  const std::string* step_text = form_get(fields, "step");
+  auto id = conv_hex ? parse_conversation(*conv_hex) : std::nullopt;
+  int step = 0;
+  if (step_text && !step_text->empty() && step_text->size() <= 3 &&
+      std::all_of(step_text->begin(), step_text->end(), [](char c) { return c >= '0' && c <= '9'; }))
+    step = std::stoi(*step_text);
+  if (!id || step < 1 || step > 255) return bad_request("malformed conversation or step field" + claimed);
+  const std::string tag = " conversation=" + broker::conversation_tag(*id) + " step=" + std::to_string(step);
+  if (cfg_.broker.socket.empty())
+    return start_again(return_to, "410 continue request in direct mode (no broker holds conversations)" + tag);
+  auto bindings = cookie_values(req_.cookie, conversation_cookie_name());
+  if (bindings.size() != 1 || bindings.front().empty() || bindings.front().size() > broker::kMaxBinding)
+    return start_again(return_to, "410 continue request without this browser's conversation cookie" + tag);
+
+  ContinueRequest cr;
+  cr.conversation = *id;
+  cr.binding = std::string(bindings.front());
+  cr.step = static_cast<std::uint8_t>(step);
+  cr.client_address = client_;
+  cr.request_id = env_.request_id;
+  for (std::size_t k = 0; k < broker::kMaxAnswers; ++k) {
+    const std::string name = "answer" + std::to_string(k);
+    if (form_count(fields, name) > 1) return bad_request("repeated form field " + name);
+    const std::string* a = form_get(fields, name);
+    if (!a) break;
+    cr.answers.emplace_back(a->begin(), a->end());
+  }
+  if (cr.answers.empty()) return bad_request("continue request without answers" + tag);
+  LoginOutcome out = broker_continue(cfg_, cr);
+  return outcome_page(out, "", false, return_to, cr.binding, tag);
 }
 
 Response Handler::remote_user_sign_in(std::string_view return_to) {
@@ -251,7 +425,7 @@ Response Handler::login_post() {
   secure_wipe(req_.body.data(), req_.body.size());
   if (!fields) return bad_request("unparsable form body");
   FieldWiper wiper{*fields};
-  for (auto key : {"user", "password", "csrf", "return_to"})
+  for (auto key : {"user", "password", "csrf", "return_to", "conversation", "step"})
     if (form_count(*fields, key) > 1) return bad_request(std::string("repeated form field ") + key);
   const std::string return_to = checked_return_to(form_get(*fields, "return_to"));
   if (cfg_.helper.trust_remote_user && !req_.remote_user.empty()) return remote_user_sign_in(return_to);
@@ -273,6 +447,8 @@ Response Handler::login_post() {
                 LOG_NOTICE, std::string("403 CSRF token ") + to_string(c) + claimed, again,
                 "Open the sign-in form");
   }
+  // The next step of a multi-step sign-in.
+  if (form_get(*fields, "conversation")) return next_step(*fields, return_to, claimed);
 
   const std::string* password = form_get(*fields, "password");
   if (!user || !password || trim(*user).empty() || password->empty())

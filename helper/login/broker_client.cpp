@@ -17,41 +17,39 @@ namespace {
 
 namespace wire = zsso::broker;
 
-// Longer than the broker's own deadline (20 s by default), so its answer,
+// Longer than the broker's PAM deadline (20 s by default), so its answer,
 // even a slow PAM failure, arrives before the client gives up.
 constexpr auto kConnectTimeout = std::chrono::seconds(5);
 constexpr auto kTotalTimeout = std::chrono::seconds(25);
 
-LoginStatus from_wire(wire::Status s) {
-  switch (s) {
+LoginStatus from_wire(const wire::Response& r) {
+  switch (r.status) {
     case wire::Status::ok: return LoginStatus::ok;
     case wire::Status::bad_login: return LoginStatus::bad_login;
-    case wire::Status::not_allowed: return LoginStatus::not_allowed;
-    case wire::Status::unavailable: return LoginStatus::unavailable;
-    case wire::Status::error: return LoginStatus::error;
+    case wire::Status::not_allowed:
+      return r.detail == wire::Detail::password_expired ? LoginStatus::password_expired : LoginStatus::not_allowed;
+    case wire::Status::unavailable:
+      if (r.detail == wire::Detail::busy) return LoginStatus::busy;
+      if (r.detail == wire::Detail::conversation) return LoginStatus::gone;
+      return LoginStatus::unavailable;
+    case wire::Status::error:
+      return r.detail == wire::Detail::conversation ? LoginStatus::gone : LoginStatus::error;
+    case wire::Status::prompt: return LoginStatus::prompt;
   }
   return LoginStatus::error;
 }
 
-LoginOutcome down(const std::string& path, const std::string& why) {
-  return {LoginStatus::unavailable, {}, "broker " + path + ": " + why};
+LoginOutcome down(const std::string& path, const std::string& why, LoginStatus status = LoginStatus::unavailable) {
+  LoginOutcome o;
+  o.status = status;
+  o.detail = "broker " + path + ": " + why;
+  return o;
 }
 
-}  // namespace
-
-LoginOutcome broker_login(const Config& cfg, const LoginRequest& req) {
-  const std::string& path = cfg.broker.socket;
-  wire::Request wreq;
-  wreq.user = req.user;
-  wreq.password = req.password;
-  wreq.client_address = req.client_address;
-  wreq.profile = req.profile;
-  wreq.request_id = req.request_id;
-  wreq.remote_user = req.password_checked_by_web_server;
-  auto frame = wire::encode_request(wreq);
-  // Field limits: a user name or password nobody could have is a failed login, not a fault.
-  if (!frame) return {LoginStatus::bad_login, {}, "not sent to the broker: " + frame.error()};
-
+// One request, one answer, on a new connection to path. gone_if_absent: a
+// conversation socket that is not there (any more) is a finished or
+// abandoned conversation, not a broker that is down.
+LoginOutcome exchange(const std::string& path, SecureBytes& frame, bool gone_if_absent) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof addr.sun_path) return down(path, "socket path too long");
@@ -65,37 +63,79 @@ LoginOutcome broker_login(const Config& cfg, const LoginRequest& req) {
   int rc;
   do rc = ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   while (rc != 0 && errno == EINTR);
-  if (rc != 0) return down(path, "connect: " + errno_text(errno));
+  if (rc != 0) {
+    int e = errno;
+    if (gone_if_absent && (e == ENOENT || e == ECONNREFUSED))
+      return down(path, "connect: " + errno_text(e) + " (the conversation has ended)", LoginStatus::gone);
+    return down(path, "connect: " + errno_text(e));
+  }
 
   auto deadline = wire::Clock::now() + kTotalTimeout;
   int err = 0;
-  switch (wire::write_all(fd.get(), *frame, deadline, &err)) {
+  switch (wire::write_all(fd.get(), frame, deadline, &err)) {
     case wire::Io::ok: break;
     case wire::Io::timeout: return down(path, "timed out sending the request");
-    // The broker may have answered and closed already (a refused peer): read what it said.
+    // The broker may have answered and closed already (a refused peer, busy): read what it said.
     case wire::Io::closed: break;
     case wire::Io::failed: return down(path, "send: " + errno_text(err));
   }
-  frame->clear();
-  frame->shrink_to_fit();
+  frame.clear();
+  frame.shrink_to_fit();
 
   wire::FrameRead answer = wire::read_frame(fd.get(), deadline, wire::kMaxResponseSize);
   switch (answer.io) {
     case wire::Io::ok: break;
-    case wire::Io::closed: return down(path, "closed the connection without an answer");
+    case wire::Io::closed:
+      return down(path, "closed the connection without an answer", gone_if_absent ? LoginStatus::gone : LoginStatus::unavailable);
     case wire::Io::timeout: return down(path, "no answer within " + std::to_string(kTotalTimeout.count()) + " s");
     case wire::Io::failed: return down(path, "recv: " + errno_text(answer.err));
   }
-  if (!answer.error.message.empty()) return {LoginStatus::error, {}, "broker " + path + ": " + answer.error.message};
+  if (!answer.error.message.empty()) return down(path, answer.error.message, LoginStatus::error);
   auto resp = wire::decode_response_body(answer.body);
-  if (!resp.ok()) return {LoginStatus::error, {}, "broker " + path + ": bad answer: " + resp.error.message};
+  if (!resp.ok()) return down(path, "bad answer: " + resp.error.message, LoginStatus::error);
 
   LoginOutcome out;
-  out.status = from_wire(resp.value.status);
+  out.status = from_wire(resp.value);
   out.token = std::move(resp.value.token);
+  out.messages = std::move(resp.value.messages);
+  out.conversation = resp.value.conversation;
+  out.step = resp.value.step;
   out.detail = "broker: " + std::string(wire::status_name(resp.value.status));
   if (resp.value.detail != wire::Detail::none) out.detail += " (" + std::string(wire::detail_name(resp.value.detail)) + ")";
   return out;
+}
+
+}  // namespace
+
+LoginOutcome broker_login(const Config& cfg, const LoginRequest& req) {
+  wire::Request wreq;
+  wreq.user = req.user;
+  wreq.password = req.password;
+  wreq.client_address = req.client_address;
+  wreq.profile = req.profile;
+  wreq.request_id = req.request_id;
+  wreq.remote_user = req.password_checked_by_web_server;
+  wreq.binding = req.binding;
+  auto frame = wire::encode_request(wreq);
+  // Field limits: a user name or password nobody could have is a failed login, not a fault.
+  if (!frame) return {LoginStatus::bad_login, {}, "not sent to the broker: " + frame.error()};
+  return exchange(cfg.broker.socket, *frame, false);
+}
+
+LoginOutcome broker_continue(const Config& cfg, const ContinueRequest& req) {
+  const std::string path = wire::conversation_socket_path(cfg.broker.socket, req.conversation);
+  if (path.empty()) return down(cfg.broker.socket, "no directory for conversation sockets");
+  wire::Request wreq;
+  wreq.continues = true;
+  wreq.conversation = req.conversation;
+  wreq.binding = req.binding;
+  wreq.step = req.step;
+  wreq.answers = req.answers;
+  wreq.client_address = req.client_address;
+  wreq.request_id = req.request_id;
+  auto frame = wire::encode_request(wreq);
+  if (!frame) return {LoginStatus::gone, {}, "not sent to the broker: " + frame.error()};
+  return exchange(path, *frame, true);
 }
 
 }  // namespace zsso

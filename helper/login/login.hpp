@@ -4,7 +4,9 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
+#include "zsso/broker_protocol.hpp"
 #include "zsso/config.hpp"
 #include "zsso/secret.hpp"
 
@@ -17,6 +19,17 @@ struct LoginRequest {
   std::string client_address; // becomes PAM_RHOST
   std::string profile;        // config profile ("" = base)
   std::string request_id;     // for log lines
+  std::string binding;        // broker mode: the browser's conversation cookie value
+};
+
+// The next step of a conversation the broker holds (broker mode only).
+struct ContinueRequest {
+  broker::ConversationId conversation{};
+  std::string binding;        // the cookie value the conversation was started with
+  std::uint8_t step = 0;
+  std::vector<SecureBytes> answers;   // one per prompt of that step
+  std::string client_address;
+  std::string request_id;
 };
 
 enum class LoginStatus {
@@ -25,21 +38,48 @@ enum class LoginStatus {
   not_allowed,   // pam_acct_mgmt failed: ranges, groups, uid, expired, locked
   unavailable,   // broker down / PAM misconfigured / token not produced: 503
   error,         // anything else: 500
+  prompt,        // the stack asks more: show messages, answer with broker_continue
+  gone,          // the conversation is over (timed out, finished, broker restarted): start again
+  busy,          // broker.max_sign_ins sign-ins are running already: 503, try again soon
+  password_expired,  // a new password is needed and helper.password_change_url says where
 };
 
 struct LoginOutcome {
+  LoginOutcome() = default;
+  LoginOutcome(LoginStatus s, std::string t, std::string d) : status(s), token(std::move(t)), detail(std::move(d)) {}
   LoginStatus status = LoginStatus::error;
   std::string token;          // only with ok
   std::string detail;         // for syslog only, never shown to the user
+  // prompt: the page (messages and 1..kMaxAnswers prompts); ok: what PAM
+  // said last (e.g. "Your password will expire in 3 days"), to show.
+  std::vector<broker::Message> messages;
+  broker::ConversationId conversation{};   // prompt only
+  std::uint8_t step = 0;                    // prompt only
+};
+
+// Asks the person signing in, for a PAM conversation that needs more than
+// the password of the first page. Broker mode only; direct mode has none.
+class Asker {
+ public:
+  virtual ~Asker() = default;
+  // Shows page (messages, then prompts) and fills one answer per prompt.
+  // false: nobody answered (timeout, gone); the PAM call then fails.
+  virtual bool ask(const std::vector<broker::Message>& page, std::vector<SecureBytes>& answers) = 0;
 };
 
 // In-process PAM transaction for cfg.pam.service:
 // pam_authenticate (unless password_checked_by_web_server) -> pam_acct_mgmt ->
 // pam_setcred(PAM_ESTABLISH_CRED) -> pam_getenv("ZENDESK_JWT").
-LoginOutcome pam_login(const Config& cfg, const LoginRequest& req);
+// With an asker, every prompt after the first password prompt (and the
+// password change of an expired account, pam_chauthtok) goes to it; without
+// one, a stack that asks more than the password is refused (503, "needs the
+// broker"), as a web request cannot wait for a second answer.
+LoginOutcome pam_login(const Config& cfg, const LoginRequest& req, Asker* asker = nullptr);
 
 // The same through the broker at cfg.broker.socket.
 LoginOutcome broker_login(const Config& cfg, const LoginRequest& req);
+// The next step of a conversation, sent to its own socket.
+LoginOutcome broker_continue(const Config& cfg, const ContinueRequest& req);
 
 // broker_login when cfg.broker.socket is set, else pam_login.
 LoginOutcome sign_in(const Config& cfg, const LoginRequest& req);

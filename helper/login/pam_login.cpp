@@ -2,6 +2,7 @@
 // then take the token pam_zendesk.so exported as ZENDESK_JWT.
 #include <security/pam_appl.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -18,23 +19,28 @@ namespace zsso {
 namespace {
 
 constexpr std::size_t kMaxMessagesKept = 3;
+constexpr int kPasswordChangeTries = 3;   // as Cockpit and login(1)
 constexpr std::size_t kMaxMessageLogged = 120;
 
 struct ConversationData {
   const SecureBytes* password = nullptr;   // null in REMOTE_USER mode: nothing to answer with
+  Asker* asker = nullptr;                  // broker mode: asks the browser; null: refuse more prompts
+  bool password_used = false;              // with an asker, the form's password answers one prompt only
+  bool no_answer = false;                  // the asker got no answer (timeout, gone)
   int prompts_refused = 0;
   int passwords_given = 0;
+  int binary_refused = 0;
   // What the modules told the user (pam_faillock: "The account is locked due
-  // to 3 failed logins."): never shown by a web form, so kept for the log.
+  // to 3 failed logins."), kept for the log.
   std::vector<std::string> said;
+  // Messages not shown yet: they go above the next page of prompts, or to
+  // the final answer.
+  std::vector<broker::Message> pending;
 };
 
 void keep_message(ConversationData& data, const char* text) {
   if (!text || data.said.size() >= kMaxMessagesKept) return;
-  try {
-    data.said.push_back(quote_for_log(text, kMaxMessageLogged));
-  } catch (...) {   // nothing may escape into libpam; the message is only for the log
-  }
+  data.said.push_back(quote_for_log(text, kMaxMessageLogged));
 }
 
 // "; PAM said "a" "b"" for the log line, or nothing.
@@ -55,44 +61,106 @@ void free_responses(pam_response* r, int n) {
   std::free(r);
 }
 
-// Answers password prompts with the password, accepts informational
-// messages, refuses anything else (a stack that wants more than a password
-// cannot be served by a web form). Memory handed to PAM is malloc'ed, as PAM
-// frees it; PAM wipes and frees it, we wipe on our own failure path.
-extern "C" int answer_password(int n, const struct pam_message** msg, struct pam_response** resp, void* appdata) {
-  auto* data = static_cast<ConversationData*>(appdata);
-  if (n <= 0 || n > PAM_MAX_NUM_MSG || !resp || !data) return PAM_CONV_ERR;
+char* malloc_copy(const unsigned char* p, std::size_t n) {
+  char* copy = static_cast<char*>(std::malloc(n + 1));
+  if (!copy) return nullptr;
+  std::memcpy(copy, p, n);
+  copy[n] = '\0';
+  return copy;
+}
+
+int converse(int n, const struct pam_message** msg, struct pam_response** resp, ConversationData& data) {
   auto* out = static_cast<pam_response*>(std::calloc(static_cast<std::size_t>(n), sizeof(pam_response)));
   if (!out) return PAM_BUF_ERR;
+  auto fail = [&](int rc) {
+    free_responses(out, n);
+    return rc;
+  };
+  // The page for the person: messages not yet shown, then this call's
+  // messages and the prompts the form's password does not answer.
+  std::vector<broker::Message> page = std::move(data.pending);
+  data.pending.clear();
+  std::vector<int> asked;   // msg index of each prompt on the page
   for (int i = 0; i < n; ++i) {
-    switch (msg[i]->msg_style) {
-      case PAM_PROMPT_ECHO_OFF: {
-        if (!data->password || data->password->empty()) {
-          ++data->prompts_refused;
-          free_responses(out, n);
-          return PAM_CONV_ERR;
+    const int style = msg[i]->msg_style;
+    const char* text = msg[i]->msg ? msg[i]->msg : "";
+    switch (style) {
+      case PAM_PROMPT_ECHO_OFF:
+        // Direct mode answers every password prompt with the form's password
+        // (it cannot ask twice); the broker answers only the first.
+        if (data.password && !data.password->empty() && (!data.asker || !data.password_used)) {
+          out[i].resp = malloc_copy(data.password->data(), data.password->size());
+          if (!out[i].resp) return fail(PAM_BUF_ERR);
+          data.password_used = true;
+          ++data.passwords_given;
+          break;
         }
-        const auto& pw = *data->password;
-        char* copy = static_cast<char*>(std::malloc(pw.size() + 1));
-        if (!copy) { free_responses(out, n); return PAM_BUF_ERR; }
-        std::memcpy(copy, pw.data(), pw.size());
-        copy[pw.size()] = '\0';
-        out[i].resp = copy;
-        ++data->passwords_given;
+        [[fallthrough]];
+      case PAM_PROMPT_ECHO_ON:
+        if (!data.asker) {
+          ++data.prompts_refused;
+          return fail(PAM_CONV_ERR);
+        }
+        page.push_back({style == PAM_PROMPT_ECHO_ON ? broker::Message::Kind::echo_on : broker::Message::Kind::echo_off,
+                        broker::clean_message_text(text)});
+        asked.push_back(i);
         break;
-      }
       case PAM_ERROR_MSG:
       case PAM_TEXT_INFO:
-        keep_message(*data, msg[i]->msg);
+        keep_message(data, text);
+        page.push_back({style == PAM_ERROR_MSG ? broker::Message::Kind::error : broker::Message::Kind::info,
+                        broker::clean_message_text(text)});
         break;
-      default:   // PAM_PROMPT_ECHO_ON and binary prompts
-        ++data->prompts_refused;
-        free_responses(out, n);
-        return PAM_CONV_ERR;
+      default:   // binary prompts (PAM_BINARY_PROMPT): nothing a web page can answer
+        ++data.prompts_refused;
+        ++data.binary_refused;
+        return fail(PAM_CONV_ERR);
     }
+  }
+  if (asked.empty()) {
+    // Only messages: shown with the next page, or the final answer. The
+    // newest are kept when a chatty stack says more than a page holds.
+    data.pending = std::move(page);
+    if (data.pending.size() > broker::kMaxMessages)
+      data.pending.erase(data.pending.begin(),
+                         data.pending.end() - static_cast<std::ptrdiff_t>(broker::kMaxMessages));
+    *resp = out;
+    return PAM_SUCCESS;
+  }
+  if (asked.size() > broker::kMaxAnswers) {
+    ++data.prompts_refused;
+    return fail(PAM_CONV_ERR);
+  }
+  // Room for the prompts: drop the oldest messages first.
+  while (page.size() > broker::kMaxMessages) {
+    auto it = std::find_if(page.begin(), page.end(), [](const broker::Message& m) { return !m.is_prompt(); });
+    if (it == page.end()) break;
+    page.erase(it);
+  }
+  std::vector<SecureBytes> answers;
+  if (!data.asker->ask(page, answers) || answers.size() != asked.size()) {
+    data.no_answer = true;
+    return fail(PAM_CONV_ERR);
+  }
+  for (std::size_t k = 0; k < asked.size(); ++k) {
+    out[asked[k]].resp = malloc_copy(answers[k].data(), answers[k].size());
+    if (!out[asked[k]].resp) return fail(PAM_BUF_ERR);
   }
   *resp = out;
   return PAM_SUCCESS;
+}
+
+// The PAM conversation function. Memory handed to PAM is malloc'ed, as PAM
+// frees it; PAM wipes and frees it, we wipe on our own failure path.
+// Nothing may escape into libpam.
+extern "C" int answer_prompts(int n, const struct pam_message** msg, struct pam_response** resp, void* appdata) {
+  auto* data = static_cast<ConversationData*>(appdata);
+  if (n <= 0 || n > PAM_MAX_NUM_MSG || !resp || !data) return PAM_CONV_ERR;
+  try {
+    return converse(n, msg, resp, *data);
+  } catch (...) {
+    return PAM_BUF_ERR;
+  }
 }
 
 // Owns the handle; pam_end gets the status of the last call, as modules expect.
@@ -138,15 +206,31 @@ bool is_service_failure(int rc) {
          rc == PAM_CONV_ERR;
 }
 
-LoginOutcome outcome(LoginStatus s, std::string detail) { return {s, {}, std::move(detail)}; }
+LoginOutcome outcome(LoginStatus s, std::string detail) {
+  LoginOutcome o;
+  o.status = s;
+  o.detail = std::move(detail);
+  return o;
+}
+
+// What the log line adds about the conversation: prompts nobody could answer.
+std::string conversation_note(const ConversationData& data) {
+  if (data.binary_refused) return "; a binary prompt (PAM_BINARY_PROMPT) cannot be shown in a browser";
+  if (data.prompts_refused && !data.asker)
+    return "; the stack asked more than the password: this stack needs zendesk-sso-authd (broker.socket)";
+  if (data.prompts_refused) return "; the stack asked more than " + std::to_string(broker::kMaxAnswers) + " prompts at once";
+  if (data.no_answer) return "; no answer from the browser";
+  return {};
+}
 
 }  // namespace
 
-LoginOutcome pam_login(const Config& cfg, const LoginRequest& req) {
+LoginOutcome pam_login(const Config& cfg, const LoginRequest& req, Asker* asker) {
   if (req.user.empty()) return outcome(LoginStatus::bad_login, "empty user name");
   ConversationData data;
   data.password = req.password_checked_by_web_server ? nullptr : &req.password;
-  const pam_conv conv{answer_password, &data};
+  data.asker = asker;
+  const pam_conv conv{answer_prompts, &data};
 
   PamTransaction tx(cfg.pam.service, req.user, &conv);
   if (!tx.get())
@@ -166,18 +250,45 @@ LoginOutcome pam_login(const Config& cfg, const LoginRequest& req) {
       // Refused before any password was asked: a lock (pam_faillock preauth)
       // or a gate, not a wrong password; the modules' own lines say which.
       if (data.passwords_given == 0) why += " (before the password was asked)";
-      why += what_pam_said(data);
+      why += what_pam_said(data) + conversation_note(data);
       // A conversation error after a refused prompt is a stack we cannot
       // serve (misconfiguration), not a wrong password.
+      if (data.no_answer) return outcome(LoginStatus::gone, std::move(why));
       if (is_service_failure(rc) && !(rc == PAM_CONV_ERR && data.prompts_refused == 0))
         return outcome(LoginStatus::unavailable, std::move(why));
       return outcome(LoginStatus::bad_login, std::move(why));
     }
   }
 
+  bool changed_password = false;
   int rc = tx.track(pam_acct_mgmt(tx.get(), PAM_DISALLOW_NULL_AUTHTOK));
+  if (rc == PAM_NEW_AUTHTOK_REQD) {
+    // An expired password. Elsewhere (helper.password_change_url), or here
+    // through the same pages: up to 3 tries, then the account is checked
+    // again, as the policy's answer was hidden behind the expiry.
+    if (!cfg.helper.password_change_url.empty())
+      return outcome(LoginStatus::password_expired, svc + "pam_acct_mgmt: password expired; sent to helper.password_change_url" + what_pam_said(data));
+    if (!asker)
+      return outcome(LoginStatus::not_allowed, svc + "pam_acct_mgmt: password expired; changing it needs the broker "
+                                                     "(or set helper.password_change_url)" + what_pam_said(data));
+    for (int attempt = 1; attempt <= kPasswordChangeTries; ++attempt) {
+      rc = tx.track(pam_chauthtok(tx.get(), PAM_CHANGE_EXPIRED_AUTHTOK));
+      if (rc != PAM_AUTHTOK_ERR || data.no_answer) break;
+      data.pending.push_back({broker::Message::Kind::error, "The new password was not accepted. Try again."});
+    }
+    if (rc != PAM_SUCCESS) {
+      std::string why = svc + "pam_chauthtok(PAM_CHANGE_EXPIRED_AUTHTOK): " + tx.error(rc) + what_pam_said(data) +
+                        conversation_note(data);
+      if (data.no_answer) return outcome(LoginStatus::gone, std::move(why));
+      if (is_service_failure(rc) && rc != PAM_CONV_ERR) return outcome(LoginStatus::unavailable, std::move(why));
+      return outcome(LoginStatus::not_allowed, std::move(why));
+    }
+    rc = tx.track(pam_acct_mgmt(tx.get(), PAM_DISALLOW_NULL_AUTHTOK));
+    changed_password = true;
+  }
   if (rc != PAM_SUCCESS) {
-    std::string why = svc + "pam_acct_mgmt: " + tx.error(rc) + what_pam_said(data);
+    std::string why = svc + "pam_acct_mgmt: " + tx.error(rc) + what_pam_said(data) + conversation_note(data);
+    if (data.no_answer) return outcome(LoginStatus::gone, std::move(why));
     if (is_service_failure(rc)) return outcome(LoginStatus::unavailable, std::move(why));
     return outcome(LoginStatus::not_allowed, std::move(why));
   }
@@ -193,7 +304,8 @@ LoginOutcome pam_login(const Config& cfg, const LoginRequest& req) {
   } else if (!looks_like_jwt(token)) {
     result = outcome(LoginStatus::unavailable, svc + "ZENDESK_JWT is not a JWS compact token");
   } else {
-    result = {LoginStatus::ok, token, "token minted"};
+    result = {LoginStatus::ok, token, changed_password ? "password changed, token minted" : "token minted"};
+    result.messages = std::move(data.pending);
   }
   pam_setcred(tx.get(), PAM_DELETE_CRED);   // pam_zendesk.so drops ZENDESK_JWT from the handle
   tx.track(PAM_SUCCESS);

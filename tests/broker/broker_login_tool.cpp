@@ -1,8 +1,12 @@
 // Test driver: one sign_in() the way the CGI makes it, printed as JSON.
 //   broker_login_tool --config FILE [--socket PATH | --direct] --user U
 //                     [--address A] [--profile P] [--remote-user] [--request-id R]
+//                     [--binding B]
 // The password is the first line of stdin. --socket overrides broker.socket;
-// --direct clears it (in-process PAM). Exit 0 whenever an outcome was printed.
+// --direct clears it (in-process PAM). A multi-step sign-in (status prompt)
+// is answered from the next lines of stdin, one per prompt, through
+// broker_continue with the same binding (default "test-binding"); every
+// page asked is in "pages". Exit 0 whenever an outcome was printed.
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -22,8 +26,19 @@ std::string_view status_name(zsso::LoginStatus s) {
     case zsso::LoginStatus::not_allowed: return "not_allowed";
     case zsso::LoginStatus::unavailable: return "unavailable";
     case zsso::LoginStatus::error: return "error";
+    case zsso::LoginStatus::prompt: return "prompt";
+    case zsso::LoginStatus::gone: return "gone";
+    case zsso::LoginStatus::busy: return "busy";
+    case zsso::LoginStatus::password_expired: return "password_expired";
   }
   return "?";
+}
+
+nlohmann::json messages_json(const std::vector<zsso::broker::Message>& messages) {
+  nlohmann::json out = nlohmann::json::array();
+  static const char* kinds[] = {"?", "echo_off", "echo_on", "info", "error"};
+  for (const auto& m : messages) out.push_back({kinds[static_cast<int>(m.kind)], m.text});
+  return out;
 }
 
 }  // namespace
@@ -43,6 +58,7 @@ int main(int argc, char** argv) {
     else if (a == "--profile") profile = next();
     else if (a == "--remote-user") req.password_checked_by_web_server = true;
     else if (a == "--request-id") req.request_id = next();
+    else if (a == "--binding") req.binding = next();
     else {
       std::fprintf(stderr, "broker_login_tool: unknown argument %s\n", argv[i]);
       return 2;
@@ -60,8 +76,26 @@ int main(int argc, char** argv) {
   std::string line;
   std::getline(std::cin, line);
   req.password.assign(line.begin(), line.end());
+  if (req.binding.empty()) req.binding = "test-binding";
   zsso::LoginOutcome out = zsso::sign_in(*cfg, req);
-  nlohmann::json j = {{"status", status_name(out.status)}, {"token", out.token}, {"detail", out.detail}};
+  nlohmann::json pages = nlohmann::json::array();
+  while (out.status == zsso::LoginStatus::prompt) {
+    pages.push_back(messages_json(out.messages));
+    zsso::ContinueRequest cr;
+    cr.conversation = out.conversation;
+    cr.binding = req.binding;
+    cr.step = out.step;
+    cr.client_address = req.client_address;
+    cr.request_id = req.request_id;
+    for (const auto& m : out.messages) {
+      if (!m.is_prompt()) continue;
+      if (!std::getline(std::cin, line)) line.clear();
+      cr.answers.emplace_back(line.begin(), line.end());
+    }
+    out = zsso::broker_continue(*cfg, cr);
+  }
+  nlohmann::json j = {{"status", status_name(out.status)}, {"token", out.token}, {"detail", out.detail},
+                      {"pages", pages}, {"messages", messages_json(out.messages)}};
   std::cout << j.dump() << "\n";
   return 0;
 }

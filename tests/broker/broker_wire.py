@@ -15,12 +15,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 from zsso_e2e import private_tmp_supported, work_root  # noqa: E402,F401  (re-exported)
 
-MAGIC = b"ZSB1"
+MAGIC = b"ZSB2"
 MAX_REQUEST = 8 * 1024
-STATUS = ["ok", "bad_login", "not_allowed", "unavailable", "error"]
+STATUS = ["ok", "bad_login", "not_allowed", "unavailable", "error", "prompt"]
 DETAIL = ["none", "malformed", "too_large", "timeout", "peer_refused", "config",
-          "unknown_profile", "remote_user_disabled", "pam", "internal"]
-USER, PASSWORD, ADDRESS, PROFILE, REQUEST_ID, FLAGS = range(1, 7)
+          "unknown_profile", "remote_user_disabled", "pam", "internal", "busy",
+          "conversation", "password_expired", "timeout_prompt"]
+USER, PASSWORD, ADDRESS, PROFILE, REQUEST_ID, FLAGS, BINDING, CONVERSATION, STEP, ANSWERS = range(1, 11)
+KINDS = {1: "echo_off", 2: "echo_on", 3: "info", 4: "error"}
 
 
 def field(tag, value):
@@ -34,13 +36,32 @@ def frame(body):
 
 
 def request_body(user, password, address="10.1.2.3", profile=None, request_id=None,
-                 remote_user=False):
+                 remote_user=False, binding=None):
     body = field(USER, user) + field(PASSWORD, password) + field(ADDRESS, address)
     if profile is not None:
         body += field(PROFILE, profile)
     if request_id is not None:
         body += field(REQUEST_ID, request_id)
-    return body + field(FLAGS, bytes([1 if remote_user else 0]))
+    body += field(FLAGS, bytes([1 if remote_user else 0]))
+    if binding is not None:
+        body += field(BINDING, binding)
+    return body
+
+
+def continue_body(conversation, binding, step, answers, address="10.1.2.3", request_id=None):
+    """The next step of a conversation: sent to conversation_path(), not the broker's socket."""
+    body = field(ADDRESS, address)
+    if request_id is not None:
+        body += field(REQUEST_ID, request_id)
+    packed = b"".join(struct.pack(">H", len(a.encode() if isinstance(a, str) else a))
+                      + (a.encode() if isinstance(a, str) else a) for a in answers)
+    return (body + field(BINDING, binding) + field(CONVERSATION, conversation)
+            + field(STEP, bytes([step])) + field(ANSWERS, packed))
+
+
+def conversation_path(broker_socket, conversation):
+    """Where the broker child holding a conversation listens: conv/ beside the socket."""
+    return os.path.join(os.path.dirname(broker_socket), "conv", conversation.hex())
 
 
 def request(*args, **kw):
@@ -71,7 +92,7 @@ def read_response(s):
         raise ValueError(f"bad magic {header[:4]!r}")
     (length,) = struct.unpack(">I", header[4:])
     body = recv_exact(s, length)
-    out = {"token": None}
+    out = {"token": None, "messages": [], "conversation": None, "step": None}
     pos = 0
     while pos < len(body):
         tag, n = struct.unpack(">BH", body[pos:pos + 3])
@@ -83,6 +104,16 @@ def read_response(s):
             out["detail"] = DETAIL[value[0]]
         elif tag == 3:
             out["token"] = value.decode()
+        elif tag == 4:
+            out["conversation"] = bytes(value)
+        elif tag == 5:
+            out["step"] = value[0]
+        elif tag == 6:
+            i = 0
+            while i < len(value):
+                kind, n = struct.unpack(">BH", value[i:i + 3])
+                out["messages"].append((KINDS[kind], value[i + 3:i + 3 + n].decode()))
+                i += 3 + n
         else:
             raise ValueError(f"unknown response field {tag}")
     return out

@@ -69,7 +69,7 @@ TEST(BrokerProtocol, FrameHeaderIsMagicAndBigEndianLength) {
   auto frame = encode_request(sample());
   ASSERT_TRUE(frame.ok());
   ASSERT_GE(frame->size(), kHeaderSize);
-  EXPECT_EQ(std::string(frame->begin(), frame->begin() + 4), "ZSB1");
+  EXPECT_EQ(std::string(frame->begin(), frame->begin() + 4), "ZSB2");
   std::size_t len = (std::size_t{(*frame)[4]} << 24) | ((*frame)[5] << 16) | ((*frame)[6] << 8) | (*frame)[7];
   EXPECT_EQ(len, frame->size() - kHeaderSize);
 }
@@ -134,7 +134,20 @@ TEST(BrokerProtocol, MalformedBodiesAreRefused) {
       {"short field header", {1, 0}},
       {"runs past the end", {1, 0, 9, 'a'}},
       {"duplicate", cat({kMinimalBody, field(1, "eve")})},
-      {"unknown tag", cat({kMinimalBody, field(7, "x")})},
+      {"unknown tag", cat({kMinimalBody, field(11, "x")})},
+      {"step without a conversation", cat({kMinimalBody, field(9, std::string_view("\1", 1))})},
+      {"continue with a user", cat({field(1, "bob"), field(3, ""), field(7, "b"), field(8, std::string(16, 'i')),
+                                    field(9, std::string_view("\1", 1)), field(10, std::string_view("\0\1x", 3))})},
+      {"continue without binding", cat({field(3, ""), field(8, std::string(16, 'i')), field(9, std::string_view("\1", 1)),
+                                        field(10, std::string_view("\0\1x", 3))})},
+      {"short conversation id", cat({field(3, ""), field(7, "b"), field(8, std::string(15, 'i')),
+                                     field(9, std::string_view("\1", 1)), field(10, std::string_view("\0\1x", 3))})},
+      {"step zero", cat({field(3, ""), field(7, "b"), field(8, std::string(16, 'i')), field(9, std::string_view("\0", 1)),
+                         field(10, std::string_view("\0\1x", 3))})},
+      {"answer runs past the end", cat({field(3, ""), field(7, "b"), field(8, std::string(16, 'i')),
+                                        field(9, std::string_view("\1", 1)), field(10, std::string_view("\0\5x", 3))})},
+      {"no answers", cat({field(3, ""), field(7, "b"), field(8, std::string(16, 'i')), field(9, std::string_view("\1", 1)),
+                          field(10, "")})},
       {"tag zero", cat({kMinimalBody, field(0, "x")})},
       {"tag 255", cat({kMinimalBody, field(255, "x")})},
       {"missing user", cat({field(2, "pw"), field(3, ""), field(6, std::string_view("\0", 1))})},
@@ -151,13 +164,13 @@ TEST(BrokerProtocol, MalformedBodiesAreRefused) {
 }
 
 TEST(BrokerProtocol, HeaderChecksMagicAndLimit) {
-  std::array<unsigned char, kHeaderSize> h{'Z', 'S', 'B', '1', 0, 0, 0x1f, 0xf8};  // 8184: the most allowed
+  std::array<unsigned char, kHeaderSize> h{'Z', 'S', 'B', '2', 0, 0, 0x1f, 0xf8};  // 8184: the most allowed
   EXPECT_TRUE(decode_header(h, kMaxRequestSize).ok());
   h[7] = 0xf9;
   EXPECT_EQ(decode_header(h, kMaxRequestSize).error.detail, Detail::too_large);
-  h = {'Z', 'S', 'B', '1', 0xff, 0xff, 0xff, 0xff};
+  h = {'Z', 'S', 'B', '2', 0xff, 0xff, 0xff, 0xff};
   EXPECT_EQ(decode_header(h, kMaxRequestSize).error.detail, Detail::too_large);
-  h = {'Z', 'S', 'B', '2', 0, 0, 0, 1};
+  h = {'Z', 'S', 'B', '1', 0, 0, 0, 1};   // the single-step protocol's frames are refused
   EXPECT_EQ(decode_header(h, kMaxRequestSize).error.detail, Detail::malformed);
 }
 
@@ -214,7 +227,7 @@ TEST(BrokerFrameIo, ReadsAWholeFrameSentInPieces) {
 
 TEST(BrokerFrameIo, SilentPeerTimesOut) {
   SocketPair sp;
-  ASSERT_EQ(::write(sp.b.get(), "ZSB1", 4), 4);
+  ASSERT_EQ(::write(sp.b.get(), "ZSB2", 4), 4);
   auto fr = read_frame(sp.a.get(), Clock::now() + std::chrono::milliseconds(200), kMaxRequestSize);
   EXPECT_EQ(fr.io, Io::timeout);
 }
@@ -227,7 +240,7 @@ TEST(BrokerFrameIo, CloseBeforeAnyByteIsClosedMidFrameIsTruncated) {
   }
   {
     SocketPair sp;
-    ASSERT_EQ(::write(sp.b.get(), "ZSB1\0\0\0\x10" "abc", 11), 11);
+    ASSERT_EQ(::write(sp.b.get(), "ZSB2\0\0\0\x10" "abc", 11), 11);
     sp.b.reset();
     auto fr = read_frame(sp.a.get(), Clock::now() + std::chrono::seconds(30), kMaxRequestSize);
     EXPECT_EQ(fr.io, Io::ok);
@@ -238,7 +251,7 @@ TEST(BrokerFrameIo, CloseBeforeAnyByteIsClosedMidFrameIsTruncated) {
 
 TEST(BrokerFrameIo, OversizedAnnouncementIsRefusedWithoutReadingOn) {
   SocketPair sp;
-  ASSERT_EQ(::write(sp.b.get(), "ZSB1\x7f\xff\xff\xff", 8), 8);
+  ASSERT_EQ(::write(sp.b.get(), "ZSB2\x7f\xff\xff\xff", 8), 8);
   auto fr = read_frame(sp.a.get(), Clock::now() + std::chrono::seconds(30), kMaxRequestSize);
   EXPECT_EQ(fr.io, Io::ok);
   EXPECT_EQ(fr.error.detail, Detail::too_large);
@@ -250,6 +263,111 @@ TEST(BrokerFrameIo, WriteToAClosedPeerIsClosedNotSigpipe) {
   sp.b.reset();
   Bytes data(100, 'x');
   EXPECT_EQ(write_all(sp.a.get(), data, Clock::now() + std::chrono::seconds(30)), Io::closed);
+}
+
+// ---- Multi-step sign-ins ----
+
+TEST(BrokerProtocol, ContinueRequestRoundTrips) {
+  Request req;
+  req.continues = true;
+  req.conversation.fill(0xab);
+  req.binding = "0123456789abcdef0123456789abcdef";
+  req.step = 3;
+  req.client_address = "10.1.2.3";
+  req.request_id = "rid-2";
+  req.answers.push_back(SecureBytes{'1', '2', '3', '4', '5', '6'});
+  req.answers.push_back(SecureBytes{});
+  auto frame = encode_request(req);
+  ASSERT_TRUE(frame.ok()) << frame.error();
+  auto d = decode_request_body(std::span(*frame).subspan(kHeaderSize));
+  ASSERT_TRUE(d.ok()) << d.error.message;
+  EXPECT_TRUE(d.value.continues);
+  EXPECT_EQ(d.value.conversation, req.conversation);
+  EXPECT_EQ(d.value.binding, req.binding);
+  EXPECT_EQ(d.value.step, 3);
+  ASSERT_EQ(d.value.answers.size(), 2u);
+  EXPECT_EQ(std::string(d.value.answers[0].begin(), d.value.answers[0].end()), "123456");
+  EXPECT_TRUE(d.value.answers[1].empty());
+  EXPECT_TRUE(d.value.user.empty());
+}
+
+TEST(BrokerProtocol, ContinueRequestsAreCheckedWhenBuilt) {
+  Request req;
+  req.continues = true;
+  req.binding = "b";
+  req.step = 1;
+  EXPECT_FALSE(encode_request(req).ok()) << "no answers";
+  req.answers.resize(kMaxAnswers + 1);
+  EXPECT_FALSE(encode_request(req).ok()) << "too many answers";
+  req.answers.resize(1);
+  req.user = "bob";
+  EXPECT_FALSE(encode_request(req).ok()) << "a user in a continue request";
+  req.user.clear();
+  req.binding.clear();
+  EXPECT_FALSE(encode_request(req).ok()) << "no binding";
+  req.binding = "b";
+  req.answers[0] = SecureBytes{'a', 0, 'b'};
+  EXPECT_FALSE(encode_request(req).ok()) << "NUL in an answer";
+}
+
+TEST(BrokerProtocol, PromptResponseRoundTrips) {
+  Response resp(Status::prompt, Detail::none);
+  resp.conversation.fill(7);
+  resp.step = 2;
+  resp.messages = {{Message::Kind::info, "Your password will expire in 3 days.\nChange it soon."},
+                   {Message::Kind::echo_on, "One-time password (OATH) for `alice': "}};
+  std::string frame = encode_response(resp);
+  auto d = decode_response_body(std::span(reinterpret_cast<const unsigned char*>(frame.data()), frame.size()).subspan(kHeaderSize));
+  ASSERT_TRUE(d.ok()) << d.error.message;
+  EXPECT_EQ(d.value.status, Status::prompt);
+  EXPECT_EQ(d.value.conversation, resp.conversation);
+  EXPECT_EQ(d.value.step, 2);
+  EXPECT_EQ(d.value.messages, resp.messages);
+}
+
+TEST(BrokerProtocol, ResponsesThatBreakTheRulesBecomeInternalErrors) {
+  auto status_of = [](const Response& r) {
+    std::string f = encode_response(r);
+    auto d = decode_response_body(std::span(reinterpret_cast<const unsigned char*>(f.data()), f.size()).subspan(kHeaderSize));
+    EXPECT_TRUE(d.ok()) << d.error.message;
+    return std::pair(d.value.status, d.value.detail);
+  };
+  Response no_prompt(Status::prompt, Detail::none);
+  no_prompt.step = 1;
+  no_prompt.messages = {{Message::Kind::info, "only a message"}};
+  EXPECT_EQ(status_of(no_prompt), std::pair(Status::error, Detail::internal));
+  Response control(Status::prompt, Detail::none);
+  control.step = 1;
+  control.messages = {{Message::Kind::echo_off, "Pass\x1bword"}};
+  EXPECT_EQ(status_of(control), std::pair(Status::error, Detail::internal));
+  Response prompt_on_ok(Status::ok, Detail::none, "a.b.c");
+  prompt_on_ok.messages = {{Message::Kind::echo_off, "Password"}};
+  EXPECT_EQ(status_of(prompt_on_ok), std::pair(Status::error, Detail::internal));
+}
+
+TEST(BrokerProtocol, MessageTextIsCleanedForThePage) {
+  EXPECT_EQ(clean_message_text("Code:\x1b[31m "), "Code: [31m ");
+  EXPECT_EQ(clean_message_text("line one\nline two"), "line one\nline two");
+  EXPECT_EQ(clean_message_text("bad \xff byte"), "bad \xEF\xBF\xBD byte");
+  EXPECT_EQ(clean_message_text("c1 \xc2\x85 nel"), "c1   nel");
+  std::string long_text(600, 'x');
+  EXPECT_EQ(clean_message_text(long_text).size(), kMaxMessageText);
+  std::string accents;
+  for (int i = 0; i < 300; ++i) accents += "\xc3\xa9";
+  std::string cut = clean_message_text(accents);
+  EXPECT_LE(cut.size(), kMaxMessageText);
+  EXPECT_EQ(cut.size() % 2, 0u) << "cut on a character boundary";
+}
+
+TEST(BrokerProtocol, ConversationSocketLivesBesideTheBrokerSocket) {
+  ConversationId id{};
+  id[0] = 0x01;
+  id[15] = 0xff;
+  EXPECT_EQ(conversation_socket_path("/run/zendesk-sso/authd.sock", id),
+            "/run/zendesk-sso/conv/010000000000000000000000000000ff");
+  EXPECT_EQ(conversation_socket_path("authd.sock", id), "");
+  EXPECT_EQ(conversation_tag(id).size(), 8u);
+  EXPECT_EQ(conversation_tag(id).find("0100"), std::string::npos) << "the tag is not the id's prefix";
 }
 
 }  // namespace

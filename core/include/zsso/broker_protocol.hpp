@@ -1,30 +1,45 @@
 // The wire protocol between the CGI (client) and zendesk-sso-authd (broker).
 //
 // One request and one response per connection, each a frame:
-//   "ZSB1"  u32 big-endian body length  body
+//   "ZSB2"  u32 big-endian body length  body
 // A body is a run of fields: u8 tag, u16 big-endian length, value. Every tag
 // at most once, unknown tags are errors (a new field means a new version).
 //   request  tags: 1 user, 2 password, 3 client address, 4 profile,
-//                  5 request id, 6 flags (1 byte: bit 0 = REMOTE_USER mode)
-//   response tags: 1 status (1 byte), 2 detail (1 byte), 3 token
+//                  5 request id, 6 flags (1 byte: bit 0 = REMOTE_USER mode),
+//                  7 binding (the browser's conversation cookie),
+//                  8 conversation id (16 bytes), 9 step (1 byte),
+//                  10 answers (each: u16 length, bytes)
+//   response tags: 1 status (1 byte), 2 detail (1 byte), 3 token,
+//                  4 conversation id, 5 step, 6 messages (each: u8 kind,
+//                  u16 length, UTF-8 text)
+//
+// A sign-in starts with a request to the broker's socket (tags 1-7). When the
+// PAM stack asks more than the password, the answer has status "prompt": a
+// conversation id, a step number and the page to show. The broker child that
+// holds the PAM transaction then listens on its own socket,
+// conversation_socket_path(broker socket, id); the next request goes there
+// and carries the id, the same binding, the step and one answer per prompt
+// (tags 3, 5, 7-10). The last answer of a conversation is ok or a refusal.
 // The limits below are hard: the broker never reads more than a request
 // frame may hold, and the client never more than a response frame.
 // No PAM and no policy here, so the fuzzers can drive every decoder.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "zsso/result.hpp"
 #include "zsso/secret.hpp"
 
 namespace zsso::broker {
 
-inline constexpr std::string_view kMagic = "ZSB1";
+inline constexpr std::string_view kMagic = "ZSB2";
 inline constexpr std::size_t kHeaderSize = 8;
 inline constexpr std::size_t kMaxRequestSize = 8 * 1024;    // whole frame, header included
 inline constexpr std::size_t kMaxResponseSize = 64 * 1024;
@@ -34,6 +49,29 @@ inline constexpr std::size_t kMaxClientAddress = 64;         // an IPv6 text for
 inline constexpr std::size_t kMaxProfile = 64;
 inline constexpr std::size_t kMaxRequestId = 64;
 inline constexpr std::size_t kMaxToken = 32 * 1024;
+inline constexpr std::size_t kConversationIdSize = 16;      // 128 bits from the CSPRNG
+inline constexpr std::size_t kMaxBinding = 64;
+inline constexpr std::size_t kMaxAnswers = 8;                // prompts on one page
+inline constexpr std::size_t kMaxAnswer = 1024;
+inline constexpr std::size_t kMaxMessages = 16;
+inline constexpr std::size_t kMaxMessageText = 512;
+
+using ConversationId = std::array<unsigned char, kConversationIdSize>;
+
+// One line of a PAM conversation as the browser sees it. Prompts carry the
+// module's own text; info and error messages are shown above them.
+struct Message {
+  enum class Kind : std::uint8_t { echo_off = 1, echo_on = 2, info = 3, error = 4 };
+  Kind kind = Kind::info;
+  std::string text;            // printable UTF-8 (newlines allowed), at most kMaxMessageText
+  bool is_prompt() const { return kind == Kind::echo_off || kind == Kind::echo_on; }
+  bool operator==(const Message&) const = default;
+};
+
+// PAM text made fit for the wire and a page: invalid UTF-8 and control
+// characters (but newlines) become U+FFFD / spaces, cut at kMaxMessageText
+// on a character boundary.
+std::string clean_message_text(std::string_view raw);
 
 struct Request {
   std::string user;
@@ -42,10 +80,17 @@ struct Request {
   std::string profile;         // "" = base configuration
   std::string request_id;
   bool remote_user = false;    // the web server authenticated the user: skip the password
+  std::string binding;         // start: the browser's conversation cookie; continue: the same again
+  // Continuing a conversation (sent to the conversation's own socket):
+  bool continues = false;      // conversation, step and answers set; user and password unused
+  ConversationId conversation{};
+  std::uint8_t step = 0;
+  std::vector<SecureBytes> answers;   // one per prompt of that step, wiped when freed
 };
 
 // Mirrors zsso::LoginStatus; the numbers are part of the protocol.
-enum class Status : std::uint8_t { ok = 0, bad_login = 1, not_allowed = 2, unavailable = 3, error = 4 };
+// prompt: the conversation goes on (conversation, step and messages set).
+enum class Status : std::uint8_t { ok = 0, bad_login = 1, not_allowed = 2, unavailable = 3, error = 4, prompt = 5 };
 
 // Why, in a form the client can log; never shown to the user.
 enum class Detail : std::uint8_t {
@@ -59,13 +104,22 @@ enum class Detail : std::uint8_t {
   remote_user_disabled = 7,// REMOTE_USER mode asked, helper.trust_remote_user is off
   pam = 8,                 // the PAM transaction said no or failed
   internal = 9,
+  busy = 10,               // broker.max_sign_ins sign-ins are running already
+  conversation = 11,       // a continue request that does not fit the conversation (binding, step, shape)
+  password_expired = 12,   // pam_acct_mgmt: new password needed; helper.password_change_url is set
+  timeout_prompt = 13,     // nobody answered the prompt in time (logged; the client sees the socket gone)
 };
-inline constexpr std::uint8_t kMaxDetail = 9;
+inline constexpr std::uint8_t kMaxDetail = 13;
 
 struct Response {
+  Response() = default;
+  Response(Status s, Detail d, std::string t = {}) : status(s), detail(d), token(std::move(t)) {}
   Status status = Status::error;
   Detail detail = Detail::none;
   std::string token;           // only with Status::ok
+  ConversationId conversation{};   // with Status::prompt
+  std::uint8_t step = 0;           // with Status::prompt (1, 2, ...)
+  std::vector<Message> messages;   // prompt: the page (at least one prompt); else what PAM said last
 };
 
 std::string_view status_name(Status s);
@@ -94,6 +148,14 @@ Decoded<Response> decode_response_body(std::span<const unsigned char> body);
 // The body length the header announces, checked against max_frame.
 Decoded<std::uint32_t> decode_header(std::span<const unsigned char, kHeaderSize> header,
                                      std::size_t max_frame);
+
+// Where the broker child holding conversation `id` listens: a directory
+// beside the broker's socket ("conv", searchable but not listable by others)
+// and the id in hex. Empty when the broker socket path has no directory.
+std::string conversation_socket_path(std::string_view broker_socket, const ConversationId& id);
+// The first 8 hex digits of SHA-256(id): names a conversation in logs
+// without giving away the id.
+std::string conversation_tag(const ConversationId& id);
 
 // ---- Frame I/O on a connected stream socket, bounded by a deadline ----
 

@@ -74,6 +74,11 @@ struct PamConfig {
 struct BrokerConfig {
   std::string socket;                        // empty: CGI runs PAM in-process
   std::vector<std::string> allowed_peers;    // user or group names (group: "@name")
+  // Multi-step sign-ins: how long a prompt waits for the browser, how long a
+  // whole sign-in may take, and how many may run at once.
+  std::int64_t prompt_timeout = 120;
+  std::int64_t sign_in_deadline = 600;
+  std::int64_t max_sign_ins = 64;
 };
 
 struct HelperConfig {
@@ -83,6 +88,9 @@ struct HelperConfig {
   // Key for the CGI's CSRF tokens when it may not read the Zendesk secret
   // (broker mode). Empty: derived from the Zendesk secret.
   std::string csrf_key_file;
+  // Where people with an expired password change it ("%u": the user name,
+  // URL-encoded). Empty: the broker asks for the new password itself.
+  std::string password_change_url;
 };
 
 struct Config {
