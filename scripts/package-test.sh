@@ -161,7 +161,7 @@ EXPECTED_FILES="
 /usr/lib/cgi-bin/zendesk-sso/zendesk-sso.cgi
 /usr/lib/$ARCH_TRIPLET/security/pam_zendesk.so
 /usr/lib/systemd/system/zendesk-sso-authd.socket
-/usr/lib/systemd/system/zendesk-sso-authd@.service
+/usr/lib/systemd/system/zendesk-sso-authd.service
 /usr/share/man/man1/zendesk-sso.1.gz
 /usr/share/man/man5/zendesk-sso.json.5.gz
 /usr/share/man/man8/pam_zendesk.8.gz
@@ -225,8 +225,8 @@ expect "the shipped config names that key and the socket the installed unit list
 		-e '^ *"broker": { "socket": "'"$SOCKET"'"' /etc/zendesk-sso/config.json)" -eq 2
 expect "man finds the installed pages" bash -c 'for p in "1 zendesk-sso" "5 zendesk-sso.json" "8 zendesk-sso.cgi" "8 zendesk-sso-authd" "8 pam_zendesk"; do man -w $p >/dev/null || exit 1; done'
 if command -v systemd-analyze >/dev/null; then
-	expect "systemd-analyze verify accepts the installed units (socket, service instance, man pages)" \
-		systemd-analyze verify /usr/lib/systemd/system/zendesk-sso-authd.socket zendesk-sso-authd@verify.service
+	expect "systemd-analyze verify accepts the installed units (socket, service, man pages)" \
+		systemd-analyze verify /usr/lib/systemd/system/zendesk-sso-authd.socket /usr/lib/systemd/system/zendesk-sso-authd.service
 fi
 
 # --- 5. zendesk-sso check on the installed example -----------------------------

@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <set>
 
 #include "peer.hpp"
 #include "zsso/broker_protocol.hpp"
@@ -174,14 +175,16 @@ int run_listener(const ListenOptions& lo, const ServeOptions& so) {
   child_so.socket_path = path;
   const int max_children = lo.max_children.value_or(static_cast<int>(cfg->broker.max_sign_ins));
 
+  std::set<pid_t> child_pids;   // to end held conversations when we stop
   int children = 0;
   bool stopping = false;
-  auto reap = [&children](int flags) {
+  auto reap = [&children, &child_pids](int flags) {
     for (;;) {
       int status = 0;
       pid_t pid = ::waitpid(-1, &status, flags);
       if (pid <= 0) return;
       --children;
+      child_pids.erase(pid);
       if (WIFSIGNALED(status))
         ::syslog(LOG_WARNING, "child %d ended by signal %d", static_cast<int>(pid), WTERMSIG(status));
     }
@@ -244,11 +247,14 @@ int run_listener(const ListenOptions& lo, const ServeOptions& so) {
       std::exit(serve_connection(conn.release(), child_so));
     }
     ++children;
+    child_pids.insert(pid);
   }
 
   listen_fd.reset();
   if (lo.inherited_fd < 0) ::unlink(lo.path.c_str());
-  // Children end on their own: each has its deadline.
+  // Sign-ins waiting for a browser would hold us for minutes: they end now
+  // (the browser gets "start again"); one running PAM ends with it.
+  for (pid_t pid : child_pids) ::kill(pid, SIGTERM);
   reap(0);
   ::syslog(LOG_INFO, "stopped");
   return 0;

@@ -516,6 +516,34 @@ class Lifecycle(unittest.TestCase):
         self.assertEqual(resp["status"], "ok")
         self.assertEqual(w.claims(resp["token"])["email"], "alice@acme.test")
 
+    def test_systemd_socket_activation_accept_no_keeps_one_warm_broker(self):
+        # The shipped units: the listening socket on fd 3, one broker process
+        # that forks a child per sign-in and makes conv/ beside the socket.
+        w = World(self)
+        env = w.sb.env()
+        path = str(w.sb.dir / "activated-warm.sock")
+        argv = ["systemd-socket-activate", "-l", path]
+        for k, v in env.items():
+            argv += ["-E", f"{k}={v}"]
+        argv += [w.authd, "--config", str(w.sb.config_path), "--max-children", "1", "--log-stderr"]
+        proc = subprocess.Popen(w.isolated(argv), env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+        try:
+            wait_for(lambda: os.path.exists(path), "systemd-socket-activate's socket")
+            for _ in range(3):
+                resp = wire.exchange(path, wire.request("alice", "wonderland"))
+                self.assertEqual(resp["status"], "ok", resp)
+            self.assertEqual(wire.exchange(path, wire.request("alice", "wrong"))["status"], "bad_login")
+            conv = w.sb.dir / "conv"
+            self.assertTrue(conv.is_dir())
+            self.assertEqual(stat.S_IMODE(conv.stat().st_mode), 0o711, "searchable, not listable")
+            # systemd-socket-activate execs the broker: one process served every sign-in.
+            self.assertIsNone(proc.poll(), "the broker stays up between sign-ins")
+        finally:
+            proc.terminate()
+            err = proc.communicate(timeout=WAIT)[1].decode(errors="replace")
+        self.assertIn("socket from systemd", err)
+
     def test_systemd_socket_activation_accept_yes(self):
         # systemd-socket-activate speaks the LISTEN_FDS protocol a .socket unit does.
         w = World(self)

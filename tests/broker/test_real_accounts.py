@@ -262,19 +262,23 @@ class RealLocalAccounts(unittest.TestCase):
         self.assertEqual((resp["status"], resp["detail"]), ("unavailable", "peer_refused"))
 
     def test_the_units_command_under_socket_activation(self):
-        # As zendesk-sso-authd.socket + zendesk-sso-authd@.service run it: the
-        # unit's ExecStart, one process per connection on fd 3, the broker's
-        # user with group shadow and no_new_privs, the secret root:<broker> 0640.
+        # As zendesk-sso-authd.socket + zendesk-sso-authd.service run it: the
+        # unit's ExecStart, the listening socket on fd 3 (Accept=no), the
+        # broker's user with group shadow and no_new_privs, the secret
+        # root:<broker> 0640, and conv/ made for it as RuntimeDirectory= does.
         units = Path(os.environ["ZSSO_SOURCE_DIR"]) / "examples" / "systemd"
-        exec_start = re.search(r"^ExecStart=(.*)$", (units / "zendesk-sso-authd@.service").read_text(),
+        exec_start = re.search(r"^ExecStart=(.*)$", (units / "zendesk-sso-authd.service").read_text(),
                                re.M).group(1).split()
+        conv = Path(self.socket).parent / "conv"
+        conv.mkdir(mode=0o700, exist_ok=True)
+        os.chown(conv, pwd.getpwnam(self.m.broker_user).pw_uid, grp.getgrnam(self.m.broker_user).gr_gid)
         config = self.write_config("root", secret_group=self.m.broker_user)
         self.assertEqual(exec_start[:3], ["/usr/sbin/zendesk-sso-authd", "--config",
                                           "/etc/zendesk-sso/config.json"])
         command = [self.m.authd, "--config", config, *exec_start[3:]]
         shadow = grp.getgrnam("shadow").gr_gid
         proc = subprocess.Popen(
-            ["systemd-socket-activate", "--accept", "-l", self.socket,
+            ["systemd-socket-activate", "-l", self.socket,
              "setpriv", "--no-new-privs", f"--reuid={self.m.broker_user}",
              f"--regid={self.m.broker_user}", f"--groups={shadow}", "--", *command],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=wire.die_with_parent)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 UNITS = Path(os.environ["ZSSO_SOURCE_DIR"]) / "examples" / "systemd"
 SOCKET = UNITS / "zendesk-sso-authd.socket"
-SERVICE = UNITS / "zendesk-sso-authd@.service"
+SERVICE = UNITS / "zendesk-sso-authd.service"
 AUTHD = os.environ["ZSSO_AUTHD"]
 ANALYZE = shutil.which("systemd-analyze")
 
@@ -29,9 +29,11 @@ def settings(path):
 
 
 class Units(unittest.TestCase):
-    def test_socket_is_per_connection_and_for_the_web_server_group_only(self):
+    def test_socket_goes_to_one_warm_broker_and_the_web_server_group_only(self):
         s = settings(SOCKET)
-        self.assertEqual(s["Accept"], ["yes"])  # the broker serves fd 3, one process per sign-in
+        # The broker gets the listening socket (fd 3) and forks a child per
+        # sign-in; a child may hold a conversation across connections.
+        self.assertEqual(s["Accept"], ["no"])
         self.assertEqual(s["ListenStream"], ["/run/zendesk-sso/authd.sock"])
         self.assertEqual(s["SocketMode"], ["0660"])
         self.assertEqual(s["SocketGroup"], ["www-data"])
@@ -49,6 +51,8 @@ class Units(unittest.TestCase):
         self.assertEqual(s["RestrictAddressFamilies"], ["AF_UNIX"])
         self.assertIn("@system-service", s["SystemCallFilter"])
         self.assertTrue(s["ExecStart"][0].startswith("/usr/sbin/zendesk-sso-authd --config "))
+        # The conversation sockets' directory, writable under ProtectSystem=strict.
+        self.assertIn("zendesk-sso/conv", s["RuntimeDirectory"][0].split())
 
     @unittest.skipUnless(ANALYZE, "systemd-analyze not installed")
     def test_exposure_stays_safe(self):
