@@ -21,7 +21,7 @@ enum RequestTag : std::uint8_t {
   kBinding = 7, kConversation = 8, kStep = 9, kAnswers = 10,
 };
 enum ResponseTag : std::uint8_t {
-  kStatus = 1, kDetail = 2, kToken = 3, kResponseConversation = 4, kResponseStep = 5, kMessages = 6,
+  kStatus = 1, kDetail = 2, kToken = 3, kResponseConversation = 4, kResponseStep = 5, kMessages = 6, kCause = 7,
 };
 constexpr std::uint8_t kFlagRemoteUser = 0x01;
 constexpr std::size_t kFieldHeader = 3;
@@ -361,6 +361,14 @@ std::string encode_response(const Response& resp) {
     put_field(out, kResponseStep, &resp.step, 1);
   }
   if (!messages.empty()) put_field(out, kMessages, messages);
+  if (!resp.cause.empty()) {
+    // Cleaned here, not refused: the cause is only ever logged.
+    std::string cause = clean_message_text(resp.cause.substr(0, kMaxCause));
+    std::replace(cause.begin(), cause.end(), '\n', ' ');
+    if (cause.size() > kMaxCause) cause.resize(kMaxCause);
+    if (!is_valid_utf8(cause)) cause = "(cause not printable)";
+    put_field(out, kCause, cause);
+  }
   finish_frame(out);
   return out;
 }
@@ -416,6 +424,13 @@ Decoded<Response> decode_response_body(std::span<const unsigned char> body) {
           r.messages.push_back({kind, std::string(text)});
           pos += n;
         }
+        break;
+      }
+      case kCause: {
+        std::string_view text = as_text(f.value);
+        if (text.size() > kMaxCause || !is_valid_utf8(text) || has_control_chars(text))
+          return failed<Response>({Detail::malformed, "cause is not printable UTF-8"});
+        r.cause.assign(text);
         break;
       }
       default: return failed<Response>({Detail::malformed, "unknown field " + std::to_string(f.tag)});

@@ -371,6 +371,7 @@ int Connection::run() {
 
   wire::Response resp{to_wire(out.status), detail_for(out), std::move(out.token)};
   if (out.status == LoginStatus::ok) resp.messages = std::move(out.messages);
+  resp.cause = out.detail;
   const std::string client = req.client_address.empty() ? "-" : req.client_address;
   const std::string decision = "user " + quote_for_log(req.user) + " from " + client +
                                (req.profile.empty() ? "" : " profile " + req.profile) + ": " +

@@ -102,6 +102,8 @@ LoginOutcome exchange(const std::string& path, SecureBytes& frame, bool gone_if_
   out.step = resp.value.step;
   out.detail = "broker: " + std::string(wire::status_name(resp.value.status));
   if (resp.value.detail != wire::Detail::none) out.detail += " (" + std::string(wire::detail_name(resp.value.detail)) + ")";
+  // The broker's own words for it, so this log line names the cause too.
+  if (!resp.value.cause.empty()) out.detail += ": " + quote_for_log(resp.value.cause, wire::kMaxCause);
   return out;
 }
 

@@ -106,6 +106,8 @@ def read_response(s):
             out["token"] = value.decode()
         elif tag == 4:
             out["conversation"] = bytes(value)
+        elif tag == 7:
+            out["cause"] = value.decode()
         elif tag == 5:
             out["step"] = value[0]
         elif tag == 6:

@@ -147,7 +147,9 @@ class BrokerE2E(unittest.TestCase):
         self.assertEqual(unknown.status, 401)
         normalise = lambda body: re.sub(r'value="[^"]*"|<code>[A-Za-z0-9_-]+</code>', "", body)  # noqa: E731
         self.assertEqual(normalise(r.body), normalise(unknown.body))
-        self.cgi_log_line(r'401 bad login user="alice": broker: bad_login')
+        # The cause is in the CGI's own line, not only in the broker's.
+        self.cgi_log_line(r'401 bad login user="alice": broker: bad_login \(PAM\): '
+                          r'.*pam_authenticate: Authentication failure')
 
     def test_broker_down_is_503(self):
         self.stop_broker()

@@ -11,7 +11,7 @@
 //                  10 answers (each: u16 length, bytes)
 //   response tags: 1 status (1 byte), 2 detail (1 byte), 3 token,
 //                  4 conversation id, 5 step, 6 messages (each: u8 kind,
-//                  u16 length, UTF-8 text)
+//                  u16 length, UTF-8 text), 7 cause (for the CGI's log line)
 //
 // A sign-in starts with a request to the broker's socket (tags 1-7). When the
 // PAM stack asks more than the password, the answer has status "prompt": a
@@ -55,6 +55,7 @@ inline constexpr std::size_t kMaxAnswers = 8;                // prompts on one p
 inline constexpr std::size_t kMaxAnswer = 1024;
 inline constexpr std::size_t kMaxMessages = 16;
 inline constexpr std::size_t kMaxMessageText = 512;
+inline constexpr std::size_t kMaxCause = 400;
 
 using ConversationId = std::array<unsigned char, kConversationIdSize>;
 
@@ -120,6 +121,10 @@ struct Response {
   ConversationId conversation{};   // with Status::prompt
   std::uint8_t step = 0;           // with Status::prompt (1, 2, ...)
   std::vector<Message> messages;   // prompt: the page (at least one prompt); else what PAM said last
+  // Why, as the broker's own log line says it ("PAM service x:
+  // pam_authenticate: Authentication failure; PAM said ..."), so the CGI's
+  // line names the cause too. Never a password or an answer.
+  std::string cause;
 };
 
 std::string_view status_name(Status s);
