@@ -19,6 +19,7 @@
 #include <set>
 
 #include "peer.hpp"
+#include "throttle.hpp"
 #include "zsso/broker_protocol.hpp"
 #include "zsso/config.hpp"
 #include "zsso/text.hpp"
@@ -166,6 +167,9 @@ int run_listener(const ListenOptions& lo, const ServeOptions& so) {
     ::syslog(LOG_INFO, "listening on %s (mode %04o, group %u)", lo.path.c_str(), static_cast<unsigned>(lo.mode),
              static_cast<unsigned>(group));
   }
+  // The failure tallies (broker.max_failures): the broker's alone.
+  if (auto t = throttle_dir(path); !t.empty() && ::mkdir(t.c_str(), 0700) != 0 && errno != EEXIST)
+    ::syslog(LOG_WARNING, "%s: mkdir: %s; per-address throttling is off", t.c_str(), errno_text(errno).c_str());
   if (auto dir = prepare_conversation_dir(conversation_dir(path)); !dir) {
     log_error("conversation sockets: " + dir.error());
     if (lo.inherited_fd < 0) ::unlink(lo.path.c_str());

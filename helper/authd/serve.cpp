@@ -15,6 +15,7 @@
 
 #include "login.hpp"
 #include "peer.hpp"
+#include "throttle.hpp"
 #include "zsso/broker_protocol.hpp"
 #include "zsso/cidr.hpp"
 #include "zsso/config.hpp"
@@ -365,9 +366,28 @@ int Connection::run() {
   login.client_address = req.client_address;
   login.profile = req.profile;
   login.request_id = req.request_id;
+  // Guessing from one address: refused without PAM, like a wrong password
+  // and after about as long (pam_unix's failure delay), so the page and the
+  // time say nothing new. The account's owner elsewhere is not affected.
+  const Throttle throttle(throttle_dir(socket_base_), cfg.broker);
+  const bool throttled_pair = throttle.enabled() && !req.remote_user && !req.client_address.empty();
+  if (throttled_pair) {
+    if (auto wait = throttle.banned(req.user, req.client_address, ::time(nullptr))) {
+      ::sleep(2);
+      const std::string why = "throttled: too many failed sign-ins of this account from " + req.client_address +
+                              " (broker.max_failures); " + std::to_string(*wait) + " s left";
+      log(LOG_NOTICE, "user " + quote_for_log(req.user) + ": bad_login (" + why + ")");
+      wire::Response refused(wire::Status::bad_login, wire::Detail::pam);
+      refused.cause = why;
+      return answer(refused);
+    }
+  }
+
   LoginOutcome out = pam_login(cfg, login, this);
   login.password.clear();
   login.password.shrink_to_fit();
+  if (throttled_pair && out.status == LoginStatus::bad_login) throttle.failed(req.user, req.client_address, ::time(nullptr));
+  if (throttled_pair && out.status == LoginStatus::ok) throttle.succeeded(req.user, req.client_address);
 
   wire::Response resp{to_wire(out.status), detail_for(out), std::move(out.token)};
   if (out.status == LoginStatus::ok) resp.messages = std::move(out.messages);

@@ -409,6 +409,47 @@ class Protocol(unittest.TestCase):
         self.assert_still_serving()
 
 
+class Throttling(unittest.TestCase):
+    """Issue 14.2: guessing from one address is throttled per (account,
+    address); the account's owner at another address still signs in, so one
+    script cannot keep a colleague out of Zendesk."""
+
+    def setUp(self):
+        self.w = World(self, config_extra={"broker": {"max_failures": 3, "failure_window": 600,
+                                                      "ban_seconds": 60}}).start()
+        self.addCleanup(self.w.stop)
+
+    def test_attackers_address_is_throttled_while_the_victim_signs_in(self):
+        attacker, victim = "10.66.6.6", "10.1.2.3"
+        for _ in range(3):
+            self.assertEqual(self.w.login("alice", "guess", "--address", attacker)["status"], "bad_login")
+        # Banned now: even the right password from the attacker's address fails, without PAM.
+        banned = self.w.login("alice", "wonderland", "--address", attacker, "--request-id", "rid-banned")
+        self.assertEqual(banned["status"], "bad_login", banned)
+        self.assertIn("throttled", banned["detail"])
+        log = self.w.log_text()
+        self.assertRegex(log, r'request rid-banned: user "alice": bad_login \(throttled: too many failed '
+                              r'sign-ins of this account from 10\.66\.6\.6')
+        # The victim, from their own address, is not locked out.
+        self.assertEqual(self.w.login("alice", "wonderland", "--address", victim)["status"], "ok")
+        # Another account from the attacker's address is a different pair.
+        self.assertEqual(self.w.login("mallory", "evil", "--address", attacker)["detail"].count("throttled"), 0)
+        # The tallies name no account.
+        names = os.listdir(self.w.sb.dir / "throttle")
+        self.assertTrue(names)
+        self.assertFalse([n for n in names if "alice" in n])
+
+    def test_success_clears_the_pairs_failures(self):
+        addr = "10.7.7.7"
+        for _ in range(2):
+            self.w.login("alice", "guess", "--address", addr)
+        self.assertEqual(self.w.login("alice", "wonderland", "--address", addr)["status"], "ok")
+        for _ in range(2):
+            self.w.login("alice", "guess", "--address", addr)
+        self.assertEqual(self.w.login("alice", "wonderland", "--address", addr)["status"], "ok",
+                         "2 + 2 failures with a success between never reach 3")
+
+
 class Concurrency(unittest.TestCase):
     def fifty_at_once(self, w):
         n = 50

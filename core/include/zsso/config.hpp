@@ -79,6 +79,14 @@ struct BrokerConfig {
   std::int64_t prompt_timeout = 120;
   std::int64_t sign_in_deadline = 600;
   std::int64_t max_sign_ins = 64;
+  // Guessing from one address: after max_failures failed sign-ins of one
+  // account from one client address within failure_window seconds, that
+  // pair is refused without PAM for ban_seconds, doubling with each further
+  // ban (at most an hour). Others, the account owner among them, are not
+  // affected; pam_faillock stays the account-wide ceiling. 0: off.
+  std::int64_t max_failures = 5;
+  std::int64_t failure_window = 900;
+  std::int64_t ban_seconds = 300;
 };
 
 struct HelperConfig {
