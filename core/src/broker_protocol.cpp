@@ -18,6 +18,7 @@ namespace {
 enum RequestTag : std::uint8_t { kUser = 1, kPassword = 2, kClientAddress = 3, kProfile = 4, kRequestId = 5, kFlags = 6 };
 enum ResponseTag : std::uint8_t { kStatus = 1, kDetail = 2, kToken = 3 };
 constexpr std::uint8_t kFlagRemoteUser = 0x01;
+constexpr std::uint8_t kFlagPing = 0x02;
 constexpr std::size_t kFieldHeader = 3;
 
 template <class Bytes>
@@ -157,6 +158,7 @@ Result<SecureBytes> encode_request(const Request& req) {
   if (std::find(req.password.begin(), req.password.end(), 0) != req.password.end())
     return Error{"password contains a NUL byte"};
   if (req.remote_user && !req.password.empty()) return Error{"REMOTE_USER mode carries no password"};
+  if (req.ping && (req.remote_user || !req.password.empty())) return Error{"a ping carries no password and no REMOTE_USER"};
 
   SecureBytes out;
   start_frame(out);
@@ -165,7 +167,7 @@ Result<SecureBytes> encode_request(const Request& req) {
   put_field(out, kClientAddress, req.client_address);
   if (!req.profile.empty()) put_field(out, kProfile, req.profile);
   if (!req.request_id.empty()) put_field(out, kRequestId, req.request_id);
-  unsigned char flags = req.remote_user ? kFlagRemoteUser : 0;
+  unsigned char flags = (req.remote_user ? kFlagRemoteUser : 0) | (req.ping ? kFlagPing : 0);
   put_field(out, kFlags, &flags, 1);
   finish_frame(out);
   if (out.size() > kMaxRequestSize) return Error{"request larger than " + std::to_string(kMaxRequestSize) + " bytes"};
@@ -198,11 +200,12 @@ Decoded<Request> decode_request_body(std::span<const unsigned char> body) {
       case kProfile: good = text_field(f.value, kMaxProfile, "profile", r.profile, err); break;
       case kRequestId: good = text_field(f.value, kMaxRequestId, "request id", r.request_id, err); break;
       case kFlags:
-        if (f.value.size() != 1 || (f.value[0] & ~kFlagRemoteUser)) {
+        if (f.value.size() != 1 || (f.value[0] & ~(kFlagRemoteUser | kFlagPing))) {
           err = {Detail::malformed, "unknown flags"};
           good = false;
         } else {
           r.remote_user = f.value[0] & kFlagRemoteUser;
+          r.ping = f.value[0] & kFlagPing;
         }
         break;
       default: err = {Detail::malformed, "unknown field " + std::to_string(f.tag)}; good = false;
@@ -215,6 +218,8 @@ Decoded<Request> decode_request_body(std::span<const unsigned char> body) {
   if (r.user.empty()) return failed<Request>({Detail::malformed, "user is empty"});
   if (r.remote_user && !r.password.empty())
     return failed<Request>({Detail::malformed, "REMOTE_USER mode carries no password"});
+  if (r.ping && (r.remote_user || !r.password.empty()))
+    return failed<Request>({Detail::malformed, "a ping carries no password and no REMOTE_USER"});
   return d;
 }
 
@@ -226,8 +231,9 @@ std::string encode_response(const Response& resp) {
   put_field(out, kStatus, &status, 1);
   put_field(out, kDetail, &detail, 1);
   // A token over the limit is the broker's own bug: answer an error instead.
-  if (resp.status == Status::ok && resp.token.size() <= kMaxToken) put_field(out, kToken, resp.token);
-  else if (resp.status == Status::ok) return encode_response({Status::error, Detail::internal, {}});
+  // ok without a token is the answer to a ping.
+  if (resp.status == Status::ok && resp.token.size() > kMaxToken) return encode_response({Status::error, Detail::internal, {}});
+  if (resp.status == Status::ok && !resp.token.empty()) put_field(out, kToken, resp.token);
   finish_frame(out);
   return out;
 }
@@ -266,8 +272,9 @@ Decoded<Response> decode_response_body(std::span<const unsigned char> body) {
   }
   if (fields.failed()) return failed<Response>(fields.error());
   if (!fields.seen(kStatus) || !fields.seen(kDetail)) return failed<Response>({Detail::malformed, "status missing"});
-  if ((r.status == Status::ok) != fields.seen(kToken))
-    return failed<Response>({Detail::malformed, "token present without ok, or ok without token"});
+  // ok without a token answers a ping; the login client refuses it as a login answer.
+  if (r.status != Status::ok && fields.seen(kToken))
+    return failed<Response>({Detail::malformed, "token present without ok"});
   return d;
 }
 

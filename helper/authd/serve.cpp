@@ -114,6 +114,11 @@ int Connection::run() {
     return refuse(wire::Status::error, decoded.error.detail, "protocol error: " + decoded.error.message);
   wire::Request& req = decoded.value;
   request_id_ = req.request_id;
+  // The peer is allowed and the config loads: that is all a ping asks.
+  if (req.ping) {
+    log(LOG_DEBUG, "ping: ok");
+    return answer({wire::Status::ok, wire::Detail::none, {}});
+  }
 
   if (!req.client_address.empty() && !parse_ip(req.client_address))
     return refuse(wire::Status::error, wire::Detail::malformed,

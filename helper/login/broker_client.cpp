@@ -33,14 +33,71 @@ LoginStatus from_wire(wire::Status s) {
   return LoginStatus::error;
 }
 
-LoginOutcome down(const std::string& path, const std::string& why) {
-  return {LoginStatus::unavailable, {}, "broker " + path + ": " + why};
+// One request, one answer over cfg.broker.socket; an error names the step that failed.
+struct Exchange {
+  LoginStatus failure = LoginStatus::unavailable;  // when the answer did not arrive or was bad
+  std::string why;
+  wire::Response resp;
+};
+
+Exchange exchange(const std::string& path, SecureBytes& frame) {
+  Exchange ex;
+  auto fail = [&](LoginStatus st, std::string why) {
+    ex.failure = st;
+    ex.why = "broker " + path + ": " + why;
+    return ex;
+  };
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return fail(LoginStatus::unavailable, "socket path too long");
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return fail(LoginStatus::unavailable, "socket: " + errno_text(errno));
+  // connect() on a Unix socket waits for room in the backlog up to SO_SNDTIMEO.
+  timeval tv{static_cast<time_t>(kConnectTimeout.count()), 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  int rc;
+  do rc = ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  while (rc != 0 && errno == EINTR);
+  if (rc != 0) return fail(LoginStatus::unavailable, "connect: " + errno_text(errno));
+
+  auto deadline = wire::Clock::now() + kTotalTimeout;
+  int err = 0;
+  switch (wire::write_all(fd.get(), frame, deadline, &err)) {
+    case wire::Io::ok: break;
+    case wire::Io::timeout: return fail(LoginStatus::unavailable, "timed out sending the request");
+    // The broker may have answered and closed already (a refused peer): read what it said.
+    case wire::Io::closed: break;
+    case wire::Io::failed: return fail(LoginStatus::unavailable, "send: " + errno_text(err));
+  }
+  frame.clear();
+  frame.shrink_to_fit();
+
+  wire::FrameRead answer = wire::read_frame(fd.get(), deadline, wire::kMaxResponseSize);
+  switch (answer.io) {
+    case wire::Io::ok: break;
+    case wire::Io::closed: return fail(LoginStatus::unavailable, "closed the connection without an answer");
+    case wire::Io::timeout:
+      return fail(LoginStatus::unavailable, "no answer within " + std::to_string(kTotalTimeout.count()) + " s");
+    case wire::Io::failed: return fail(LoginStatus::unavailable, "recv: " + errno_text(answer.err));
+  }
+  if (!answer.error.message.empty()) return fail(LoginStatus::error, answer.error.message);
+  auto resp = wire::decode_response_body(answer.body);
+  if (!resp.ok()) return fail(LoginStatus::error, "bad answer: " + resp.error.message);
+  ex.resp = std::move(resp.value);
+  return ex;
+}
+
+std::string describe(const wire::Response& r) {
+  std::string d = "broker: " + std::string(wire::status_name(r.status));
+  if (r.detail != wire::Detail::none) d += " (" + std::string(wire::detail_name(r.detail)) + ")";
+  return d;
 }
 
 }  // namespace
 
 LoginOutcome broker_login(const Config& cfg, const LoginRequest& req) {
-  const std::string& path = cfg.broker.socket;
   wire::Request wreq;
   wreq.user = req.user;
   wreq.password = req.password;
@@ -52,50 +109,29 @@ LoginOutcome broker_login(const Config& cfg, const LoginRequest& req) {
   // Field limits: a user name or password nobody could have is a failed login, not a fault.
   if (!frame) return {LoginStatus::bad_login, {}, "not sent to the broker: " + frame.error()};
 
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return down(path, "socket path too long");
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return down(path, "socket: " + errno_text(errno));
-  // connect() on a Unix socket waits for room in the backlog up to SO_SNDTIMEO.
-  timeval tv{static_cast<time_t>(kConnectTimeout.count()), 0};
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  int rc;
-  do rc = ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  while (rc != 0 && errno == EINTR);
-  if (rc != 0) return down(path, "connect: " + errno_text(errno));
-
-  auto deadline = wire::Clock::now() + kTotalTimeout;
-  int err = 0;
-  switch (wire::write_all(fd.get(), *frame, deadline, &err)) {
-    case wire::Io::ok: break;
-    case wire::Io::timeout: return down(path, "timed out sending the request");
-    // The broker may have answered and closed already (a refused peer): read what it said.
-    case wire::Io::closed: break;
-    case wire::Io::failed: return down(path, "send: " + errno_text(err));
-  }
-  frame->clear();
-  frame->shrink_to_fit();
-
-  wire::FrameRead answer = wire::read_frame(fd.get(), deadline, wire::kMaxResponseSize);
-  switch (answer.io) {
-    case wire::Io::ok: break;
-    case wire::Io::closed: return down(path, "closed the connection without an answer");
-    case wire::Io::timeout: return down(path, "no answer within " + std::to_string(kTotalTimeout.count()) + " s");
-    case wire::Io::failed: return down(path, "recv: " + errno_text(answer.err));
-  }
-  if (!answer.error.message.empty()) return {LoginStatus::error, {}, "broker " + path + ": " + answer.error.message};
-  auto resp = wire::decode_response_body(answer.body);
-  if (!resp.ok()) return {LoginStatus::error, {}, "broker " + path + ": bad answer: " + resp.error.message};
-
+  Exchange ex = exchange(cfg.broker.socket, *frame);
+  if (!ex.why.empty()) return {ex.failure, {}, ex.why};
+  // ok without a token answers a ping, never a sign-in.
+  if (ex.resp.status == wire::Status::ok && ex.resp.token.empty())
+    return {LoginStatus::error, {}, "broker " + cfg.broker.socket + ": bad answer: ok without a token"};
   LoginOutcome out;
-  out.status = from_wire(resp.value.status);
-  out.token = std::move(resp.value.token);
-  out.detail = "broker: " + std::string(wire::status_name(resp.value.status));
-  if (resp.value.detail != wire::Detail::none) out.detail += " (" + std::string(wire::detail_name(resp.value.detail)) + ")";
+  out.status = from_wire(ex.resp.status);
+  out.token = std::move(ex.resp.token);
+  out.detail = describe(ex.resp);
   return out;
+}
+
+Result<void> broker_ping(const Config& cfg) {
+  wire::Request wreq;
+  wreq.user = "-";
+  wreq.ping = true;
+  auto frame = wire::encode_request(wreq);
+  if (!frame) return Error{"ping: " + frame.error()};
+  Exchange ex = exchange(cfg.broker.socket, *frame);
+  if (!ex.why.empty()) return Error{ex.why};
+  if (ex.resp.status != wire::Status::ok || !ex.resp.token.empty())
+    return Error{"broker " + cfg.broker.socket + " answered the ping: " + describe(ex.resp)};
+  return {};
 }
 
 }  // namespace zsso

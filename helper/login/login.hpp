@@ -6,6 +6,7 @@
 #include <string>
 
 #include "zsso/config.hpp"
+#include "zsso/result.hpp"
 #include "zsso/secret.hpp"
 
 namespace zsso {
@@ -40,6 +41,11 @@ LoginOutcome pam_login(const Config& cfg, const LoginRequest& req);
 
 // The same through the broker at cfg.broker.socket.
 LoginOutcome broker_login(const Config& cfg, const LoginRequest& req);
+
+// Asks the broker at cfg.broker.socket for a no-op answer: it checks the
+// caller against broker.allowed_peers and loads its config, and runs no PAM.
+// The error says which step failed (connect, refused peer, config ...).
+Result<void> broker_ping(const Config& cfg);
 
 // broker_login when cfg.broker.socket is set, else pam_login.
 LoginOutcome sign_in(const Config& cfg, const LoginRequest& req);

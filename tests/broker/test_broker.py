@@ -154,6 +154,18 @@ class World:
             raise AssertionError(f"client failed ({p.returncode}): {p.stderr}")
         return json.loads(p.stdout)
 
+    def ping(self, as_nobody=False):
+        """broker_ping() through the C++ client, as the test runner or as nobody."""
+        argv = [self.tool, "--config", str(self.sb.config_path), "--ping"]
+        if as_nobody:
+            argv = ["setpriv", f"--reuid={NOBODY_UID}", f"--regid={NOGROUP_GID}", "--clear-groups",
+                    "--"] + argv
+        p = subprocess.run(argv, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"},
+                           timeout=WAIT)
+        if p.returncode != 0:
+            raise AssertionError(f"client failed ({p.returncode}): {p.stderr}")
+        return json.loads(p.stdout)
+
     def claims(self, token):
         return jwt.decode(token, DEFAULT_SECRET, algorithms=["HS256"],
                           options={"require": ["iat", "jti"]})
@@ -223,6 +235,45 @@ class Login(unittest.TestCase):
         out = w.login("alice", "", "--remote-user")
         self.assertEqual(out["status"], "ok", out)
         self.assertEqual(w.claims(out["token"])["email"], "alice@acme.test")
+
+
+class Ping(unittest.TestCase):
+    def test_ping_is_answered_without_pam(self):
+        w = World(self).start()
+        self.addCleanup(w.stop)
+        self.assertEqual(w.ping(), {"status": "ok", "detail": ""})
+        wait_for(lambda: "ping: ok" in w.log_text(), "the ping in the broker's log")
+        # No PAM transaction: pam_matrix and pam_zendesk log nothing, no user line.
+        self.assertNotIn("user ", w.log_text())
+        self.assertNotIn("pam_zendesk", w.log_text())
+        self.assertNotIn("pam_matrix", w.log_text())
+
+    def test_ping_when_the_broker_is_down(self):
+        w = World(self)
+        out = w.ping()
+        self.assertEqual(out["status"], "error")
+        self.assertIn("connect: No such file or directory", out["detail"])
+
+    def test_ping_when_the_broker_cannot_load_its_config(self):
+        w = World(self).start()
+        self.addCleanup(w.stop)
+        # The client keeps a good copy; the broker reads its own per connection.
+        client_config = w.sb.dir / "client.json"
+        client_config.write_text(w.sb.config_path.read_text())
+        w.sb.config_path.write_text(w.sb.config_path.read_text().replace("{", '{"bogus": 1, ', 1))
+        p = subprocess.run([w.tool, "--config", str(client_config), "--ping"], capture_output=True,
+                           text=True, env={"PATH": "/usr/bin:/bin"}, timeout=WAIT)
+        out = json.loads(p.stdout)
+        self.assertEqual(out["status"], "error")
+        self.assertIn("broker cannot load its configuration", out["detail"])
+
+    @unittest.skipUnless(IS_ROOT, "needs root to run a client as another uid (CI runs as root)")
+    def test_ping_from_a_peer_not_allowed_is_refused(self):
+        w = World(self, broker_args=["--socket-mode", "0666"]).start()
+        self.addCleanup(w.stop)
+        out = w.ping(as_nobody=True)
+        self.assertEqual(out["status"], "error")
+        self.assertIn("peer not in broker.allowed_peers", out["detail"])
 
 
 class Peers(unittest.TestCase):

@@ -5,7 +5,9 @@
 // A body is a run of fields: u8 tag, u16 big-endian length, value. Every tag
 // at most once, unknown tags are errors (a new field means a new version).
 //   request  tags: 1 user, 2 password, 3 client address, 4 profile,
-//                  5 request id, 6 flags (1 byte: bit 0 = REMOTE_USER mode)
+//                  5 request id, 6 flags (1 byte: bit 0 = REMOTE_USER mode,
+//                  bit 1 = ping: no PAM, the broker answers ok once it has
+//                  checked the peer and loaded its config; user "-", no password)
 //   response tags: 1 status (1 byte), 2 detail (1 byte), 3 token
 // The limits below are hard: the broker never reads more than a request
 // frame may hold, and the client never more than a response frame.
@@ -42,6 +44,7 @@ struct Request {
   std::string profile;         // "" = base configuration
   std::string request_id;
   bool remote_user = false;    // the web server authenticated the user: skip the password
+  bool ping = false;           // health check: peer + config only, no PAM, no token
 };
 
 // Mirrors zsso::LoginStatus; the numbers are part of the protocol.
@@ -65,7 +68,7 @@ inline constexpr std::uint8_t kMaxDetail = 9;
 struct Response {
   Status status = Status::error;
   Detail detail = Detail::none;
-  std::string token;           // only with Status::ok
+  std::string token;           // only with Status::ok; empty in the answer to a ping
 };
 
 std::string_view status_name(Status s);
