@@ -83,6 +83,9 @@ struct HelperConfig {
   // Key for the CGI's CSRF tokens when it may not read the Zendesk secret
   // (broker mode). Empty: derived from the Zendesk secret.
   std::string csrf_key_file;
+  // GET /health answers every client, not only those inside network.ip_ranges
+  // (for load balancers outside them). Its body never says more than ok/unavailable.
+  bool health_from_anywhere = false;
 };
 
 struct Config {
