@@ -8,7 +8,9 @@
 #include <sstream>
 
 #include "cli.hpp"
+#include "zsso/cidr.hpp"
 #include "zsso/secret.hpp"
+#include "zsso/text.hpp"
 
 namespace zsso::cli {
 
@@ -18,6 +20,35 @@ namespace {
 std::string pam_service_path(const std::string& service) {
   const char* dir = std::getenv("PAM_WRAPPER_SERVICE_DIR");
   return std::string(dir && *dir ? dir : "/etc/pam.d") + "/" + service;
+}
+
+// The shipped config's placeholders (examples/config.json): check refuses
+// them, each with what to put there instead.
+constexpr std::string_view kPlaceholderSubdomain = "your-subdomain";   // "YOUR-SUBDOMAIN", lowered by the parser
+
+void check_placeholders(const Config& c, const std::string& who, const std::string& path,
+                        std::vector<std::string>& problems) {
+  if (c.zendesk.subdomain == kPlaceholderSubdomain)
+    problems.push_back(who + "zendesk.subdomain: \"YOUR-SUBDOMAIN\" is the shipped placeholder: edit " + path +
+                       " and set your SUBDOMAIN of SUBDOMAIN.zendesk.com");
+  // .invalid is reserved (RFC 2606): no such address ever receives mail.
+  std::string_view email = c.claims.email;
+  if (auto at = email.rfind('@'); at != std::string_view::npos) {
+    std::string domain = ascii_lower(email.substr(at + 1));
+    if (domain == "invalid" || (domain.size() > 8 && domain.ends_with(".invalid")))
+      problems.push_back(who + "claims.email: \"" + c.claims.email + "\" is the shipped placeholder: edit " + path +
+                         " and set your users' mail domain, e.g. \"{user}@example.com\"");
+  }
+  // Documentation ranges (RFC 5737, RFC 3849) are nobody's network.
+  static const CidrSet docs = *CidrSet::parse({"192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"},
+                                              "documentation ranges");
+  for (std::size_t i = 0; i < c.network.ip_ranges.size(); ++i) {
+    auto r = parse_range(c.network.ip_ranges[i]);
+    if (r && docs.contains(r->first) && r->second >= (r->first.is_v4() ? 24 : 32))
+      problems.push_back(who + "network.ip_ranges[" + std::to_string(i) + "]: \"" + c.network.ip_ranges[i] +
+                         "\" is a documentation range (the shipped placeholder): edit " + path +
+                         " and list your network's ranges, the same as in Zendesk's SSO settings");
+  }
 }
 
 std::string describe_ranges(const NetworkConfig& n) {
@@ -50,6 +81,10 @@ int cmd_check(const Context& ctx) {
   std::set<std::string> secrets_seen, services_seen;
   for (const auto& c : all) {
     std::string who = c.profile.empty() ? "" : "profile " + c.profile + ": ";
+    // A profile inherits the base's values: one message per placeholder.
+    if (c.profile.empty() || c.zendesk.subdomain != cfg->zendesk.subdomain || c.claims.email != cfg->claims.email ||
+        c.network.ip_ranges != cfg->network.ip_ranges)
+      check_placeholders(c, who, ctx.config_path, problems);
     if (secrets_seen.insert(c.zendesk.secret_file).second) {
       auto s = load_secret_file(c.zendesk.secret_file);
       if (!s) problems.push_back(who + "zendesk.secret_file: " + s.error());

@@ -282,6 +282,8 @@ def main():
                 gecos = account.pw_gecos.split(",")[0]
                 check(claims.get("email") == f"{a.user}@{a.email_domain}", f"email claim {claims.get('email')}")
                 check(claims.get("name") == gecos, f"name claim {claims.get('name')!r} is the GECOS name")
+                sent = sorted(set(claims) - {"iat", "jti"})
+                check(sent == ["email", "name"], f"the shipped config sends email and name only ({sent})")
                 check(standin.received[0]["return_to"] == return_to, f"return_to {return_to} passed on")
                 # 5. The installed CLI agrees with PyJWT.
                 v = subprocess.run(["zendesk-sso", "verify", "-"], input=delivered["jwt"],
