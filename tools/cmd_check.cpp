@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "check_deployment.hpp"
 #include "cli.hpp"
 #include "zsso/cidr.hpp"
 #include "zsso/secret.hpp"
@@ -59,8 +60,28 @@ std::string describe_ranges(const NetworkConfig& n) {
 }  // namespace
 
 int cmd_check(const Context& ctx) {
-  if (!ctx.args.empty()) {
-    std::fprintf(stderr, "zendesk-sso: check takes no arguments\n");
+  auto args = parse_args(ctx.args, {"--web-user", "--broker-user", "--broker-groups", "--apache-dir"}, {"--config-only"});
+  if (!args) return kUsage;
+  if (!args->positional.empty()) {
+    std::fprintf(stderr, "zendesk-sso: check takes no arguments, only options (see --help)\n");
+    return kUsage;
+  }
+  const bool config_only = args->has("--config-only");
+  DeploymentOptions dopt;
+  if (auto v = args->get("--web-user")) dopt.web_user = *v;
+  if (auto v = args->get("--broker-user")) dopt.broker_user = *v;
+  if (auto v = args->get("--apache-dir")) dopt.apache_dir = *v;
+  if (auto v = args->get("--broker-groups")) {
+    std::string list = *v;
+    for (std::size_t start = 0; start <= list.size();) {
+      std::size_t comma = std::min(list.find(',', start), list.size());
+      if (comma > start) dopt.broker_groups.push_back(list.substr(start, comma - start));
+      start = comma + 1;
+    }
+  }
+  if (config_only && (args->has("--web-user") || args->has("--broker-user") || args->has("--broker-groups") ||
+                      args->has("--apache-dir"))) {
+    std::fprintf(stderr, "zendesk-sso: --config-only checks no deployment; drop --web-user/--broker-user/--broker-groups/--apache-dir\n");
     return kUsage;
   }
   // Validates the base and every profile; errors are one per line.
@@ -134,11 +155,17 @@ int cmd_check(const Context& ctx) {
     if (c.helper.trust_remote_user && c.network.trusted_proxies.empty() == false)
       warnings.push_back(who + "helper.trust_remote_user with trusted_proxies: make sure the proxy strips REMOTE_USER");
   }
+  CheckReport deployment;
+  // Only a config worth running is worth checking as deployed.
+  if (!config_only && problems.empty()) check_deployment(all, ctx.config_path, dopt, deployment);
+  warnings.insert(warnings.end(), deployment.warnings.begin(), deployment.warnings.end());
+  problems.insert(problems.end(), deployment.problems.begin(), deployment.problems.end());
   for (const auto& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   if (!problems.empty()) {
     for (const auto& p : problems) std::fprintf(stderr, "%s\n", p.c_str());
     return kFail;
   }
+  for (const auto& p : deployment.passed) std::printf("ok: %s\n", p.c_str());
   std::printf("ok: %s: https://%s.zendesk.com/access/jwt, %s, delivery %s, pam service %s%s\n",
               ctx.config_path.c_str(), cfg->zendesk.subdomain.c_str(), describe_ranges(cfg->network).c_str(),
               cfg->zendesk.delivery == Delivery::post ? "post" : "get", cfg->pam.service.c_str(),

@@ -69,6 +69,10 @@ class Fixture:
         env = dict(os.environ, LD_PRELOAD=NSS_WRAPPER, NSS_WRAPPER_PASSWD=self.passwd,
                    NSS_WRAPPER_GROUP=self.group)
         env.pop("ZENDESK_SSO_CONFIG", None)
+        # The config half of check; the deployment half (as the web server's
+        # and the broker's users) is test_deployment.py's.
+        if args and args[0] == "check":
+            args = ("check", "--config-only", *args[1:])
         p = subprocess.run([CLI, "--config", config or self.config, *args], env=env,
                            input=stdin, capture_output=True, text=True, timeout=60)
         return p.returncode, p.stdout, p.stderr
@@ -452,6 +456,13 @@ class Usage(unittest.TestCase):
             with self.subTest(args=args):
                 p = subprocess.run([CLI, "--config", "/nonexistent", *args], capture_output=True,
                                    text=True)
+                self.assertEqual(p.returncode, 2, p.stderr)
+
+
+    def test_check_options(self):
+        for args in (["check", "extra"], ["check", "--web-user"], ["check", "--config-only", "--web-user", "x"]):
+            with self.subTest(args=args):
+                p = subprocess.run([CLI, "--config", EXAMPLE, *args], capture_output=True, text=True)
                 self.assertEqual(p.returncode, 2, p.stderr)
 
 

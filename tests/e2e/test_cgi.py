@@ -759,6 +759,26 @@ class Probe(StackCase):
         self.assertEqual(r.returncode, 1, r.stdout)
         self.assertIn("the token does not verify", r.stdout)
 
+    def test_outside_the_ranges_names_that_cause_alone(self):
+        saved = self.s.config
+        self.addCleanup(lambda: (setattr(self.s, "config", saved), self.s.sandbox.write_config(saved)))
+        self.s.configure({"network": {"ip_ranges": ["10.0.0.0/8"]}})
+        self.s.sandbox.write_config(self.s.config)
+        r = self.probe("alice", self.s.passwords["alice"])
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("FAILED: GET 403 at the form: this client's address is outside network.ip_ranges", r.stdout)
+        self.assertNotIn("CSRF", r.stdout)
+        self.assertNotIn("account may not", r.stdout)
+
+    def test_plain_http_off_loopback_is_a_warning(self):
+        r = self.probe("alice", self.s.passwords["alice"])
+        self.assertNotIn("plain HTTP", r.stderr, "loopback is a test setup")
+        # 0.0.0.0 reaches this host's 127.0.0.1 listener, but is not a loopback name.
+        url = self.s.login_url.replace("127.0.0.1", "0.0.0.0")
+        self.assertIn("0.0.0.0", url)
+        r = self.probe("alice", self.s.passwords["alice"], url=url)
+        self.assertIn(f"warning: {url} is plain HTTP: passwords would cross the network in clear", r.stderr)
+
     def test_not_a_login_page(self):
         r = self.probe("alice", "x", url=self.s.base_url + "/nope")
         self.assertEqual(r.returncode, 1)
