@@ -109,6 +109,13 @@ int run_listener(const ListenOptions& lo, const ServeOptions& so) {
     return 1;
   }
   UniqueFd listen_fd = std::move(*sock);
+  if (lo.after_bind) {
+    if (auto ok = lo.after_bind(); !ok) {
+      log_error(ok.error());
+      ::unlink(lo.path.c_str());
+      return 1;
+    }
+  }
   ::syslog(LOG_INFO, "listening on %s (mode %04o, group %u)", lo.path.c_str(), static_cast<unsigned>(lo.mode),
            static_cast<unsigned>(group));
 

@@ -4,10 +4,12 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 
 #include "serve.hpp"
+#include "zsso/result.hpp"
 
 namespace zsso::authd {
 
@@ -16,6 +18,9 @@ struct ListenOptions {
   mode_t mode = 0660;
   std::optional<gid_t> group;  // default: from broker.allowed_peers
   int max_children = 64;       // more connections wait in the backlog
+  // Runs once the socket is bound, before the first connection is accepted
+  // (main.cpp drops privileges here); an error stops the listener.
+  std::function<Result<void>()> after_bind;
 };
 
 // Runs until SIGTERM or SIGINT; returns the process exit status.
