@@ -108,7 +108,11 @@ int cmd_check(const Context& ctx) {
       check_placeholders(c, who, ctx.config_path, problems);
     if (secrets_seen.insert(c.zendesk.secret_file).second) {
       auto s = load_secret_file(c.zendesk.secret_file);
-      if (!s) problems.push_back(who + "zendesk.secret_file: " + s.error());
+      if (!s)
+        problems.push_back(who + "zendesk.secret_file: " + s.error() +
+                           (c.profile.empty() ? std::string()
+                                              : " (write this profile's secret there, or delete the profiles." +
+                                                    c.profile + " block if Zendesk has no second JWT configuration)"));
       else if (s->size() < 32)
         warnings.push_back(who + c.zendesk.secret_file + ": only " + std::to_string(s->size()) +
                            " bytes; Zendesk's shared secrets are longer — is it the whole secret?");

@@ -252,7 +252,8 @@ class Check(unittest.TestCase):
 
     def test_profile_secret_is_checked_too(self):
         os.remove(os.path.join(self.f.dir, "secret-agents"))
-        self.assert_check_fails(self.f.config, "profile agents: zendesk.secret_file")
+        self.assert_check_fails(self.f.config, "profile agents: zendesk.secret_file",
+                                "or delete the profiles.agents block if Zendesk has no second JWT configuration")
 
     def test_world_writable_config_refused(self):
         os.chmod(self.f.config, 0o666)
