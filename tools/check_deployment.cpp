@@ -457,10 +457,11 @@ void Deployment::run() {
     return;
   }
   if (web_) check_opens(*web_, "web server");
-  if (!broker_mode()) return;
-  if (broker_) check_opens(*broker_, "broker");
-  check_peers();
-  if (check_socket() && web_) check_ping();
+  if (broker_mode()) {
+    if (broker_) check_opens(*broker_, "broker");
+    check_peers();
+    if (check_socket() && web_) check_ping();
+  }
   if (web_) r_.passed.insert(r_.passed.begin(), "files open as " + web_->name + " (web server, " + web_->source + ")" +
                                                     (broker_ ? " and " + broker_->name + " (broker, " + broker_->source + ")" : ""));
 }

@@ -238,6 +238,19 @@ class Deployment(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         self.assertNotIn("plain HTTP", err)
 
+    def test_direct_mode_secret_is_the_web_servers(self):
+        with open(self.config) as f:
+            text = f.read()
+        self.write(self.config, text.replace(f'"socket": "{self.socket}"', '"socket": ""'), "root", 0o644)
+        self.stop_broker()
+        err = self.assert_fails(f"zendesk.secret_file: as {WEB} (web server): {self.secret}: Permission denied",
+                                f"fix: chown root:{WEB} {self.secret} && chmod 0640 {self.secret}")
+        self.assertNotIn("broker", err.replace("broker mode", ""), "direct mode has no broker to check")
+        self.run_fixes(err)
+        rc, out, err = self.check()
+        self.assertEqual(rc, 0, err)
+        self.assertIn(f"ok: files open as {WEB} (web server, --web-user)", out)
+
     def test_unknown_web_user(self):
         rc, out, err = self.check(web="nosuchuser-zsso")
         self.assertEqual(rc, 1)
