@@ -261,7 +261,9 @@ void Deployment::find_users() {
     problem("web server: " + a.error(), "zendesk-sso check --web-user USER");
   }
   if (!broker_mode()) return;
-  service_unit_ = find_unit("zendesk-sso-authd@.service");
+  // The warm daemon (Accept=no) or the per-connection template (Accept=yes).
+  service_unit_ = find_unit("zendesk-sso-authd.service");
+  if (!service_unit_) service_unit_ = find_unit("zendesk-sso-authd@.service");
   socket_unit_ = find_unit("zendesk-sso-authd.socket");
   name = opt_.broker_user;
   source = "--broker-user";
@@ -272,7 +274,8 @@ void Deployment::find_users() {
     extra = service_unit_->supplementary_groups;
   }
   if (name.empty()) {
-    r_.problems.push_back("cannot tell which user the broker runs as (no User= in a zendesk-sso-authd@.service)"
+    r_.problems.push_back("cannot tell which user the broker runs as (no User= in a zendesk-sso-authd.service or "
+                          "zendesk-sso-authd@.service)"
                           "\n  fix: zendesk-sso check --broker-user USER [--broker-groups GROUP,...]");
     return;
   }

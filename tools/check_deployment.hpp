@@ -14,7 +14,7 @@ namespace zsso::cli {
 
 struct DeploymentOptions {
   std::string web_user;                    // empty: from Apache's envvars, fcgiwrap's unit or nginx.conf
-  std::string broker_user;                 // empty: User= of zendesk-sso-authd@.service
+  std::string broker_user;                 // empty: User= of zendesk-sso-authd.service (or @.service)
   std::vector<std::string> broker_groups;  // with broker_user: its supplementary groups (the unit's otherwise)
   std::string apache_dir = "/etc/apache2";
 };
