@@ -141,7 +141,8 @@ bool mentions_zendesk_sso(const std::string& dir) {
 // The web server that serves our CGI: Apache with our conf enabled (its
 // envvars), nginx with a site naming us (fcgiwrap's unit runs the CGI);
 // else whichever is installed, Apache first.
-std::optional<std::pair<std::string, std::string>> discover_web_user(const std::string& apache_dir) {
+std::optional<std::pair<std::string, std::string>> discover_web_user(const std::string& apache_dir,
+                                                                     const std::string& nginx_dir) {
   const std::string envvars = apache_dir + "/envvars";
   auto apache = [&]() -> std::optional<std::pair<std::string, std::string>> {
     std::string user = first_match(read_text(envvars),
@@ -151,13 +152,14 @@ std::optional<std::pair<std::string, std::string>> discover_web_user(const std::
   };
   auto nginx = [&]() -> std::optional<std::pair<std::string, std::string>> {
     if (auto u = find_unit("fcgiwrap.service"); u && !u->user.empty()) return std::pair{u->user, u->path};
-    std::string user = first_match(read_text("/etc/nginx/nginx.conf"), std::regex(R"((?:^|\n)\s*user\s+([A-Za-z0-9._-]+))"));
+    std::string conf = nginx_dir + "/nginx.conf";
+    std::string user = first_match(read_text(conf), std::regex(R"((?:^|\n)\s*user\s+([A-Za-z0-9._-]+))"));
     if (user.empty()) return std::nullopt;
-    return std::pair{user, std::string("/etc/nginx/nginx.conf")};
+    return std::pair{user, conf};
   };
   if (fs::exists(apache_dir + "/conf-enabled/zendesk-sso.conf") || mentions_zendesk_sso(apache_dir + "/sites-enabled"))
     if (auto a = apache()) return a;
-  if (mentions_zendesk_sso("/etc/nginx/sites-enabled") || mentions_zendesk_sso("/etc/nginx/conf.d"))
+  if (mentions_zendesk_sso(nginx_dir + "/sites-enabled") || mentions_zendesk_sso(nginx_dir + "/conf.d"))
     if (auto n = nginx()) return n;
   if (auto a = apache()) return a;
   return nginx();
@@ -244,13 +246,14 @@ class Deployment {
   bool check_socket();
   void check_ping();
   void check_https();
+  void check_https_nginx();
 };
 
 void Deployment::find_users() {
   // The web server's user: given, or from Apache's envvars / fcgiwrap's unit / nginx.conf.
   std::string name = opt_.web_user, source = "--web-user";
   if (name.empty()) {
-    if (auto found = discover_web_user(opt_.apache_dir)) std::tie(name, source) = *found;
+    if (auto found = discover_web_user(opt_.apache_dir, opt_.nginx_dir)) std::tie(name, source) = *found;
   }
   if (name.empty()) {
     r_.problems.push_back("cannot tell which user the web server runs the CGI as (no " + opt_.apache_dir +
@@ -433,6 +436,7 @@ void Deployment::check_ping() {
 // The password form over plain HTTP is the trap: warn when no HTTPS site
 // would serve it.
 void Deployment::check_https() {
+  check_https_nginx();
   const std::string& dir = opt_.apache_dir;
   if (!fs::exists(dir + "/conf-enabled/zendesk-sso.conf")) return;
   std::error_code ec;
@@ -448,6 +452,24 @@ void Deployment::check_https() {
       "): passwords would cross the network in clear and Zendesk's remote login URL must be https://\n"
       "  fix: a2enmod ssl && a2ensite default-ssl && systemctl reload apache2 (then put your certificate in "
       "SSLCertificateFile/SSLCertificateKeyFile of " + dir + "/sites-available/default-ssl.conf; README \"HTTPS\")");
+}
+
+// nginx: the sites that serve zendesk-sso (through fcgiwrap) must listen with ssl.
+void Deployment::check_https_nginx() {
+  std::error_code ec;
+  std::regex listen_ssl(R"((?:^|\n)\s*listen\s+[^;\n]*\bssl\b)");
+  std::vector<std::string> plain;
+  for (const char* sub : {"/sites-enabled", "/conf.d"})
+    for (const auto& e : fs::directory_iterator(opt_.nginx_dir + sub, ec)) {
+      std::string text = read_text(e.path().string());
+      if (text.find("zendesk-sso") == std::string::npos) continue;
+      if (!std::regex_search(text, listen_ssl)) plain.push_back(e.path().string());
+    }
+  for (const auto& f : plain)
+    r_.warnings.push_back("nginx: " + f + " serves zendesk-sso but has no \"listen ... ssl\": passwords would cross "
+                          "the network in clear and Zendesk's remote login URL must be https://\n"
+                          "  fix: in its server block: listen 443 ssl; ssl_certificate /etc/ssl/certs/HOST.pem; "
+                          "ssl_certificate_key /etc/ssl/private/HOST.key; then nginx -t && systemctl reload nginx");
 }
 
 void Deployment::run() {

@@ -17,6 +17,7 @@ struct DeploymentOptions {
   std::string broker_user;                 // empty: User= of zendesk-sso-authd.service (or @.service)
   std::vector<std::string> broker_groups;  // with broker_user: its supplementary groups (the unit's otherwise)
   std::string apache_dir = "/etc/apache2";
+  std::string nginx_dir = "/etc/nginx";
 };
 
 struct CheckReport {

@@ -60,7 +60,8 @@ std::string describe_ranges(const NetworkConfig& n) {
 }  // namespace
 
 int cmd_check(const Context& ctx) {
-  auto args = parse_args(ctx.args, {"--web-user", "--broker-user", "--broker-groups", "--apache-dir"}, {"--config-only"});
+  auto args = parse_args(ctx.args, {"--web-user", "--broker-user", "--broker-groups", "--apache-dir", "--nginx-dir"},
+                         {"--config-only"});
   if (!args) return kUsage;
   if (!args->positional.empty()) {
     std::fprintf(stderr, "zendesk-sso: check takes no arguments, only options (see --help)\n");
@@ -71,6 +72,7 @@ int cmd_check(const Context& ctx) {
   if (auto v = args->get("--web-user")) dopt.web_user = *v;
   if (auto v = args->get("--broker-user")) dopt.broker_user = *v;
   if (auto v = args->get("--apache-dir")) dopt.apache_dir = *v;
+  if (auto v = args->get("--nginx-dir")) dopt.nginx_dir = *v;
   if (auto v = args->get("--broker-groups")) {
     std::string list = *v;
     for (std::size_t start = 0; start <= list.size();) {
@@ -80,8 +82,9 @@ int cmd_check(const Context& ctx) {
     }
   }
   if (config_only && (args->has("--web-user") || args->has("--broker-user") || args->has("--broker-groups") ||
-                      args->has("--apache-dir"))) {
-    std::fprintf(stderr, "zendesk-sso: --config-only checks no deployment; drop --web-user/--broker-user/--broker-groups/--apache-dir\n");
+                      args->has("--apache-dir") || args->has("--nginx-dir"))) {
+    std::fprintf(stderr, "zendesk-sso: --config-only checks no deployment; drop --web-user/--broker-user/"
+                         "--broker-groups/--apache-dir/--nginx-dir\n");
     return kUsage;
   }
   // Validates the base and every profile; errors are one per line.

@@ -61,6 +61,8 @@ class Deployment(unittest.TestCase):
         self.socket = os.path.join(self.dir, "authd.sock")
         self.apache = os.path.join(self.dir, "apache2")   # no Apache conf: no HTTPS warning to guess at
         os.mkdir(self.apache)
+        self.nginx = os.path.join(self.dir, "nginx")     # nor an nginx one
+        os.mkdir(self.nginx)
         self.write_config([WEB])
         self.write(self.secret, base64.b64encode(os.urandom(36)).decode() + "\n", BROKER, 0o640)
         self.write(self.csrf, base64.b64encode(os.urandom(32)).decode() + "\n", WEB, 0o640)
@@ -113,7 +115,7 @@ class Deployment(unittest.TestCase):
         self.broker = None
 
     def check(self, *extra, web=WEB):
-        argv = [CLI, "--config", self.config, "check", "--apache-dir", self.apache,
+        argv = [CLI, "--config", self.config, "check", "--apache-dir", self.apache, "--nginx-dir", self.nginx,
                 "--broker-user", BROKER, *extra]
         if web:
             argv += ["--web-user", web]
@@ -250,6 +252,21 @@ class Deployment(unittest.TestCase):
         rc, out, err = self.check()
         self.assertEqual(rc, 0, err)
         self.assertIn(f"ok: files open as {WEB} (web server, --web-user)", out)
+
+    def test_nginx_site_without_tls_is_a_warning(self):
+        sites = os.path.join(self.nginx, "sites-enabled")
+        os.mkdir(sites)
+        site = os.path.join(sites, "intranet")
+        with open(site, "w") as f:
+            f.write("server {\n  listen 80;\n  location /zendesk/ { include snippets/zendesk-sso.conf; }\n}\n")
+        rc, out, err = self.check()
+        self.assertEqual(rc, 0, err)
+        self.assertIn(f'warning: nginx: {site} serves zendesk-sso but has no "listen ... ssl"', err)
+        with open(site, "w") as f:
+            f.write("server {\n  listen 443 ssl;\n  location /zendesk/ { include snippets/zendesk-sso.conf; }\n}\n")
+        rc, out, err = self.check()
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn("nginx:", err)
 
     def test_unknown_web_user(self):
         rc, out, err = self.check(web="nosuchuser-zsso")
