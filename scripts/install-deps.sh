@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Installs the Debian packages in scripts/debian-packages.txt that are missing.
+# Installs the Debian packages of a list that are missing: by default the
+# full list scripts/debian-packages.txt (build, every test, the .deb), or the
+# one given (scripts/demo.sh passes scripts/demo-packages.txt).
 # Needs root (or sudo); does nothing when everything is already there.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-mapfile -t pkgs < <(grep -Ev '^\s*(#|$)' "$here/debian-packages.txt")
+list=${1:-$here/debian-packages.txt}
+mapfile -t pkgs < <(grep -Ev '^\s*(#|$)' "$list")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -231,10 +231,16 @@ fi
 
 # --- 5. zendesk-sso check on the installed example -----------------------------
 say "zendesk-sso check (installed example)"
-out=$(zendesk-sso check 2>&1); rc=$?
+# --config-only: the broker's socket is not enabled yet (README.Debian
+# step 3); the deployment half of check is the cli suite's.
+out=$(zendesk-sso check --config-only 2>&1); rc=$?
 echo "$out"
 expect "without secrets, check fails naming the secret file" \
 	bash -c '[ '$rc' -eq 1 ] && grep -q "/etc/zendesk-sso/secret" <<<"$0"' "$out"
+expect "... and each shipped placeholder, saying what to edit" \
+	bash -c 'grep -q "^zendesk.subdomain: \"YOUR-SUBDOMAIN\" is the shipped placeholder: edit /etc/zendesk-sso/config.json" <<<"$0" &&
+		grep -q "^claims.email: \"{user}@example.invalid\" is the shipped placeholder" <<<"$0" &&
+		grep -q "^network.ip_ranges\[0\]: \"192.0.2.0/24\" is a documentation range" <<<"$0"' "$out"
 # What the admin does (README.Debian): the shared secret(s), readable by the broker's group.
 new_secret() { head -c 64 /dev/urandom | base64 -w0 | tr -dc 'A-Za-z0-9' | head -c 48; }
 remember secrets-written
@@ -242,21 +248,22 @@ for s in secret secret-agents; do
 	install -m 0640 -o root -g zendesk-sso /dev/null "/etc/zendesk-sso/$s"
 	new_secret >"/etc/zendesk-sso/$s"
 done
-out=$(zendesk-sso check 2>&1); rc=$?
+out=$(zendesk-sso check --config-only 2>&1); rc=$?
 echo "$out"
-expect "with test secrets, zendesk-sso check passes on the installed example (no CSRF key warning)" \
-	bash -c '[ '$rc' -eq 0 ] && grep -q "^ok: /etc/zendesk-sso/config.json" <<<"$0" && ! grep -q csrf_key_file <<<"$0"' "$out"
+expect "with test secrets, check still refuses the shipped placeholders (and only them; no CSRF key warning)" \
+	bash -c '[ '$rc' -eq 1 ] && [ "$(grep -c placeholder <<<"$0")" -eq 3 ] && [ "$(grep -vc "^warning:" <<<"$0")" -eq 3 ] &&
+		! grep -q csrf_key_file <<<"$0"' "$out"
 
 # --- 6. the admin's edits (README.Debian step 2) --------------------------------
 say "the admin's edits: subdomain, email, ip_ranges — nothing for broker mode"
 # The secrets are in place (above); the shipped config already is broker
 # mode with the generated CSRF key, so these three are all an admin edits.
 SUBDOMAIN=zsso-pkgtest EMAIL_DOMAIN=pkgtest.example
-sed -i -e 's|"subdomain": "acme"|"subdomain": "'$SUBDOMAIN'"|' \
-	-e 's|"email": "{user}@acme.com"|"email": "{user}@'$EMAIL_DOMAIN'"|' \
+sed -i -e 's|"subdomain": "YOUR-SUBDOMAIN"|"subdomain": "'$SUBDOMAIN'"|' \
+	-e 's|"email": "{user}@example.invalid"|"email": "{user}@'$EMAIL_DOMAIN'"|' \
 	-e 's|"ip_ranges": \[.*\]|"ip_ranges": ["127.0.0.1/32"]|' \
 	/etc/zendesk-sso/config.json
-out=$(zendesk-sso check 2>&1); rc=$?
+out=$(zendesk-sso check --config-only 2>&1); rc=$?
 echo "$out"
 expect "the edited config passes check, with the admin's subdomain and ranges" \
 	bash -c '[ '$rc' -eq 0 ] && grep -q "https://'$SUBDOMAIN'.zendesk.com/access/jwt, 1 ip_ranges entry" <<<"$0"' "$out"
@@ -303,13 +310,16 @@ if ! getent passwd "$TEST_USER" >/dev/null; then
 	useradd --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
 		--comment "Package Test,Room 9" "$TEST_USER" && remember test-user-created
 fi
-# The admin guide's section 6: the shipped "agents" profile names its own PAM
-# service, zendesk-sso-agents (pam_zendesk.so profile=agents); the user is an agent.
+# The admin guide's section 6: an "agents" profile (config-full.json's) with
+# its own PAM service, zendesk-sso-agents (pam_zendesk.so profile=agents);
+# the user is an agent.
+sed -i '$s|^}$|  ,"profiles": { "agents": { "zendesk": { "secret_file": "/etc/zendesk-sso/secret-agents" }, "access": { "allowed_groups": ["zd-agents", "zd-admins"] }, "pam": { "service": "zendesk-sso-agents" } } }\n}|' \
+	/etc/zendesk-sso/config.json
 remember agents-service-written
 sed 's/pam_zendesk\.so$/pam_zendesk.so profile=agents/' /etc/pam.d/zendesk-sso >/etc/pam.d/zendesk-sso-agents
 getent group zd-agents >/dev/null || { groupadd zd-agents && remember agents-group-created; }
 usermod -a -G zd-agents "$TEST_USER"
-expect "the config with the agents profile's PAM service passes check" zendesk-sso check
+expect "the config with the agents profile's PAM service passes check" zendesk-sso check --config-only
 PWFILE=$(mktemp)
 new_secret >"$PWFILE"
 echo "$TEST_USER:$(cat "$PWFILE")" | chpasswd

@@ -7,8 +7,11 @@
 #include <set>
 #include <sstream>
 
+#include "check_deployment.hpp"
 #include "cli.hpp"
+#include "zsso/cidr.hpp"
 #include "zsso/secret.hpp"
+#include "zsso/text.hpp"
 
 namespace zsso::cli {
 
@@ -20,6 +23,35 @@ std::string pam_service_path(const std::string& service) {
   return std::string(dir && *dir ? dir : "/etc/pam.d") + "/" + service;
 }
 
+// The shipped config's placeholders (examples/config.json): check refuses
+// them, each with what to put there instead.
+constexpr std::string_view kPlaceholderSubdomain = "your-subdomain";   // "YOUR-SUBDOMAIN", lowered by the parser
+
+void check_placeholders(const Config& c, const std::string& who, const std::string& path,
+                        std::vector<std::string>& problems) {
+  if (c.zendesk.subdomain == kPlaceholderSubdomain)
+    problems.push_back(who + "zendesk.subdomain: \"YOUR-SUBDOMAIN\" is the shipped placeholder: edit " + path +
+                       " and set your SUBDOMAIN of SUBDOMAIN.zendesk.com");
+  // .invalid is reserved (RFC 2606): no such address ever receives mail.
+  std::string_view email = c.claims.email;
+  if (auto at = email.rfind('@'); at != std::string_view::npos) {
+    std::string domain = ascii_lower(email.substr(at + 1));
+    if (domain == "invalid" || (domain.size() > 8 && domain.ends_with(".invalid")))
+      problems.push_back(who + "claims.email: \"" + c.claims.email + "\" is the shipped placeholder: edit " + path +
+                         " and set your users' mail domain, e.g. \"{user}@example.com\"");
+  }
+  // Documentation ranges (RFC 5737, RFC 3849) are nobody's network.
+  static const CidrSet docs = *CidrSet::parse({"192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"},
+                                              "documentation ranges");
+  for (std::size_t i = 0; i < c.network.ip_ranges.size(); ++i) {
+    auto r = parse_range(c.network.ip_ranges[i]);
+    if (r && docs.contains(r->first) && r->second >= (r->first.is_v4() ? 24 : 32))
+      problems.push_back(who + "network.ip_ranges[" + std::to_string(i) + "]: \"" + c.network.ip_ranges[i] +
+                         "\" is a documentation range (the shipped placeholder): edit " + path +
+                         " and list your network's ranges, the same as in Zendesk's SSO settings");
+  }
+}
+
 std::string describe_ranges(const NetworkConfig& n) {
   if (n.ip_ranges.empty()) return "no ip_ranges (everyone)";
   return std::to_string(n.ip_ranges.size()) + " ip_ranges entr" + (n.ip_ranges.size() == 1 ? "y" : "ies");
@@ -28,8 +60,31 @@ std::string describe_ranges(const NetworkConfig& n) {
 }  // namespace
 
 int cmd_check(const Context& ctx) {
-  if (!ctx.args.empty()) {
-    std::fprintf(stderr, "zendesk-sso: check takes no arguments\n");
+  auto args = parse_args(ctx.args, {"--web-user", "--broker-user", "--broker-groups", "--apache-dir", "--nginx-dir"},
+                         {"--config-only"});
+  if (!args) return kUsage;
+  if (!args->positional.empty()) {
+    std::fprintf(stderr, "zendesk-sso: check takes no arguments, only options (see --help)\n");
+    return kUsage;
+  }
+  const bool config_only = args->has("--config-only");
+  DeploymentOptions dopt;
+  if (auto v = args->get("--web-user")) dopt.web_user = *v;
+  if (auto v = args->get("--broker-user")) dopt.broker_user = *v;
+  if (auto v = args->get("--apache-dir")) dopt.apache_dir = *v;
+  if (auto v = args->get("--nginx-dir")) dopt.nginx_dir = *v;
+  if (auto v = args->get("--broker-groups")) {
+    std::string list = *v;
+    for (std::size_t start = 0; start <= list.size();) {
+      std::size_t comma = std::min(list.find(',', start), list.size());
+      if (comma > start) dopt.broker_groups.push_back(list.substr(start, comma - start));
+      start = comma + 1;
+    }
+  }
+  if (config_only && (args->has("--web-user") || args->has("--broker-user") || args->has("--broker-groups") ||
+                      args->has("--apache-dir") || args->has("--nginx-dir"))) {
+    std::fprintf(stderr, "zendesk-sso: --config-only checks no deployment; drop --web-user/--broker-user/"
+                         "--broker-groups/--apache-dir/--nginx-dir\n");
     return kUsage;
   }
   // Validates the base and every profile; errors are one per line.
@@ -50,9 +105,17 @@ int cmd_check(const Context& ctx) {
   std::set<std::string> secrets_seen, services_seen;
   for (const auto& c : all) {
     std::string who = c.profile.empty() ? "" : "profile " + c.profile + ": ";
+    // A profile inherits the base's values: one message per placeholder.
+    if (c.profile.empty() || c.zendesk.subdomain != cfg->zendesk.subdomain || c.claims.email != cfg->claims.email ||
+        c.network.ip_ranges != cfg->network.ip_ranges)
+      check_placeholders(c, who, ctx.config_path, problems);
     if (secrets_seen.insert(c.zendesk.secret_file).second) {
       auto s = load_secret_file(c.zendesk.secret_file);
-      if (!s) problems.push_back(who + "zendesk.secret_file: " + s.error());
+      if (!s)
+        problems.push_back(who + "zendesk.secret_file: " + s.error() +
+                           (c.profile.empty() ? std::string()
+                                              : " (write this profile's secret there, or delete the profiles." +
+                                                    c.profile + " block if Zendesk has no second JWT configuration)"));
       else if (s->size() < 32)
         warnings.push_back(who + c.zendesk.secret_file + ": only " + std::to_string(s->size()) +
                            " bytes; Zendesk's shared secrets are longer — is it the whole secret?");
@@ -99,11 +162,17 @@ int cmd_check(const Context& ctx) {
     if (c.helper.trust_remote_user && c.network.trusted_proxies.empty() == false)
       warnings.push_back(who + "helper.trust_remote_user with trusted_proxies: make sure the proxy strips REMOTE_USER");
   }
+  CheckReport deployment;
+  // Only a config worth running is worth checking as deployed.
+  if (!config_only && problems.empty()) check_deployment(all, ctx.config_path, dopt, deployment);
+  warnings.insert(warnings.end(), deployment.warnings.begin(), deployment.warnings.end());
+  problems.insert(problems.end(), deployment.problems.begin(), deployment.problems.end());
   for (const auto& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   if (!problems.empty()) {
     for (const auto& p : problems) std::fprintf(stderr, "%s\n", p.c_str());
     return kFail;
   }
+  for (const auto& p : deployment.passed) std::printf("ok: %s\n", p.c_str());
   std::printf("ok: %s: https://%s.zendesk.com/access/jwt, %s, delivery %s, pam service %s%s\n",
               ctx.config_path.c_str(), cfg->zendesk.subdomain.c_str(), describe_ranges(cfg->network).c_str(),
               cfg->zendesk.delivery == Delivery::post ? "post" : "get", cfg->pam.service.c_str(),

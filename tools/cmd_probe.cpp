@@ -262,11 +262,23 @@ std::string missing_security_headers(const Reply& r) {
   return missing;
 }
 
+// A 403 has three causes; which step answered it, and whether the page
+// offers the form again, tell them apart (not the page's wording).
+std::string describe_forbidden(bool after_post, const Reply& r) {
+  if (!after_post)
+    return "403 at the form: this client's address is outside network.ip_ranges (as the helper sees it: "
+           "REMOTE_ADDR, or X-Forwarded-For from a network.trusted_proxies entry); try zendesk-sso ip-test ADDR";
+  if (r.body.find("name=\"password\"") != std::string::npos)
+    return "403 after the password: the account may not sign in (pam_acct_mgmt: access.allowed_groups/"
+           "denied_groups, min_uid, an expired or locked account, or ip_ranges in pam_zendesk.so)";
+  return "403 after the password: the form token (CSRF) was refused: cookie lost, form older than 10 minutes, "
+         "or hosts behind a load balancer with different helper.csrf_key_file keys";
+}
+
 std::string describe_refusal(long status) {
   switch (status) {
     case 400: return "400: the helper could not understand the request";
     case 401: return "401: wrong user name or password (or the account is unknown)";
-    case 403: return "403: refused (address outside network.ip_ranges, account not allowed, or the form token was rejected)";
     case 404: return "404: no such page (is the URL the helper's /login, and the profile name right?)";
     case 500: return "500: the helper is misconfigured (config or secret file)";
     case 503: return "503: sign-in unavailable (PAM service, broker or token minting failed)";
@@ -316,11 +328,21 @@ int cmd_probe(const Context& ctx) {
   if (const auto* rt = args->get("--return-to"))
     url += std::string(url.find('?') == std::string::npos ? "?" : "&") + "return_to=" + browser.escape(*rt);
   std::printf("probe %s as %s\n", url.c_str(), user->c_str());
-  if (url.rfind("http://", 0) == 0) std::printf("  note: plain http; a deployment should use https\n");
+  if (url.rfind("http://", 0) == 0) {
+    // Loopback is a test; anything else sends passwords in clear, and Zendesk wants an https remote login URL.
+    std::string host = url.substr(7, url.find_first_of("/?#", 7) - 7);
+    bool loopback = host.rfind("127.", 0) == 0 || host.rfind("localhost", 0) == 0 || host.rfind("[::1]", 0) == 0;
+    if (loopback)
+      std::printf("  note: plain http on loopback; a deployment must use https\n");
+    else
+      std::fprintf(stderr, "warning: %s is plain HTTP: passwords would cross the network in clear, and Zendesk's "
+                           "remote login URL must be https:// (README \"HTTPS\")\n", url.c_str());
+  }
 
   // 1. The sign-in form (or, in REMOTE_USER mode, the token straight away).
   auto form = browser.get(url);
   if (!form) return fail("GET " + url + ": " + browser.error());
+  if (form->status == 403) return fail("GET " + describe_forbidden(false, *form), &*form);
   if (form->status != 200) return fail("GET " + describe_refusal(form->status), &*form);
   std::string missing = missing_security_headers(*form);
   if (!missing.empty()) std::printf("  warning: missing security headers: %s\n", missing.c_str());
@@ -343,6 +365,7 @@ int cmd_probe(const Context& ctx) {
     if (auto rt = input_value(form->body, "return_to")) body.s += "&return_to=" + browser.escape(*rt);
     auto posted = browser.post(*target, body.s);
     if (!posted) return fail("POST " + *target + ": " + browser.error());
+    if (posted->status == 403) return fail("POST " + describe_forbidden(true, *posted), &*posted);
     if (posted->status != 200 && posted->status != 302)
       return fail("POST " + describe_refusal(posted->status), &*posted);
     step(2, "POST " + std::to_string(posted->status) + ": credentials accepted");

@@ -10,7 +10,13 @@ namespace {
 constexpr const char* kUsageText = R"(usage: zendesk-sso [--config FILE] [--profile NAME] COMMAND [ARGS]
 
 Commands:
-  check                      validate the config, secret file(s), ranges and PAM service
+  check [--config-only] [--web-user USER] [--broker-user USER [--broker-groups G,...]]
+        [--apache-dir DIR] [--nginx-dir DIR]
+                             validate the config, secret file(s), ranges and PAM service; then (as
+                             root) open each file as the web server's / broker's user, check
+                             broker.allowed_peers and the socket, ping the broker as the web
+                             server's user, warn when Apache or nginx serves the login over
+                             plain HTTP
   mint USER [--rhost ADDR] [--url]
                              print a signed JWT for USER (with --url, the legacy GET URL);
                              applies the access policy, and the IP ranges when --rhost is given

@@ -62,7 +62,7 @@ void BM_CsrfCheck(benchmark::State& st) {
 }
 BENCHMARK(BM_CsrfCheck)->Name("cgi/csrf/check");
 
-// A private folder with examples/config.json pointing at a secret file, both
+// A private folder with examples/config-full.json pointing at a secret file, both
 // with the modes load_config / load_secret_file insist on; removed at exit.
 struct Files {
   std::string dir;

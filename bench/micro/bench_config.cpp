@@ -1,4 +1,4 @@
-// parse_config of examples/config.json and of the same file with 10,000 ranges.
+// parse_config of examples/config-full.json and of the same file with 10,000 ranges.
 #include <benchmark/benchmark.h>
 
 #include "fixtures.hpp"

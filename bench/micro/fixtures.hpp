@@ -17,7 +17,7 @@ namespace zsso::bench {
 inline constexpr std::int64_t kNow = 1700000000;
 
 const Account& account();
-// examples/config.json, parsed once (aborts the run if it does not parse).
+// examples/config-full.json, parsed once (aborts the run if it does not parse).
 const Config& example_config();
 const std::string& example_config_text();
 const Secret& secret();
@@ -28,7 +28,7 @@ std::vector<std::string> make_ranges(std::size_t n);
 // Addresses inside ranges of make_ranges(n) (hit) or in the gaps between them (miss).
 std::vector<std::string> make_addresses(std::size_t n, bool v6, bool hit, std::size_t count);
 
-// examples/config.json with network.ip_ranges replaced by make_ranges(n).
+// examples/config-full.json with network.ip_ranges replaced by make_ranges(n).
 std::string config_text_with_ranges(std::size_t n);
 
 }  // namespace zsso::bench

@@ -24,6 +24,7 @@ enum ResponseTag : std::uint8_t {
   kStatus = 1, kDetail = 2, kToken = 3, kResponseConversation = 4, kResponseStep = 5, kMessages = 6, kCause = 7,
 };
 constexpr std::uint8_t kFlagRemoteUser = 0x01;
+constexpr std::uint8_t kFlagPing = 0x02;
 constexpr std::size_t kFieldHeader = 3;
 
 template <class Bytes>
@@ -215,12 +216,13 @@ Result<SecureBytes> encode_request(const Request& req) {
     if (std::find(req.password.begin(), req.password.end(), 0) != req.password.end())
       return Error{"password contains a NUL byte"};
     if (req.remote_user && !req.password.empty()) return Error{"REMOTE_USER mode carries no password"};
+    if (req.ping && (req.remote_user || !req.password.empty())) return Error{"a ping carries no password and no REMOTE_USER"};
     put_field(out, kUser, req.user);
     put_field(out, kPassword, req.password.data(), req.password.size());
     put_field(out, kClientAddress, req.client_address);
     if (!req.profile.empty()) put_field(out, kProfile, req.profile);
     if (!req.request_id.empty()) put_field(out, kRequestId, req.request_id);
-    unsigned char flags = req.remote_user ? kFlagRemoteUser : 0;
+    unsigned char flags = (req.remote_user ? kFlagRemoteUser : 0) | (req.ping ? kFlagPing : 0);
     put_field(out, kFlags, &flags, 1);
     if (!req.binding.empty()) put_field(out, kBinding, req.binding);
   }
@@ -255,11 +257,12 @@ Decoded<Request> decode_request_body(std::span<const unsigned char> body) {
       case kProfile: good = text_field(f.value, kMaxProfile, "profile", r.profile, err); break;
       case kRequestId: good = text_field(f.value, kMaxRequestId, "request id", r.request_id, err); break;
       case kFlags:
-        if (f.value.size() != 1 || (f.value[0] & ~kFlagRemoteUser)) {
+        if (f.value.size() != 1 || (f.value[0] & ~(kFlagRemoteUser | kFlagPing))) {
           err = {Detail::malformed, "unknown flags"};
           good = false;
         } else {
           r.remote_user = f.value[0] & kFlagRemoteUser;
+          r.ping = f.value[0] & kFlagPing;
         }
         break;
       case kBinding: good = text_field(f.value, kMaxBinding, "binding", r.binding, err); break;
@@ -328,6 +331,8 @@ Decoded<Request> decode_request_body(std::span<const unsigned char> body) {
   if (r.user.empty()) return failed<Request>({Detail::malformed, "user is empty"});
   if (r.remote_user && !r.password.empty())
     return failed<Request>({Detail::malformed, "REMOTE_USER mode carries no password"});
+  if (r.ping && (r.remote_user || !r.password.empty()))
+    return failed<Request>({Detail::malformed, "a ping carries no password and no REMOTE_USER"});
   return d;
 }
 
@@ -347,7 +352,7 @@ std::string encode_response(const Response& resp) {
   }
   if (resp.status == Status::prompt && (prompts == 0 || prompts > kMaxAnswers || resp.step == 0)) return internal();
   if (resp.status != Status::prompt && prompts != 0) return internal();
-  if (resp.status == Status::ok && (resp.token.empty() || resp.token.size() > kMaxToken)) return internal();
+  if (resp.status == Status::ok && resp.token.size() > kMaxToken) return internal();
 
   std::string out;
   start_frame(out);
@@ -355,7 +360,8 @@ std::string encode_response(const Response& resp) {
   auto detail = static_cast<unsigned char>(resp.detail);
   put_field(out, kStatus, &status, 1);
   put_field(out, kDetail, &detail, 1);
-  if (resp.status == Status::ok) put_field(out, kToken, resp.token);
+  // ok without a token is the answer to a ping.
+  if (resp.status == Status::ok && !resp.token.empty()) put_field(out, kToken, resp.token);
   if (resp.status == Status::prompt) {
     put_field(out, kResponseConversation, resp.conversation.data(), resp.conversation.size());
     put_field(out, kResponseStep, &resp.step, 1);
@@ -438,8 +444,9 @@ Decoded<Response> decode_response_body(std::span<const unsigned char> body) {
   }
   if (fields.failed()) return failed<Response>(fields.error());
   if (!fields.seen(kStatus) || !fields.seen(kDetail)) return failed<Response>({Detail::malformed, "status missing"});
-  if ((r.status == Status::ok) != fields.seen(kToken))
-    return failed<Response>({Detail::malformed, "token present without ok, or ok without token"});
+  // ok without a token answers a ping; the login client refuses it as a login answer.
+  if (r.status != Status::ok && fields.seen(kToken))
+    return failed<Response>({Detail::malformed, "token present without ok"});
   const bool is_prompt = r.status == Status::prompt;
   if (is_prompt != fields.seen(kResponseConversation) || is_prompt != fields.seen(kResponseStep))
     return failed<Response>({Detail::malformed, "conversation fields present without prompt, or prompt without them"});

@@ -257,9 +257,10 @@ void read_broker(Reader& rd, const J& j, BrokerConfig& b) {
 
 void read_helper(Reader& rd, const J& j, HelperConfig& h) {
   if (!rd.object(j, "helper", {"trust_remote_user", "site_name", "logout_redirect", "csrf_key_file",
-                               "password_change_url"}))
+                               "password_change_url", "health_from_anywhere"}))
     return;
   rd.boolean(j, "helper", "trust_remote_user", h.trust_remote_user);
+  rd.boolean(j, "helper", "health_from_anywhere", h.health_from_anywhere);
   rd.string(j, "helper", "site_name", h.site_name);
   if (!is_valid_utf8(h.site_name)) rd.fail("helper.site_name", "is not valid UTF-8");
   rd.string(j, "helper", "logout_redirect", h.logout_redirect);

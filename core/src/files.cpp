@@ -37,7 +37,7 @@ Result<Buffer> read_checked(const std::string& path, const TrustedFileRules& rul
       return std::string(m);
     }() + "); run chmod go-w"};
   if (!rules.allow_world_readable && (st.st_mode & S_IROTH))
-    return Error{path + ": world-readable; run chmod o-rwx (0600 or 0640)"};
+    return Error{path + ": world-readable; run chmod 0640 (root:GROUP of its one reader; zendesk-sso check says which)"};
   if (static_cast<std::size_t>(st.st_size) > rules.max_size)
     return Error{path + ": larger than " + std::to_string(rules.max_size) + " bytes"};
 

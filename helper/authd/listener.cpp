@@ -167,6 +167,15 @@ int run_listener(const ListenOptions& lo, const ServeOptions& so) {
     ::syslog(LOG_INFO, "listening on %s (mode %04o, group %u)", lo.path.c_str(), static_cast<unsigned>(lo.mode),
              static_cast<unsigned>(group));
   }
+  // Without systemd, started as root: the broker's own user from here on
+  // (it owns the socket's directory, where it makes conv/ and throttle/).
+  if (lo.after_bind) {
+    if (auto ok = lo.after_bind(); !ok) {
+      log_error(ok.error());
+      if (lo.inherited_fd < 0) ::unlink(lo.path.c_str());
+      return 1;
+    }
+  }
   // The failure tallies (broker.max_failures): the broker's alone.
   if (auto t = throttle_dir(path); !t.empty() && ::mkdir(t.c_str(), 0700) != 0 && errno != EEXIST)
     ::syslog(LOG_WARNING, "%s: mkdir: %s; per-address throttling is off", t.c_str(), errno_text(errno).c_str());

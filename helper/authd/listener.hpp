@@ -4,10 +4,12 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 
 #include "serve.hpp"
+#include "zsso/result.hpp"
 
 namespace zsso::authd {
 
@@ -21,6 +23,10 @@ struct ListenOptions {
   // A listening socket systemd passed (Accept=no): served instead of path,
   // which is then only read back from it, and left in place at the end.
   int inherited_fd = -1;
+  // Runs once the socket is bound and the broker's directories are made,
+  // before the first connection is accepted (main.cpp drops privileges
+  // here); an error stops the listener.
+  std::function<Result<void>()> after_bind;
 };
 
 // Runs until SIGTERM or SIGINT; returns the process exit status.

@@ -6,7 +6,10 @@
 //                                                child per sign-in; or one connection on
 //                                                fd 3 (Accept=yes) or stdin (inetd style)
 //   zendesk-sso-authd [--config FILE] --listen PATH [--socket-mode 0660]
-//                     [--socket-group GROUP]     own socket, a child per sign-in
+//                     [--socket-group GROUP] [--user USER [--groups G,...]]
+//                                                own socket, a child per sign-in; without
+//                                                systemd: makes the socket's directory, drops to
+//                                                USER after binding, no new privileges
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -23,6 +26,7 @@
 
 #include "listener.hpp"
 #include "peer.hpp"
+#include "privileges.hpp"
 #include "serve.hpp"
 #include "zsso/config.hpp"
 #include "zsso/text.hpp"
@@ -34,7 +38,8 @@ using namespace zsso::authd;
 
 constexpr const char* kUsage =
     "usage: zendesk-sso-authd [--config FILE] [--listen PATH [--socket-mode MODE] [--socket-group GROUP]\n"
-    "                         [--max-children N]] [--io-timeout SEC] [--deadline SEC] [--log-stderr]\n"
+    "                         [--user USER [--groups GROUP,...]] [--max-children N]]\n"
+    "                         [--io-timeout SEC] [--deadline SEC] [--log-stderr]\n"
     "Without --listen, serves the socket systemd passes: a listening one (Accept=no, a child per\n"
     "sign-in), or one connection (Accept=yes) or stdin.\n";
 
@@ -114,6 +119,7 @@ int main(int argc, char** argv) {
   ServeOptions so;
   ListenOptions lo;
   std::string explicit_config, socket_group;
+  RunAs run_as;
   bool listen = false, log_stderr = false, socket_options = false;
 
   auto seconds_option = [](std::string_view val, std::chrono::seconds& out) {
@@ -147,6 +153,16 @@ int main(int argc, char** argv) {
     } else if (arg == "--socket-group") {
       socket_group = val;
       socket_options = true;
+    } else if (arg == "--user") {
+      run_as.user = val;
+      socket_options = true;
+    } else if (arg == "--groups") {
+      for (std::size_t start = 0; start <= val.size();) {
+        std::size_t comma = std::min(val.find(',', start), val.size());
+        if (comma > start) run_as.groups.emplace_back(val.substr(start, comma - start));
+        start = comma + 1;
+      }
+      socket_options = true;
     } else if (arg == "--max-children") {
       int n = 0;
       if (!parse_number(val, n) || n < 1) return usage_error("--max-children takes a positive number");
@@ -160,7 +176,11 @@ int main(int argc, char** argv) {
     }
   }
   if (!listen && socket_options)
-    return usage_error("--socket-mode and --socket-group go with --listen");
+    return usage_error("--socket-mode, --socket-group, --user and --groups go with --listen "
+                       "(under systemd, the unit's User= and SupplementaryGroups= do this)");
+  // Without systemd nobody cleaned the descriptor table: a launcher's open
+  // files must not reach PAM modules or the children.
+  if (listen) close_inherited_fds();
   if (so.deadline <= so.io_timeout)
     return usage_error("--deadline must be longer than --io-timeout (the request must fit inside it)");
 
@@ -176,6 +196,23 @@ int main(int argc, char** argv) {
       if (!gid) return usage_error("--socket-group: " + gid.error());
       lo.group = *gid;
     }
+    auto fatal = [&](const std::string& msg) {
+      ::syslog(LOG_ERR, "%s", msg.c_str());
+      if (!log_stderr) std::fprintf(stderr, "zendesk-sso-authd: %s\n", msg.c_str());
+      return 1;
+    };
+    if (auto ok = resolve_run_as(run_as); !ok) return usage_error(ok.error());
+    if (auto ok = make_runtime_dir(lo.path, run_as); !ok) return fatal(ok.error());
+    if (auto ok = forbid_new_privileges(); !ok) return fatal(ok.error());
+    if (::geteuid() == 0 && run_as.user.empty())
+      ::syslog(LOG_WARNING, "running PAM as root: give --user zendesk-sso --groups shadow (see zendesk-sso-authd(8))");
+    if (!run_as.user.empty())
+      lo.after_bind = [&run_as]() -> Result<void> {
+        if (auto ok = drop_privileges(run_as); !ok) return ok;
+        ::syslog(LOG_INFO, "running as %s (uid %u gid %u, %zu groups), no new privileges", run_as.user.c_str(),
+                 static_cast<unsigned>(run_as.uid), static_cast<unsigned>(run_as.gid), run_as.gids.size());
+        return {};
+      };
     return run_listener(lo, so);
   }
   auto conn = take_connection();

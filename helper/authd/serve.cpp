@@ -330,6 +330,11 @@ int Connection::run() {
     return refuse(wire::Status::error, decoded.error.detail, "protocol error: " + decoded.error.message);
   wire::Request& req = decoded.value;
   request_id_ = req.request_id;
+  // The peer is allowed and the config loads: that is all a ping asks.
+  if (req.ping) {
+    log(LOG_DEBUG, "ping: ok");
+    return answer({wire::Status::ok, wire::Detail::none, {}});
+  }
   if (req.continues)
     return refuse(wire::Status::error, wire::Detail::conversation,
                   "protocol error: a continue request belongs on its conversation's socket");

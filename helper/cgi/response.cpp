@@ -58,7 +58,7 @@ std::string serialize(const Response& r) {
     out += "\r\n";
   };
   out += "Status: " + std::to_string(r.status) + " " + reason_phrase(r.status) + "\r\n";
-  line("Content-Type", "text/html; charset=utf-8");
+  line("Content-Type", r.content_type);
   line("Cache-Control", "no-store");
   line("Content-Security-Policy", r.content_security_policy.empty() ? build_csp({}, {}, {}) : r.content_security_policy);
   line("Referrer-Policy", "no-referrer");

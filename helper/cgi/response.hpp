@@ -13,6 +13,7 @@ struct Response {
   std::vector<std::pair<std::string, std::string>> headers;   // beyond the common ones
   std::string body;
   std::string content_security_policy;   // empty: the strictest (nothing inline, forms to 'self')
+  std::string content_type = "text/html; charset=utf-8";
   // The one syslog line for this request's decision (main writes it).
   int log_priority = 6;                  // LOG_INFO
   std::string log_message;

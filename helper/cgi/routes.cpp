@@ -168,6 +168,8 @@ class Handler {
 
   Response run();
   Result<void> load_config();
+  Response health();
+  Response health_answer(int status, std::string log);
   Response login_get();
   Response login_post();
   Response logout();
@@ -498,6 +500,34 @@ Response Handler::logout() {
   return r;
 }
 
+// A load balancer's question: can this host sign people in? 200 when the
+// config loads and (broker mode) the broker answers a ping; else 503. The
+// body is one word either way; the reason goes to the log only.
+Response Handler::health_answer(int status, std::string log) {
+  Response r;
+  r.status = status;
+  r.content_type = "text/plain; charset=utf-8";
+  r.body = status == 200 ? "ok\n" : "unavailable\n";
+  r.log_priority = status == 200 ? LOG_DEBUG : LOG_ERR;
+  r.log_message = std::to_string(status) + " health" + (log.empty() ? "" : ": " + log);
+  return r;
+}
+
+Response Handler::health() {
+  if (auto loaded = load_config(); !loaded) return health_answer(503, loaded.error());
+  auto client = resolve_client_address(req_.remote_addr, req_.forwarded_for, cfg_.network.trusted_proxies);
+  if (client) client_ = client->text;
+  if (!cfg_.helper.health_from_anywhere) {
+    if (!client) return bad_request(client.error());
+    if (Decision d = check_address(cfg_.network, client_); !d.allowed())
+      return page(403, "Not available from here",
+                  "Sign-in to Zendesk is only available from the company network.", LOG_NOTICE, "403 health: " + d.reason);
+  }
+  if (!cfg_.broker.socket.empty())
+    if (auto pong = broker_ping(cfg_); !pong) return health_answer(503, pong.error());
+  return health_answer(200, {});
+}
+
 Response Handler::run() {
   route_ = match_route(req_.path_info);
   if (route_.kind == Route::Kind::none) return not_found();
@@ -526,6 +556,7 @@ Response Handler::run() {
     }
   }
 
+  if (route_.kind == Route::Kind::health) return health();
   if (auto loaded = load_config(); !loaded) {
     if (loaded.error() == "unknown-profile") return not_found();
     return server_error(500, loaded.error());
@@ -551,6 +582,7 @@ Response Handler::run() {
 }  // namespace
 
 Route match_route(std::string_view path) {
+  if (path == "/health") return {Route::Kind::health, {}};
   for (auto [prefix, kind] : {std::pair{std::string_view("/login"), Route::Kind::login},
                               std::pair{std::string_view("/logout"), Route::Kind::logout}}) {
     if (path == prefix) return {kind, {}};

@@ -1,5 +1,6 @@
-// What the CGI does with a request: /login[/PROFILE] (GET form, POST sign-in)
-// and /logout[/PROFILE]; everything else is 404, other methods 405.
+// What the CGI does with a request: /login[/PROFILE] (GET form, POST sign-in),
+// /logout[/PROFILE] and /health (load balancers); everything else is 404,
+// other methods 405.
 #pragma once
 
 #include <cstdint>
@@ -15,12 +16,12 @@
 namespace zsso::cgi {
 
 struct Route {
-  enum class Kind { none, login, logout };
+  enum class Kind { none, login, logout, health };
   Kind kind = Kind::none;
   std::string profile;   // "" = the base config
 };
 
-// "/login", "/login/NAME", "/logout", "/logout/NAME" (NAME: letters, digits, '-', '_').
+// "/login", "/login/NAME", "/logout", "/logout/NAME" (NAME: letters, digits, '-', '_'), "/health".
 Route match_route(std::string_view path_info);
 
 // Everything outside the request that steers it.

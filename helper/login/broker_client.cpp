@@ -121,7 +121,23 @@ LoginOutcome broker_login(const Config& cfg, const LoginRequest& req) {
   auto frame = wire::encode_request(wreq);
   // Field limits: a user name or password nobody could have is a failed login, not a fault.
   if (!frame) return {LoginStatus::bad_login, {}, "not sent to the broker: " + frame.error()};
-  return exchange(cfg.broker.socket, *frame, false);
+  LoginOutcome out = exchange(cfg.broker.socket, *frame, false);
+  // ok without a token answers a ping, never a sign-in.
+  if (out.status == LoginStatus::ok && out.token.empty())
+    return {LoginStatus::error, {}, "broker " + cfg.broker.socket + ": bad answer: ok without a token"};
+  return out;
+}
+
+Result<void> broker_ping(const Config& cfg) {
+  wire::Request wreq;
+  wreq.user = "-";
+  wreq.ping = true;
+  auto frame = wire::encode_request(wreq);
+  if (!frame) return Error{"ping: " + frame.error()};
+  LoginOutcome out = exchange(cfg.broker.socket, *frame, false);
+  if (out.status == LoginStatus::ok && out.token.empty()) return {};
+  if (out.detail.rfind("broker ", 0) == 0) return Error{out.detail};
+  return Error{"broker " + cfg.broker.socket + " answered the ping: " + out.detail};
 }
 
 LoginOutcome broker_continue(const Config& cfg, const ContinueRequest& req) {

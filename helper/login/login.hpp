@@ -8,6 +8,7 @@
 
 #include "zsso/broker_protocol.hpp"
 #include "zsso/config.hpp"
+#include "zsso/result.hpp"
 #include "zsso/secret.hpp"
 
 namespace zsso {
@@ -80,6 +81,11 @@ LoginOutcome pam_login(const Config& cfg, const LoginRequest& req, Asker* asker 
 LoginOutcome broker_login(const Config& cfg, const LoginRequest& req);
 // The next step of a conversation, sent to its own socket.
 LoginOutcome broker_continue(const Config& cfg, const ContinueRequest& req);
+
+// Asks the broker at cfg.broker.socket for a no-op answer: it checks the
+// caller against broker.allowed_peers and loads its config, and runs no PAM.
+// The error says which step failed (connect, refused peer, config ...).
+Result<void> broker_ping(const Config& cfg);
 
 // broker_login when cfg.broker.socket is set, else pam_login.
 LoginOutcome sign_in(const Config& cfg, const LoginRequest& req);

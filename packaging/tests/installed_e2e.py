@@ -250,6 +250,26 @@ def main():
         base = f"http://127.0.0.1:{apache.port}{mount}"
         print(f"apache: {base}/login (installed conf + CGI), broker: {broker.path}", flush=True)
 
+        # 0. The installed `zendesk-sso check` verifies the deployment as it runs:
+        # www-data from Apache's envvars, zendesk-sso + shadow from the installed
+        # unit, a ping to the broker as www-data.
+        def installed_check():
+            p = subprocess.run(["zendesk-sso", "check"], capture_output=True, text=True)
+            print(p.stdout + p.stderr, end="")
+            return p
+        c = installed_check()
+        check(c.returncode == 0 and "ok: the broker answered a ping from www-data" in c.stdout
+              and "files open as www-data (web server, /etc/apache2/envvars) and zendesk-sso (broker, "
+                  + SERVICE_UNIT + ")" in c.stdout, "installed `zendesk-sso check` passes the deployment")
+        os.chmod(SECRET, 0o600)
+        c = installed_check()
+        fixes = [l.split("fix: ", 1)[1] for l in c.stderr.splitlines() if l.startswith("  fix: chown")]
+        check(c.returncode == 1 and "as zendesk-sso (broker)" in c.stderr and fixes,
+              "a secret only root reads fails check, with the command that fixes it")
+        for f in fixes:
+            subprocess.run(f, shell=True, check=True)
+        check(installed_check().returncode == 0, "after running the printed fix, check passes")
+
         # 1. The form.
         form = e2e.fetch("GET", base + "/login?return_to=" + quote(return_to, safe=""))
         check(form.status == 200 and 'name="password"' in form.body, f"GET {mount}/login shows the form ({form.status})")
@@ -284,6 +304,8 @@ def main():
                 gecos = account.pw_gecos.split(",")[0]
                 check(claims.get("email") == f"{a.user}@{a.email_domain}", f"email claim {claims.get('email')}")
                 check(claims.get("name") == gecos, f"name claim {claims.get('name')!r} is the GECOS name")
+                sent = sorted(set(claims) - {"iat", "jti"})
+                check(sent == ["email", "name"], f"the shipped config sends email and name only ({sent})")
                 check(standin.received[0]["return_to"] == return_to, f"return_to {return_to} passed on")
                 # 5. The installed CLI agrees with PyJWT.
                 v = subprocess.run(["zendesk-sso", "verify", "-"], input=delivered["jwt"],

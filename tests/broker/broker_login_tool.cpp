@@ -2,6 +2,8 @@
 //   broker_login_tool --config FILE [--socket PATH | --direct] --user U
 //                     [--address A] [--profile P] [--remote-user] [--request-id R]
 //                     [--binding B]
+//   broker_login_tool --config FILE [--socket PATH] --ping
+//                     broker_ping(): {"status": "ok"} or {"status": "error", "detail": ...}
 // The password is the first line of stdin. --socket overrides broker.socket;
 // --direct clears it (in-process PAM). A multi-step sign-in (status prompt)
 // is answered from the next lines of stdin, one per prompt, through
@@ -45,7 +47,7 @@ nlohmann::json messages_json(const std::vector<zsso::broker::Message>& messages)
 
 int main(int argc, char** argv) {
   std::string config, socket, profile;
-  bool direct = false;
+  bool direct = false, ping = false;
   zsso::LoginRequest req;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
@@ -53,6 +55,7 @@ int main(int argc, char** argv) {
     if (a == "--config") config = next();
     else if (a == "--socket") socket = next();
     else if (a == "--direct") direct = true;
+    else if (a == "--ping") ping = true;
     else if (a == "--user") req.user = next();
     else if (a == "--address") req.client_address = next();
     else if (a == "--profile") profile = next();
@@ -73,6 +76,12 @@ int main(int argc, char** argv) {
   if (direct) cfg->broker.socket.clear();
   else if (!socket.empty()) cfg->broker.socket = socket;
 
+  if (ping) {
+    auto pong = zsso::broker_ping(*cfg);
+    nlohmann::json j = {{"status", pong ? "ok" : "error"}, {"detail", pong ? "" : pong.error()}};
+    std::cout << j.dump() << "\n";
+    return 0;
+  }
   std::string line;
   std::getline(std::cin, line);
   req.password.assign(line.begin(), line.end());

@@ -193,11 +193,42 @@ TEST(BrokerProtocol, ClientRefusesAnswersThatAreNotTokens) {
   auto status = field(1, std::string_view("\0", 1));
   auto detail = field(2, std::string_view("\0", 1));
   EXPECT_FALSE(decode_response_body(cat({status, detail, field(3, "<script>")})).ok());
-  EXPECT_FALSE(decode_response_body(cat({status, detail})).ok()) << "ok without a token";
   EXPECT_FALSE(decode_response_body(cat({field(1, "\x05"), detail})).ok()) << "unknown status";
   EXPECT_FALSE(decode_response_body(cat({field(1, "\x01"), field(2, "\x63")})).ok()) << "unknown detail";
   EXPECT_FALSE(decode_response_body(cat({field(1, "\x01"), detail, field(3, "a.b.c")})).ok())
       << "token without ok";
+}
+
+TEST(BrokerProtocol, PingIsFlagBitOneAndCarriesNoPassword) {
+  Request r;
+  r.user = "-";
+  r.ping = true;
+  auto frame = encode_request(r);
+  ASSERT_TRUE(frame.ok()) << frame.error();
+  auto d = decode_request_body(body_of(*frame));
+  ASSERT_TRUE(d.ok()) << d.error.message;
+  EXPECT_TRUE(d.value.ping);
+  EXPECT_FALSE(d.value.remote_user);
+  EXPECT_TRUE(decode_request_body(cat({field(1, "-"), field(2, ""), field(3, ""), field(6, "\x02")})).value.ping);
+  r.password = secure("pw");
+  EXPECT_FALSE(encode_request(r).ok()) << "a ping with a password";
+  EXPECT_EQ(decode_request_body(cat({field(1, "-"), field(2, "pw"), field(3, ""), field(6, "\x02")})).error.detail,
+            Detail::malformed);
+  EXPECT_EQ(decode_request_body(cat({field(1, "-"), field(2, ""), field(3, ""), field(6, "\x03")})).error.detail,
+            Detail::malformed)
+      << "ping and REMOTE_USER at once";
+  EXPECT_EQ(decode_request_body(cat({field(1, "-"), field(2, ""), field(3, ""), field(6, "\x04")})).error.detail,
+            Detail::malformed)
+      << "bit 2 is not defined";
+  EXPECT_FALSE(decode_request_body(kMinimalBody).value.ping);
+}
+
+TEST(BrokerProtocol, PingAnswerIsOkWithoutAToken) {
+  std::string ok = encode_response({Status::ok, Detail::none, {}});
+  auto d = decode_response_body(std::span(reinterpret_cast<const unsigned char*>(ok.data()), ok.size()).subspan(kHeaderSize));
+  ASSERT_TRUE(d.ok()) << d.error.message;
+  EXPECT_EQ(d.value.status, Status::ok);
+  EXPECT_TRUE(d.value.token.empty());
 }
 
 struct SocketPair {

@@ -85,7 +85,9 @@ class World:
             "access": {"min_uid": 1000, "denied_groups": ["zd-denied"]},
             "claims": {"email": "{user}@acme.test", "name": "{gecos}", "external_id": "{uid}"},
             "pam": {"service": "zendesk-sso"},
-            "broker": {"socket": self.socket, "allowed_peers": self.allowed_peers},
+            # Throttling is off unless a test is about it (class Throttling):
+            # many suites here send wrong passwords for alice from one address.
+            "broker": {"socket": self.socket, "allowed_peers": self.allowed_peers, "max_failures": 0},
             "profiles": {"agents": {"pam": {"service": "zendesk-sso-agents"},
                                     "access": {"allowed_groups": ["staff"]}}},
         }
@@ -163,6 +165,18 @@ class World:
             raise AssertionError(f"client failed ({p.returncode}): {p.stderr}")
         return json.loads(p.stdout)
 
+    def ping(self, as_nobody=False):
+        """broker_ping() through the C++ client, as the test runner or as nobody."""
+        argv = [self.tool, "--config", str(self.sb.config_path), "--ping"]
+        if as_nobody:
+            argv = ["setpriv", f"--reuid={NOBODY_UID}", f"--regid={NOGROUP_GID}", "--clear-groups",
+                    "--"] + argv
+        p = subprocess.run(argv, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"},
+                           timeout=WAIT)
+        if p.returncode != 0:
+            raise AssertionError(f"client failed ({p.returncode}): {p.stderr}")
+        return json.loads(p.stdout)
+
     def claims(self, token):
         return jwt.decode(token, DEFAULT_SECRET, algorithms=["HS256"],
                           options={"require": ["iat", "jti"]})
@@ -234,6 +248,45 @@ class Login(unittest.TestCase):
         out = w.login("alice", "", "--remote-user")
         self.assertEqual(out["status"], "ok", out)
         self.assertEqual(w.claims(out["token"])["email"], "alice@acme.test")
+
+
+class Ping(unittest.TestCase):
+    def test_ping_is_answered_without_pam(self):
+        w = World(self).start()
+        self.addCleanup(w.stop)
+        self.assertEqual(w.ping(), {"status": "ok", "detail": ""})
+        wait_for(lambda: "ping: ok" in w.log_text(), "the ping in the broker's log")
+        # No PAM transaction: pam_matrix and pam_zendesk log nothing, no user line.
+        self.assertNotIn('user "', w.log_text())
+        self.assertNotIn("pam_zendesk", w.log_text())
+        self.assertNotIn("pam_matrix", w.log_text())
+
+    def test_ping_when_the_broker_is_down(self):
+        w = World(self)
+        out = w.ping()
+        self.assertEqual(out["status"], "error")
+        self.assertIn("connect: No such file or directory", out["detail"])
+
+    def test_ping_when_the_broker_cannot_load_its_config(self):
+        w = World(self).start()
+        self.addCleanup(w.stop)
+        # The client keeps a good copy; the broker reads its own per connection.
+        client_config = w.sb.dir / "client.json"
+        client_config.write_text(w.sb.config_path.read_text())
+        w.sb.config_path.write_text(w.sb.config_path.read_text().replace("{", '{"bogus": 1, ', 1))
+        p = subprocess.run([w.tool, "--config", str(client_config), "--ping"], capture_output=True,
+                           text=True, env={"PATH": "/usr/bin:/bin"}, timeout=WAIT)
+        out = json.loads(p.stdout)
+        self.assertEqual(out["status"], "error")
+        self.assertIn("broker cannot load its configuration", out["detail"])
+
+    @unittest.skipUnless(IS_ROOT, "needs root to run a client as another uid (CI runs as root)")
+    def test_ping_from_a_peer_not_allowed_is_refused(self):
+        w = World(self, broker_args=["--socket-mode", "0666"]).start()
+        self.addCleanup(w.stop)
+        out = w.ping(as_nobody=True)
+        self.assertEqual(out["status"], "error")
+        self.assertIn("peer not in broker.allowed_peers", out["detail"])
 
 
 class Peers(unittest.TestCase):
@@ -494,6 +547,125 @@ class Concurrency(unittest.TestCase):
             answers = list(pool.map(
                 lambda i: wire.exchange(w.socket, wire.request("alice", "wonderland")), range(12)))
         self.assertEqual([a["status"] for a in answers], ["ok"] * 12)
+
+
+def proc_status(pid):
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        k, _, v = line.partition(":")
+        fields[k] = v.split()
+    return fields
+
+
+class WithoutSystemd(unittest.TestCase):
+    """--listen gives what the unit gives where it can: the runtime
+    directory, the user and supplementary groups after binding, no new
+    privileges, no inherited descriptors; each failure says what to do."""
+
+    @unittest.skipUnless(IS_ROOT, "needs root to switch users (CI runs as root)")
+    def test_drops_to_the_user_and_groups_after_binding(self):
+        w = World(self)
+        w.sb.add_group("brokerextra", 5200)
+        rundir = w.sb.dir / "run"
+        sock = str(rundir / "authd.sock")
+        inherited = open(w.sb.dir / "leak", "w")   # a launcher's open file
+        self.addCleanup(inherited.close)
+        w.socket = sock
+        w.start("--listen", sock, "--user", "nobody", "--groups", "brokerextra",
+                "--socket-mode", "0666")
+        self.addCleanup(w.stop)
+        wait_for(lambda: "running as nobody" in w.log_text(), "the drop in the log")
+        st = proc_status(w.proc.pid)
+        self.assertEqual(st["Uid"], ["65534"] * 4)
+        self.assertEqual(st["Gid"], ["65534"] * 4)
+        self.assertEqual(sorted(st["Groups"]), ["5200", "65534"])
+        self.assertEqual(st["NoNewPrivs"], ["1"])
+        self.assertEqual(st["CapEff"], ["0000000000000000"])
+        fds = {os.readlink(f"/proc/{w.proc.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{w.proc.pid}/fd")}
+        self.assertNotIn(str(w.sb.dir / "leak"), fds)
+        # The directory was made for it, with faillock/ as the unit's RuntimeDirectory.
+        for d, mode in ((rundir, 0o755), (rundir / "faillock", 0o700)):
+            s = os.stat(d)
+            self.assertEqual((s.st_uid, stat.S_IMODE(s.st_mode)), (NOBODY_UID, mode), d)
+        # The socket was bound as root (its group is the one asked for), and
+        # a connection is served by a child that runs as nobody.
+        p = subprocess.run([w.tool, "--config", str(w.sb.config_path), "--socket", sock, "--ping"],
+                           capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"}, timeout=WAIT)
+        self.assertEqual(json.loads(p.stdout)["status"], "ok", p.stdout)
+        self.assertIn("ping: ok", w.log_text())
+
+    @unittest.skipUnless(IS_ROOT and shutil.which("start-stop-daemon"), "needs root and start-stop-daemon")
+    def test_the_sysvinit_example_starts_status_and_stops(self):
+        w = World(self)
+        script = Path(os.environ["ZSSO_SOURCE_DIR"]) / "examples" / "sysvinit" / "zendesk-sso-authd"
+        sock = w.sb.dir / "initd" / "authd.sock"
+        pidfile = w.sb.dir / "authd.pid"
+        defaults = w.sb.dir / "defaults"
+        defaults.write_text(f"DAEMON={w.authd}\nCONFIG={w.sb.config_path}\nSOCKET={sock}\n"
+                            f"SOCKET_GROUP=root\nRUN_USER=nobody\nRUN_GROUPS=nogroup\nPIDFILE={pidfile}\n")
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "ZSSO_AUTHD_DEFAULTS": str(defaults)}
+
+        def init(action):
+            return subprocess.run(["sh", str(script), action], env=env, capture_output=True, text=True,
+                                  timeout=WAIT)
+        self.addCleanup(init, "stop")
+        self.assertEqual(init("start").returncode, 0)
+        wait_for(lambda: sock.exists() and pidfile.exists(), "the socket and the pid file")
+        pid = int(pidfile.read_text())
+        wait_for(lambda: proc_status(pid)["Uid"][0] == str(NOBODY_UID), "the drop to nobody")
+        self.assertEqual(proc_status(pid)["NoNewPrivs"], ["1"])
+        st = init("status")
+        self.assertEqual(st.returncode, 0, st.stdout + st.stderr)
+        p = subprocess.run([w.tool, "--config", str(w.sb.config_path), "--socket", str(sock), "--ping"],
+                           capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"}, timeout=WAIT)
+        self.assertEqual(json.loads(p.stdout)["status"], "ok", p.stdout)
+        self.assertEqual(init("stop").returncode, 0)
+        wait_for(lambda: not Path(f"/proc/{pid}").exists(), "the broker to end")
+        self.assertNotEqual(init("status").returncode, 0)
+
+    @unittest.skipUnless(IS_ROOT, "needs root to see the warning's opposite")
+    def test_root_without_user_is_warned(self):
+        w = World(self).start()
+        self.addCleanup(w.stop)
+        self.assertIn("running PAM as root: give --user zendesk-sso --groups shadow", w.log_text())
+        self.assertEqual(proc_status(w.proc.pid)["NoNewPrivs"], ["1"])
+
+    def test_each_failure_is_named(self):
+        w = World(self)
+        base = [w.authd, "--config", str(w.sb.config_path), "--log-stderr"]
+        cases = [
+            (["--listen", w.socket, "--user", "no-such-user-zsso"], 2, '--user "no-such-user-zsso": no such user'),
+            (["--listen", w.socket, "--user", "nobody", "--groups", "no-such-group-zsso"], 2,
+             '--groups "no-such-group-zsso": no such group'),
+            (["--listen", w.socket, "--groups", "nogroup"], 2, "--groups goes with --user"),
+            (["--user", "nobody"], 2, "go with --listen"),
+            (["--listen", w.socket, "--user", "root"], 2, "is root: name the broker's own user"),
+        ]
+        for extra, rc, needle in cases:
+            with self.subTest(extra=extra):
+                p = subprocess.run(base + extra, env=w.sb.env(), capture_output=True, text=True, timeout=WAIT)
+                self.assertEqual(p.returncode, rc, p.stderr)
+                self.assertIn(needle, p.stderr)
+
+    @unittest.skipUnless(IS_ROOT, "needs root to run the broker as another uid (CI runs as root)")
+    def test_not_root_gets_a_clear_error(self):
+        w = World(self)
+        locked = w.sb.dir / "locked"
+        locked.mkdir(mode=0o755)
+        sock = str(locked / "sub" / "authd.sock")
+        asnobody = ["setpriv", f"--reuid={NOBODY_UID}", f"--regid={NOGROUP_GID}", "--clear-groups", "--"]
+        p = subprocess.run(asnobody + [w.authd, "--config", str(w.sb.config_path), "--listen", sock,
+                                       "--log-stderr"],
+                           env=w.sb.env(), capture_output=True, text=True, timeout=WAIT)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn(f"cannot create {locked}/sub: Permission denied (start as root, or create it: "
+                      f"install -d -m 0755 {locked}/sub)", p.stderr)
+        self.assertNotIn("bind:", p.stderr)
+        p = subprocess.run(asnobody + [w.authd, "--config", str(w.sb.config_path), "--listen", sock,
+                                       "--user", "nobody", "--log-stderr"],
+                           env=w.sb.env(), capture_output=True, text=True, timeout=WAIT)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("only root can switch to another user", p.stderr)
 
 
 class Lifecycle(unittest.TestCase):

@@ -159,6 +159,17 @@ class BrokerE2E(unittest.TestCase):
         self.assertNotIn("authd.sock", r.body, "no internals on the page")
         self.cgi_log_line(r"503 sign-in unavailable user=\"alice\": broker .*authd\.sock: connect: ")
 
+    def test_health_is_200_when_the_broker_answers_the_ping(self):
+        r = fetch("GET", self.s.base_url + "/health")
+        self.assertEqual((r.status, r.body), (200, "ok\n"))
+        self.assertIn("ping: ok", self.broker_log())
+
+    def test_health_is_503_when_the_broker_is_down(self):
+        self.stop_broker()
+        r = fetch("GET", self.s.base_url + "/health")
+        self.assertEqual((r.status, r.body), (503, "unavailable\n"))
+        self.cgi_log_line(r"503 health: broker .*authd\.sock: connect: ")
+
     def test_web_server_not_in_allowed_peers_is_503(self):
         self.s.configure({"broker": {"allowed_peers": ["alice"]}})
         self.s.sandbox.write_config(self.s.config)
@@ -167,6 +178,9 @@ class BrokerE2E(unittest.TestCase):
             r = self.attempt("alice", self.s.passwords["alice"])
             self.assertEqual(r.status, 503, r.body)
             self.cgi_log_line(r"503 sign-in unavailable .*peer not in broker.allowed_peers")
+            h = fetch("GET", self.s.base_url + "/health")
+            self.assertEqual((h.status, h.body), (503, "unavailable\n"))
+            self.cgi_log_line(r"503 health: broker .*peer not in broker.allowed_peers")
             self.assertIn("refused: peer is not in broker.allowed_peers", self.broker_log())
         finally:
             self.s.configure({"broker": {"allowed_peers": [self.web_user]}})

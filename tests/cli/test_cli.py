@@ -1,6 +1,8 @@
 #!/usr/bin/python3
-"""zendesk-sso CLI: check, mint, verify, ip-test against the shipped example
-config, with fake users from nss_wrapper and tokens checked by PyJWT."""
+"""zendesk-sso CLI: check, mint, verify, ip-test against the full example
+config (examples/config-full.json), with fake users from nss_wrapper and
+tokens checked by PyJWT; check refusing the shipped config's placeholders
+(examples/config.json)."""
 import base64
 import json
 import os
@@ -15,6 +17,7 @@ import jwt  # python3-jwt: the independent implementation
 
 CLI = sys.argv[1]
 EXAMPLE = sys.argv[2]
+SHIPPED = sys.argv[3]
 NSS_WRAPPER = "/usr/lib/x86_64-linux-gnu/libnss_wrapper.so"
 SECRET = "s3cr3tZ9" * 6  # 48 alphanumerics, like Zendesk's
 
@@ -27,10 +30,10 @@ class Fixture:
     """A temp dir with the example config (secret and CSRF key paths pointed
     inside it), those files and nss_wrapper users."""
 
-    def __init__(self):
+    def __init__(self, example=EXAMPLE):
         self.tmp = tempfile.TemporaryDirectory()
         self.dir = self.tmp.name
-        with open(EXAMPLE) as f:
+        with open(example) as f:
             text = f.read()
         text = text.replace('"/etc/zendesk-sso/secret"', '"secret"')
         text = text.replace('"/etc/zendesk-sso/secret-agents"', '"secret-agents"')
@@ -66,9 +69,63 @@ class Fixture:
         env = dict(os.environ, LD_PRELOAD=NSS_WRAPPER, NSS_WRAPPER_PASSWD=self.passwd,
                    NSS_WRAPPER_GROUP=self.group)
         env.pop("ZENDESK_SSO_CONFIG", None)
+        # The config half of check; the deployment half (as the web server's
+        # and the broker's users) is test_deployment.py's.
+        if args and args[0] == "check":
+            args = ("check", "--config-only", *args[1:])
         p = subprocess.run([CLI, "--config", config or self.config, *args], env=env,
                            input=stdin, capture_output=True, text=True, timeout=60)
         return p.returncode, p.stdout, p.stderr
+
+
+class Shipped(unittest.TestCase):
+    """The shipped conffile: check refuses each placeholder, saying what to
+    edit, until it is replaced; then it passes."""
+
+    def setUp(self):
+        self.f = Fixture(SHIPPED)
+        self.addCleanup(self.f.tmp.cleanup)
+
+    def test_placeholders_are_refused_with_what_to_edit(self):
+        rc, out, err = self.f.run("check")
+        self.assertEqual(rc, 1, out)
+        self.assertEqual(out, "")
+        self.assertIn(f'zendesk.subdomain: "YOUR-SUBDOMAIN" is the shipped placeholder: edit {self.f.config} '
+                      "and set your SUBDOMAIN of SUBDOMAIN.zendesk.com", err)
+        self.assertIn('claims.email: "{user}@example.invalid" is the shipped placeholder', err)
+        self.assertIn('network.ip_ranges[0]: "192.0.2.0/24" is a documentation range (the shipped placeholder)', err)
+        self.assertNotIn("profile", err, "no example profile to remove")
+
+    def test_each_placeholder_alone_still_fails(self):
+        with open(self.f.config) as fh:
+            text = fh.read()
+        edits = {"subdomain": ('"YOUR-SUBDOMAIN"', '"acme"'),
+                 "email": ('"{user}@example.invalid"', '"{user}@acme.test"'),
+                 "ranges": ('"192.0.2.0/24"', '"10.0.0.0/8"')}
+        for left in edits:
+            t = text
+            for name, (old, new) in edits.items():
+                if name != left:
+                    t = t.replace(old, new)
+            cfg = self.f.write(f"{left}.json", t, 0o644)
+            with self.subTest(left=left):
+                rc, out, err = self.f.run("check", config=cfg)
+                self.assertEqual(rc, 1, out)
+                self.assertEqual(len([l for l in err.splitlines() if "placeholder" in l]), 1, err)
+        for old, new in edits.values():
+            text = text.replace(old, new)
+        rc, out, err = self.f.run("check", config=self.f.write("edited.json", text, 0o644))
+        self.assertEqual(rc, 0, err)
+        self.assertRegex(out, r"^ok: .*https://acme\.zendesk\.com/access/jwt, 1 ip_ranges entry")
+
+    def test_minted_claims_are_email_and_name_only(self):
+        with open(self.f.config) as fh:
+            text = fh.read().replace('"YOUR-SUBDOMAIN"', '"acme"')
+        cfg = self.f.write("minted.json", text, 0o644)
+        rc, out, err = self.f.run("mint", "alice", config=cfg)
+        self.assertEqual(rc, 0, err)
+        claims = jwt.decode(out.strip(), SECRET, algorithms=["HS256"])
+        self.assertEqual(set(claims) - {"iat", "jti"}, {"email", "name"})
 
 
 class Check(unittest.TestCase):
@@ -100,7 +157,7 @@ class Check(unittest.TestCase):
         cases = [
             ('"10.0.0.0/8"', '"10.0.0.0/33"', 'network.ip_ranges[0]: "10.0.0.0/33"'),
             ('"10.0.0.0/8"', '"1.2.3"', 'network.ip_ranges[0]: "1.2.3"'),
-            ('"2001:db8::/32"', '"::g"', 'network.ip_ranges[2]: "::g"'),
+            ('"fd00::/8"', '"::g"', 'network.ip_ranges[2]: "::g"'),
             ('"10.0.0.0/8"', '"0.0.0.0/0"', "leave ip_ranges empty"),
             ('"subdomain": "acme"', '"subdomain": "acme.zendesk.com"', "zendesk.subdomain"),
             ('"subdomain": "acme"', '"subdomian": "acme"', "zendesk.subdomian: unknown key"),
@@ -122,6 +179,15 @@ class Check(unittest.TestCase):
         for old, new, needle in cases:
             with self.subTest(new=new):
                 self.assert_check_fails(self.variant(old, new), needle)
+
+    def test_documentation_ranges_are_refused(self):
+        for doc in ("192.0.2.0/24", "198.51.100.7", "203.0.113.0/25", "2001:db8::/32", "2001:db8:1::/48"):
+            with self.subTest(doc=doc):
+                self.assert_check_fails(self.variant('"fd00::/8"', json.dumps(doc)),
+                                        f'network.ip_ranges[2]: "{doc}" is a documentation range')
+        # A wider range that merely contains one is somebody's network.
+        rc, out, err = self.f.run("check", config=self.variant('"fd00::/8"', '"2001:d00::/24"'))
+        self.assertEqual(rc, 0, err)
 
     def test_every_problem_is_named_at_once(self):
         with open(self.f.config) as fh:
@@ -186,7 +252,8 @@ class Check(unittest.TestCase):
 
     def test_profile_secret_is_checked_too(self):
         os.remove(os.path.join(self.f.dir, "secret-agents"))
-        self.assert_check_fails(self.f.config, "profile agents: zendesk.secret_file")
+        self.assert_check_fails(self.f.config, "profile agents: zendesk.secret_file",
+                                "or delete the profiles.agents block if Zendesk has no second JWT configuration")
 
     def test_world_writable_config_refused(self):
         os.chmod(self.f.config, 0o666)
@@ -366,7 +433,7 @@ class IpTest(unittest.TestCase):
         self.addCleanup(self.f.tmp.cleanup)
 
     def test_ranges(self):
-        for addr, want in [("10.1.2.3", 0), ("192.168.44.1", 0), ("2001:db8::1", 0),
+        for addr, want in [("10.1.2.3", 0), ("192.168.44.1", 0), ("fd12:3456::1", 0),
                            ("::ffff:10.0.0.1", 0), ("11.0.0.1", 1), ("2001:db9::1", 1),
                            ("127.0.0.1", 1)]:
             with self.subTest(addr=addr):
@@ -390,6 +457,13 @@ class Usage(unittest.TestCase):
             with self.subTest(args=args):
                 p = subprocess.run([CLI, "--config", "/nonexistent", *args], capture_output=True,
                                    text=True)
+                self.assertEqual(p.returncode, 2, p.stderr)
+
+
+    def test_check_options(self):
+        for args in (["check", "extra"], ["check", "--web-user"], ["check", "--config-only", "--web-user", "x"]):
+            with self.subTest(args=args):
+                p = subprocess.run([CLI, "--config", EXAMPLE, *args], capture_output=True, text=True)
                 self.assertEqual(p.returncode, 2, p.stderr)
 
 

@@ -441,6 +441,64 @@ class Logout(StackCase):
         self.assertEqual(r.header("Allow"), "GET, HEAD")
 
 
+class Health(StackCase):
+    """GET /health for load balancers: 200 "ok" when the config loads, 503
+    "unavailable" when not; ip_ranges apply unless helper.health_from_anywhere."""
+
+    @classmethod
+    def prepare(cls, s):
+        s.configure({"network": {"ip_ranges": ["127.0.0.1/32"]}})
+
+    def _curl(self, interface, url):
+        out = subprocess.run(["curl", "-sS", "--interface", interface, "-w", "\n%{http_code} %{content_type}",
+                              url], capture_output=True, text=True, check=True)
+        body, status = out.stdout.rsplit("\n", 1)
+        code, ctype = status.split(" ", 1)
+        return int(code), ctype, body
+
+    def _rewrite_config(self, overrides):
+        saved = self.s.config
+        self.addCleanup(lambda: (setattr(self.s, "config", saved), self.s.sandbox.write_config(saved)))
+        self.s.configure(overrides)
+        self.s.sandbox.write_config(self.s.config)
+
+    def test_healthy_is_200_ok_in_plain_text(self):
+        r = fetch("GET", self.s.base_url + "/health")
+        self.assertEqual((r.status, r.body), (200, "ok\n"))
+        self.assertEqual(r.header("Content-Type"), "text/plain; charset=utf-8")
+        self.assertEqual(r.header("Cache-Control"), "no-store")
+        self.assertEqual(fetch("HEAD", self.s.base_url + "/health").status, 200)
+
+    def test_post_is_405(self):
+        r = fetch("POST", self.s.base_url + "/health", body={"a": "b"})
+        self.assertEqual(r.status, 405)
+        self.assertEqual(r.header("Allow"), "GET, HEAD")
+
+    def test_broken_config_is_503_without_details(self):
+        self._rewrite_config({"zendesk": {"delivery": "carrier pigeon"}})
+        r = fetch("GET", self.s.base_url + "/health")
+        self.assertEqual((r.status, r.body), (503, "unavailable\n"))
+        for _ in range(50):
+            if "503 health: config:" in self.s.apache.error_log():
+                break
+            time.sleep(0.05)
+        self.assertIn("zendesk.delivery", self.s.apache.error_log(), "the reason is in the log only")
+
+    def test_outside_ip_ranges_is_403_by_default(self):
+        code, _, body = self._curl("127.0.0.2", self.s.base_url + "/health")
+        self.assertEqual(code, 403)
+        self.assertNotIn("ok", body.split("<title>")[0])
+        self.assertEqual(self._curl("127.0.0.1", self.s.base_url + "/health")[0], 200)
+
+    def test_health_from_anywhere_answers_outside_the_ranges(self):
+        self._rewrite_config({"helper": {"health_from_anywhere": True}})
+        code, ctype, body = self._curl("127.0.0.2", self.s.base_url + "/health")
+        self.assertEqual((code, body), (200, "ok\n"))
+        self.assertTrue(ctype.startswith("text/plain"))
+        status, _ = Ranges._curl(self, "127.0.0.2", self.s.login_url)
+        self.assertEqual(status, 403, "the sign-in itself still keeps to ip_ranges")
+
+
 class LogoutRedirect(StackCase):
     @classmethod
     def prepare(cls, s):
@@ -700,6 +758,26 @@ class Probe(StackCase):
         r = self.probe("alice", self.s.passwords["alice"], config=other / "config.json")
         self.assertEqual(r.returncode, 1, r.stdout)
         self.assertIn("the token does not verify", r.stdout)
+
+    def test_outside_the_ranges_names_that_cause_alone(self):
+        saved = self.s.config
+        self.addCleanup(lambda: (setattr(self.s, "config", saved), self.s.sandbox.write_config(saved)))
+        self.s.configure({"network": {"ip_ranges": ["10.0.0.0/8"]}})
+        self.s.sandbox.write_config(self.s.config)
+        r = self.probe("alice", self.s.passwords["alice"])
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("FAILED: GET 403 at the form: this client's address is outside network.ip_ranges", r.stdout)
+        self.assertNotIn("CSRF", r.stdout)
+        self.assertNotIn("account may not", r.stdout)
+
+    def test_plain_http_off_loopback_is_a_warning(self):
+        r = self.probe("alice", self.s.passwords["alice"])
+        self.assertNotIn("plain HTTP", r.stderr, "loopback is a test setup")
+        # 0.0.0.0 reaches this host's 127.0.0.1 listener, but is not a loopback name.
+        url = self.s.login_url.replace("127.0.0.1", "0.0.0.0")
+        self.assertIn("0.0.0.0", url)
+        r = self.probe("alice", self.s.passwords["alice"], url=url)
+        self.assertIn(f"warning: {url} is plain HTTP: passwords would cross the network in clear", r.stderr)
 
     def test_not_a_login_page(self):
         r = self.probe("alice", "x", url=self.s.base_url + "/nope")

@@ -54,6 +54,22 @@ APACHE_MODULES = "/usr/lib/apache2/modules"
 DEMO_PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 
 
+class PortBusy(RuntimeError):
+    pass
+
+
+def port_is_free(port, host="127.0.0.1"):
+    """Nobody listens there (SO_REUSEADDR, as Apache binds: a restart's
+    TIME_WAIT connections do not count)."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def free_port(host="127.0.0.1"):
     """A port nobody listens on right now (the kernel picks it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -348,8 +364,11 @@ class Apache:
         self.conf_path.write_text("\n".join(lines) + "\n")
 
     def start(self, timeout=20):
+        fixed = self.port   # a port asked for is that port or an error, never another one
         for attempt in range(3):
-            self.port = self.port if (self.port and attempt == 0) else free_port()
+            self.port = fixed or free_port()
+            if fixed and not port_is_free(fixed):
+                raise PortBusy(f"port {fixed} on 127.0.0.1 is already in use")
             self._write_conf()
             check = subprocess.run([APACHE, "-t", "-f", str(self.conf_path)], capture_output=True, text=True)
             if check.returncode != 0:
@@ -383,7 +402,10 @@ class Apache:
                     time.sleep(0.05)
             err = self.proc.stderr.read().decode(errors="replace") if self.proc.poll() is not None else ""
             self.stop()
-            if "could not bind" not in err and "Address already in use" not in err:
+            busy = "could not bind" in err or "Address already in use" in err
+            if fixed and busy:
+                raise PortBusy(f"port {fixed} on 127.0.0.1 is already in use:\n{err}")
+            if not busy:
                 raise RuntimeError(f"apache2 did not start:\n{err}\n{self.error_log()}")
         raise RuntimeError("apache2 could not bind a free port")
 
@@ -658,8 +680,21 @@ def demo(build_dir, source_dir, port=None):
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if port and not port_is_free(port):
+        s.cleanup()
+        print(f"demo: port {port} on 127.0.0.1 is already in use. Stop that program, or pick another "
+              "port: scripts/demo.sh --port N (or no --port: a free one).", file=sys.stderr)
+        return 1
     try:
-        s.start()
+        try:
+            s.start()
+        except PortBusy as e:
+            print(f"demo: {e}\nPick another port: scripts/demo.sh --port N (or no --port: a free one).",
+                  file=sys.stderr)
+            return 1
+        except RuntimeError as e:   # Apache refused its config or died at start: its own words
+            print(f"demo: {e}", file=sys.stderr)
+            return 1
         print(f"""
 zendesk-sso demo is running (private Apache {s.apache.base_url}, files in {s.dir})
 
@@ -676,7 +711,11 @@ CGI log: {s.apache.dir}/error.log
 Press Ctrl-C to stop.""", flush=True)
         while not stop.wait(0.5):
             if s.apache.proc is None or s.apache.proc.poll() is not None:
-                print("apache2 exited; see the log above", file=sys.stderr)
+                # The log goes with the temp folder: show it first.
+                err = s.apache.proc.stderr.read().decode(errors="replace") if s.apache.proc else ""
+                print(f"apache2 exited (status {s.apache.proc.returncode if s.apache.proc else '?'}). "
+                      f"Its error log, {s.apache.dir}/error.log:\n{s.apache.error_log() or '(empty)'}"
+                      + (f"\nIts standard error:\n{err}" if err.strip() else ""), file=sys.stderr)
                 return 1
     finally:
         s.cleanup()

@@ -78,15 +78,40 @@ TEST(Config, MinimalDocumentGetsDocumentedDefaults) {
   EXPECT_TRUE(c.profile_names.empty());
 }
 
-TEST(Config, ShippedExampleParses) {
+// The shipped conffile: placeholders only (check refuses them), and nothing
+// sent to Zendesk beyond email and name until the admin opts in.
+TEST(Config, ShippedConfigSendsOnlyEmailAndName) {
   std::string text = read_text(std::string(ZSSO_EXAMPLES_DIR) + "/config.json");
+  ASSERT_FALSE(text.empty());
+  Config c = parse_ok(text, {}, "/etc/zendesk-sso/config.json");
+  EXPECT_EQ(c.zendesk.subdomain, "your-subdomain");
+  EXPECT_EQ(c.claims.email, "{user}@example.invalid");
+  EXPECT_EQ(c.claims.name, "{gecos}");
+  EXPECT_FALSE(c.claims.external_id);
+  EXPECT_FALSE(c.claims.organization);
+  EXPECT_FALSE(c.claims.organization_id);
+  EXPECT_TRUE(c.claims.organizations.empty());
+  EXPECT_TRUE(c.claims.tags.empty());
+  EXPECT_TRUE(c.claims.tags_from_groups.empty());
+  EXPECT_FALSE(c.claims.role);
+  EXPECT_TRUE(c.claims.role_by_group.empty());
+  EXPECT_FALSE(c.claims.phone);
+  EXPECT_FALSE(c.claims.remote_photo_url);
+  EXPECT_TRUE(c.claims.user_fields.empty());
+  EXPECT_TRUE(c.profile_names.empty()) << "the agents example is in config-full.json";
+  EXPECT_EQ(c.broker.socket, "/run/zendesk-sso/authd.sock");
+  EXPECT_EQ(c.broker.allowed_peers, std::vector<std::string>{"www-data"});
+}
+
+TEST(Config, FullExampleParses) {
+  std::string text = read_text(std::string(ZSSO_EXAMPLES_DIR) + "/config-full.json");
   ASSERT_FALSE(text.empty());
   Config c = parse_ok(text, {}, "/etc/zendesk-sso/config.json");
   EXPECT_EQ(c.zendesk.subdomain, "acme");
   EXPECT_EQ(c.zendesk.return_to_hosts, std::vector<std::string>{"help.acme.com"});
   EXPECT_TRUE(c.network.ranges.contains(*parse_ip("10.20.30.40")));
   EXPECT_TRUE(c.network.ranges.contains(*parse_ip("192.168.77.1")));
-  EXPECT_TRUE(c.network.ranges.contains(*parse_ip("2001:db8::1")));
+  EXPECT_TRUE(c.network.ranges.contains(*parse_ip("fd00::1")));
   EXPECT_FALSE(c.network.ranges.contains(*parse_ip("8.8.8.8")));
   ASSERT_EQ(c.claims.role_by_group.size(), 2u);
   EXPECT_EQ(c.claims.role_by_group[0], (std::pair<std::string, std::string>{"zd-admins", "admin"}));
@@ -94,8 +119,8 @@ TEST(Config, ShippedExampleParses) {
   EXPECT_EQ(c.profile_names, std::vector<std::string>{"agents"});
 }
 
-TEST(Config, ShippedExampleAgentsProfileMergesOverBase) {
-  std::string text = read_text(std::string(ZSSO_EXAMPLES_DIR) + "/config.json");
+TEST(Config, FullExampleAgentsProfileMergesOverBase) {
+  std::string text = read_text(std::string(ZSSO_EXAMPLES_DIR) + "/config-full.json");
   Config c = parse_ok(text, "agents", "/etc/zendesk-sso/config.json");
   EXPECT_EQ(c.profile, "agents");
   EXPECT_EQ(c.zendesk.secret_file, "/etc/zendesk-sso/secret-agents");

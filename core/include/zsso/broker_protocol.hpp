@@ -5,7 +5,9 @@
 // A body is a run of fields: u8 tag, u16 big-endian length, value. Every tag
 // at most once, unknown tags are errors (a new field means a new version).
 //   request  tags: 1 user, 2 password, 3 client address, 4 profile,
-//                  5 request id, 6 flags (1 byte: bit 0 = REMOTE_USER mode),
+//                  5 request id, 6 flags (1 byte: bit 0 = REMOTE_USER mode,
+//                  bit 1 = ping: no PAM, the broker answers ok once it has
+//                  checked the peer and loaded its config; user "-", no password),
 //                  7 binding (the browser's conversation cookie),
 //                  8 conversation id (16 bytes), 9 step (1 byte),
 //                  10 answers (each: u16 length, bytes)
@@ -81,6 +83,7 @@ struct Request {
   std::string profile;         // "" = base configuration
   std::string request_id;
   bool remote_user = false;    // the web server authenticated the user: skip the password
+  bool ping = false;           // health check: peer + config only, no PAM, no token
   std::string binding;         // start: the browser's conversation cookie; continue: the same again
   // Continuing a conversation (sent to the conversation's own socket):
   bool continues = false;      // conversation, step and answers set; user and password unused
@@ -117,7 +120,7 @@ struct Response {
   Response(Status s, Detail d, std::string t = {}) : status(s), detail(d), token(std::move(t)) {}
   Status status = Status::error;
   Detail detail = Detail::none;
-  std::string token;           // only with Status::ok
+  std::string token;           // only with Status::ok; empty in the answer to a ping
   ConversationId conversation{};   // with Status::prompt
   std::uint8_t step = 0;           // with Status::prompt (1, 2, ...)
   std::vector<Message> messages;   // prompt: the page (at least one prompt); else what PAM said last

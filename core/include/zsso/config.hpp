@@ -99,6 +99,9 @@ struct HelperConfig {
   // Where people with an expired password change it ("%u": the user name,
   // URL-encoded). Empty: the broker asks for the new password itself.
   std::string password_change_url;
+  // GET /health answers every client, not only those inside network.ip_ranges
+  // (for load balancers outside them). Its body never says more than ok/unavailable.
+  bool health_from_anywhere = false;
 };
 
 struct Config {

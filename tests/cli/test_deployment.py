@@ -1,0 +1,278 @@
+#!/usr/bin/python3
+"""zendesk-sso check, deployment half, against real users (root only): throwaway
+system users for the web server and the broker, a real zendesk-sso-authd
+--listen, and each broken deployment of issue 18.3. check must fail naming
+the problem and print a fix; where the fix is a command, running it must
+make check pass."""
+import base64
+import grp
+import os
+import pwd
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+CLI = sys.argv[1]
+AUTHD = sys.argv[2]
+SHIPPED = sys.argv[3]
+IS_ROOT = os.geteuid() == 0
+TAG = f"{os.getpid() % 100000}"
+WEB, BROKER, OTHER = f"zsso-tw{TAG}", f"zsso-tb{TAG}", f"zsso-tx{TAG}"
+
+
+def sh(*argv):
+    subprocess.run(argv, check=True, capture_output=True)
+
+
+def setUpModule():
+    if not IS_ROOT:
+        raise unittest.SkipTest("needs root to create users and run check as them (CI runs as root)")
+    for name in (WEB, BROKER, OTHER):
+        sh("useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+           "--shell", "/usr/sbin/nologin", "--user-group", name)
+
+
+def tearDownModule():
+    if not IS_ROOT:
+        return
+    for name in (WEB, BROKER, OTHER):
+        subprocess.run(["userdel", name], capture_output=True)
+        subprocess.run(["groupdel", name], capture_output=True)
+
+
+class Deployment(unittest.TestCase):
+    """A deployment in a temp folder: the shipped config with its
+    placeholders filled in, paths pointed inside, files with the modes the
+    README's rule gives them, and the broker listening on a socket of the
+    web server's group."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="zsso-deploy-", dir="/tmp")
+        os.chmod(self.dir, 0o755)
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        self.config = os.path.join(self.dir, "config.json")
+        self.secret = os.path.join(self.dir, "secret")
+        self.csrf = os.path.join(self.dir, "csrf-key")
+        self.socket = os.path.join(self.dir, "authd.sock")
+        self.apache = os.path.join(self.dir, "apache2")   # no Apache conf: no HTTPS warning to guess at
+        os.mkdir(self.apache)
+        self.nginx = os.path.join(self.dir, "nginx")     # nor an nginx one
+        os.mkdir(self.nginx)
+        self.write_config([WEB])
+        self.write(self.secret, base64.b64encode(os.urandom(36)).decode() + "\n", BROKER, 0o640)
+        self.write(self.csrf, base64.b64encode(os.urandom(32)).decode() + "\n", WEB, 0o640)
+        self.broker = None
+        self.start_broker()
+        self.addCleanup(self.stop_broker)
+
+    @staticmethod
+    def read(path):
+        with open(path) as f:
+            return f.read()
+
+    def write(self, path, text, group, mode):
+        with open(path, "w") as f:
+            f.write(text)
+        os.chown(path, 0, grp.getgrnam(group).gr_gid)
+        os.chmod(path, mode)
+
+    def write_config(self, peers):
+        with open(SHIPPED) as f:
+            text = f.read()
+        peers_json = "[" + ", ".join(f'"{p}"' for p in peers) + "]"
+        for old, new in (('"YOUR-SUBDOMAIN"', '"acme"'), ("example.invalid", "acme.test"),
+                         ('"192.0.2.0/24"', '"10.0.0.0/8"'),
+                         ('"/etc/zendesk-sso/secret"', f'"{self.dir}/secret"'),
+                         ('"/etc/zendesk-sso/csrf-key"', f'"{self.dir}/csrf-key"'),
+                         ('"/run/zendesk-sso/authd.sock"', f'"{self.socket}"'),
+                         ('"allowed_peers": ["www-data"]', f'"allowed_peers": {peers_json}')):
+            self.assertIn(old, text)
+            text = text.replace(old, new)
+        self.write(self.config, text, "root", 0o644)
+
+    def start_broker(self, group=WEB):
+        self.stop_broker()
+        self.log = os.path.join(self.dir, f"authd-{time.monotonic_ns()}.log")
+        with open(self.log, "w") as log:
+            self.broker = subprocess.Popen([AUTHD, "--config", self.config, "--listen", self.socket,
+                                            "--socket-group", group, "--log-stderr"],
+                                           stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        for _ in range(500):
+            if "listening on" in self.read(self.log) or self.broker.poll() is not None:
+                break
+            time.sleep(0.01)
+        self.assertIsNone(self.broker.poll(), self.read(self.log))
+
+    def stop_broker(self):
+        if self.broker and self.broker.poll() is None:
+            self.broker.send_signal(signal.SIGTERM)
+            self.broker.wait(30)
+        self.broker = None
+
+    def check(self, *extra, web=WEB):
+        argv = [CLI, "--config", self.config, "check", "--apache-dir", self.apache, "--nginx-dir", self.nginx,
+                "--broker-user", BROKER, *extra]
+        if web:
+            argv += ["--web-user", web]
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=60,
+                           env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+        return p.returncode, p.stdout, p.stderr
+
+    def assert_fails(self, *needles):
+        rc, out, err = self.check()
+        self.assertEqual(rc, 1, f"check passed a broken deployment:\n{out}{err}")
+        for n in needles:
+            self.assertIn(n, err)
+        return err
+
+    def run_fixes(self, err):
+        """Runs every 'fix:' that is a command (chown/chmod/systemctl ...)."""
+        fixes = re.findall(r"^  fix: ((?:chown|chmod|chgrp) .*)$", err, re.M)
+        self.assertTrue(fixes, f"no command to run in:\n{err}")
+        for fix in fixes:
+            subprocess.run(fix, shell=True, check=True)
+
+    def test_sound_deployment_passes(self):
+        rc, out, err = self.check()
+        self.assertEqual(rc, 0, err)
+        self.assertIn(f"ok: files open as {WEB} (web server, --web-user) and {BROKER} (broker, --broker-user)", out)
+        self.assertIn(f"ok: the broker answered a ping from {WEB}", out)
+        self.assertRegex(out, r"ok: .*config\.json: https://acme\.zendesk\.com/access/jwt")
+        web_uid = pwd.getpwnam(WEB).pw_uid
+        self.assertIn(f"ping: ok (uid {web_uid} ", self.read(self.log), "the ping came from the web user")
+
+    def test_csrf_key_unreadable_by_the_web_server(self):
+        os.chown(self.csrf, 0, 0)
+        err = self.assert_fails(f"helper.csrf_key_file: as {WEB} (web server): {self.csrf}: Permission denied",
+                                f"fix: chown root:{WEB} {self.csrf} && chmod 0640 {self.csrf}")
+        self.run_fixes(err)
+        self.assertEqual(self.check()[0], 0)
+
+    def test_allowed_peers_names_a_missing_user_and_not_the_web_server(self):
+        self.write_config(["nosuchuser-zsso", OTHER])
+        self.assert_fails('broker.allowed_peers: "nosuchuser-zsso" is not a user on this host',
+                          f"broker.allowed_peers does not include the web server's user {WEB}",
+                          "peer not in broker.allowed_peers",
+                          f'add "{WEB}" to broker.allowed_peers')
+
+    def test_allowed_peers_by_group(self):
+        self.write_config([f"@{WEB}"])
+        self.assertEqual(self.check()[0], 0)
+        self.write_config(["@nosuchgroup-zsso"])
+        self.assert_fails('broker.allowed_peers: "@nosuchgroup-zsso" names no group on this host')
+
+    def test_socket_group_wrong(self):
+        self.start_broker(group=OTHER)
+        self.assert_fails(f"broker.socket: {self.socket} is root:{OTHER} 0660: the web server's user {WEB} "
+                          "may not connect to it",
+                          f"--socket-group {WEB} --socket-mode 0660")
+
+    def test_broker_not_running(self):
+        self.stop_broker()
+        self.assert_fails(f"broker.socket: {self.socket}: No such file or directory: the broker is not listening",
+                          f"fix: start the broker: zendesk-sso-authd --listen {self.socket}")
+
+    def test_broker_cannot_load_its_config(self):
+        # The broker reads its own copy per connection; break it after the start.
+        other = os.path.join(self.dir, "broker.json")
+        shutil.copy(self.config, other)
+        self.stop_broker()
+        with open(os.path.join(self.dir, "b.log"), "w") as log:
+            self.broker = subprocess.Popen([AUTHD, "--config", other, "--listen", self.socket,
+                                            "--socket-group", WEB, "--log-stderr"],
+                                           stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        for _ in range(500):
+            if "listening on" in self.read(os.path.join(self.dir, "b.log")):
+                break
+            time.sleep(0.01)
+        self.assertTrue(os.path.exists(self.socket))
+        with open(other, "a") as f:
+            f.write("{ broken")
+        self.assert_fails(f"broker: no answer to a ping as the web server's user {WEB}",
+                          "broker cannot load its configuration",
+                          f"runuser -u {BROKER} -- zendesk-sso check --config-only")
+
+    def test_secret_readable_by_root_only(self):
+        os.chown(self.secret, 0, 0)
+        os.chmod(self.secret, 0o600)
+        err = self.assert_fails(f"zendesk.secret_file: as {BROKER} (broker): {self.secret}: Permission denied",
+                                f"fix: chown root:{BROKER} {self.secret} && chmod 0640 {self.secret}")
+        self.run_fixes(err)
+        self.assertEqual(self.check()[0], 0)
+
+    def test_secret_mode_rule(self):
+        # Readable by the broker, but not by the rule: root:BROKER 0640 and nothing else.
+        os.chmod(self.secret, 0o440)
+        err = self.assert_fails(f"zendesk.secret_file: {self.secret} is root:{BROKER} 0440; the rule is "
+                                f"root:{BROKER} 0640 (read by the broker's user {BROKER} only)")
+        self.run_fixes(err)
+        self.assertEqual(self.check()[0], 0)
+
+    def test_web_server_can_read_the_secret(self):
+        os.chown(self.secret, 0, grp.getgrnam(WEB).gr_gid)
+        sh("usermod", "-a", "-G", WEB, BROKER)
+        self.addCleanup(sh, "gpasswd", "-d", BROKER, WEB)
+        self.assert_fails(f"is readable by the web server's user {WEB}; in broker mode only the broker may read it")
+
+    def test_web_user_from_apache_envvars(self):
+        with open(os.path.join(self.apache, "envvars"), "w") as f:
+            f.write(f"# Debian's\nexport APACHE_RUN_USER={WEB}\nexport APACHE_RUN_GROUP={WEB}\n")
+        os.mkdir(os.path.join(self.apache, "conf-enabled"))
+        with open(os.path.join(self.apache, "conf-enabled", "zendesk-sso.conf"), "w") as f:
+            f.write("ScriptAlias /zendesk /usr/lib/cgi-bin/zendesk-sso/zendesk-sso.cgi\n")
+        rc, out, err = self.check(web=None)
+        self.assertEqual(rc, 0, err)
+        self.assertIn(f"files open as {WEB} (web server, {self.apache}/envvars)", out)
+        # The conf is enabled, and nothing serves it over HTTPS.
+        self.assertIn("warning: Apache serves /zendesk/login over plain HTTP only (mod_ssl is not enabled)", err)
+        self.assertIn("a2enmod ssl && a2ensite default-ssl", err)
+        os.mkdir(os.path.join(self.apache, "mods-enabled"))
+        open(os.path.join(self.apache, "mods-enabled", "ssl.load"), "w").close()
+        os.mkdir(os.path.join(self.apache, "sites-enabled"))
+        with open(os.path.join(self.apache, "sites-enabled", "default-ssl.conf"), "w") as f:
+            f.write("<VirtualHost _default_:443>\n  SSLEngine on\n</VirtualHost>\n")
+        rc, out, err = self.check(web=None)
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn("plain HTTP", err)
+
+    def test_direct_mode_secret_is_the_web_servers(self):
+        with open(self.config) as f:
+            text = f.read()
+        self.write(self.config, text.replace(f'"socket": "{self.socket}"', '"socket": ""'), "root", 0o644)
+        self.stop_broker()
+        err = self.assert_fails(f"zendesk.secret_file: as {WEB} (web server): {self.secret}: Permission denied",
+                                f"fix: chown root:{WEB} {self.secret} && chmod 0640 {self.secret}")
+        self.assertNotIn("broker", err.replace("broker mode", ""), "direct mode has no broker to check")
+        self.run_fixes(err)
+        rc, out, err = self.check()
+        self.assertEqual(rc, 0, err)
+        self.assertIn(f"ok: files open as {WEB} (web server, --web-user)", out)
+
+    def test_nginx_site_without_tls_is_a_warning(self):
+        sites = os.path.join(self.nginx, "sites-enabled")
+        os.mkdir(sites)
+        site = os.path.join(sites, "intranet")
+        with open(site, "w") as f:
+            f.write("server {\n  listen 80;\n  location /zendesk/ { include snippets/zendesk-sso.conf; }\n}\n")
+        rc, out, err = self.check()
+        self.assertEqual(rc, 0, err)
+        self.assertIn(f'warning: nginx: {site} serves zendesk-sso but has no "listen ... ssl"', err)
+        with open(site, "w") as f:
+            f.write("server {\n  listen 443 ssl;\n  location /zendesk/ { include snippets/zendesk-sso.conf; }\n}\n")
+        rc, out, err = self.check()
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn("nginx:", err)
+
+    def test_unknown_web_user(self):
+        rc, out, err = self.check(web="nosuchuser-zsso")
+        self.assertEqual(rc, 1)
+        self.assertIn('web server: user "nosuchuser-zsso" (--web-user) does not exist', err)
+
+
+if __name__ == "__main__":
+    unittest.main(argv=[sys.argv[0], "-v"])

@@ -1,0 +1,502 @@
+// check, second half: the deployment as it will run. Every file is opened
+// by a child process that has become the user who opens it in production
+// (the web server's user for the CGI, the broker's for zendesk-sso-authd),
+// and the broker is asked for a ping over its socket as the web server's
+// user. Each problem comes with the command that fixes it.
+#include "check_deployment.hpp"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "login.hpp"
+#include "zsso/secret.hpp"
+#include "zsso/text.hpp"
+
+namespace zsso::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kUnitDirs[] = {"/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"};
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return {};
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string group_name(gid_t gid) {
+  if (const group* g = ::getgrgid(gid)) return g->gr_name;
+  return std::to_string(gid);
+}
+
+std::string user_name(uid_t uid) {
+  if (const passwd* p = ::getpwuid(uid)) return p->pw_name;
+  return std::to_string(uid);
+}
+
+// A user as a service runs it: uid, primary group, the groups initgroups()
+// gives it, plus the unit's SupplementaryGroups.
+Result<Account> find_account(const std::string& name, const std::vector<std::string>& extra_groups,
+                             std::string source) {
+  const passwd* pw = ::getpwnam(name.c_str());
+  if (!pw) return Error{"user \"" + name + "\" (" + source + ") does not exist"};
+  Account a;
+  a.name = pw->pw_name;
+  a.uid = pw->pw_uid;
+  a.gid = pw->pw_gid;
+  a.source = std::move(source);
+  int n = 64;
+  std::vector<gid_t> groups(static_cast<std::size_t>(n));
+  while (::getgrouplist(pw->pw_name, pw->pw_gid, groups.data(), &n) < 0) groups.resize(static_cast<std::size_t>(n));
+  groups.resize(static_cast<std::size_t>(n));
+  for (const auto& g : extra_groups) {
+    const group* gr = ::getgrnam(g.c_str());
+    if (!gr) return Error{"group \"" + g + "\" (" + a.source + ") does not exist"};
+    groups.push_back(gr->gr_gid);
+  }
+  std::sort(groups.begin(), groups.end());
+  groups.erase(std::unique(groups.begin(), groups.end()), groups.end());
+  a.groups = std::move(groups);
+  a.group = group_name(a.gid);
+  return a;
+}
+
+// KEY=value lines of a systemd unit and its drop-ins (later ones win; an
+// empty SupplementaryGroups= resets the list).
+struct UnitSettings {
+  std::string path;
+  std::string user;
+  std::vector<std::string> supplementary_groups;
+  std::string socket_group;
+  std::string socket_mode;
+};
+
+void read_unit_file(const std::string& path, UnitSettings& u) {
+  std::istringstream in(read_text(path));
+  for (std::string line; std::getline(in, line);) {
+    auto eq = line.find('=');
+    if (eq == std::string::npos || line.empty() || line[0] == '#' || line[0] == ';') continue;
+    std::string key = line.substr(0, eq), value = line.substr(eq + 1);
+    if (key == "User") u.user = value;
+    else if (key == "SocketGroup") u.socket_group = value;
+    else if (key == "SocketMode") u.socket_mode = value;
+    else if (key == "SupplementaryGroups") {
+      if (value.empty()) u.supplementary_groups.clear();
+      std::istringstream words(value);
+      for (std::string w; words >> w;) u.supplementary_groups.push_back(w);
+    }
+  }
+}
+
+std::optional<UnitSettings> find_unit(const std::string& name) {
+  for (const char* dir : kUnitDirs) {
+    std::string path = std::string(dir) + "/" + name;
+    if (!fs::exists(path)) continue;
+    UnitSettings u;
+    u.path = path;
+    read_unit_file(path, u);
+    std::error_code ec;
+    std::vector<std::string> dropins;
+    for (const char* d : kUnitDirs)
+      for (const auto& e : fs::directory_iterator(std::string(d) + "/" + name + ".d", ec))
+        if (e.path().extension() == ".conf") dropins.push_back(e.path().string());
+    std::sort(dropins.begin(), dropins.end(),
+              [](const std::string& a, const std::string& b) { return fs::path(a).filename() < fs::path(b).filename(); });
+    for (const auto& d : dropins) read_unit_file(d, u);
+    return u;
+  }
+  return std::nullopt;
+}
+
+std::string first_match(const std::string& text, const std::regex& re) {
+  std::smatch m;
+  return std::regex_search(text, m, re) ? m[1].str() : std::string();
+}
+
+bool mentions_zendesk_sso(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (read_text(e.path().string()).find("zendesk-sso") != std::string::npos) return true;
+  return false;
+}
+
+// The web server that serves our CGI: Apache with our conf enabled (its
+// envvars), nginx with a site naming us (fcgiwrap's unit runs the CGI);
+// else whichever is installed, Apache first.
+std::optional<std::pair<std::string, std::string>> discover_web_user(const std::string& apache_dir,
+                                                                     const std::string& nginx_dir) {
+  const std::string envvars = apache_dir + "/envvars";
+  auto apache = [&]() -> std::optional<std::pair<std::string, std::string>> {
+    std::string user = first_match(read_text(envvars),
+                                   std::regex(R"((?:^|\n)\s*export\s+APACHE_RUN_USER=["']?([A-Za-z0-9._-]+))"));
+    if (user.empty()) return std::nullopt;
+    return std::pair{user, envvars};
+  };
+  auto nginx = [&]() -> std::optional<std::pair<std::string, std::string>> {
+    if (auto u = find_unit("fcgiwrap.service"); u && !u->user.empty()) return std::pair{u->user, u->path};
+    std::string conf = nginx_dir + "/nginx.conf";
+    std::string user = first_match(read_text(conf), std::regex(R"((?:^|\n)\s*user\s+([A-Za-z0-9._-]+))"));
+    if (user.empty()) return std::nullopt;
+    return std::pair{user, conf};
+  };
+  if (fs::exists(apache_dir + "/conf-enabled/zendesk-sso.conf") || mentions_zendesk_sso(apache_dir + "/sites-enabled"))
+    if (auto a = apache()) return a;
+  if (mentions_zendesk_sso(nginx_dir + "/sites-enabled") || mentions_zendesk_sso(nginx_dir + "/conf.d"))
+    if (auto n = nginx()) return n;
+  if (auto a = apache()) return a;
+  return nginx();
+}
+
+// Runs fn in a child that has become `who` (groups, gid, uid, in that order)
+// and returns what fn returned: "" for success, else the reason.
+std::string as_user(const Account& who, const std::function<std::string()>& fn) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return "pipe: " + errno_text(errno);
+  std::fflush(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(p[0]);
+    ::close(p[1]);
+    return "fork: " + errno_text(errno);
+  }
+  if (pid == 0) {
+    ::close(p[0]);
+    std::string out;
+    if (::setgroups(who.groups.size(), who.groups.data()) != 0 || ::setgid(who.gid) != 0 || ::setuid(who.uid) != 0)
+      out = "cannot become " + who.name + ": " + errno_text(errno);
+    else
+      out = fn();
+    if (out.empty()) out = "\x01";  // success marker: an empty pipe means the child died
+    std::size_t done = 0;
+    while (done < out.size()) {
+      ssize_t n = ::write(p[1], out.data() + done, out.size() - done);
+      if (n <= 0) break;
+      done += static_cast<std::size_t>(n);
+    }
+    ::_exit(0);
+  }
+  ::close(p[1]);
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(p[0], buf, sizeof buf)) != 0;) {
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(p[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (out.empty()) return "the check as " + who.name + " died";
+  return out == "\x01" ? std::string() : out;
+}
+
+bool in_groups(const Account& a, gid_t g) { return std::find(a.groups.begin(), a.groups.end(), g) != a.groups.end(); }
+
+std::string describe_file(const struct stat& st) {
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  return user_name(st.st_uid) + ":" + group_name(st.st_gid) + " " + mode;
+}
+
+class Deployment {
+ public:
+  Deployment(const std::vector<Config>& all, const std::string& config_path, const DeploymentOptions& opt,
+             CheckReport& report)
+      : all_(all), config_path_(config_path), opt_(opt), r_(report) {}
+
+  void run();
+
+ private:
+  const std::vector<Config>& all_;
+  const std::string& config_path_;
+  const DeploymentOptions& opt_;
+  CheckReport& r_;
+  std::optional<Account> web_, broker_;
+  std::optional<UnitSettings> service_unit_, socket_unit_;
+
+  bool broker_mode() const { return !all_.front().broker.socket.empty(); }
+  void problem(std::string what, std::string fix) {
+    r_.problems.push_back(fix.empty() ? std::move(what) : std::move(what) + "\n  fix: " + std::move(fix));
+  }
+  void find_users();
+  void check_opens(const Account& who, const std::string& role);
+  void check_secret_rule(const Config& c, const std::string& who_prefix, const Account& reader, const std::string& role);
+  void check_peers();
+  bool check_socket();
+  void check_ping();
+  void check_https();
+  void check_https_nginx();
+};
+
+void Deployment::find_users() {
+  // The web server's user: given, or from Apache's envvars / fcgiwrap's unit / nginx.conf.
+  std::string name = opt_.web_user, source = "--web-user";
+  if (name.empty()) {
+    if (auto found = discover_web_user(opt_.apache_dir, opt_.nginx_dir)) std::tie(name, source) = *found;
+  }
+  if (name.empty()) {
+    r_.problems.push_back("cannot tell which user the web server runs the CGI as (no " + opt_.apache_dir +
+                          "/envvars, fcgiwrap unit or nginx.conf user)\n  fix: zendesk-sso check --web-user USER");
+  } else if (auto a = find_account(name, {}, source)) {
+    web_ = std::move(*a);
+  } else {
+    problem("web server: " + a.error(), "zendesk-sso check --web-user USER");
+  }
+  if (!broker_mode()) return;
+  // The warm daemon (Accept=no) or the per-connection template (Accept=yes).
+  service_unit_ = find_unit("zendesk-sso-authd.service");
+  if (!service_unit_) service_unit_ = find_unit("zendesk-sso-authd@.service");
+  socket_unit_ = find_unit("zendesk-sso-authd.socket");
+  name = opt_.broker_user;
+  source = "--broker-user";
+  std::vector<std::string> extra = opt_.broker_groups;
+  if (name.empty() && service_unit_ && !service_unit_->user.empty()) {
+    name = service_unit_->user;
+    source = service_unit_->path;
+    extra = service_unit_->supplementary_groups;
+  }
+  if (name.empty()) {
+    r_.problems.push_back("cannot tell which user the broker runs as (no User= in a zendesk-sso-authd.service or "
+                          "zendesk-sso-authd@.service)"
+                          "\n  fix: zendesk-sso check --broker-user USER [--broker-groups GROUP,...]");
+    return;
+  }
+  if (auto a = find_account(name, extra, source)) broker_ = std::move(*a);
+  else problem("broker: " + a.error(), "zendesk-sso check --broker-user USER");
+}
+
+// The config, the secret and the CSRF key, each opened by the code that opens
+// it in production, as the user who opens it.
+void Deployment::check_opens(const Account& who, const std::string& role) {
+  const bool is_web = role == "web server";
+  std::string err = as_user(who, [&] {
+    auto c = load_config(config_path_);
+    return c ? std::string() : c.error();
+  });
+  if (!err.empty()) {
+    problem("as " + who.name + " (" + role + "): " + err,
+            "chmod 0644 " + config_path_ + " && chmod 0755 " + fs::path(config_path_).parent_path().string());
+    return;
+  }
+  std::set<std::string> seen;
+  for (const auto& c : all_) {
+    std::string prefix = c.profile.empty() ? "" : "profile " + c.profile + ": ";
+    // The secret: the broker's in broker mode, the web server's in direct mode.
+    if (is_web != broker_mode() && seen.insert(c.zendesk.secret_file).second) {
+      err = as_user(who, [&] {
+        auto s = load_secret_file(c.zendesk.secret_file);
+        return s ? std::string() : s.error();
+      });
+      if (!err.empty())
+        problem(prefix + "zendesk.secret_file: as " + who.name + " (" + role + "): " + err,
+                "chown root:" + who.group + " " + c.zendesk.secret_file + " && chmod 0640 " + c.zendesk.secret_file);
+      else
+        check_secret_rule(c, prefix, who, role);
+    }
+    if (is_web && broker_mode() && seen.insert("web:" + c.zendesk.secret_file).second) {
+      err = as_user(who, [&] {
+        auto s = load_secret_file(c.zendesk.secret_file);
+        return s ? std::string() : s.error();
+      });
+      if (err.empty())
+        problem(prefix + "zendesk.secret_file: " + c.zendesk.secret_file + " is readable by the web server's user " +
+                    who.name + "; in broker mode only the broker may read it",
+                broker_ ? "chown root:" + broker_->group + " " + c.zendesk.secret_file + " && chmod 0640 " +
+                              c.zendesk.secret_file
+                        : std::string());
+    }
+    if (is_web && !c.helper.csrf_key_file.empty() && seen.insert("csrf:" + c.helper.csrf_key_file).second) {
+      err = as_user(who, [&] {
+        auto k = load_secret_file(c.helper.csrf_key_file);
+        return k ? std::string() : k.error();
+      });
+      if (!err.empty())
+        problem(prefix + "helper.csrf_key_file: as " + who.name + " (web server): " + err,
+                "chown root:" + who.group + " " + c.helper.csrf_key_file + " && chmod 0640 " +
+                    c.helper.csrf_key_file);
+    }
+  }
+}
+
+// The one rule for a secret file: root:GROUP 0640, GROUP being the group of
+// the one user that reads it (the broker's in broker mode, the web server's
+// in direct mode).
+void Deployment::check_secret_rule(const Config& c, const std::string& prefix, const Account& reader,
+                                   const std::string& role) {
+  struct stat st {};
+  if (::stat(c.zendesk.secret_file.c_str(), &st) != 0) return;
+  if (st.st_uid == 0 && st.st_gid == reader.gid && (st.st_mode & 07777) == 0640) return;
+  problem(prefix + "zendesk.secret_file: " + c.zendesk.secret_file + " is " + describe_file(st) + "; the rule is root:" +
+              reader.group + " 0640 (read by the " + role + "'s user " + reader.name + " only)",
+          "chown root:" + reader.group + " " + c.zendesk.secret_file + " && chmod 0640 " + c.zendesk.secret_file);
+}
+
+void Deployment::check_peers() {
+  const auto& peers = all_.front().broker.allowed_peers;
+  bool web_allowed = false;
+  for (const auto& p : peers) {
+    if (!p.empty() && p[0] == '@') {
+      const group* g = ::getgrnam(p.c_str() + 1);
+      if (!g) {
+        problem("broker.allowed_peers: \"" + p + "\" names no group on this host", "edit " + config_path_);
+        continue;
+      }
+      if (web_ && (web_->gid == g->gr_gid || in_groups(*web_, g->gr_gid))) web_allowed = true;
+    } else {
+      const passwd* pw = ::getpwnam(p.c_str());
+      if (!pw) {
+        problem("broker.allowed_peers: \"" + p + "\" is not a user on this host", "edit " + config_path_);
+        continue;
+      }
+      if (web_ && pw->pw_uid == web_->uid) web_allowed = true;
+    }
+  }
+  if (web_ && !web_allowed)
+    problem("broker.allowed_peers " + std::string(peers.empty() ? "is empty" : "does not include") +
+                " the web server's user " + web_->name + " (" + web_->source + "): the broker will refuse every sign-in",
+            "edit " + config_path_ + ": \"allowed_peers\": [\"" + web_->name + "\"]");
+}
+
+// The socket exists and the web server's user may connect to it.
+bool Deployment::check_socket() {
+  const std::string& path = all_.front().broker.socket;
+  std::string start = socket_unit_ ? "systemctl enable --now zendesk-sso-authd.socket"
+                                   : "start the broker: zendesk-sso-authd --listen " + path +
+                                         " (see zendesk-sso-authd(8))";
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    problem("broker.socket: " + path + ": " + errno_text(errno) + ": the broker is not listening", start);
+    return false;
+  }
+  if (!S_ISSOCK(st.st_mode)) {
+    problem("broker.socket: " + path + " is not a socket", "");
+    return false;
+  }
+  if (!web_) return true;
+  bool can_write = (st.st_uid == web_->uid && (st.st_mode & S_IWUSR)) ||
+                   ((st.st_gid == web_->gid || in_groups(*web_, st.st_gid)) && (st.st_mode & S_IWGRP)) ||
+                   (st.st_mode & S_IWOTH);
+  if (!can_write) {
+    std::string fix = socket_unit_ ? "systemctl edit zendesk-sso-authd.socket: [Socket] SocketGroup=" + web_->group +
+                                         " SocketMode=0660, then systemctl restart zendesk-sso-authd.socket"
+                                   : "restart the broker with --socket-group " + web_->group + " --socket-mode 0660";
+    problem("broker.socket: " + path + " is " + describe_file(st) + ": the web server's user " + web_->name +
+                " may not connect to it",
+            fix);
+    return false;
+  }
+  return true;
+}
+
+// A no-op request through the broker, from the web server's user: the same
+// socket, peer check and config a sign-in goes through, without PAM.
+void Deployment::check_ping() {
+  const Config& cfg = all_.front();
+  std::string err = as_user(*web_, [&] {
+    auto pong = broker_ping(cfg);
+    return pong ? std::string() : pong.error();
+  });
+  if (err.empty()) {
+    r_.passed.push_back("the broker answered a ping from " + web_->name);
+    return;
+  }
+  std::string fix;
+  if (err.find("peer not in broker.allowed_peers") != std::string::npos)
+    fix = "add \"" + web_->name + "\" to broker.allowed_peers in the broker's config " + config_path_;
+  else if (err.find("cannot load its configuration") != std::string::npos)
+    fix = "see the broker's log (journalctl -t zendesk-sso-authd), and check the config as its user: "
+          "runuser -u " + (broker_ ? broker_->name : std::string("zendesk-sso")) + " -- zendesk-sso check --config-only";
+  else if (err.find("connect:") != std::string::npos)
+    fix = socket_unit_ ? "systemctl restart zendesk-sso-authd.socket; journalctl -u 'zendesk-sso-authd*'"
+                       : "restart zendesk-sso-authd --listen " + cfg.broker.socket;
+  problem("broker: no answer to a ping as the web server's user " + web_->name + ": " + err, fix);
+}
+
+// The password form over plain HTTP is the trap: warn when no HTTPS site
+// would serve it.
+void Deployment::check_https() {
+  check_https_nginx();
+  const std::string& dir = opt_.apache_dir;
+  if (!fs::exists(dir + "/conf-enabled/zendesk-sso.conf")) return;
+  std::error_code ec;
+  bool ssl_site = false;
+  std::regex ssl_on(R"((?:^|\n)\s*SSLEngine\s+on)", std::regex::icase);
+  for (const auto& e : fs::directory_iterator(dir + "/sites-enabled", ec))
+    if (std::regex_search(read_text(e.path().string()), ssl_on)) ssl_site = true;
+  bool ssl_module = fs::exists(dir + "/mods-enabled/ssl.load");
+  if (ssl_site && ssl_module) return;
+  r_.warnings.push_back(
+      "Apache serves /zendesk/login over plain HTTP only (" +
+      std::string(!ssl_module ? "mod_ssl is not enabled" : "no enabled site has SSLEngine on") +
+      "): passwords would cross the network in clear and Zendesk's remote login URL must be https://\n"
+      "  fix: a2enmod ssl && a2ensite default-ssl && systemctl reload apache2 (then put your certificate in "
+      "SSLCertificateFile/SSLCertificateKeyFile of " + dir + "/sites-available/default-ssl.conf; README \"HTTPS\")");
+}
+
+// nginx: the sites that serve zendesk-sso (through fcgiwrap) must listen with ssl.
+void Deployment::check_https_nginx() {
+  std::error_code ec;
+  std::regex listen_ssl(R"((?:^|\n)\s*listen\s+[^;\n]*\bssl\b)");
+  std::vector<std::string> plain;
+  for (const char* sub : {"/sites-enabled", "/conf.d"})
+    for (const auto& e : fs::directory_iterator(opt_.nginx_dir + sub, ec)) {
+      std::string text = read_text(e.path().string());
+      if (text.find("zendesk-sso") == std::string::npos) continue;
+      if (!std::regex_search(text, listen_ssl)) plain.push_back(e.path().string());
+    }
+  for (const auto& f : plain)
+    r_.warnings.push_back("nginx: " + f + " serves zendesk-sso but has no \"listen ... ssl\": passwords would cross "
+                          "the network in clear and Zendesk's remote login URL must be https://\n"
+                          "  fix: in its server block: listen 443 ssl; ssl_certificate /etc/ssl/certs/HOST.pem; "
+                          "ssl_certificate_key /etc/ssl/private/HOST.key; then nginx -t && systemctl reload nginx");
+}
+
+void Deployment::run() {
+  find_users();
+  check_https();
+  if (::geteuid() != 0) {
+    r_.warnings.push_back("not root: the files were not opened as the web server's and the broker's users, and "
+                          "the broker was not pinged (sudo zendesk-sso check)");
+    if (broker_mode()) check_peers();
+    return;
+  }
+  if (web_) check_opens(*web_, "web server");
+  if (broker_mode()) {
+    if (broker_) check_opens(*broker_, "broker");
+    check_peers();
+    if (check_socket() && web_) check_ping();
+  }
+  if (web_) r_.passed.insert(r_.passed.begin(), "files open as " + web_->name + " (web server, " + web_->source + ")" +
+                                                    (broker_ ? " and " + broker_->name + " (broker, " + broker_->source + ")" : ""));
+}
+
+}  // namespace
+
+void check_deployment(const std::vector<Config>& all, const std::string& config_path, const DeploymentOptions& opt,
+                      CheckReport& report) {
+  if (all.empty()) return;
+  Deployment(all, config_path, opt, report).run();
+}
+
+}  // namespace zsso::cli

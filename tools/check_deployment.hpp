@@ -1,0 +1,42 @@
+// `zendesk-sso check`'s deployment half (check_deployment.cpp): the files as
+// the web server's and the broker's users open them, broker.allowed_peers,
+// the socket, a ping to the broker as the web server's user, HTTPS.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "zsso/config.hpp"
+
+namespace zsso::cli {
+
+struct DeploymentOptions {
+  std::string web_user;                    // empty: from Apache's envvars, fcgiwrap's unit or nginx.conf
+  std::string broker_user;                 // empty: User= of zendesk-sso-authd.service (or @.service)
+  std::vector<std::string> broker_groups;  // with broker_user: its supplementary groups (the unit's otherwise)
+  std::string apache_dir = "/etc/apache2";
+  std::string nginx_dir = "/etc/nginx";
+};
+
+struct CheckReport {
+  std::vector<std::string> problems;   // each may carry "\n  fix: COMMAND"
+  std::vector<std::string> warnings;
+  std::vector<std::string> passed;     // for the summary line
+};
+
+struct Account {
+  std::string name;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string group;                   // primary group's name
+  std::vector<gid_t> groups;           // as initgroups() + the unit's SupplementaryGroups give them
+  std::string source;                  // where we learnt the name
+};
+
+// all: the base config first, then every profile.
+void check_deployment(const std::vector<Config>& all, const std::string& config_path, const DeploymentOptions& opt,
+                      CheckReport& report);
+
+}  // namespace zsso::cli
