@@ -355,5 +355,216 @@ class Pages(BrokerStack, unittest.TestCase):
             self.restart_broker()
 
 
+RC_PREFIX = "zsso-rc-"   # zsso-rc-<pid>-u: this suite's throwaway account
+REAL_PASSWORD = "c0rrect-Horse-battery"
+NEW_PASSWORD = "N3w-staple-Horse-9"
+
+
+def remove_leftover_accounts():
+    """Accounts and services of earlier runs killed before cleaning up."""
+    for entry in pwd.getpwall():
+        m = re.match(r"^zsso-rc-(\d+)-u$", entry.pw_name)
+        if m and not os.path.exists(f"/proc/{m.group(1)}"):
+            subprocess.run(["userdel", entry.pw_name], capture_output=True)
+    for path in Path("/etc/pam.d").glob(RC_PREFIX + "*"):
+        m = re.match(r"^zsso-rc-(\d+)-", path.name)
+        if m and not os.path.exists(f"/proc/{m.group(1)}"):
+            path.unlink(missing_ok=True)
+
+
+def run(argv, stdin=None):
+    p = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=WAIT)
+    if p.returncode != 0:
+        raise AssertionError(f"{argv[0]} failed: {p.stderr}")
+    return p.stdout
+
+
+@unittest.skipUnless(IS_ROOT, "skipped: needs root to create a local account and PAM services in "
+                               "/etc/pam.d, and a broker that may write /etc/shadow (CI runs as root)")
+class RealAccount(BrokerStack, unittest.TestCase):
+    """A real account through Apache -> CGI -> broker (root) -> pam_unix,
+    pam_faillock and pam_oath from /etc/pam.d."""
+
+    @classmethod
+    def setUpClass(cls):
+        remove_leftover_accounts()
+        tag = f"{RC_PREFIX}{os.getpid()}"
+        cls.user = f"{tag}-u"
+        cls.services = []
+        cls.done = False
+        atexit.register(cls.remove_account)
+        s = cls.make()
+        try:
+            run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                 "--comment", "Real Tester,,,", cls.user])
+            run(["chpasswd"], stdin=f"{cls.user}:{REAL_PASSWORD}\n")
+            cls.entry = pwd.getpwnam(cls.user)
+            cls.faillock = s.dir / "faillock"
+            cls.faillock.mkdir(mode=0o700)
+            cls.key = oath_key(cls.user)
+            cls.oath_users = s.dir / "oath.users"
+            cls.oath_users.write_text(f"HOTP/T30/6 {cls.user} - {cls.key}\n")
+            os.chmod(cls.oath_users, 0o600)
+            module, config = s.dir / "lib" / "pam_zendesk.so", s.sandbox.config_path
+            fl = f"dir={cls.faillock}"
+            cls.two_factor = cls.add_pam_service(
+                f"{tag}-2fa",
+                f"auth     requisite                 {module} config={config}\n"
+                f"auth     requisite                 pam_faillock.so preauth {fl}\n"
+                "auth     [success=1 default=bad]   pam_unix.so\n"
+                f"auth     [default=die]             pam_faillock.so authfail {fl}\n"
+                f"auth     [success=1 default=bad]   pam_oath.so usersfile={cls.oath_users} window=6 digits=6\n"
+                f"auth     [default=die]             pam_faillock.so authfail {fl}\n"
+                f"auth     sufficient                pam_faillock.so authsucc {fl}\n"
+                "auth     required                  pam_deny.so\n"
+                f"account  required                  pam_faillock.so {fl}\n"
+                "account  required                  pam_unix.so\n"
+                f"account  required                  {module} config={config}\n"
+                "password required                  pam_deny.so\n")
+            cls.password_change = cls.add_pam_service(
+                f"{tag}-exp",
+                f"auth     requisite  {module} config={config}\n"
+                "auth     required   pam_unix.so\n"
+                "account  required   pam_unix.so\n"
+                f"account  required   {module} config={config}\n"
+                "password required   pam_unix.so yescrypt\n")
+            s.configure({"pam": {"service": cls.two_factor},
+                         "claims": {"email": "{user}@example.test", "tags_from_groups": []}})
+            s.start()
+            os.chown(s.sandbox.secret_path, 0, 0)
+            os.chmod(s.sandbox.secret_path, 0o600)
+            cls.restart_broker()
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def add_pam_service(cls, name, text):
+        path = Path("/etc/pam.d") / name
+        path.write_text(text)
+        cls.services.append(path)
+        return name
+
+    @classmethod
+    def remove_account(cls):
+        if cls.done:
+            return
+        cls.done = True
+        subprocess.run(["userdel", cls.user], capture_output=True)
+        for path in cls.services:
+            path.unlink(missing_ok=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            cls.remove_account()
+
+    @classmethod
+    def launch(cls, *extra):
+        # The system's libpam and NSS (no wrappers), as root: pam_unix reads and writes /etc/shadow.
+        return start_broker(cls, [], {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}, extra)
+
+    def setUp(self):
+        if self.broker.poll() is not None:
+            self.restart_broker()
+        # The known password, changed today (not expired), no failures counted.
+        run(["chpasswd"], stdin=f"{self.user}:{REAL_PASSWORD}\n")
+        run(["faillock", "--dir", str(self.faillock), "--user", self.user, "--reset"])
+        self.use_service(self.two_factor)
+
+    def use_service(self, service, **helper):
+        self.s.configure({"pam": {"service": service}})
+        self.s.config["helper"].pop("password_change_url", None)
+        self.s.configure({"helper": helper})
+        self.s.sandbox.write_config(self.s.config)   # read anew by the CGI and the broker per request
+
+    next_offset = 0
+
+    def code(self):
+        RealAccount.next_offset += 1
+        return totp(self.key, RealAccount.next_offset - 1)
+
+    def failures(self):
+        out = run(["faillock", "--dir", str(self.faillock), "--user", self.user])
+        return [line for line in out.splitlines() if re.match(r"^\d{4}-\d\d-\d\d ", line)]
+
+    def assert_real_token(self, page):
+        claims = jwt.decode(self.delivered_token(page), self.s.secret, algorithms=["HS256"],
+                            options={"require": ["iat", "jti"]})
+        self.assertEqual(claims["email"], f"{self.user}@example.test")
+        self.assertEqual(claims["name"], "Real Tester")
+        self.assertEqual(claims["external_id"], str(self.entry.pw_uid))
+        return claims
+
+    def test_right_password_and_right_code(self):
+        b = Browser(self.s)
+        page = b.start(self.user, REAL_PASSWORD)
+        self.assertEqual([label for label, _, _ in prompts(page)], [OATH_PROMPT.format(user=self.user)],
+                         page.body)
+        self.assert_real_token(b.answer(page, self.code()))
+        self.assertEqual(self.failures(), [])
+        for log in (self.broker_log(), self.s.apache.error_log()):
+            self.assertNotIn(REAL_PASSWORD, log)
+
+    def test_right_password_wrong_code_is_refused_and_counted_by_faillock(self):
+        b = Browser(self.s)
+        page = b.start(self.user, REAL_PASSWORD)
+        self.assertEqual(len(prompts(page)), 1, page.body)
+        r = b.answer(page, wrong_code(self.key))
+        self.assertEqual(r.status, 401, r.body)
+        self.assertNotIn('name="jwt"', r.body)
+        self.assertEqual(len(self.failures()), 1, run(["faillock", "--dir", str(self.faillock), "--user", self.user]))
+
+    def test_wrong_password_is_refused_without_asking_the_code(self):
+        r = Browser(self.s).start(self.user, "not-the-password")
+        self.assertEqual(r.status, 401, r.body)
+        self.assertNotIn('name="conversation"', r.body)
+        self.assertEqual(len(self.failures()), 1)
+
+    def walk_password_change(self, b, old, new):
+        page = b.start(self.user, old)
+        seen = []
+
+        def answer(label):
+            seen.append(label)
+            return old if re.search(r"current", label, re.I) else new
+        return self.walk(b, page, answer), seen
+
+    def test_expired_password_is_changed_through_the_pages(self):
+        self.use_service(self.password_change)
+        run(["chage", "-d", "0", self.user])
+        b = Browser(self.s)
+        (done, asked), labels = self.walk_password_change(b, REAL_PASSWORD, NEW_PASSWORD)
+        self.assertTrue(asked, "the change was asked through the pages")
+        self.assertTrue(any(re.search(r"new", label, re.I) for label in labels), labels)
+        self.assertTrue(any(re.search(r"retype|again", label, re.I) for label in labels), labels)
+        # The new-password inputs carry the browser's hint.
+        hints = [attrs for page in asked for label, _, attrs in page if re.search("new", label, re.I)]
+        self.assertTrue(all('autocomplete="new-password"' in h for h in hints), hints)
+        self.assert_real_token(done)
+        self.cgi_log_line(r"200 signed in user=- conversation=[0-9a-f]{8} step=\d+")
+        self.assertIn("password changed, token minted", self.broker_log())
+        # Only the new password works now, and it is not expired any more.
+        self.assertEqual(Browser(self.s).start(self.user, REAL_PASSWORD).status, 401)
+        self.assert_real_token(Browser(self.s).start(self.user, NEW_PASSWORD))
+        for log in (self.broker_log(), self.s.apache.error_log()):
+            self.assertNotIn(NEW_PASSWORD, log)
+            self.assertNotIn(REAL_PASSWORD, log)
+
+    def test_expired_password_sent_to_password_change_url(self):
+        self.use_service(self.password_change, password_change_url="https://passwords.acme.test/change?user=%u&x=1")
+        run(["chage", "-d", "0", self.user])
+        r = Browser(self.s).start(self.user, REAL_PASSWORD)
+        self.assertEqual(r.status, 302, r.body)
+        self.assertEqual(r.header("Location"),
+                         f"https://passwords.acme.test/change?user={urllib.parse.quote(self.user)}&x=1")
+        self.assertNotIn('name="jwt"', r.body)
+        self.cgi_log_line(r"302 password expired user=\"%s\", sent to helper.password_change_url" % re.escape(self.user))
+        # Nothing was changed.
+        self.assertIn("password must be changed", run(["chage", "-l", self.user]))
+
+
 if __name__ == "__main__":
     unittest.main()
