@@ -190,7 +190,10 @@ TWO_STEP = ("auth     requisite  {module} config={config}\n"
             "account  required   {module} config={config}\n")
 
 
-class Pages(BrokerStack, unittest.TestCase):
+class OathStack(BrokerStack):
+    """The sandbox's alice and bob (and eve<b>) with a pam_oath code after the
+    password (TWO_STEP), the broker under pam_wrapper. Also used by
+    tests/browser."""
     EVE = "eve<b>"
 
     @classmethod
@@ -232,6 +235,9 @@ class Pages(BrokerStack, unittest.TestCase):
         offset = self.next_offset.get(user, 0)
         self.next_offset[user] = offset + 1
         return totp(self.keys[user], offset)
+
+
+class Pages(OathStack, unittest.TestCase):
 
     def test_two_steps_through_the_pages_give_a_token(self):
         b = Browser(self.s)
@@ -379,11 +385,10 @@ def run(argv, stdin=None):
     return p.stdout
 
 
-@unittest.skipUnless(IS_ROOT, "skipped: needs root to create a local account and PAM services in "
-                               "/etc/pam.d, and a broker that may write /etc/shadow (CI runs as root)")
-class RealAccount(BrokerStack, unittest.TestCase):
+class RealAccountStack(BrokerStack):
     """A real account through Apache -> CGI -> broker (root) -> pam_unix,
-    pam_faillock and pam_oath from /etc/pam.d."""
+    pam_faillock and pam_oath from /etc/pam.d (root only). Also used by
+    tests/browser."""
 
     @classmethod
     def setUpClass(cls):
@@ -498,6 +503,11 @@ class RealAccount(BrokerStack, unittest.TestCase):
         self.assertEqual(claims["external_id"], str(self.entry.pw_uid))
         return claims
 
+
+
+@unittest.skipUnless(IS_ROOT, "skipped: needs root to create a local account and PAM services in "
+                               "/etc/pam.d, and a broker that may write /etc/shadow (CI runs as root)")
+class RealAccount(RealAccountStack, unittest.TestCase):
     def test_right_password_and_right_code(self):
         b = Browser(self.s)
         page = b.start(self.user, REAL_PASSWORD)
