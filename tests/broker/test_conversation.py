@@ -11,6 +11,7 @@ broker_wire.py, written from the protocol's description."""
 import concurrent.futures
 import json
 import os
+import pwd
 import secrets
 import signal
 import subprocess
@@ -418,6 +419,33 @@ class Cap(ConversationTestCase):
         self.assertEqual(held["status"], "prompt")
         busy = w.start_raw("alice", "wonderland", binding="c")
         self.assertEqual(busy["detail"], "busy")
+
+
+class DirectMode(unittest.TestCase):
+    """PAM inside the client (no broker): it cannot hold a conversation, so a
+    stack asking what the form's password cannot answer is refused as a
+    stack that needs zendesk-sso-authd, never as a wrong password."""
+
+    def test_a_prompt_the_password_cannot_answer_is_unavailable_not_a_bad_login(self):
+        w = OathWorld(self)
+        ga = w.sb.dir / "ga"
+        ga.mkdir()
+        (ga / "alice").write_text('JBSWY3DPEHPK3PXP\n" TOTP_AUTH\n')
+        os.chmod(ga / "alice", 0o600)
+        me = pwd.getpwuid(os.geteuid()).pw_name
+        # pam_google_authenticator asks its code in clear text (PAM_PROMPT_ECHO_ON)
+        # and makes the refused conversation a PAM_AUTH_ERR.
+        w.set_stack("auth     requisite  {module} config={config}\n"
+                    "auth     requisite  {matrix} passdb={passdb}\n"
+                    "auth     required   {sysdir}/pam_google_authenticator.so secret={dir}/ga/${{USER}} "
+                    f"user={me} echo_verification_code\n"
+                    "account  required   {module} config={config}\n")
+        p = subprocess.run([w.tool, "--config", str(w.sb.config_path), "--user", "alice", "--direct",
+                            "--address", "10.1.2.3"], input="wonderland\n123456\n", capture_output=True,
+                           text=True, env=w.env(), timeout=WAIT)
+        out = json.loads(p.stdout)
+        self.assertEqual((out["status"], out["pages"], out["token"]), ("unavailable", [], ""), out)
+        self.assertIn("this stack needs zendesk-sso-authd (broker.socket)", out["detail"])
 
 
 @unittest.skipUnless(IS_ROOT, "needs root to add a service to /etc/pam.d (CI runs as root)")

@@ -361,6 +361,51 @@ class Pages(OathStack, unittest.TestCase):
             self.restart_broker()
 
 
+class DirectMode(BrokerStack, unittest.TestCase):
+    """No broker.socket: the CGI runs PAM itself and cannot hold a
+    conversation. Its answers every password prompt with the form's password
+    (the glued password+code fallback); a code asked in clear text
+    (pam_google_authenticator's echo_verification_code) gets the 503."""
+
+    @classmethod
+    def setUpClass(cls):
+        s = Stack()
+        cls.s = s
+        cls.broker = cls.log = None
+        try:
+            web = apache_user()[0] if apache_user() else pwd.getpwuid(os.geteuid()).pw_name
+            ga = s.sandbox.dir / "ga"
+            ga.mkdir()
+            (ga / "alice").write_text("JBSWY3DPEHPK3PXP\n\" TOTP_AUTH\n")
+            os.chmod(ga / "alice", 0o600)
+            w = pwd.getpwnam(web)
+            if apache_user():   # the module runs inside the CGI: its file is the web server's
+                for p in (ga, ga / "alice"):
+                    os.chown(p, w.pw_uid, w.pw_gid)
+            # Its user= is looked up through the sandbox's NSS.
+            s.sandbox.add_group(apache_user()[1] if apache_user() else web, w.pw_gid)
+            s.sandbox.add_user(web, w.pw_uid, gid=w.pw_gid, gecos="web server")
+            s.add_service("zendesk-sso",
+                          "auth     requisite  {module} config={config}\n"
+                          "auth     requisite  {matrix} passdb={passdb}\n"
+                          "auth     required   {sysdir}/pam_google_authenticator.so secret={dir}/ga/${{USER}} "
+                          f"user={web} echo_verification_code\n"
+                          "account  required   {module} config={config}\n")
+            s.start()
+        except BaseException:
+            s.cleanup()
+            raise
+
+    def test_a_second_prompt_is_503(self):
+        r = Browser(self.s).start("alice", self.s.passwords["alice"])
+        self.assertEqual(r.status, 503, r.body)
+        self.assertIn("Sign-in unavailable", r.body)
+        self.assertNotIn('name="conversation"', r.body)
+        self.assertNotIn("incorrect", r.body)
+        # (The CGI's line goes to syslog here, not Apache's error log:
+        # pam_google_authenticator's own openlog/closelog drops LOG_PERROR.)
+
+
 RC_PREFIX = "zsso-rc-"   # zsso-rc-<pid>-u: this suite's throwaway account
 REAL_PASSWORD = "c0rrect-Horse-battery"
 NEW_PASSWORD = "N3w-staple-Horse-9"
