@@ -126,7 +126,7 @@ class OathWorld(World):
         return json.loads(p.stdout)
 
     def start_raw(self, user, password, binding, request_id=None):
-        """The first request through broker_wire: the prompt answer, checked."""
+        """The first request, through broker_wire (the protocol written again in Python)."""
         resp = wire.exchange(self.socket, wire.request(user, password, binding=binding,
                                                        request_id=request_id))
         return resp
