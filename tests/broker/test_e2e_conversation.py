@@ -12,16 +12,13 @@ through the pages, and the helper.password_change_url alternative."""
 
 import atexit
 import html
-import json
 import os
 import pwd
 import re
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 import urllib.parse
