@@ -254,8 +254,10 @@ LoginOutcome pam_login(const Config& cfg, const LoginRequest& req, Asker* asker)
       // A conversation error after a refused prompt is a stack we cannot
       // serve (misconfiguration), not a wrong password.
       if (data.no_answer) return outcome(LoginStatus::gone, std::move(why));
-      if (is_service_failure(rc) && !(rc == PAM_CONV_ERR && data.prompts_refused == 0))
-        return outcome(LoginStatus::unavailable, std::move(why));
+      // Whatever the module made of it (pam_google_authenticator says
+      // PAM_AUTH_ERR), a refused prompt is a stack we cannot serve.
+      if (data.prompts_refused) return outcome(LoginStatus::unavailable, std::move(why));
+      if (is_service_failure(rc) && rc != PAM_CONV_ERR) return outcome(LoginStatus::unavailable, std::move(why));
       return outcome(LoginStatus::bad_login, std::move(why));
     }
   }

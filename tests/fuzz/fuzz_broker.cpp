@@ -1,10 +1,17 @@
 // The broker protocol (zsso/broker_protocol.hpp): what zendesk-sso-authd
 // reads from its peers and what the CGI reads back. The first byte picks:
 //   0: a request body    - decodes, or re-encodes and decodes to the same request
-//   1: a response body   - the same round trip for responses
+//                          (start and continue requests: binding, conversation,
+//                          step, answers)
+//   1: a response body   - the same round trip for responses (prompt answers:
+//                          conversation, step, messages)
 //   2: a frame header    - the announced length never exceeds the limit
 //   3: a byte stream     - read_frame over a socketpair: a good frame's body is
 //                          exactly the bytes announced, never more than the limit
+//   4: PAM text          - clean_message_text: printable UTF-8 within the limit,
+//                          unchanged by a second pass, always fit for the wire
+//   5: built frames      - a continue request and a prompt answer made from the
+//                          bytes: what encode produces decodes to the same
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -12,6 +19,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
+#include <string_view>
 
 #include "fuzz_support.hpp"
 #include "zsso/broker_protocol.hpp"
@@ -22,7 +31,32 @@ namespace {
 
 bool same(const zb::Request& a, const zb::Request& b) {
   return a.user == b.user && a.password == b.password && a.client_address == b.client_address &&
-         a.profile == b.profile && a.request_id == b.request_id && a.remote_user == b.remote_user;
+         a.profile == b.profile && a.request_id == b.request_id && a.remote_user == b.remote_user &&
+         a.binding == b.binding && a.continues == b.continues && a.conversation == b.conversation &&
+         a.step == b.step && a.answers == b.answers;
+}
+
+bool same(const zb::Response& a, const zb::Response& b) {
+  return a.status == b.status && a.detail == b.detail && a.token == b.token && a.messages == b.messages &&
+         (a.status != zb::Status::prompt || (a.conversation == b.conversation && a.step == b.step));
+}
+
+// Printable UTF-8, newlines allowed: what a page may show.
+bool is_clean(std::string_view t) {
+  for (std::size_t i = 0; i < t.size();) {
+    const auto c = static_cast<unsigned char>(t[i]);
+    if (c < 0x80) {
+      if ((c < 0x20 && c != '\n') || c == 0x7f) return false;
+      ++i;
+      continue;
+    }
+    std::size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+    if (n == 0 || c > 0xf4 || i + n > t.size()) return false;
+    for (std::size_t k = 1; k < n; ++k)
+      if ((static_cast<unsigned char>(t[i + k]) & 0xc0) != 0x80) return false;
+    i += n;
+  }
+  return true;
 }
 
 std::span<const unsigned char> body_of(const auto& frame) {
@@ -36,8 +70,20 @@ void request_body(std::span<const unsigned char> in) {
     FUZZ_CHECK(d.error.detail == zb::Detail::malformed || d.error.detail == zb::Detail::too_large);
     return;
   }
-  FUZZ_CHECK(!d.value.user.empty());
-  FUZZ_CHECK(!d.value.remote_user || d.value.password.empty());
+  const zb::Request& r = d.value;
+  if (r.continues) {
+    // A continue request names its conversation and carries answers, never a user or password.
+    FUZZ_CHECK(r.user.empty() && r.password.empty() && r.profile.empty() && !r.remote_user);
+    FUZZ_CHECK(!r.binding.empty() && r.binding.size() <= zb::kMaxBinding);
+    FUZZ_CHECK(r.step >= 1);
+    FUZZ_CHECK(!r.answers.empty() && r.answers.size() <= zb::kMaxAnswers);
+    for (const auto& a : r.answers) FUZZ_CHECK(a.size() <= zb::kMaxAnswer);
+  } else {
+    FUZZ_CHECK(!r.user.empty());
+    FUZZ_CHECK(!r.remote_user || r.password.empty());
+    FUZZ_CHECK(r.step == 0 && r.answers.empty());
+    FUZZ_CHECK(r.binding.size() <= zb::kMaxBinding);
+  }
   auto frame = zb::encode_request(d.value);   // what the broker accepts, the client can send
   FUZZ_CHECK(frame.ok());
   FUZZ_CHECK(frame->size() <= zb::kMaxRequestSize);
@@ -48,13 +94,97 @@ void request_body(std::span<const unsigned char> in) {
 void response_body(std::span<const unsigned char> in) {
   auto d = zb::decode_response_body(in);
   if (!d.ok()) return;
-  FUZZ_CHECK((d.value.status == zb::Status::ok) == !d.value.token.empty());
-  std::string frame = zb::encode_response(d.value);
+  const zb::Response& r = d.value;
+  FUZZ_CHECK((r.status == zb::Status::ok) == !r.token.empty());
+  // A prompt answer asks 1 to kMaxAnswers things at a step >= 1; other answers ask nothing.
+  auto prompts = static_cast<std::size_t>(
+      std::count_if(r.messages.begin(), r.messages.end(), [](const zb::Message& m) { return m.is_prompt(); }));
+  if (r.status == zb::Status::prompt) FUZZ_CHECK(r.step >= 1 && prompts >= 1 && prompts <= zb::kMaxAnswers);
+  else FUZZ_CHECK(prompts == 0);
+  FUZZ_CHECK(r.messages.size() <= zb::kMaxMessages);
+  for (const auto& m : r.messages) FUZZ_CHECK(m.text.size() <= zb::kMaxMessageText && is_clean(m.text));
+  std::string frame = zb::encode_response(r);
   FUZZ_CHECK(frame.size() <= zb::kMaxResponseSize);
   auto again = zb::decode_response_body(body_of(frame));
   FUZZ_CHECK(again.ok());
-  FUZZ_CHECK(again.value.status == d.value.status && again.value.detail == d.value.detail &&
-             again.value.token == d.value.token);
+  FUZZ_CHECK(same(again.value, r));
+}
+
+void pam_text(std::span<const unsigned char> in) {
+  std::string_view raw(reinterpret_cast<const char*>(in.data()), in.size());
+  std::string clean = zb::clean_message_text(raw);
+  FUZZ_CHECK(clean.size() <= zb::kMaxMessageText);
+  FUZZ_CHECK(is_clean(clean));
+  FUZZ_CHECK(zb::clean_message_text(clean) == clean);
+  // Whatever a module says, cleaned, goes on the wire and comes back unchanged.
+  zb::Response resp;
+  resp.status = zb::Status::prompt;
+  resp.step = 1;
+  resp.messages = {{zb::Message::Kind::error, clean}, {zb::Message::Kind::echo_off, clean}};
+  auto back = zb::decode_response_body(body_of(zb::encode_response(resp)));
+  FUZZ_CHECK(back.ok() && same(back.value, resp));
+}
+
+// Reads a length-prefixed piece (1 byte length) from in.
+std::string take(std::span<const unsigned char>& in, std::size_t max) {
+  if (in.empty()) return {};
+  std::size_t n = std::min<std::size_t>({in[0], in.size() - 1, max});
+  std::string out(reinterpret_cast<const char*>(in.data()) + 1, n);
+  in = in.subspan(1 + n);
+  return out;
+}
+
+void built(std::span<const unsigned char> in) {
+  // A continue request as the CGI builds it.
+  zb::Request req;
+  req.continues = true;
+  for (std::size_t i = 0; i < req.conversation.size() && !in.empty(); ++i, in = in.subspan(1))
+    req.conversation[i] = in[0];
+  req.step = in.empty() ? 1 : in[0];
+  if (!in.empty()) in = in.subspan(1);
+  req.binding = take(in, 80);
+  req.client_address = "127.0.0.1";
+  req.request_id = take(in, 16);
+  const std::size_t n_answers = in.empty() ? 1 : in[0] % 10;
+  if (!in.empty()) in = in.subspan(1);
+  for (std::size_t k = 0; k < n_answers; ++k) {
+    std::string a = take(in, 255);
+    req.answers.emplace_back(a.begin(), a.end());
+  }
+  auto frame = zb::encode_request(req);
+  if (frame.ok()) {
+    FUZZ_CHECK(frame->size() <= zb::kMaxRequestSize);
+    auto back = zb::decode_request_body(body_of(*frame));
+    FUZZ_CHECK(back.ok() && same(back.value, req));
+  } else {
+    // Refused only for a shape the broker would refuse too: never a plain one.
+    auto plain = [](std::string_view t) {
+      return std::all_of(t.begin(), t.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+    };
+    bool answers_plain = std::all_of(req.answers.begin(), req.answers.end(), [](const zsso::SecureBytes& a) {
+      return std::find(a.begin(), a.end(), 0) == a.end();
+    });
+    FUZZ_CHECK(req.step == 0 || req.binding.empty() || req.binding.size() > zb::kMaxBinding ||
+               req.answers.empty() || req.answers.size() > zb::kMaxAnswers || !answers_plain ||
+               !plain(req.binding) || !plain(req.request_id));
+  }
+  // A prompt answer as the broker builds it from what PAM said.
+  zb::Response resp;
+  resp.status = zb::Status::prompt;
+  resp.conversation = req.conversation;
+  resp.step = req.step;
+  const std::size_t n_messages = in.empty() ? 1 : in[0] % 20;
+  if (!in.empty()) in = in.subspan(1);
+  for (std::size_t k = 0; k < n_messages; ++k) {
+    auto kind = static_cast<zb::Message::Kind>(1 + (in.empty() ? 0 : in[0] % 4));
+    std::string text = take(in, 255);
+    resp.messages.push_back({kind, zb::clean_message_text(text)});
+  }
+  std::string out = zb::encode_response(resp);
+  auto back = zb::decode_response_body(body_of(out));
+  FUZZ_CHECK(back.ok());
+  if (back.value.status == zb::Status::prompt) FUZZ_CHECK(same(back.value, resp));
+  else FUZZ_CHECK(back.value.status == zb::Status::error && back.value.detail == zb::Detail::internal);
 }
 
 void header(std::span<const unsigned char> in) {
@@ -91,11 +221,14 @@ void stream(std::span<const unsigned char> in) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   std::span<const unsigned char> rest(data + 1, size - 1);
-  switch (data[0] & 3) {
+  switch (data[0] & 7) {
     case 0: request_body(rest); break;
     case 1: response_body(rest); break;
     case 2: header(rest); break;
     case 3: stream(rest); break;
+    case 4: pam_text(rest); break;
+    case 5: built(rest); break;
+    default: break;
   }
   return 0;
 }

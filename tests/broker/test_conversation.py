@@ -1,0 +1,500 @@
+#!/usr/bin/python3
+"""Multi-step sign-ins through zendesk-sso-authd (issue 12): a PAM stack that
+asks more than the password. The second factor is real: Debian's pam_oath
+with a known key, codes computed by oathtool; module messages come from
+pam_wrapper's pam_chatty. The broker runs in test_broker.py's World (a
+pam_wrapper/pam_matrix/nss_wrapper sandbox), or with the system's libpam as
+root where several PAM processes run at once. Tokens are checked by PyJWT;
+the conversation is driven both by the C++ client (broker_login_tool) and by
+broker_wire.py, written from the protocol's description."""
+
+import concurrent.futures
+import json
+import os
+import pwd
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_broker import IS_ROOT, WAIT, World, wait_for  # noqa: E402
+import broker_wire as wire  # noqa: E402
+
+PAM_CHATTY = "/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_chatty.so"
+OATH_PROMPT = "One-time password (OATH) for `{user}': "
+
+
+def oath_key(user):
+    """A 20-byte TOTP key per user, fixed so a failure can be replayed by hand."""
+    return (user.encode() * 20)[:20].hex()
+
+
+def totp(key, offset=0):
+    """The code oathtool computes for now (+ offset time steps)."""
+    argv = ["oathtool", "--totp", key]
+    if offset:
+        argv[2:2] = ["--now", time.strftime("%Y-%m-%d %H:%M:%S UTC",
+                                             time.gmtime(time.time() + 30 * offset))]
+    return subprocess.run(argv, capture_output=True, text=True, check=True,
+                          timeout=WAIT).stdout.strip()
+
+
+def wrong_code(key):
+    """Six digits that are none of the codes pam_oath's window accepts."""
+    near = {totp(key, k) for k in range(-4, 5)}
+    code = "000000"
+    while code in near:
+        code = f"{(int(code) + 1) % 1000000:06d}"
+    return code
+
+
+def two_step_stack(chatty_auth=0, chatty_account=0, password_control="requisite",
+                   usersfile="{dir}/oath.users"):
+    """pam_zendesk's gate, the password (pam_matrix), then the TOTP code as
+    its own prompt (pam_oath). requisite: a wrong password ends the stack
+    before the code is asked. pam_chatty: info messages in auth (shown with
+    the code's prompt) or in account (the final answer)."""
+    lines = ["auth     requisite  {module} config={config}",
+             "auth     " + password_control + "  {matrix} passdb={passdb}"]
+    if chatty_auth:
+        lines.append(f"auth     optional   {PAM_CHATTY} num_lines={chatty_auth}")
+    lines.append("auth     required   {sysdir}/pam_oath.so usersfile=" + usersfile + " window=3 digits=6")
+    if chatty_account:
+        lines.append(f"account  optional   {PAM_CHATTY} num_lines={chatty_account}")
+    lines.append("account  required   {module} config={config}")
+    return "\n".join(lines) + "\n"
+
+
+class OathWorld(World):
+    """World with a two-step service and a pam_oath users file."""
+
+    def __init__(self, test, stack=None, users=(), **kw):
+        super().__init__(test, **kw)
+        self.oath_users = self.sb.dir / "oath.users"
+        self.keys = {}
+        for name in ("alice", "mallory", *users):
+            self.add_oath_user(name)
+        self.set_stack(stack or two_step_stack())
+
+    def add_oath_user(self, name):
+        self.keys[name] = oath_key(name)
+        with open(self.oath_users, "a") as f:
+            f.write(f"HOTP/T30/6 {name} - {self.keys[name]}\n")
+        os.chmod(self.oath_users, 0o600)
+
+    def set_stack(self, text):
+        self.sb.write_service("zendesk-sso", text)
+        if self.system_pam:
+            service = json.loads(Path(self.sb.config_path).read_text())["pam"]["service"]
+            Path("/etc/pam.d", service).write_text((self.sb.service_dir / "zendesk-sso").read_text())
+
+    def children(self):
+        """The broker's children (sign-ins running), from /proc."""
+        try:
+            text = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
+        except FileNotFoundError:
+            return []
+        return [int(p) for p in text.split()]
+
+    def stop(self):
+        # The listener waits for its children on SIGTERM, and a child holding
+        # a conversation waits up to broker.prompt_timeout for its browser:
+        # end those first (systemd signals the whole cgroup the same way).
+        if self.proc and self.proc.poll() is None:
+            for pid in self.children():
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        return super().stop()
+
+    def sign_in(self, user, password, answers=(), binding="test-binding", request_id=None):
+        """broker_login_tool: the password, then one stdin line per prompt."""
+        argv = [self.tool, "--config", str(self.sb.config_path), "--user", user,
+                "--address", "10.1.2.3", "--binding", binding]
+        if request_id:
+            argv += ["--request-id", request_id]
+        p = subprocess.run(argv, input="".join(f"{line}\n" for line in (password, *answers)),
+                           capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"},
+                           timeout=WAIT)
+        if p.returncode != 0:
+            raise AssertionError(f"client failed ({p.returncode}): {p.stderr}")
+        return json.loads(p.stdout)
+
+    def start_raw(self, user, password, binding, request_id=None):
+        """The first request, through broker_wire (the protocol written again in Python)."""
+        resp = wire.exchange(self.socket, wire.request(user, password, binding=binding,
+                                                       request_id=request_id))
+        return resp
+
+    def continue_raw(self, conversation, binding, step, answers, request_id=None):
+        return wire.exchange(wire.conversation_path(self.socket, conversation),
+                             wire.frame(wire.continue_body(conversation, binding, step, answers,
+                                                           request_id=request_id)))
+
+
+class ConversationTestCase(unittest.TestCase):
+    world_kw = {}
+
+    def setUp(self):
+        self.w = OathWorld(self, **self.world_kw).start()
+        self.addCleanup(self.w.stop)
+
+    def assert_prompt(self, resp, user="alice", step=1):
+        self.assertEqual(resp["status"], "prompt", resp)
+        self.assertEqual(len(resp["conversation"]), 16)
+        self.assertEqual(resp["step"], step)
+        self.assertEqual(resp["messages"][-1], ("echo_off", OATH_PROMPT.format(user=user)))
+
+    def assert_gone(self, conversation):
+        """The conversation's socket is gone: what the C++ client maps to LoginStatus::gone.
+        (Waits for the child to go first: its last answer comes just before it ends.)"""
+        path = wire.conversation_path(self.w.socket, conversation)
+        wait_for(lambda: not os.path.exists(path), "the conversation's socket to go")
+        with self.assertRaises((FileNotFoundError, ConnectionRefusedError)):
+            wire.exchange(path, wire.frame(wire.continue_body(conversation, "x", 1, ["1"])))
+
+    def conv_dir(self):
+        return Path(self.w.socket).parent / "conv"
+
+
+class TwoStep(ConversationTestCase):
+    def test_password_then_code_gives_a_token_pyjwt_verifies(self):
+        key = self.w.keys["alice"]
+        out = self.w.sign_in("alice", "wonderland", [totp(key)], request_id="rid-2step")
+        self.assertEqual(out["status"], "ok", out)
+        self.assertEqual(out["pages"], [[["echo_off", OATH_PROMPT.format(user="alice")]]])
+        claims = self.w.claims(out["token"])
+        self.assertEqual((claims["email"], claims["external_id"]), ("alice@acme.test", "1001"))
+        log = self.w.log_text()
+        # One line per step, with the request id and the conversation's short tag.
+        self.assertRegex(log, r'request rid-2step: conversation [0-9a-f]{8} step 1: '
+                              r'user "alice": asked 1 prompt\(s\)')
+        self.assertRegex(log, r'request rid-2step: conversation [0-9a-f]{8} step 1: answered')
+        self.assertIn('user "alice" from 10.1.2.3: ok', log)
+
+    def test_wrong_code_is_a_bad_login(self):
+        out = self.w.sign_in("alice", "wonderland", [wrong_code(self.w.keys["alice"])])
+        self.assertEqual(out["status"], "bad_login", out)
+        self.assertEqual(out["token"], "")
+        self.assertEqual(len(out["pages"]), 1, "the code was asked")
+
+    def test_wrong_password_is_refused_before_the_code_is_asked(self):
+        out = self.w.sign_in("alice", "not-it", [totp(self.w.keys["alice"])])
+        self.assertEqual(out["status"], "bad_login", out)
+        self.assertEqual(out["pages"], [], "a requisite password line ends the stack")
+        self.assertNotIn("asked 1 prompt", self.w.log_text())
+        self.assertEqual(list(self.conv_dir().iterdir()), [], "no conversation socket left")
+
+    def test_unknown_user_looks_like_a_wrong_password(self):
+        out = self.w.sign_in("nosuchuser", "wonderland", ["123456"])
+        self.assertEqual((out["status"], out["pages"]), ("bad_login", []))
+
+    def test_no_answers_or_password_in_the_broker_log(self):
+        key = self.w.keys["alice"]
+        code = totp(key)
+        self.assertEqual(self.w.sign_in("alice", "wonderland", [code])["status"], "ok")
+        bad = wrong_code(key)
+        self.assertEqual(self.w.sign_in("alice", "wonderland", [bad])["status"], "bad_login")
+        log = self.w.log_text()
+        self.assertIn("answered", log)
+        for secret in ("wonderland", code, bad, key):
+            self.assertNotIn(secret, log)
+
+    def test_a_start_without_binding_gets_no_conversation(self):
+        # The binding ties the conversation to a browser: without one the broker refuses to hold it.
+        resp = wire.exchange(self.w.socket, wire.request("alice", "wonderland"))
+        self.assertNotIn(resp["status"], ("ok", "prompt"), resp)
+        self.assertIn("sent no conversation binding", self.w.log_text())
+
+    def test_conversation_directory_is_searchable_not_listable(self):
+        self.assertEqual(self.conv_dir().stat().st_mode & 0o777, 0o711)
+
+
+class Messages(ConversationTestCase):
+    # pam_chatty implements pam_sm_authenticate only: in auth it also runs in
+    # pam_setcred, which then fails ("Module is unknown"), so its stack cannot
+    # end with a token. It shows its lines above the next prompt; pam_echo
+    # (auth, account and setcred) carries messages through to the token.
+    CHATTY_STACK = ("auth     requisite  {module} config={config}\n"
+                    "auth     requisite  {matrix} passdb={passdb}\n"
+                    f"auth     optional   {PAM_CHATTY} num_lines=2 info\n"
+                    f"auth     optional   {PAM_CHATTY} num_lines=1 error\n"
+                    "auth     required   {sysdir}/pam_oath.so usersfile={dir}/oath.users window=3 digits=6\n"
+                    "account  required   {module} config={config}\n")
+
+    def test_pam_chatty_lines_are_shown_above_the_next_prompt(self):
+        self.w.set_stack(self.CHATTY_STACK)
+        first = self.w.start_raw("alice", "wonderland", binding="b")
+        self.assert_prompt(first)
+        said = first["messages"][:-1]
+        self.assertIn(("info", "Authentication succeeded"), said)
+        self.assertIn(("error", "Authentication generated an error"), said)
+        self.assertEqual(set(said), {("info", "Authentication succeeded"),
+                                     ("error", "Authentication generated an error")})
+        # Answered, the stack runs to pam_setcred, which pam_chatty cannot do.
+        done = self.w.continue_raw(first["conversation"], "b", 1, [totp(self.w.keys["alice"])])
+        self.assertEqual(done["status"], "unavailable", done)
+        self.assertIn("pam_setcred(PAM_ESTABLISH_CRED): Module is unknown", self.w.log_text())
+
+    def test_messages_after_the_last_prompt_come_with_the_token(self):
+        self.w.set_stack("auth     requisite  {module} config={config}\n"
+                         "auth     requisite  {matrix} passdb={passdb}\n"
+                         "auth     optional   {sysdir}/pam_echo.so Before the code, %u.\n"
+                         "auth     required   {sysdir}/pam_oath.so usersfile={dir}/oath.users window=3 digits=6\n"
+                         "auth     optional   {sysdir}/pam_echo.so Code accepted <b>%u</b>.\n"
+                         "account  optional   {sysdir}/pam_echo.so Your password will expire in 3 days.\n"
+                         "account  required   {module} config={config}\n")
+        out = self.w.sign_in("alice", "wonderland", [totp(self.w.keys["alice"])])
+        self.assertEqual(out["status"], "ok", out)
+        self.assertEqual(out["pages"], [[["info", "Before the code, alice."],
+                                         ["echo_off", OATH_PROMPT.format(user="alice")]]])
+        # Raw text on the wire: escaping is the page's job.
+        self.assertEqual(out["messages"], [["info", "Code accepted <b>alice</b>."],
+                                           ["info", "Your password will expire in 3 days."]])
+        self.assertEqual(self.w.claims(out["token"])["email"], "alice@acme.test")
+
+    def test_messages_of_a_one_step_stack_come_with_the_token(self):
+        self.w.set_stack("auth     required   {matrix} passdb={passdb}\n"
+                         "auth     optional   {module} config={config}\n"
+                         "account  optional   {sysdir}/pam_echo.so Welcome back.\n"
+                         "account  required   {module} config={config}\n")
+        out = self.w.sign_in("alice", "wonderland")
+        self.assertEqual((out["status"], out["pages"]), ("ok", []), out)
+        self.assertEqual(out["messages"], [["info", "Welcome back."]], out)
+
+
+class Abuse(ConversationTestCase):
+    def test_another_browsers_binding_is_refused_and_the_owner_still_completes(self):
+        first = self.w.start_raw("alice", "wonderland", binding="owner-cookie", request_id="own")
+        self.assert_prompt(first)
+        conv = first["conversation"]
+        code = totp(self.w.keys["alice"])
+        # The stolen id with another cookie jar's binding, even with the right code.
+        for binding in ("thief-cookie", "owner-cookie-", "owner-cooki"):
+            stolen = self.w.continue_raw(conv, binding, 1, [code], request_id="thief")
+            self.assertEqual((stolen["status"], stolen["detail"]), ("error", "conversation"), binding)
+            self.assertIsNone(stolen["token"])
+        # No binding at all is not even a well-formed continue request.
+        stolen = self.w.continue_raw(conv, "", 1, [code])
+        self.assertEqual(stolen["status"], "error")
+        self.assertIn("does not belong to this browser's conversation", self.w.log_text())
+        done = self.w.continue_raw(conv, "owner-cookie", 1, [code])
+        self.assertEqual(done["status"], "ok", done)
+        self.assertEqual(self.w.claims(done["token"])["email"], "alice@acme.test")
+
+    def test_an_id_that_is_not_the_conversations_is_refused(self):
+        first = self.w.start_raw("alice", "wonderland", binding="b")
+        self.assert_prompt(first)
+        conv = first["conversation"]
+        other = bytes([conv[0] ^ 1]) + conv[1:]
+        # Sent to the right socket, but naming another id.
+        resp = wire.exchange(wire.conversation_path(self.w.socket, conv),
+                             wire.frame(wire.continue_body(other, "b", 1, ["123456"])))
+        self.assertEqual((resp["status"], resp["detail"]), ("error", "conversation"))
+        self.assertEqual(self.w.continue_raw(conv, "b", 1, [totp(self.w.keys["alice"])])["status"], "ok")
+
+    def test_replay_after_success_gets_nothing(self):
+        first = self.w.start_raw("alice", "wonderland", binding="b")
+        conv = first["conversation"]
+        code = totp(self.w.keys["alice"])
+        self.assertEqual(self.w.continue_raw(conv, "b", 1, [code])["status"], "ok")
+        self.assert_gone(conv)
+
+    def test_replay_after_a_refusal_gets_nothing(self):
+        first = self.w.start_raw("alice", "wonderland", binding="b")
+        conv = first["conversation"]
+        bad = self.w.continue_raw(conv, "b", 1, [wrong_code(self.w.keys["alice"])])
+        self.assertEqual(bad["status"], "bad_login")
+        self.assert_gone(conv)
+
+    def test_wrong_steps(self):
+        first = self.w.start_raw("alice", "wonderland", binding="b")
+        self.assert_prompt(first)
+        conv = first["conversation"]
+        code = totp(self.w.keys["alice"])
+        # A step ahead of the conversation, and the right step with the wrong number of answers.
+        for step, answers in ((2, [code]), (9, [code]), (1, [code, code])):
+            resp = self.w.continue_raw(conv, "b", step, answers)
+            self.assertEqual((resp["status"], resp["detail"]), ("error", "conversation"), (step, answers))
+        # Step 0 does not exist.
+        self.assertEqual(self.w.continue_raw(conv, "b", 0, [code])["status"], "error")
+        done = self.w.continue_raw(conv, "b", 1, [code])
+        self.assertEqual(done["status"], "ok", done)
+
+    def test_a_repeated_step_gets_the_current_page_again(self):
+        # Two codes, two steps: step 1 sent again (a reload, a second click)
+        # while step 2 is asked gets step 2's page and consumes nothing.
+        second = self.w.sb.dir / "oath2.users"
+        key2 = oath_key("alice-2")
+        second.write_text(f"HOTP/T30/6 alice - {key2}\n")
+        os.chmod(second, 0o600)
+        self.w.set_stack(two_step_stack().replace(
+            "account", f"auth     required   {{sysdir}}/pam_oath.so usersfile={second} window=3 digits=6\n"
+                       "account", 1))
+        first = self.w.start_raw("alice", "wonderland", binding="b")
+        self.assert_prompt(first)
+        conv = first["conversation"]
+        code = totp(self.w.keys["alice"])
+        step2 = self.w.continue_raw(conv, "b", 1, [code])
+        self.assert_prompt(step2, step=2)
+        self.assertEqual(step2["conversation"], conv)
+        for _ in range(2):
+            again = self.w.continue_raw(conv, "b", 1, [code])
+            self.assertEqual(again["messages"], step2["messages"])
+            self.assert_prompt(again, step=2)
+        self.assertIn("step 1 repeated: the current prompt is sent again", self.w.log_text())
+        done = self.w.continue_raw(conv, "b", 2, [totp(key2)])
+        self.assertEqual(done["status"], "ok", done)
+        self.assertEqual(self.w.claims(done["token"])["email"], "alice@acme.test")
+
+    def test_a_continue_on_the_brokers_own_socket_is_refused(self):
+        resp = wire.exchange(self.w.socket, wire.frame(wire.continue_body(b"\0" * 16, "b", 1, ["1"])))
+        self.assertEqual((resp["status"], resp["detail"]), ("error", "conversation"))
+
+    def test_an_unknown_conversation_is_gone_for_the_client(self):
+        out_conv = secrets.token_bytes(16)
+        self.assert_gone(out_conv)
+
+
+class Timeouts(ConversationTestCase):
+    world_kw = {"config_extra": {"broker": {"prompt_timeout": 5}}}
+
+    def test_unanswered_prompt_times_out_and_the_client_sees_gone(self):
+        # The C++ client, answering only after the conversation's socket went away.
+        p = subprocess.Popen([self.w.tool, "--config", str(self.w.sb.config_path), "--user", "alice",
+                              "--address", "10.1.2.3", "--binding", "slow"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env={"PATH": "/usr/bin:/bin"})
+        try:
+            p.stdin.write("wonderland\n")
+            p.stdin.flush()
+            wait_for(lambda: any(self.conv_dir().iterdir()), "the conversation's socket")
+            wait_for(lambda: not any(self.conv_dir().iterdir()), "the prompt's timeout")
+            out, err = p.communicate(totp(self.w.keys["alice"]) + "\n", timeout=WAIT)
+        finally:
+            if p.poll() is None:
+                p.kill()
+        out = json.loads(out)
+        self.assertEqual(out["status"], "gone", out)
+        self.assertEqual(len(out["pages"]), 1)
+        self.assertEqual(out["token"], "")
+        wait_for(lambda: "nobody is waiting for the answer" in self.w.log_text(), "the final line")
+        self.assertIn("no answer within 5 s (broker.prompt_timeout); the sign-in is abandoned",
+                      self.w.log_text())
+        # The broker still serves.
+        self.assertEqual(self.w.sign_in("alice", "wonderland", [totp(self.w.keys["alice"])])["status"], "ok")
+
+
+class Cap(ConversationTestCase):
+    world_kw = {"config_extra": {"broker": {"max_sign_ins": 1}}}
+
+    def test_a_held_conversation_at_the_cap_makes_the_next_one_busy(self):
+        held = self.w.start_raw("alice", "wonderland", binding="b")
+        self.assert_prompt(held)
+        # Nobody ends within the grace: the waiting client is told busy, not left hanging.
+        busy = self.w.start_raw("mallory", "evil", binding="m")
+        self.assertEqual((busy["status"], busy["detail"]), ("unavailable", "busy"), busy)
+        wait_for(lambda: "1 sign-ins running (broker.max_sign_ins), none ended for 3 s: answered busy"
+                 in self.w.log_text(), "the busy line")
+        # The C++ client maps it to busy (the CGI's 503 with Retry-After).
+        self.assertEqual(self.w.sign_in("mallory", "evil", ["123456"])["status"], "busy")
+        # The held one still completes, and then there is room again.
+        done = self.w.continue_raw(held["conversation"], "b", 1, [totp(self.w.keys["alice"])])
+        self.assertEqual(done["status"], "ok", done)
+        # (Its answer comes just before the child ends; the cap counts processes.)
+        wait_for(lambda: not self.w.children(), "the held sign-in's process to end")
+        again = self.w.start_raw("alice", "wonderland", binding="c")
+        self.assert_prompt(again)
+
+    def test_max_children_option_overrides_the_config(self):
+        w = OathWorld(self, config_extra={"broker": {"max_sign_ins": 5}},
+                      broker_args=["--max-children", "1"]).start()
+        self.addCleanup(w.stop)
+        held = w.start_raw("alice", "wonderland", binding="b")
+        self.assertEqual(held["status"], "prompt")
+        busy = w.start_raw("alice", "wonderland", binding="c")
+        self.assertEqual(busy["detail"], "busy")
+
+
+class DirectMode(unittest.TestCase):
+    """PAM inside the client (no broker): it cannot hold a conversation, so a
+    stack asking what the form's password cannot answer is refused as a
+    stack that needs zendesk-sso-authd, never as a wrong password."""
+
+    def test_a_prompt_the_password_cannot_answer_is_unavailable_not_a_bad_login(self):
+        w = OathWorld(self)
+        ga = w.sb.dir / "ga"
+        ga.mkdir()
+        (ga / "alice").write_text('JBSWY3DPEHPK3PXP\n" TOTP_AUTH\n')
+        os.chmod(ga / "alice", 0o600)
+        me = pwd.getpwuid(os.geteuid()).pw_name
+        # pam_google_authenticator asks its code in clear text (PAM_PROMPT_ECHO_ON)
+        # and makes the refused conversation a PAM_AUTH_ERR.
+        w.set_stack("auth     requisite  {module} config={config}\n"
+                    "auth     requisite  {matrix} passdb={passdb}\n"
+                    "auth     required   {sysdir}/pam_google_authenticator.so secret={dir}/ga/${{USER}} "
+                    f"user={me} echo_verification_code\n"
+                    "account  required   {module} config={config}\n")
+        p = subprocess.run([w.tool, "--config", str(w.sb.config_path), "--user", "alice", "--direct",
+                            "--address", "10.1.2.3"], input="wonderland\n123456\n", capture_output=True,
+                           text=True, env=w.env(), timeout=WAIT)
+        out = json.loads(p.stdout)
+        self.assertEqual((out["status"], out["pages"], out["token"]), ("unavailable", [], ""), out)
+        self.assertIn("this stack needs zendesk-sso-authd (broker.socket)", out["detail"])
+
+
+@unittest.skipUnless(IS_ROOT, "needs root to add a service to /etc/pam.d (CI runs as root)")
+class Concurrency(unittest.TestCase):
+    """Many PAM processes at once: system libpam (pam_wrapper's per-process
+    /tmp/pam.X dirs race, see test_broker.py's Concurrency)."""
+
+    def test_fifty_concurrent_two_step_sign_ins_each_get_their_own_token(self):
+        n = 50
+        users = [f"user{i:02d}" for i in range(n)]
+        w = OathWorld(self, users=users, system_pam=True)
+        # One users file per user (pam_oath's ${USER}): liboath rewrites the
+        # file after every accepted code, and with one shared file 50 at once
+        # refuse each other's right codes (seen: most of them bad_login).
+        (w.sb.dir / "oath").mkdir()
+        for i, u in enumerate(users):
+            w.sb.add_user(u, 3000 + i, gecos=f"User {i}", password=f"pw-{u}")
+            path = w.sb.dir / "oath" / f"{u}.users"
+            path.write_text(f"HOTP/T30/6 {u} - {w.keys[u]}\n")
+            os.chmod(path, 0o600)
+        w.set_stack(two_step_stack(usersfile="{dir}/oath/${{USER}}.users"))
+        w.start()
+        self.addCleanup(w.stop)
+
+        def one(i):
+            u = users[i]
+            first = w.start_raw(u, f"pw-{u}", binding=f"jar-{i}", request_id=f"c{i}")
+            if first["status"] != "prompt":
+                return u, first, None
+            if first["messages"] != [("echo_off", OATH_PROMPT.format(user=u))]:
+                return u, first, None
+            done = w.continue_raw(first["conversation"], f"jar-{i}", 1, [totp(w.keys[u])])
+            return u, first, done
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=n) as pool:
+            results = list(pool.map(one, range(n)))
+        conversations = set()
+        jtis = set()
+        for u, first, done in results:
+            self.assertIsNotNone(done, (u, first))
+            self.assertEqual(done["status"], "ok", (u, done, w.log_text()[-3000:]))
+            claims = w.claims(done["token"])
+            self.assertEqual(claims["email"], f"{u}@acme.test")
+            self.assertEqual(claims["external_id"], str(3000 + users.index(u)))
+            conversations.add(first["conversation"])
+            jtis.add(claims["jti"])
+        self.assertEqual(len(conversations), n, "every sign-in its own conversation id")
+        self.assertEqual(len(jtis), n)
+
+
+if __name__ == "__main__":
+    unittest.main()
