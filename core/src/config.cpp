@@ -276,12 +276,12 @@ void read_api(Reader& rd, const J& j, ApiConfig& a, std::string_view source) {
   beside_config(a.oauth_token_file, source);
   if (a.token_file.empty() == a.oauth_token_file.empty())
     rd.fail("api", "needs exactly one of token_file (with email) or oauth_token_file");
-  if (!a.token_file.empty()) {
+  if (!a.token_file.empty() && a.oauth_token_file.empty()) {
     auto at = a.email.find('@');
     if (a.email.empty()) rd.fail("api.email", "required with api.token_file (the Zendesk admin the token is used as)");
     else if (at == std::string::npos || at == 0 || at + 1 == a.email.size() || a.email.find_first_of(" :/") != std::string::npos)
       rd.fail("api.email", quote_for_log(a.email) + " is not an email address");
-  } else if (!a.email.empty()) {
+  } else if (a.token_file.empty() && !a.email.empty()) {
     rd.fail("api.email", "goes with api.token_file; an OAuth token carries its user");
   }
   rd.string_list(j, p, "email_domains", a.email_domains);
