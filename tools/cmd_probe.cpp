@@ -126,29 +126,8 @@ class Browser {
 
  private:
   std::optional<Reply> perform(const std::string& url, const std::string* body) {
-    CURL* c = curl_.get();
     Reply r;
-    char errbuf[CURL_ERROR_SIZE] = {0};
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
-    if (body) {
-      curl_easy_setopt(c, CURLOPT_POSTFIELDS, body->c_str());
-      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body->size()));
-    } else {
-      curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-    }
-    CURLcode rc = curl_easy_perform(c);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);
-    if (rc != CURLE_OK) {
-      error_ = *errbuf ? errbuf : curl_easy_strerror(rc);
-      return std::nullopt;
-    }
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    char* eff = nullptr;
-    curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &eff);
-    if (eff) r.effective_url = eff;
+    if (perform_request(curl_.get(), url, body ? "POST" : nullptr, body, r, error_) != CURLE_OK) return std::nullopt;
     return r;
   }
 

@@ -21,4 +21,32 @@ std::size_t on_header(char* p, std::size_t size, std::size_t n, void* out) {
   return size * n;
 }
 
+CURLcode perform_request(CURL* c, const std::string& url, const char* method, const std::string* body, Reply& r,
+                         std::string& error) {
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
+  if (method && body) {
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, std::string_view(method) == "POST" ? nullptr : method);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body->c_str());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body->size()));
+  } else {
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, nullptr);
+    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+  }
+  CURLcode rc = curl_easy_perform(c);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);
+  if (rc != CURLE_OK) {
+    error = *errbuf ? errbuf : curl_easy_strerror(rc);
+    return rc;
+  }
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+  char* eff = nullptr;
+  curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &eff);
+  if (eff) r.effective_url = eff;
+  return rc;
+}
+
 }  // namespace zsso::cli

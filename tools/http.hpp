@@ -50,4 +50,11 @@ struct Reply {
 std::size_t on_body(char* p, std::size_t size, std::size_t n, void* reply);
 std::size_t on_header(char* p, std::size_t size, std::size_t n, void* reply);
 
+// One request on c: GET when method is null, else METHOD with body as its
+// body (POST by default, PUT through CURLOPT_CUSTOMREQUEST). Fills r (status,
+// headers, body, effective URL); on a transfer failure returns its code and
+// sets error to curl's message.
+CURLcode perform_request(CURL* c, const std::string& url, const char* method, const std::string* body, Reply& r,
+                         std::string& error);
+
 }  // namespace zsso::cli

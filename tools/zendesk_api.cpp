@@ -124,31 +124,17 @@ std::optional<Reply> ZendeskApi::send(const char* method, const std::string& url
   for (int attempt = 1;; ++attempt) {
     Reply r;
     r.max_body = 16u << 20;   // a page of 100 users with all their fields
-    char errbuf[CURL_ERROR_SIZE] = {0};
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
-    if (body) {
-      curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-      curl_easy_setopt(c, CURLOPT_POSTFIELDS, body->c_str());
-      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body->size()));
-    } else {
-      curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, nullptr);
-      curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-    }
-    CURLcode rc = curl_easy_perform(c);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);
+    std::string error;
+    CURLcode rc = perform_request(c, url, body ? method : nullptr, body, r, error);
     long wait = -1;
     if (rc != CURLE_OK) {
-      failure = {std::string(method) + " " + url + ": " + (*errbuf ? errbuf : curl_easy_strerror(rc)), 0};
+      failure = {std::string(method) + " " + url + ": " + error, 0};
       // Connection trouble may pass; a TLS verification failure will not.
       bool network = rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_RECV_ERROR ||
                      rc == CURLE_SEND_ERROR || rc == CURLE_GOT_NOTHING || rc == CURLE_COULDNT_RESOLVE_HOST;
       if (!network || attempt >= 3) return std::nullopt;
       wait = 1L << (attempt - 1);
     } else {
-      curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
       if (r.status == 429) {
         wait = retry_after(r);
         if (wait < 0) wait = 60;   // no usable Retry-After: a minute, Zendesk's rate limit window
