@@ -31,6 +31,10 @@ namespace {
 
 bool is_agent_role(const std::string& r) { return r == "agent" || r == "admin"; }
 bool is_end_user_role(const std::string& r) { return r == "end-user" || r == "end_user"; }
+// A role as Zendesk sent it, fit for a log line or the table.
+std::string shown_role(const std::string& r) {
+  return is_agent_role(r) || is_end_user_role(r) ? r : quote_for_log(r, 32);
+}
 
 struct Change {
   ZendeskUser user;
@@ -161,7 +165,7 @@ std::string log_line(const Change& c, bool done) {
                      : c.suspend             ? "suspended"
                                              : "made end-user";
   std::string what = "Zendesk user " + std::to_string(c.user.id) + " " + quote_for_log(c.user.email, 100) +
-                     " (was " + c.user.role + ")";
+                     " (was " + shown_role(c.user.role) + ")";
   if (done) return "sync: " + verb + " " + what + ": " + c.reason;
   return "sync: could not change " + what + " (" + c.action() + ", " + c.reason + "): " + c.result;
 }
@@ -266,7 +270,7 @@ int cmd_sync(const Context& ctx) {
     if (!updated) c.result = "failed: " + f.message;
     else if ((c.suspend && !updated->suspended) || (c.downgrade && !is_end_user_role(updated->role)))
       c.result = "failed: Zendesk answered 200 but the user is still " +
-                 std::string(updated->suspended ? "suspended, " : "not suspended, ") + updated->role;
+                 std::string(updated->suspended ? "suspended, " : "not suspended, ") + shown_role(updated->role);
     else c.result = "done";
     if (c.result == "done") {
       ++done;
@@ -324,7 +328,7 @@ int cmd_sync(const Context& ctx) {
       std::printf("%-16s %-12s %-9s %-32s %s\n", "ACTION", "ZENDESK ID", "ROLE", "EMAIL", "REASON / RESULT");
       for (const auto& c : plan.changes)
         std::printf("%-16s %-12lld %-9s %-32s %s [%s]\n", c.action().c_str(), static_cast<long long>(c.user.id),
-                    c.user.role.c_str(), quote_for_log(c.user.email, 64).c_str(), c.reason.c_str(), c.result.c_str());
+                    shown_role(c.user.role).c_str(), quote_for_log(c.user.email, 64).c_str(), c.reason.c_str(), c.result.c_str());
     }
     std::printf("%s\n", summary.c_str());
   }

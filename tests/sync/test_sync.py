@@ -289,6 +289,16 @@ class Sync(unittest.TestCase):
         self.assertIn("api.email_domains", err)
         self.assertEqual(self.s.requests, [])
 
+    def test_check_names_an_unusable_token_file(self):
+        os.chmod(os.path.join(self.f.dir, "api-token"), 0o644)
+        env = dict(os.environ)
+        env.pop("ZENDESK_SSO_CONFIG", None)
+        p = subprocess.run([CLI, "--config", self.f.config, "check"], env=env, capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("api.token_file: ", p.stderr)
+        self.assertIn("world-readable", p.stderr)
+
 
 if __name__ == "__main__":
     unittest.main(argv=[sys.argv[0]], verbosity=2)
