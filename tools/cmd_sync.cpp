@@ -154,7 +154,7 @@ void decide(const ZendeskUser& zu, const Config& cfg, const std::vector<Config>&
     ch.downgrade = is_agent_role(zu.role);
   } else if (is_agent_role(zu.role) && !some_door_keeps_role && wanted_role && is_end_user_role(*wanted_role)) {
     ch.downgrade = true;
-    ch.reason = "account " + who + " is in no claims.role_by_group group for " + zu.role;
+    ch.reason = "account " + who + " is in no claims.role_by_group group for " + shown_role(zu.role);
   }
   if (ch.suspend || ch.downgrade) plan.changes.push_back(std::move(ch));
   else ++plan.kept;
