@@ -305,6 +305,7 @@ int cmd_sync(const Context& ctx) {
                         {"listed", plan.listed},
                         {"ours", plan.ours},
                         {"admins_left_alone", plan.admins_kept},
+                        {"unchanged", plan.kept},
                         {"changed", done},
                         {"failed", failures},
                         {"braked", braked},

@@ -289,6 +289,16 @@ class Sync(unittest.TestCase):
         self.assertIn("api.email_domains", err)
         self.assertEqual(self.s.requests, [])
 
+    def test_links_next_on_another_origin_is_not_followed(self):
+        # The token must never leave for a host the reply names.
+        self.s.next_origin = "http://127.0.0.2:9"
+        rc, out, err = self.sync("--apply")
+        self.assertEqual(rc, 1)
+        self.assertIn("is not on " + self.s.origin, err)
+        self.assertIn("nothing was changed", err)
+        self.assertEqual(len([r for r in self.s.requests if r[0] == "GET"]), 1)
+        self.assertEqual(self.s.puts(), [])
+
     def test_check_names_an_unusable_token_file(self):
         os.chmod(os.path.join(self.f.dir, "api-token"), 0o644)
         env = dict(os.environ)

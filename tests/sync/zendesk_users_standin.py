@@ -28,6 +28,7 @@ class Standin:
         self.users = {u["id"]: dict(u) for u in users}
         self.email, self.token, self.bearer = email, token, bearer
         self.page_size = page_size
+        self.next_origin = None   # a test may point links.next elsewhere
         self.faults = {}          # (method, nth request of that method) -> (status, headers)
         self.requests = []        # (method, path, status)
         self.counts = {"GET": 0, "PUT": 0}
@@ -88,7 +89,8 @@ class Standin:
                     ids = sorted(i for i in standin.users if i > after)
                     page = [copy.deepcopy(standin.users[i]) for i in ids[:size]]
                 more = len(ids) > size
-                base = f"http://{self.headers['Host']}/api/v2/users.json?page%5Bsize%5D={size}"
+                origin = standin.next_origin or f"http://{self.headers['Host']}"
+                base = f"{origin}/api/v2/users.json?page%5Bsize%5D={size}"
                 last = page[-1]["id"] if page else after
                 return self.reply(200, {
                     "users": page,
