@@ -89,7 +89,7 @@ def free_port():
 
 
 class Fixture:
-    def __init__(self, passwd=PASSWD, api=None):
+    def __init__(self, passwd=PASSWD, api=None, external_id="{user}"):
         self.tmp = tempfile.TemporaryDirectory()
         self.dir = self.tmp.name
         self.write("secret", "s3cr3tZ9" * 6 + "\n", 0o600)
@@ -100,7 +100,7 @@ class Fixture:
         cfg = {
             "zendesk": {"subdomain": "acme", "secret_file": "secret"},
             "access": {"min_uid": 1000, "denied_groups": ["zd-denied"]},
-            "claims": {"email": "{user}@acme.com", "external_id": "{user}", "role": "end_user",
+            "claims": {"email": "{user}@acme.com", "external_id": external_id, "role": "end_user",
                        "role_by_group": {"zd-admins": "admin", "zd-agents": "agent"}},
             "api": api or {"token_file": "api-token", "email": ADMIN, "email_domains": ["acme.com"],
                            "max_change_fraction": 0.8},
@@ -298,6 +298,21 @@ class Sync(unittest.TestCase):
         self.assertIn("nothing was changed", err)
         self.assertEqual(len([r for r in self.s.requests if r[0] == "GET"]), 1)
         self.assertEqual(self.s.puts(), [])
+
+    def test_uid_template(self):
+        # external_id "linux-{uid}": the account is found by uid, and must make the same email.
+        f = Fixture(external_id="linux-{uid}")
+        self.addCleanup(f.tmp.cleanup)
+        users = [zd(1, "alice@acme.com", "linux-1000", "agent"),   # uid 1000 is alice: kept
+                 zd(2, "carol@acme.com", "linux-1002"),            # no uid 1002: suspend
+                 zd(3, "mallory@acme.com", "linux-1001"),          # uid 1001 is bob, not mallory: not ours
+                 zd(4, "bob@acme.com", "bob")]                     # not the template's shape: not ours
+        with Standin(users, email=ADMIN, token=TOKEN) as s:
+            rc, out, err = f.run("--json", "--max-fraction", "1", origin=s.origin)
+        self.assertEqual(rc, 0, err)
+        got, j = self.changes(out)
+        self.assertEqual(got, {2: (True, None)})
+        self.assertEqual(j["ours"], 2)
 
     def test_check_names_an_unusable_token_file(self):
         os.chmod(os.path.join(self.f.dir, "api-token"), 0o644)
