@@ -76,7 +76,7 @@ if ((do_sanitize)); then
     "-DCMAKE_EXE_LINKER_FLAGS=-Wl,--push-state,--no-as-needed -lcrypt -Wl,--pop-state" >/dev/null
   cmake --build "$asan_build" -j"$jobs"
 
-  labels=$(label_regex "$asan_build" unit cli pam e2e broker fuzz)
+  labels=$(label_regex "$asan_build" unit cli pam e2e broker fuzz sync)
   # Not under sanitizers: memcheck cannot run ASan programs (pam.Valgrind runs
   # in the normal build), and LeanBinary pins the release build's NEEDED list.
   skip='^(pam\.Valgrind|e2e\.LeanBinary)$'

@@ -42,6 +42,7 @@ int cmd_check(const Context& ctx);
 int cmd_mint(const Context& ctx);
 int cmd_verify(const Context& ctx);
 int cmd_ip_test(const Context& ctx);
-int cmd_probe(const Context& ctx);   // cmd_probe.cpp, the only libcurl user
+int cmd_probe(const Context& ctx);   // cmd_probe.cpp and cmd_sync.cpp: the libcurl users
+int cmd_sync(const Context& ctx);
 
 }  // namespace zsso::cli

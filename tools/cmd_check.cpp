@@ -10,6 +10,7 @@
 #include "check_deployment.hpp"
 #include "cli.hpp"
 #include "zsso/cidr.hpp"
+#include "zsso/claims.hpp"
 #include "zsso/secret.hpp"
 #include "zsso/text.hpp"
 
@@ -123,6 +124,20 @@ int cmd_check(const Context& ctx) {
     if (!c.helper.csrf_key_file.empty() && secrets_seen.insert(c.helper.csrf_key_file).second) {
       auto k = load_secret_file(c.helper.csrf_key_file);
       if (!k) problems.push_back(who + "helper.csrf_key_file: " + k.error());
+    }
+    if (c.api.present) {
+      const bool oauth = !c.api.oauth_token_file.empty();
+      const std::string& f = oauth ? c.api.oauth_token_file : c.api.token_file;
+      if (secrets_seen.insert(f).second) {
+        auto t = load_secret_file(f);
+        if (!t) problems.push_back(who + (oauth ? "api.oauth_token_file: " : "api.token_file: ") + t.error());
+      }
+      if (c.api.email_domains.empty())
+        warnings.push_back(who + "api.email_domains is not set: `zendesk-sso sync` refuses to run without it");
+      const bool by_id = c.claims.external_id.has_value();
+      if (auto k = template_key(by_id ? *c.claims.external_id : c.claims.email); !k)
+        warnings.push_back(who + "claims." + (by_id ? "external_id" : "email") + ": " + k.error() +
+                           " (`zendesk-sso sync` cannot run)");
     }
     if (!c.broker.socket.empty() && c.helper.csrf_key_file.empty())
       warnings.push_back(who + "broker.socket is set but helper.csrf_key_file is not: the CGI derives its CSRF key "

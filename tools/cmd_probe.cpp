@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cli.hpp"
+#include "http.hpp"
 #include "zsso/jwt.hpp"
 #include "zsso/secret.hpp"
 #include "zsso/text.hpp"
@@ -23,23 +24,6 @@
 namespace zsso::cli {
 
 namespace {
-
-struct CurlDeleter {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-};
-struct CurlUrlDeleter {
-  void operator()(CURLU* u) const { curl_url_cleanup(u); }
-};
-struct CurlGlobal {
-  bool ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-  ~CurlGlobal() { curl_global_cleanup(); }
-};
-
-// A std::string that is wiped when it goes (the password, the request body).
-struct WipedString {
-  std::string s;
-  ~WipedString() { secure_wipe(s.data(), s.size()); }
-};
 
 // Turns terminal echo off while the password is typed.
 class NoEcho {
@@ -63,36 +47,6 @@ class NoEcho {
   termios saved_{};
   bool active_ = false;
 };
-
-struct Reply {
-  long status = 0;
-  std::vector<std::pair<std::string, std::string>> headers;   // names lower case
-  std::string body;
-  std::string effective_url;
-
-  const std::string* header(std::string_view name) const {
-    for (const auto& [k, v] : headers)
-      if (k == name) return &v;
-    return nullptr;
-  }
-};
-
-std::size_t on_body(char* p, std::size_t size, std::size_t n, void* out) {
-  auto* r = static_cast<Reply*>(out);
-  if (r->body.size() + size * n > (1u << 20)) return 0;   // a login page is small; stop a runaway
-  r->body.append(p, size * n);
-  return size * n;
-}
-
-std::size_t on_header(char* p, std::size_t size, std::size_t n, void* out) {
-  auto* r = static_cast<Reply*>(out);
-  std::string_view line(p, size * n);
-  if (line.rfind("HTTP/", 0) == 0) r->headers.clear();   // a new response (after 100 Continue)
-  auto colon = line.find(':');
-  if (colon != std::string_view::npos)
-    r->headers.emplace_back(ascii_lower(trim(line.substr(0, colon))), std::string(trim(line.substr(colon + 1))));
-  return size * n;
-}
 
 std::string html_unescape(std::string_view s) {
   std::string out;
@@ -172,29 +126,8 @@ class Browser {
 
  private:
   std::optional<Reply> perform(const std::string& url, const std::string* body) {
-    CURL* c = curl_.get();
     Reply r;
-    char errbuf[CURL_ERROR_SIZE] = {0};
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
-    if (body) {
-      curl_easy_setopt(c, CURLOPT_POSTFIELDS, body->c_str());
-      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body->size()));
-    } else {
-      curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-    }
-    CURLcode rc = curl_easy_perform(c);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);
-    if (rc != CURLE_OK) {
-      error_ = *errbuf ? errbuf : curl_easy_strerror(rc);
-      return std::nullopt;
-    }
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    char* eff = nullptr;
-    curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &eff);
-    if (eff) r.effective_url = eff;
+    if (perform_request(curl_.get(), url, body ? "POST" : nullptr, body, r, error_) != CURLE_OK) return std::nullopt;
     return r;
   }
 

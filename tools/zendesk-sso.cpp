@@ -27,6 +27,10 @@ Commands:
   probe URL --user USER [--return-to URL] [--cacert FILE]
                              sign in at the helper's login URL like a browser (password on
                              stdin), report each step, verify the token with the secret
+  sync [--apply] [--json] [--max-fraction F]
+                             suspend Zendesk users whose account is gone or refused, make
+                             agents who lost their agent group end users (a dry run
+                             without --apply); needs the config's "api" section
 
 Options:
   --config FILE    default: $ZENDESK_SSO_CONFIG, else /etc/zendesk-sso/config.json
@@ -47,6 +51,7 @@ constexpr Command kCommands[] = {
     {"verify", zsso::cli::cmd_verify},
     {"ip-test", zsso::cli::cmd_ip_test},
     {"probe", zsso::cli::cmd_probe},
+    {"sync", zsso::cli::cmd_sync},
 };
 
 }  // namespace

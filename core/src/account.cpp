@@ -2,6 +2,7 @@
 
 #include <grp.h>
 #include <pwd.h>
+#include <shadow.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -99,6 +100,43 @@ AccountLookup lookup_account(std::string_view user) {
   }
   r.status = LookupStatus::found;
   return r;
+}
+
+AccountLookup lookup_account_by_uid(uid_t uid) {
+  std::vector<char> buf(buffer_hint(_SC_GETPW_R_SIZE_MAX));
+  struct passwd pw {};
+  struct passwd* out = nullptr;
+  int rc = 0;
+  for (int tries = 0; tries < 8; ++tries) {
+    rc = ::getpwuid_r(uid, &pw, buf.data(), buf.size(), &out);
+    if (rc != ERANGE) break;
+    buf.resize(buf.size() * 4);
+  }
+  if (rc != 0 && rc != ENOENT && rc != ESRCH && rc != EBADF && rc != EPERM) {
+    AccountLookup r;
+    r.status = LookupStatus::error;
+    r.error = "user database lookup failed";
+    return r;
+  }
+  if (!out || !out->pw_name) {
+    AccountLookup r;
+    r.status = LookupStatus::unknown;
+    r.error = "unknown user";
+    return r;
+  }
+  return lookup_account(out->pw_name);
+}
+
+Standing read_standing(const std::string& user, std::int64_t now) {
+  errno = 0;
+  // getspnam, not getspnam_r: nss_wrapper (the tests' NSS) wraps only the
+  // former. The caller is single-threaded (the CLI).
+  const struct spwd* sp = ::getspnam(user.c_str());
+  if (!sp) return Standing::unreadable;   // no shadow entry (SSSD, LDAP) or no right to read it
+  std::int64_t today = now / 86400;
+  if (sp->sp_expire > 0 && static_cast<std::int64_t>(sp->sp_expire) <= today) return Standing::expired;
+  if (sp->sp_pwdp && sp->sp_pwdp[0] == '!') return Standing::locked;
+  return Standing::active;
 }
 
 }  // namespace zsso

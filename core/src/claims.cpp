@@ -72,6 +72,45 @@ Result<std::string> expand_template(std::string_view tmpl, const Account& a) {
   return out;
 }
 
+std::optional<std::string> role_for(const Account& a, const ClaimsConfig& c) {
+  for (const auto& [group, r] : c.role_by_group)
+    if (a.in_group(group)) return r;
+  return c.role;
+}
+
+Result<TemplateKey> template_key(std::string_view tmpl) {
+  TemplateKey k;
+  int placeholders = 0;
+  std::string* side = &k.prefix;
+  auto r = walk_template(
+      tmpl, [&](std::string_view lit) { *side += lit; },
+      [&](std::string_view name) -> Result<void> {
+        ++placeholders;
+        if (name == "user") k.kind = TemplateKey::Kind::user;
+        else if (name == "uid") k.kind = TemplateKey::Kind::uid;
+        else return Error{"has {" + std::string(name) + "}; sync can only read back {user} or {uid}"};
+        side = &k.suffix;
+        return {};
+      });
+  if (!r) return Error{r.error()};
+  if (placeholders != 1) return Error{"needs exactly one {user} or {uid} for sync to find the account"};
+  return k;
+}
+
+std::optional<std::string> TemplateKey::match(std::string_view value) const {
+  if (value.size() <= prefix.size() + suffix.size()) return std::nullopt;
+  if (value.substr(0, prefix.size()) != prefix) return std::nullopt;
+  if (value.substr(value.size() - suffix.size()) != suffix) return std::nullopt;
+  std::string key(value.substr(prefix.size(), value.size() - prefix.size() - suffix.size()));
+  if (has_control_chars(key) || !is_valid_utf8(key)) return std::nullopt;
+  if (kind == Kind::uid) {
+    if (key.size() > 10 || (key.size() > 1 && key[0] == '0')) return std::nullopt;
+    for (char ch : key)
+      if (ch < '0' || ch > '9') return std::nullopt;
+  }
+  return key;
+}
+
 Result<nlohmann::ordered_json> build_claims(const Account& a, const ZendeskConfig& zd,
                                             const ClaimsConfig& c, std::int64_t now,
                                             std::string_view jti) {
@@ -141,11 +180,7 @@ Result<nlohmann::ordered_json> build_claims(const Account& a, const ZendeskConfi
     if (a.in_group(g)) tags.push_back(g);
   if (!c.tags.empty() || !c.tags_from_groups.empty()) j["tags"] = std::move(tags);
 
-  std::optional<std::string> role = c.role;
-  for (const auto& [group, r] : c.role_by_group) {
-    if (a.in_group(group)) { role = r; break; }
-  }
-  if (role) j["role"] = *role;
+  if (auto role = role_for(a, c)) j["role"] = *role;
   if (c.custom_role_id) j["custom_role_id"] = *c.custom_role_id;
   if (c.locale) j["locale"] = *c.locale;
   if (c.locale_id) j["locale_id"] = *c.locale_id;

@@ -118,6 +118,14 @@ bool is_dns_label_text(std::string_view s, bool dots) {
          s.find("..") == std::string_view::npos;
 }
 
+// A relative path is relative to the config file's folder, so a config and
+// its secret files travel together.
+void beside_config(std::string& path, std::string_view source) {
+  if (path.empty() || path.front() == '/') return;
+  auto slash = source.rfind('/');
+  if (slash != std::string_view::npos) path = std::string(source.substr(0, slash + 1)) + path;
+}
+
 bool is_role(std::string_view r) { return r == "end_user" || r == "agent" || r == "admin"; }
 
 void read_zendesk(Reader& rd, const J& j, ZendeskConfig& z, std::string_view source) {
@@ -130,11 +138,7 @@ void read_zendesk(Reader& rd, const J& j, ZendeskConfig& z, std::string_view sou
     rd.fail("zendesk.subdomain", quote_for_log(z.subdomain) + " is not a subdomain (letters, digits, '-'; just the part before .zendesk.com)");
   rd.string(j, p, "secret_file", z.secret_file);
   if (z.secret_file.empty()) rd.fail("zendesk.secret_file", "must not be empty");
-  else if (z.secret_file.front() != '/') {
-    // Relative to the config file's folder, so a config and its secret travel together.
-    auto slash = source.rfind('/');
-    if (slash != std::string_view::npos) z.secret_file = std::string(source.substr(0, slash + 1)) + z.secret_file;
-  }
+  else beside_config(z.secret_file, source);
   std::string delivery = "post";
   rd.string(j, p, "delivery", delivery);
   if (delivery == "post") z.delivery = Delivery::post;
@@ -278,11 +282,49 @@ void read_helper(Reader& rd, const J& j, HelperConfig& h) {
     rd.fail("helper.password_change_url", quote_for_log(pc) + " must be an http(s) URL (%u becomes the user name)");
 }
 
+void read_api(Reader& rd, const J& j, ApiConfig& a, std::string_view source) {
+  const std::string p = "api";
+  a.present = true;
+  if (!rd.object(j, p, {"token_file", "email", "oauth_token_file", "email_domains", "include_admins",
+                        "max_change_fraction"}))
+    return;
+  rd.string(j, p, "token_file", a.token_file);
+  rd.string(j, p, "email", a.email);
+  rd.string(j, p, "oauth_token_file", a.oauth_token_file);
+  beside_config(a.token_file, source);
+  beside_config(a.oauth_token_file, source);
+  if (a.token_file.empty() == a.oauth_token_file.empty())
+    rd.fail("api", "needs exactly one of token_file (with email) or oauth_token_file");
+  if (!a.token_file.empty() && a.oauth_token_file.empty()) {
+    auto at = a.email.find('@');
+    if (a.email.empty()) rd.fail("api.email", "required with api.token_file (the Zendesk admin the token is used as)");
+    else if (at == std::string::npos || at == 0 || at + 1 == a.email.size() || a.email.find_first_of(" :/") != std::string::npos)
+      rd.fail("api.email", quote_for_log(a.email) + " is not an email address");
+  } else if (a.token_file.empty() && !a.email.empty()) {
+    rd.fail("api.email", "goes with api.token_file; an OAuth token carries its user");
+  }
+  rd.string_list(j, p, "email_domains", a.email_domains);
+  for (std::size_t i = 0; i < a.email_domains.size(); ++i) {
+    auto& d = a.email_domains[i];
+    d = ascii_lower(d);
+    if (!is_dns_label_text(d, true))
+      rd.fail("api.email_domains[" + std::to_string(i) + "]", quote_for_log(d) + " is not a domain (no '@')");
+  }
+  if (rd.find(j, "email_domains") && a.email_domains.empty())
+    rd.fail("api.email_domains", "must name at least one domain");
+  rd.boolean(j, p, "include_admins", a.include_admins);
+  if (const J* v = rd.find(j, "max_change_fraction")) {
+    if (!v->is_number() || v->get<double>() <= 0.0 || v->get<double>() > 1.0)
+      rd.fail("api.max_change_fraction", "must be a number above 0 and at most 1 (e.g. 0.1 for 10 %)");
+    else a.max_change_fraction = v->get<double>();
+  }
+}
+
 // One document (base, or base merged with a profile) into a Config. With the
 // base's network section, range lists equal to the base's are copied, not
 // parsed again (their errors, if any, were already reported for the base).
 void read_document(Reader& rd, const J& j, Config& cfg, const NetworkConfig* base_net = nullptr) {
-  if (!rd.object(j, "", {"version", "zendesk", "network", "access", "claims", "pam", "broker", "helper", "profiles"}))
+  if (!rd.object(j, "", {"version", "zendesk", "network", "access", "claims", "pam", "broker", "helper", "api", "profiles"}))
     return;
   // Compared as int64: get<int>() would narrow 4294967297 to 1.
   if (const J* v = rd.find(j, "version"); v && !(v->is_number_integer() && v->get<std::int64_t>() == 1))
@@ -295,6 +337,7 @@ void read_document(Reader& rd, const J& j, Config& cfg, const NetworkConfig* bas
   if (const J* v = rd.find(j, "pam")) read_pam(rd, *v, cfg.pam);
   if (const J* v = rd.find(j, "broker")) read_broker(rd, *v, cfg.broker);
   if (const J* v = rd.find(j, "helper")) read_helper(rd, *v, cfg.helper);
+  if (const J* v = rd.find(j, "api")) read_api(rd, *v, cfg.api, cfg.source);
 
   // Each range list: the base's set when the text equals the base's, else parsed.
   auto ranges = [&](std::vector<std::string> NetworkConfig::*text, CidrSet NetworkConfig::*set, const char* key) {

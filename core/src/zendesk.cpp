@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "zsso/cidr.hpp"
 #include "zsso/html.hpp"
 #include "zsso/text.hpp"
 #include "zsso/url.hpp"
@@ -113,6 +114,40 @@ std::string jwt_post_form(const ZendeskConfig& zd, std::string_view jwt, std::st
   html_escape_append(f, button_label);
   f += "</button>\n</form>\n";
   return f;
+}
+
+Result<std::string> loopback_origin(std::string_view base) {
+  std::string_view rest;
+  if (base.rfind("http://", 0) == 0) rest = base.substr(7);
+  else if (base.rfind("https://", 0) == 0) rest = base.substr(8);
+  else return Error{quote_for_log(base) + " must start with http:// or https://"};
+  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+  std::string_view host = rest;
+  if (!host.empty() && host.front() == '[') {
+    auto close = host.find(']');
+    if (close == std::string_view::npos) return Error{quote_for_log(base) + ": broken IPv6 literal"};
+    std::string_view after = host.substr(close + 1);
+    host = host.substr(1, close - 1);
+    rest = after;
+  } else {
+    auto colon = host.find(':');
+    rest = colon == std::string_view::npos ? std::string_view{} : host.substr(colon);
+    host = host.substr(0, colon);
+  }
+  if (!rest.empty()) {
+    if (rest.front() != ':' || rest.size() < 2 || rest.size() > 6 ||
+        !std::all_of(rest.begin() + 1, rest.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return Error{quote_for_log(base) + " must be scheme://host[:port] with no path"};
+  }
+  bool loopback = host == "localhost";
+  if (auto ip = parse_ip(host)) {
+    auto ranges = CidrSet::parse({"127.0.0.0/8", "::1/128"}, "loopback");
+    loopback = ranges && ranges->contains(*ip);
+  }
+  if (!loopback) return Error{quote_for_log(base) + " is not a loopback address"};
+  std::string out(base);
+  if (out.back() == '/') out.pop_back();
+  return out;
 }
 
 }  // namespace zsso

@@ -346,5 +346,43 @@ TEST(Claims, FullConfigProducesEveryClaimInOrder) {
                                       "phone", "remote_photo_url", "user_fields", "exp"}));
 }
 
+// --- role_for and template keys (shared by the sign-in and `zendesk-sso sync`) ----
+
+TEST(RoleFor, FirstMatchingGroupThenDefaultThenNone) {
+  ClaimsConfig c = base_claims();
+  EXPECT_FALSE(role_for(zoe(), c).has_value());
+  c.role = "end_user";
+  EXPECT_EQ(role_for(zoe(), c), "end_user");
+  c.role_by_group = {{"nobody", "admin"}, {"zd-agents", "agent"}, {"zd-admins", "admin"}};
+  EXPECT_EQ(role_for(zoe(), c), "agent");
+  // The token carries the same role.
+  EXPECT_EQ(build_ok(zoe(), c)["role"], "agent");
+}
+
+TEST(TemplateKey, ReadsUserOrUidBack) {
+  auto k = template_key("{user}@acme.com");
+  ASSERT_TRUE(k.ok()) << k.error();
+  EXPECT_EQ(k->kind, TemplateKey::Kind::user);
+  EXPECT_EQ(k->match("alice@acme.com"), "alice");
+  EXPECT_FALSE(k->match("alice@other.com").has_value());
+  EXPECT_FALSE(k->match("@acme.com").has_value());
+  auto u = template_key("linux-{uid}");
+  ASSERT_TRUE(u.ok()) << u.error();
+  EXPECT_EQ(u->kind, TemplateKey::Kind::uid);
+  EXPECT_EQ(u->match("linux-1000"), "1000");
+  EXPECT_FALSE(u->match("linux-01000").has_value());
+  EXPECT_FALSE(u->match("linux-10a").has_value());
+  EXPECT_FALSE(u->match("crm-1000").has_value());
+  auto braces = template_key("{{{user}}}");
+  ASSERT_TRUE(braces.ok());
+  EXPECT_EQ(braces->match("{bob}"), "bob");
+}
+
+TEST(TemplateKey, NeedsExactlyOneUserOrUid) {
+  EXPECT_FALSE(template_key("static").ok());
+  EXPECT_FALSE(template_key("{user}-{uid}").ok());
+  EXPECT_FALSE(template_key("{gecos}").ok());
+}
+
 }  // namespace
 }  // namespace zsso

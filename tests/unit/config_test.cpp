@@ -652,5 +652,45 @@ TEST(ConfigPath, ExplicitBeatsEnvironmentBeatsDefault) {
   ::unsetenv("ZENDESK_SSO_CONFIG");
 }
 
+// --- api (zendesk-sso sync) -----------------------------------------------------
+
+TEST(ConfigApi, AbsentSectionIsNotPresent) {
+  EXPECT_FALSE(parse_ok(kMinimal).api.present);
+}
+
+TEST(ConfigApi, TokenFileWithEmailAndDefaults) {
+  Config c = parse_ok(with("api", R"({"token_file": "api-token", "email": "ops@acme.com",
+                                      "email_domains": ["ACME.com", "staff.acme.com"]})"),
+                      {}, "/etc/zendesk-sso/config.json");
+  EXPECT_TRUE(c.api.present);
+  EXPECT_EQ(c.api.token_file, "/etc/zendesk-sso/api-token");   // beside the config, like secret_file
+  EXPECT_EQ(c.api.email, "ops@acme.com");
+  EXPECT_EQ(c.api.email_domains, (std::vector<std::string>{"acme.com", "staff.acme.com"}));
+  EXPECT_FALSE(c.api.include_admins);
+  EXPECT_DOUBLE_EQ(c.api.max_change_fraction, 0.1);
+}
+
+TEST(ConfigApi, OauthTokenFile) {
+  Config c = parse_ok(with("api", R"({"oauth_token_file": "/etc/zendesk-sso/oauth", "max_change_fraction": 0.25,
+                                      "include_admins": true})"));
+  EXPECT_EQ(c.api.oauth_token_file, "/etc/zendesk-sso/oauth");
+  EXPECT_DOUBLE_EQ(c.api.max_change_fraction, 0.25);
+  EXPECT_TRUE(c.api.include_admins);
+}
+
+TEST(ConfigApi, NamesEveryMistake) {
+  expect_only_error(with("api", "{}"), "api: needs exactly one of token_file (with email) or oauth_token_file");
+  expect_only_error(with("api", R"({"token_file": "t", "oauth_token_file": "o"})"),
+                    "api: needs exactly one of token_file (with email) or oauth_token_file");
+  expect_error_prefix(with("api", R"({"token_file": "t"})"), "api.email: required with api.token_file");
+  expect_error_prefix(with("api", R"({"token_file": "t", "email": "ops"})"), "api.email: \"ops\" is not an email address");
+  expect_error_prefix(with("api", R"({"oauth_token_file": "o", "email": "ops@acme.com"})"), "api.email: goes with api.token_file");
+  expect_error_prefix(with("api", R"({"oauth_token_file": "o", "email_domains": ["@acme.com"]})"), "api.email_domains[0]:");
+  expect_error_prefix(with("api", R"({"oauth_token_file": "o", "email_domains": []})"), "api.email_domains: must name at least one");
+  expect_error_prefix(with("api", R"({"oauth_token_file": "o", "max_change_fraction": 0})"), "api.max_change_fraction:");
+  expect_error_prefix(with("api", R"({"oauth_token_file": "o", "max_change_fraction": 1.5})"), "api.max_change_fraction:");
+  expect_error_prefix(with("api", R"({"oauth_token_file": "o", "url": "x"})"), "api.url: unknown key");
+}
+
 }  // namespace
 }  // namespace zsso

@@ -230,5 +230,16 @@ TEST(JwtPostForm, CustomIdAndLabel) {
   EXPECT_NE(f.find(">Weiter zu Zendesk</button>"), std::string::npos);
 }
 
+TEST(LoopbackOrigin, AcceptsOnlyLoopback) {
+  EXPECT_EQ(*loopback_origin("http://127.0.0.1:8080/"), "http://127.0.0.1:8080");
+  EXPECT_EQ(*loopback_origin("https://[::1]:443"), "https://[::1]:443");
+  EXPECT_EQ(*loopback_origin("http://localhost"), "http://localhost");
+  EXPECT_FALSE(loopback_origin("http://10.0.0.1:80").ok());
+  EXPECT_FALSE(loopback_origin("https://acme.zendesk.com").ok());
+  EXPECT_FALSE(loopback_origin("http://127.0.0.1:80/api").ok());
+  EXPECT_FALSE(loopback_origin("ftp://127.0.0.1").ok());
+  EXPECT_FALSE(loopback_origin("http://127.0.0.1@evil.example").ok());
+}
+
 }  // namespace
 }  // namespace zsso

@@ -3,6 +3,8 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,5 +35,16 @@ struct AccountLookup {
 
 // Thread-safe lookup. Never says more than "unknown user" in its message.
 AccountLookup lookup_account(std::string_view user);
+// The same by uid (getpwuid_r, then lookup_account on its name).
+AccountLookup lookup_account_by_uid(uid_t uid);
+
+// The shadow entry's verdict where it can be read: expired (sp_expire is
+// today or earlier, as pam_unix's account stage refuses) or locked (the
+// password starts with '!', as `usermod -L` / `passwd -l` leave it).
+// unreadable: no shadow entry, or no permission (directory accounts, a
+// process outside the shadow group) - then nothing is concluded.
+// Not thread-safe (getspnam); for the CLI.
+enum class Standing { active, locked, expired, unreadable };
+Standing read_standing(const std::string& user, std::int64_t now);
 
 }  // namespace zsso

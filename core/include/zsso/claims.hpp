@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,6 +18,23 @@ namespace zsso {
 Result<std::string> expand_template(std::string_view tmpl, const Account& a);
 // Checks a template's placeholders without an account (config validation).
 Result<void> check_template(std::string_view tmpl);
+
+// The role the token carries: the first claims.role_by_group group the
+// account is in, else claims.role, else none (Zendesk keeps the user's role).
+// The sign-in (build_claims) and `zendesk-sso sync` both decide with this.
+std::optional<std::string> role_for(const Account& a, const ClaimsConfig& c);
+
+// A template read backwards, for `zendesk-sso sync`: "{user}@acme.com" or
+// "linux-{uid}" has one {user} or {uid} between literal text. match() gives
+// the user name or uid a value was made from, or nullopt when the value does
+// not fit (another system's external_id, another domain's address).
+struct TemplateKey {
+  enum class Kind { user, uid };
+  Kind kind = Kind::user;
+  std::string prefix, suffix;
+  std::optional<std::string> match(std::string_view value) const;
+};
+Result<TemplateKey> template_key(std::string_view tmpl);
 
 // iat, jti, email, name, then the optional claims the config maps, with real
 // JSON types (arrays as arrays, integers as integers). Rejects values with

@@ -104,6 +104,21 @@ struct HelperConfig {
   bool health_from_anywhere = false;
 };
 
+// Zendesk's REST API, for `zendesk-sso sync` only (nothing else reads it).
+struct ApiConfig {
+  bool present = false;                      // the file has an "api" section
+  // API token authentication: Authorization: Basic base64("EMAIL/token:TOKEN").
+  std::string token_file;
+  std::string email;                         // the admin the token is used as
+  // Or OAuth: Authorization: Bearer TOKEN.
+  std::string oauth_token_file;
+  // Which Zendesk users are ours (see zendesk-sso.json(5), "api"): their
+  // primary email's domain, lower case.
+  std::vector<std::string> email_domains;
+  bool include_admins = false;               // may sync suspend/downgrade Zendesk admins?
+  double max_change_fraction = 0.1;          // safety brake: at most this share of ours per run
+};
+
 struct Config {
   std::string source;                        // path it came from, for messages
   std::string profile;                       // resolved profile ("" = base)
@@ -115,6 +130,7 @@ struct Config {
   PamConfig pam;
   BrokerConfig broker;
   HelperConfig helper;
+  ApiConfig api;
 };
 
 // Parses text (JSON with // and /* */ comments). With a profile name, that

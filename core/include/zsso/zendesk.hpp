@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "zsso/config.hpp"
+#include "zsso/result.hpp"
 
 namespace zsso {
 
@@ -14,6 +15,14 @@ namespace zsso {
 // zd.endpoint_override when a test has set one.
 std::string jwt_endpoint(const ZendeskConfig& zd);
 std::string zendesk_host(const ZendeskConfig& zd);   // SUBDOMAIN.zendesk.com
+
+// Tests and the demo only: the origin of a loopback stand-in for Zendesk,
+// "http://127.0.0.1:PORT" (or [::1] / localhost, http or https, no path),
+// without a trailing '/'. Anything else is refused, so a stray variable can
+// never send a token (JWT or API) off the host. The CGI appends /access/jwt,
+// `zendesk-sso sync` /api/v2/...; both take it from
+// $ZENDESK_SSO_ENDPOINT_OVERRIDE.
+Result<std::string> loopback_origin(std::string_view base);
 
 // return_to as given when it is a relative path ("/hc/...") or an https URL
 // on the Zendesk host or a return_to_hosts entry; nullopt otherwise (other

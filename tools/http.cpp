@@ -1,0 +1,52 @@
+#include "http.hpp"
+
+#include "zsso/text.hpp"
+
+namespace zsso::cli {
+
+std::size_t on_body(char* p, std::size_t size, std::size_t n, void* out) {
+  auto* r = static_cast<Reply*>(out);
+  if (r->body.size() + size * n > r->max_body) return 0;
+  r->body.append(p, size * n);
+  return size * n;
+}
+
+std::size_t on_header(char* p, std::size_t size, std::size_t n, void* out) {
+  auto* r = static_cast<Reply*>(out);
+  std::string_view line(p, size * n);
+  if (line.rfind("HTTP/", 0) == 0) r->headers.clear();   // a new response (after 100 Continue)
+  auto colon = line.find(':');
+  if (colon != std::string_view::npos)
+    r->headers.emplace_back(ascii_lower(trim(line.substr(0, colon))), std::string(trim(line.substr(colon + 1))));
+  return size * n;
+}
+
+CURLcode perform_request(CURL* c, const std::string& url, const char* method, const std::string* body, Reply& r,
+                         std::string& error) {
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
+  if (method && body) {
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, std::string_view(method) == "POST" ? nullptr : method);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body->c_str());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body->size()));
+  } else {
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, nullptr);
+    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+  }
+  CURLcode rc = curl_easy_perform(c);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);
+  if (rc != CURLE_OK) {
+    error = *errbuf ? errbuf : curl_easy_strerror(rc);
+    return rc;
+  }
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+  char* eff = nullptr;
+  curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &eff);
+  if (eff) r.effective_url = eff;
+  return rc;
+}
+
+}  // namespace zsso::cli
