@@ -6,7 +6,8 @@
 #   stand-in for Zendesk that verifies the token and shows its claims.
 #   Prints the URL to open; Ctrl-C stops everything it started.
 #
-#   scripts/demo.sh [--port N]     (ZSSO_BUILD_DIR picks the build folder)
+#   scripts/demo.sh [--port N] [--server nginx]   (ZSSO_BUILD_DIR picks the build folder)
+#   --server nginx: nginx + fcgiwrap with examples/nginx instead of Apache.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install-deps.sh"

@@ -975,11 +975,12 @@ class StackTestCase(unittest.TestCase):
 
 # --- demo (scripts/demo.sh) --------------------------------------------------------------
 
-def demo(build_dir, source_dir, port=None):
+def demo(build_dir, source_dir, port=None, server="apache"):
     import secrets as pysecrets
-    s = Stack(build_dir, source_dir, server="apache")
+    s = Stack(build_dir, source_dir, server=server)
     if port:
         s.apache_options = {"port": port}
+        s.nginx_options = {"port": port}
     password = "".join(pysecrets.choice(DEMO_PASSWORD_ALPHABET) for _ in range(12))
     s.sandbox.add_user("demo", 1500, gecos="Demo User", password=password, groups=["staff"])
     s.configure({"helper": {"site_name": "zendesk-sso demo"}, "network": {"ip_ranges": ["127.0.0.0/8"]}})
@@ -989,7 +990,7 @@ def demo(build_dir, source_dir, port=None):
     try:
         s.start()
         print(f"""
-zendesk-sso demo is running (private Apache {s.apache.base_url}, files in {s.dir})
+zendesk-sso demo is running (private {"nginx + fcgiwrap" if server == "nginx" else "Apache"} {s.web.base_url}, files in {s.dir})
 
   Open:      {s.login_url}?return_to=/hc/en-us
   User:      demo
@@ -999,12 +1000,12 @@ zendesk-sso demo is running (private Apache {s.apache.base_url}, files in {s.dir
 The form signs you in through PAM (pam_matrix + pam_zendesk.so); the token goes
 to a local stand-in for Zendesk at {s.standin.url}/access/jwt, which verifies it
 with PyJWT and shows the decoded claims. Sign-out page: {s.base_url}/logout
-CGI log: {s.apache.dir}/error.log
+CGI log: {s.web.dir / ("fcgiwrap.log" if server == "nginx" else "error.log")}
 
 Press Ctrl-C to stop.""", flush=True)
         while not stop.wait(0.5):
-            if s.apache.proc is None or s.apache.proc.poll() is not None:
-                print("apache2 exited; see the log above", file=sys.stderr)
+            if s.web.proc is None or s.web.proc.poll() is not None:
+                print(f"the web server ({server}) exited; see the log above", file=sys.stderr)
                 return 1
     finally:
         s.cleanup()
@@ -1018,6 +1019,8 @@ if __name__ == "__main__":
     ap.add_argument("command", choices=["demo"])
     ap.add_argument("--build", required=True)
     ap.add_argument("--source", default=str(Path(__file__).resolve().parents[2]))
-    ap.add_argument("--port", type=int, default=None, help="Apache's port on 127.0.0.1 (default: a free one)")
+    ap.add_argument("--port", type=int, default=None, help="the web server's port on 127.0.0.1 (default: a free one)")
+    ap.add_argument("--server", choices=WEB_SERVERS, default="apache",
+                    help="Apache httpd (default), or nginx + fcgiwrap with the shipped snippets")
     a = ap.parse_args()
-    sys.exit(demo(a.build, a.source, a.port))
+    sys.exit(demo(a.build, a.source, a.port, a.server))
