@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The full demo on this machine, nothing installed system-wide:
 #   installs missing Debian packages, builds, starts a private Apache httpd on
 #   127.0.0.1 (its own config under a temp folder) running zendesk-sso.cgi with

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Installs the Debian packages in scripts/debian-packages.txt that are missing.
 # Needs root (or sudo); does nothing when everything is already there.
 set -euo pipefail

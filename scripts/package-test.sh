@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # scripts/package-test.sh — the .deb from build to purge, on this machine:
 #   build (prefix /usr, Debian's hardening flags) -> cpack -G DEB -> dpkg -c
 #   lists every expected file -> lintian -> apt-get install ./zendesk-sso_*.deb

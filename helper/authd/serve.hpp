@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // One connection, one PAM transaction: the whole life of a broker child.
 #pragma once
 

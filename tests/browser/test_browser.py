@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """A real headless Chromium signs in through zendesk-sso.cgi under Apache (or,
 with ZSSO_E2E_SERVER=nginx, nginx + fcgiwrap) and lands on the Zendesk
 stand-in, which shows the verified token's email. Screenshots of the login

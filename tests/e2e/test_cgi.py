@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """zendesk-sso.cgi under a real web server on 127.0.0.1, PAM through
 pam_wrapper/pam_matrix/nss_wrapper and pam_zendesk.so, tokens delivered to a
 local Zendesk stand-in and checked with PyJWT. One ctest per class and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """End-to-end stack for zendesk-sso: a private web server on 127.0.0.1 (Apache
 httpd, or nginx + fcgiwrap) running zendesk-sso.cgi under
 pam_wrapper/pam_matrix/nss_wrapper, and a local stand-in for Zendesk that
