@@ -512,13 +512,15 @@ class HttpErrors(StackCase):
                   content_type="application/x-www-form-urlencoded")
         self._check(r, 403)   # reaches the CSRF check
 
-    def _chunked_post(self, body):
+    def _chunked_post(self, body, cookie=None):
         """A POST whose body is chunked (no Content-Length), as some clients send it."""
         import http.client
         conn = http.client.HTTPConnection("127.0.0.1", self.s.web.port, timeout=30)
         path = urllib.parse.urlsplit(self.s.login_url).path
-        conn.request("POST", path, body=iter([body.encode()]), encode_chunked=True,
-                     headers={"Content-Type": "application/x-www-form-urlencoded", "Transfer-Encoding": "chunked"})
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Transfer-Encoding": "chunked"}
+        if cookie:
+            headers["Cookie"] = cookie
+        conn.request("POST", path, body=iter([body.encode()]), encode_chunked=True, headers=headers)
         r = conn.getresponse()
         out = type("R", (), {})()
         out.status, out.body = r.status, r.read().decode("utf-8", "replace")
@@ -527,7 +529,13 @@ class HttpErrors(StackCase):
         return out
 
     def test_chunked_body_is_read(self):
-        self._check(self._chunked_post("user=alice&password=x"), 403)   # reaches the CSRF check
+        # the whole form arrives: CSRF field, user and password, so a token
+        t = csrf_token(self.s.secret, int(time.time()))
+        body = urllib.parse.urlencode({"user": "alice", "password": self.s.passwords["alice"], "csrf": t})
+        r = self._chunked_post(body, cookie=f"zsso_csrf={t}")
+        self.assertEqual(r.status, 200, r.body)
+        self.assertSecurityHeaders(r)
+        assert_alice_token(self, hidden_fields(r.body, "zendesk-sso")["jwt"], self.s.secret)
 
     def test_chunked_body_too_large(self):
         self._check(self._chunked_post("user=alice&password=" + "x" * 9000), 413)
