@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Who is asking and may they: the PAM user, PAM_RHOST and the core policy
 // (zsso::check_address, zsso::check_account). Each entry point maps the
 // outcome to the return codes its PAM function type defines.

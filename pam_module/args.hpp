@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Module arguments from the PAM service file, parsed on every call (no state
 // is kept between handles).
 #pragma once

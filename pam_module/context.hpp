@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // What every entry point starts from: its arguments and the config they name,
 // both read afresh for each call.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // pam_sm_setcred's work: mint the Zendesk JWT into the PAM environment as
 // ZENDESK_JWT, or take it away.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The access gate as the account and auth function types answer it.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Every line the module writes goes to syslog through pam_syslog (which adds
 // "pam_zendesk(service:type):"). Nothing ever goes to stdout/stderr, and no
 // caller passes a secret, a password or a whole token here.

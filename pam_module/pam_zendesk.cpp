@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // pam_zendesk.so: the PAM entry points. Each one parses its arguments, does
 // its work through the files beside this one, and never lets an exception or
 // C++ object cross into the host program.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The full demo on this machine, nothing installed system-wide:
 #   installs the missing Debian packages the demo needs
 #   (scripts/demo-packages.txt; scripts/test.sh installs the rest), builds the
@@ -8,7 +9,8 @@
 #   stand-in for Zendesk that verifies the token and shows its claims.
 #   Prints the URL to open; Ctrl-C stops everything it started.
 #
-#   scripts/demo.sh [--port N]     (ZSSO_BUILD_DIR picks the build folder, default build-demo/)
+#   scripts/demo.sh [--port N] [--server nginx]   (ZSSO_BUILD_DIR picks the build folder, default build-demo/)
+#   --server nginx: nginx + fcgiwrap with examples/nginx instead of Apache.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 

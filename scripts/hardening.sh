@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Hardening checks, part of the CI test command:
 #  1. the sanitizer build: every target built with ASan + UBSan (gcc), then the
 #     unit, cli, pam, e2e, broker and fuzz-replay suites run with any finding

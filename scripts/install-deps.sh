@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Installs the Debian packages of a list that are missing: by default the
 # full list scripts/debian-packages.txt (build, every test, the .deb), or the
 # one given (scripts/demo.sh passes scripts/demo-packages.txt).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # scripts/package-test.sh — the .deb from build to purge, on this machine:
 #   build (prefix /usr, Debian's hardening flags) -> cpack -G DEB -> dpkg -c
 #   lists every expected file -> lintian -> apt-get install ./zendesk-sso_*.deb
@@ -156,6 +157,8 @@ EXPECTED_FILES="
 /etc/zendesk-sso/config.json
 /etc/pam.d/zendesk-sso
 /etc/apache2/conf-available/zendesk-sso.conf
+/etc/nginx/snippets/zendesk-sso.conf
+/etc/nginx/snippets/zendesk-sso-fastcgi.conf
 /usr/bin/zendesk-sso
 /usr/sbin/zendesk-sso-authd
 /usr/lib/cgi-bin/zendesk-sso/zendesk-sso.cgi
@@ -183,9 +186,9 @@ extra=$(comm -13 <(tr ' ' '\n' <<<"$EXPECTED_FILES" | sed '/^$/d' | sort) <(echo
 expect "no unexpected files in the package${extra:+ (extra: $(echo $extra))}" test -z "$extra"
 expect "every entry is owned by root/root" test -z "$(awk '$2 != "root/root"' <<<"$LISTING")"
 expect "no entry in the package is setuid/setgid" test -z "$(awk '$1 ~ /[sS]/' <<<"$LISTING")"
-expect "conffiles: config, PAM service, Apache conf" \
+expect "conffiles: config, PAM service, Apache conf, nginx snippets" \
 	test "$(dpkg-deb --ctrl-tarfile "$DEB" | tar -xO ./conffiles | sort | tr '\n' ' ')" = \
-	"/etc/apache2/conf-available/zendesk-sso.conf /etc/pam.d/zendesk-sso /etc/zendesk-sso/config.json "
+	"/etc/apache2/conf-available/zendesk-sso.conf /etc/nginx/snippets/zendesk-sso-fastcgi.conf /etc/nginx/snippets/zendesk-sso.conf /etc/pam.d/zendesk-sso /etc/zendesk-sso/config.json "
 expect "Depends names adduser, libpam-runtime, libpam0g, libssl3" \
 	bash -c "dpkg-deb -f '$DEB' Depends | grep -q 'adduser' && dpkg-deb -f '$DEB' Depends | grep -q 'libpam-runtime' && dpkg-deb -f '$DEB' Depends | grep -q 'libpam0g' && dpkg-deb -f '$DEB' Depends | grep -q 'libssl3'"
 

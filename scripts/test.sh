@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The whole test suite, as CI runs it:
 #   1. build + every ctest suite (unit cli pam e2e browser broker fuzz-replay docs ...)
 #   2. hardening: the suites again under ASan+UBSan, and the libFuzzer smoke runs

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // check, second half: the deployment as it will run. Every file is opened
 // by a child process that has become the user who opens it in production
 // (the web server's user for the CGI, the broker's for zendesk-sso-authd),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The admin CLI: one file per command, this header for what they share.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // check: everything an admin can get wrong before the first login, named at once.
 #include <sys/stat.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // ip-test: would this address be let in?
 #include <cstdio>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // mint: the token pam_zendesk.so would mint for USER, for testing a setup.
 #include <cstdio>
 #include <ctime>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // probe: drive a deployment's login like a browser (libcurl), step by step,
 // and check the token that comes back against the configured secret. The
 // token is never sent on to Zendesk: that would use up its jti and sign the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // sync: Zendesk users whose Linux account is gone or no longer admitted are
 // suspended; agents who lost their agent group become end users. Dry run
 // unless --apply. See zendesk-sso(1) and the admin guide's "Keeping Zendesk

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // verify: decode a token and check it against the configured secret.
 #include <cstdio>
 #include <ctime>

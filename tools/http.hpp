@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // libcurl pieces the CLI's network commands share (probe, sync). Only the
 // CLI links libcurl; the CGI and the PAM module never do.
 #pragma once

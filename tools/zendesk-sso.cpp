@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // zendesk-sso: the admin's view of a deployment. See zendesk-sso(1).
 #include <cstdio>
 #include <cstring>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 #include "zendesk_api.hpp"
 
 #include <openssl/evp.h>

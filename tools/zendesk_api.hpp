@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // A small client for Zendesk's Support REST API (users), for `sync`.
 //
 // Follows developer.zendesk.com's documentation: API token authentication is

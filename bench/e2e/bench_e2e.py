@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """End-to-end benchmark of zendesk-sso.cgi: wrk against the E2E suite's
 private Apache on 127.0.0.1 (tests/e2e/zsso_e2e.py), at 1 and 8 concurrent
 clients, every path as a ratio to a trivial compiled CGI (the floor) under

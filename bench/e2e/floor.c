@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The floor for bench/e2e: the cheapest CGI there is. One header, nothing
    else, so its cost is Apache + fork/exec + libc start-up alone. */
 #include <unistd.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The startup ladder for bench/e2e: the floor CGI plus, level by level, what
 // zendesk-sso.cgi cannot do without. Built once per level (PROBE_LEVEL):
 //   1  the C++ runtime linked (libstdc++, libgcc_s, libm)

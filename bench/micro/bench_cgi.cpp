@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The CGI's in-process work (helper/cgi): login form render, CSRF tokens, and
 // a whole GET /login through handle_request with real files - what one CGI
 // process computes once exec and dynamic linking are done.

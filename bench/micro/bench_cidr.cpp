@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // CidrSet lookups over 10, 1,000 and 10,000 ranges, IPv4 and IPv6, hit and miss.
 #include <benchmark/benchmark.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // parse_config of examples/config-full.json and of the same file with 10,000 ranges.
 #include <benchmark/benchmark.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // JWT mint / sign / verify, ours beside libjwt on the same claims, plus base64url.
 #include <benchmark/benchmark.h>
 #include <jwt.h>

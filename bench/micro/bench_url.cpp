@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Form and query parsing: the login POST body and the /login query string.
 #include <benchmark/benchmark.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Inputs shared by the micro-benchmarks: one realistic account, the example
 // config's claims, a fixed secret, and generated range lists.
 #pragma once

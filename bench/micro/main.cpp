@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Runs the micro-benchmarks, then prints ours/libjwt ratios and every target
 // of BENCHMARKS.md as met or missed. Exit status 1 when a benchmark failed
 // (the smoke test relies on it); timings never change the exit status.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Docs test: every man page renders cleanly with `man -l`, zendesk-sso.json(5)
 documents every key config.cpp accepts, and zendesk-sso(1) every command and
 option `zendesk-sso --help` lists.

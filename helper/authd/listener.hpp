@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // --listen PATH: the broker makes its own socket and forks a child per
 // connection (for hosts without systemd, and for tests).
 #pragma once

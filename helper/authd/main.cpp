@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // zendesk-sso-authd: runs the PAM transaction for the CGI when the web
 // server user may not (local /etc/shadow accounts), so nothing needs setuid.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Who is on the other end of a Unix socket (SO_PEERCRED), and whether
 // broker.allowed_peers lets them in.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 #include "privileges.hpp"
 
 #include <fcntl.h>

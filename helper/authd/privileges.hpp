@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // What the systemd unit gives the broker, for --listen without systemd:
 // a clean descriptor table, the runtime directory, no new privileges, and
 // the configured user and supplementary groups once the socket is bound.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // One sign-in attempt: the whole life of a broker child. It answers the
 // connection it was given; when the PAM stack asks more than the password,
 // it holds the PAM transaction, listens on the conversation's own socket and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Per (account, client address) throttling of failed sign-ins, kept by the
 // broker in throttle/ beside its socket: one small file per pair, named by
 // a hash so the directory names no account. Guessing from one address is

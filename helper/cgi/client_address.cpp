@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 #include "client_address.hpp"
 
 #include "zsso/text.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Who is asking: REMOTE_ADDR, or — only when REMOTE_ADDR is a trusted proxy —
 // the right-most X-Forwarded-For hop that is not itself a trusted proxy.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Stateless CSRF protection: a signed double-submit token.
 //
 //   key   = HMAC-SHA256(secret, "zendesk-sso csrf v1")   secret: the Zendesk

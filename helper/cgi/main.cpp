@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // zendesk-sso.cgi: one request per process (CGI/1.1), one syslog line per decision.
 #include <syslog.h>
 #include <unistd.h>

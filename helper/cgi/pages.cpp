@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 #include "pages.hpp"
 
 #include "zsso/html.hpp"

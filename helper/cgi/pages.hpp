@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The HTML the CGI shows: plain, accessible, readable on a phone. Every value
 // from outside is HTML-escaped here; callers pass raw text.
 #pragma once

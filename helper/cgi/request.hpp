@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The CGI/1.1 request (RFC 3875): meta-variables from the environment, the
 // body from stdin with a hard cap.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // One HTTP response as a CGI writes it, with the headers every response carries.
 #pragma once
 

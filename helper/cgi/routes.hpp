@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // What the CGI does with a request: /login[/PROFILE] (GET form, POST sign-in),
 // /logout[/PROFILE] and /health (load balancers); everything else is 404,
 // other methods 405.

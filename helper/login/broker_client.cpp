@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Broker mode: the PAM transaction runs in zendesk-sso-authd, reached over
 // the Unix socket at broker.socket (see core/include/zsso/broker_protocol.hpp).
 #include <sys/socket.h>

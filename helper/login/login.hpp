@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // One sign-in attempt, the same whichever way it runs: in-process libpam
 // (direct mode, pam_login.cpp) or through zendesk-sso-authd (broker mode,
 // broker_client.cpp). The CGI calls sign_in() and never cares which.

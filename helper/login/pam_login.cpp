@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // In-process PAM transaction (direct mode): authenticate, account, setcred,
 // then take the token pam_zendesk.so exported as ZENDESK_JWT.
 #include <security/pam_appl.h>

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """The E2E happy path against the INSTALLED package (scripts/package-test.sh
 runs it as root after `apt-get install ./zendesk-sso_*.deb`):
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """The audit trail: every decision of zendesk-sso.cgi is ONE syslog line
 (facility authpriv, ident zendesk-sso.cgi) with the request id the page
 shows, the client address, the user when the request named one, and the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Test driver: one sign_in() the way the CGI makes it, printed as JSON.
 //   broker_login_tool --config FILE [--socket PATH | --direct] --user U
 //                     [--address A] [--profile P] [--remote-user] [--request-id R]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """The broker protocol written again from its description in
 core/include/zsso/broker_protocol.hpp, independently of the C++ code, so the
 tests speak to zendesk-sso-authd the way any client could (and can send it

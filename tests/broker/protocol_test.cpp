@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The broker wire format and its frame I/O, pinned down byte by byte.
 #include <sys/socket.h>
 #include <unistd.h>

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """zendesk-sso-authd under --listen (and under systemd-socket-activate) in a
 pam_wrapper/pam_matrix/nss_wrapper sandbox: real libpam, real pam_zendesk.so,
 tokens checked with PyJWT. Peer checks that need another uid run only as root

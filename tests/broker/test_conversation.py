@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Multi-step sign-ins through zendesk-sso-authd (issue 12): a PAM stack that
 asks more than the password. The second factor is real: Debian's pam_oath
 with a known key, codes computed by oathtool; module messages come from

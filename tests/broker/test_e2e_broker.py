@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Apache's zendesk-sso.cgi signing in through zendesk-sso-authd: the e2e
 suite's stack (tests/e2e/zsso_e2e.py: real Apache on 127.0.0.1, a Zendesk
 stand-in checking tokens with PyJWT) with broker.socket set, and the broker

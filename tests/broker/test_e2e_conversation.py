@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Multi-step sign-ins through the pages: real Apache on 127.0.0.1 runs
 zendesk-sso.cgi in broker mode, zendesk-sso-authd holds the conversation, a
 real second factor (Debian's pam_oath, codes from oathtool), tokens checked

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """No file the project installs carries a setuid or setgid bit: the broker
 is how local accounts are served, never a privileged binary. Installs the
 build tree into a temporary DESTDIR and looks with find(1)."""

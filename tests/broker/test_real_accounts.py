@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Local /etc/shadow accounts through the real pam_unix, the reason the broker
 exists. Runs only as root (CI): creates a throwaway user with a known
 password, a broker system user, and a PAM service in /etc/pam.d, and removes

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """examples/systemd: the units load cleanly and keep their sandbox.
 (That the broker works the way the service runs it, under socket activation
 as a user in group shadow, is in test_real_accounts.py.)"""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """A small Chrome DevTools Protocol client over --remote-debugging-pipe:
 Chromium reads JSON commands on fd 3 and writes replies and events on fd 4,
 each message ending in a NUL byte. No websocket module and no network port

@@ -1,7 +1,9 @@
-"""A real headless Chromium signs in through zendesk-sso.cgi under Apache and
-lands on the Zendesk stand-in, which shows the verified token's email.
-Screenshots of the login page (desktop and phone width) go to
-<build>/tests/browser/.
+# SPDX-License-Identifier: BSD-3-Clause
+"""A real headless Chromium signs in through zendesk-sso.cgi under Apache (or,
+with ZSSO_E2E_SERVER=nginx, nginx + fcgiwrap) and lands on the Zendesk
+stand-in, which shows the verified token's email. Screenshots of the login
+page (desktop and phone width) go to <build>/tests/browser/ (nginx: its
+nginx/ subfolder).
 """
 
 import os
@@ -18,6 +20,8 @@ from zsso_e2e import StackTestCase  # noqa: E402
 
 class BrowserSignIn(StackTestCase):
     out = Path(os.environ.get("ZSSO_BUILD_DIR", ".")) / "tests" / "browser"
+    if os.environ.get("ZSSO_E2E_SERVER") == "nginx":
+        out = out / "nginx"
 
     @classmethod
     def prepare(cls, stack):

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """A real headless Chromium walks multi-step sign-ins through Apache ->
 zendesk-sso.cgi -> zendesk-sso-authd: a password then a pam_oath code (the
 sandbox of tests/broker/test_e2e_conversation.py), and, as root only, a real

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """zendesk-sso CLI: check, mint, verify, ip-test against the full example
 config (examples/config-full.json), with fake users from nss_wrapper and
 tokens checked by PyJWT; check refusing the shipped config's placeholders

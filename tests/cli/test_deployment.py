@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """zendesk-sso check, deployment half, against real users (root only): throwaway
 system users for the web server and the broker, a real zendesk-sso-authd
 --listen, and each broken deployment of issue 18.3. check must fail naming

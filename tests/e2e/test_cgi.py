@@ -1,16 +1,21 @@
-"""zendesk-sso.cgi under a real Apache httpd on 127.0.0.1, PAM through
+# SPDX-License-Identifier: BSD-3-Clause
+"""zendesk-sso.cgi under a real web server on 127.0.0.1, PAM through
 pam_wrapper/pam_matrix/nss_wrapper and pam_zendesk.so, tokens delivered to a
-local Zendesk stand-in and checked with PyJWT. One ctest per class; each
-class runs its own Apache on its own port.
+local Zendesk stand-in and checked with PyJWT. One ctest per class and
+server; each class runs its own server on its own port: Apache httpd
+(mod_cgid), or with ZSSO_E2E_SERVER=nginx nginx + fcgiwrap with the shipped
+examples/nginx snippets. The same assertions hold for both.
 
 Run by ctest with ZSSO_BUILD_DIR and ZSSO_SOURCE_DIR set; by hand:
   ZSSO_BUILD_DIR=build /usr/bin/python3 tests/e2e/test_cgi.py -v HappyPath
+  ZSSO_E2E_SERVER=nginx ZSSO_BUILD_DIR=build /usr/bin/python3 tests/e2e/test_cgi.py -v HappyPath
 """
 
 import base64
 import hashlib
 import hmac
 import html
+import json
 import os
 import re
 import struct
@@ -68,7 +73,7 @@ class StackCase(StackTestCase):
 
     def log_line(self, rid):
         for _ in range(50):   # the CGI's stderr reaches the error log right after the response
-            lines = [l for l in self.s.apache.error_log().splitlines() if f"req={rid} " in l]
+            lines = [l for l in self.s.web.error_log().splitlines() if f"req={rid} " in l]
             if lines:
                 return lines
             time.sleep(0.05)
@@ -139,7 +144,7 @@ class HappyPath(StackCase):
     def test_log_line_names_the_decision_and_client(self):
         r = self.s.sign_in("alice", self.s.passwords["alice"])
         self.assertEqual(r.status, 200)
-        log = self.s.apache.error_log()
+        log = self.s.web.error_log()
         self.assertRegex(log, r'req=[A-Za-z0-9_-]{8} "POST" "/zendesk/login": 200 signed in user="alice" delivery=post client=127\.0\.0\.1')
         self.assertNotIn(self.s.passwords["alice"], log, "the password must never be logged")
         self.assertNotIn(self.s.secret, log)
@@ -294,7 +299,7 @@ class Ranges(StackCase):
 
 
 class Proxies(StackCase):
-    """Apache sees 127.0.0.1 (a trusted proxy) or 127.0.0.2 (not one); the
+    """The server sees 127.0.0.1 (a trusted proxy) or 127.0.0.2 (not one); the
     ranges admit only 10.1.0.0/16, so a 200 proves the forwarded address
     was used, and pam_zendesk.so (same ranges on PAM_RHOST) agrees."""
 
@@ -325,7 +330,7 @@ class Proxies(StackCase):
         for xff in ("not-an-address", "10.1.2.3, <script>", "10.1.2.3:8080"):
             with self.subTest(xff=xff):
                 r = self._get(xff)
-                self.assertEqual(r.status, 400, r.body + self.s.apache.error_log()[-3000:])
+                self.assertEqual(r.status, 400, r.body + self.s.web.error_log()[-3000:])
                 self.assertNotIn("<script>", r.body)
 
     def test_no_header_from_a_trusted_proxy_uses_the_proxy(self):
@@ -339,7 +344,7 @@ class Proxies(StackCase):
         r = fetch("POST", self.s.login_url, body=fields,
                   headers={**headers, "Cookie": f"zsso_csrf={fields['csrf']}"})
         self.assertEqual(r.status, 200, r.body)
-        self.assertIn('rhost "10.1.4.5"', self.s.apache.error_log(), "pam_zendesk.so saw the forwarded address")
+        self.assertIn('rhost "10.1.4.5"', self.s.web.error_log(), "pam_zendesk.so saw the forwarded address")
 
 
 # The foundation's open-redirect vectors (tests/unit/zendesk_test.cpp), as return_to.
@@ -370,7 +375,7 @@ class ReturnTo(StackCase):
                 self.assertNotIn("return_to", hidden_fields(r.body))
                 self.assertNotIn("evil", r.body)
                 self.assertNotIn("javascript", r.body.lower())
-        self.assertIn("dropped", self.s.apache.error_log())
+        self.assertIn("dropped", self.s.web.error_log())
 
     def test_open_redirect_vectors_are_dropped_when_posted(self):
         for rt in OPEN_REDIRECTS[:12] + OPEN_REDIRECTS[-6:]:
@@ -415,13 +420,33 @@ class GetDelivery(StackCase):
         self.assertEqual((got["method"], got["claims"]["email"], got["return_to"]), ("GET", "bob@acme.test", rt))
 
 
+    def test_large_token_fits_the_location_header(self):
+        # a user_fields blob makes the token about 7 KiB: the whole Location
+        # header must pass the server's CGI header limits (Apache 8 KiB a line;
+        # nginx's fastcgi_buffer_size defaults to 4 KiB for all headers)
+        saved = json.loads(json.dumps(self.s.config))
+        notes = "n" * 5000
+        self.s.configure({"claims": {"user_fields": {"notes": notes}}})
+        self.s.sandbox.write_config(self.s.config)
+        try:
+            r = self.s.sign_in("bob", self.s.passwords["bob"], return_to="/hc/en-us")
+            self.assertEqual(r.status, 302, r.body)
+            self.assertGreater(len(r.header("Location")), 6500)
+            z = fetch("GET", r.header("Location"))
+            self.assertEqual(z.status, 200, z.body)
+            self.assertEqual(self.s.standin.received[-1]["claims"]["user_fields"], {"notes": notes})
+        finally:
+            self.s.config = saved
+            self.s.sandbox.write_config(self.s.config)
+
+
 class Logout(StackCase):
     def test_signed_out_page(self):
         r = fetch("GET", self.s.base_url + "/logout?email=alice%40acme.test&external_id=1001&brand_id=1")
         self.assertEqual(r.status, 200)
         self.assertSecurityHeaders(r)
         self.assertIn("You are signed out of Zendesk.", r.body)
-        self.assertNotIn("alice@acme.test", self.s.apache.error_log(), "addresses stay out of the log")
+        self.assertNotIn("alice@acme.test", self.s.web.error_log(), "addresses stay out of the log")
 
     def test_zendesk_error_message_is_escaped_and_logged(self):
         msg = 'Invalid iat parameter. <script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -545,6 +570,34 @@ class HttpErrors(StackCase):
                   content_type="application/x-www-form-urlencoded")
         self._check(r, 403)   # reaches the CSRF check
 
+    def _chunked_post(self, body, cookie=None):
+        """A POST whose body is chunked (no Content-Length), as some clients send it."""
+        import http.client
+        conn = http.client.HTTPConnection("127.0.0.1", self.s.web.port, timeout=30)
+        path = urllib.parse.urlsplit(self.s.login_url).path
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Transfer-Encoding": "chunked"}
+        if cookie:
+            headers["Cookie"] = cookie
+        conn.request("POST", path, body=iter([body.encode()]), encode_chunked=True, headers=headers)
+        r = conn.getresponse()
+        out = type("R", (), {})()
+        out.status, out.body = r.status, r.read().decode("utf-8", "replace")
+        out.header = lambda name, h=r: h.getheader(name)
+        conn.close()
+        return out
+
+    def test_chunked_body_is_read(self):
+        # the whole form arrives: CSRF field, user and password, so a token
+        t = csrf_token(self.s.secret, int(time.time()))
+        body = urllib.parse.urlencode({"user": "alice", "password": self.s.passwords["alice"], "csrf": t})
+        r = self._chunked_post(body, cookie=f"zsso_csrf={t}")
+        self.assertEqual(r.status, 200, r.body)
+        self.assertSecurityHeaders(r)
+        assert_alice_token(self, hidden_fields(r.body, "zendesk-sso")["jwt"], self.s.secret)
+
+    def test_chunked_body_too_large(self):
+        self._check(self._chunked_post("user=alice&password=" + "x" * 9000), 413)
+
     def test_415_wrong_content_type(self):
         for ct in ("application/json", "multipart/form-data; boundary=x", "text/plain", ""):
             with self.subTest(content_type=ct):
@@ -632,21 +685,15 @@ class Profiles(StackCase):
 
 
 class RemoteUser(StackCase):
-    """Apache authenticates (here mod_auth_basic standing in for
-    mod_auth_gssapi) and sets REMOTE_USER; the CGI runs account + setcred."""
+    """The web server authenticates (Apache: mod_auth_basic standing in for
+    mod_auth_gssapi; nginx: the snippet's auth_request variant against a
+    Basic-checking service) and sets REMOTE_USER; the CGI runs account +
+    setcred."""
 
     @classmethod
     def prepare(cls, s):
         s.configure({"helper": {"trust_remote_user": True}})
-        htpasswd = s.dir / "htpasswd"
-        subprocess.run(["htpasswd", "-bc", str(htpasswd), "bob", "web-pw"], check=True, capture_output=True)
-        subprocess.run(["htpasswd", "-b", str(htpasswd), "root", "web-pw"], check=True, capture_output=True)
-        os.chmod(htpasswd, 0o644)
-        s.apache_options = {
-            "modules": ["auth_basic", "authn_core", "authn_file", "authz_user"],
-            "location_conf": f'  AuthType Basic\n  AuthName "intranet"\n  AuthBasicProvider file\n'
-                             f'  AuthUserFile "{htpasswd}"\n  Require valid-user',
-        }
+        s.web_users = {"bob": "web-pw", "root": "web-pw"}
 
     def _auth(self, user):
         return {"Authorization": "Basic " + base64.b64encode(f"{user}:web-pw".encode()).decode()}
@@ -659,7 +706,7 @@ class RemoteUser(StackCase):
         self.assertEqual(f["return_to"], "/hc/x")
         claims = pyjwt.decode(f["jwt"], self.s.secret, algorithms=["HS256"])
         self.assertEqual(claims["email"], "bob@acme.test")
-        self.assertIn("REMOTE_USER", self.s.apache.error_log())
+        self.assertIn("REMOTE_USER", self.s.web.error_log())
 
     def test_account_policy_still_applies(self):
         # root passes the web server's check but not pam_zendesk.so's account stack
@@ -667,8 +714,29 @@ class RemoteUser(StackCase):
         self.assertEqual(r.status, 403, r.body)
         self.assertNotIn("jwt", r.body)
 
-    def test_without_credentials_apache_says_401(self):
+    def test_without_credentials_the_web_server_says_401(self):
         self.assertEqual(fetch("GET", self.s.login_url).status, 401)
+
+
+class UncheckedRemoteUser(StackCase):
+    """trust_remote_user on, but the server authenticates nobody at /zendesk:
+    what a client sends (a Basic header nobody checked, a Remote-User header)
+    never becomes REMOTE_USER. Debian's nginx fastcgi_params would pass the
+    Basic name as REMOTE_USER; the shipped snippet must not."""
+
+    @classmethod
+    def prepare(cls, s):
+        s.configure({"helper": {"trust_remote_user": True}})
+
+    def test_client_headers_get_the_password_form(self):
+        basic = "Basic " + base64.b64encode(b"bob:anything").decode()
+        for headers in ({"Authorization": basic}, {"Remote-User": "bob"}, {"X-Remote-User": "bob"}):
+            with self.subTest(headers=headers):
+                r = fetch("GET", self.s.login_url, headers=headers)
+                self.assertEqual(r.status, 200, r.body)
+                self.assertIn('name="password"', r.body)
+                self.assertNotIn("jwt", r.body)
+        self.assertNotIn("REMOTE_USER", self.s.web.error_log())
 
 
 class Misconfiguration(StackCase):
@@ -722,7 +790,7 @@ class Misconfiguration(StackCase):
 
 
 class Probe(StackCase):
-    """`zendesk-sso probe` (libcurl) against the test Apache."""
+    """`zendesk-sso probe` (libcurl) against the test web server."""
 
     def probe(self, user, password, *extra, config=None, url=None):
         cli = Path(os.environ["ZSSO_BUILD_DIR"]) / "tools" / "zendesk-sso"

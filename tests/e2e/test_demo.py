@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """scripts/demo.sh: a busy port is named before anything is installed or
 built, and the demo's package list is a subset of the full one."""
 import os

@@ -1,27 +1,32 @@
-"""End-to-end stack for zendesk-sso: a private Apache httpd on 127.0.0.1
-running zendesk-sso.cgi under pam_wrapper/pam_matrix/nss_wrapper, and a local
-stand-in for Zendesk that verifies tokens with PyJWT (an independent JWT
-implementation). Nothing on the machine changes; everything lives in one
-temporary folder and stops with the stack.
+# SPDX-License-Identifier: BSD-3-Clause
+"""End-to-end stack for zendesk-sso: a private web server on 127.0.0.1 (Apache
+httpd, or nginx + fcgiwrap) running zendesk-sso.cgi under
+pam_wrapper/pam_matrix/nss_wrapper, and a local stand-in for Zendesk that
+verifies tokens with PyJWT (an independent JWT implementation). Nothing on the
+machine changes; everything lives in one temporary folder and stops with the
+stack.
 
 Reused by the e2e, browser, broker, bench and hardening suites and by
 scripts/demo.sh. Run with Debian's /usr/bin/python3 (python3-jwt).
 
     sys.path.insert(0, "<source>/tests/e2e")
     from zsso_e2e import Stack
-    with Stack(build_dir="<build>", source_dir="<source>") as s:
+    with Stack(build_dir="<build>", source_dir="<source>") as s:   # server="nginx" for nginx + fcgiwrap
         s.sandbox.add_user("bob", 1002, gecos="Bob", password="pw")
         s.configure({"network": {"ip_ranges": ["127.0.0.1/32"]}})   # deep-merged over the defaults
         s.start()
         s.login_url                  # http://127.0.0.1:PORT/zendesk/login
         s.standin.received           # tokens the stand-in accepted (claims, return_to)
-        s.apache.error_log()         # CGI log lines (ZENDESK_SSO_LOG_STDERR=1) and pam_syslog lines
+        s.web.error_log()            # CGI log lines (ZENDESK_SSO_LOG_STDERR=1) and pam_syslog lines
 
 StackTestCase: a unittest base class with one Stack per class.
 Lower-level parts: ZendeskStandIn (thread HTTP server), Apache (private
 httpd.conf, any number of CGI mounts and extra directives, env passed with
-SetEnv, optionally syslog_socket: its own /dev/log, and bind_mounts), free_port(), fetch()
-(one request with cookies and a source address).
+SetEnv, optionally syslog_socket: its own /dev/log, and bind_mounts), Nginx
+(private nginx.conf + fcgiwrap with the shipped examples/nginx snippets, env
+passed with fastcgi_param, the same namespace options), BasicAuthService
+(auth_request's service), free_port(), fetch() (one request with cookies and
+a source address).
 """
 
 import copy
@@ -259,6 +264,59 @@ def devlog_capture_supported():
     return _DEVLOG
 
 
+def in_own_namespace(dir, argv, syslog_socket=None, bind_mounts=()):
+    """argv run in a mount namespace of its own (root and unshare): a private
+    /tmp (dir/tmp), optionally syslog_socket at /dev/log, and bind_mounts
+    ((source, target) pairs). unshare execs sh, which execs argv: the pid
+    stays argv[0]'s."""
+    tmp = Path(dir) / "tmp"
+    tmp.mkdir(exist_ok=True)
+    os.chmod(tmp, 0o1777)
+    setup = 'mount --bind "$0" /tmp'
+    if syslog_socket:   # syslog() in the server and its CGIs lands in the test's socket
+        devlog = Path(dir) / "devlog"
+        devlog.mkdir(exist_ok=True)
+        setup += " && " + devlog_script(devlog, syslog_socket)
+    for source, target in bind_mounts:
+        setup += f" && mount --bind {shlex.quote(str(source))} {shlex.quote(str(target))}"
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+            setup + ' && exec "$@"', str(tmp)] + list(argv)
+
+
+def listening(proc, port, timeout):
+    """True once 127.0.0.1:port accepts; False when proc exits first (the
+    port was taken: try another) or the timeout passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def terminate(proc, group=False):
+    """SIGTERM to proc (group: to its process group), SIGKILL to the group
+    after 15 s; closes its stderr pipe. None or an exited proc is fine."""
+    if proc is None:
+        return
+    if proc.poll() is None:
+        if group:
+            os.killpg(proc.pid, signal.SIGTERM)
+        else:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    if proc.stderr:
+        proc.stderr.close()
+
+
 def work_root():
     """Where stacks live: /var/tmp when Apache gets a private /tmp (it must
     still see the stack), else the usual temp folder."""
@@ -375,31 +433,12 @@ class Apache:
                 raise RuntimeError(f"httpd.conf rejected:\n{check.stderr}")
             argv = [APACHE, "-f", str(self.conf_path), "-DFOREGROUND"]
             if self.private_tmp:
-                tmp = self.dir / "tmp"
-                tmp.mkdir(exist_ok=True)
-                os.chmod(tmp, 0o1777)
-                # unshare execs sh, which execs apache2: proc.pid stays Apache's parent.
-                setup = 'mount --bind "$0" /tmp'
-                if self.syslog_socket:   # syslog() in Apache and its CGIs lands in the test's socket
-                    devlog = self.dir / "devlog"
-                    devlog.mkdir(exist_ok=True)
-                    setup += " && " + devlog_script(devlog, self.syslog_socket)
-                for source, target in self.bind_mounts:
-                    setup += f" && mount --bind {shlex.quote(str(source))} {shlex.quote(str(target))}"
-                argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                        setup + ' && exec "$@"', str(tmp)] + argv
+                argv = in_own_namespace(self.dir, argv, self.syslog_socket, self.bind_mounts)
             self.proc = subprocess.Popen(argv,
                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                          start_new_session=True)
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                if self.proc.poll() is not None:
-                    break   # exited: port taken, try another
-                try:
-                    with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                        return self
-                except OSError:
-                    time.sleep(0.05)
+            if listening(self.proc, self.port, timeout):
+                return self
             err = self.proc.stderr.read().decode(errors="replace") if self.proc.poll() is not None else ""
             self.stop()
             busy = "could not bind" in err or "Address already in use" in err
@@ -410,21 +449,200 @@ class Apache:
         raise RuntimeError("apache2 could not bind a free port")
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            # SIGTERM: the parent stops its children (and the cgid daemon) and exits.
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        if self.proc and self.proc.stderr:
-            self.proc.stderr.close()
+        # SIGTERM: the parent stops its children (and the cgid daemon) and exits.
+        terminate(self.proc)
         self.proc = None
 
     def error_log(self):
         p = self.dir / "error.log"
         return p.read_text(errors="replace") if p.exists() else ""
+
+
+# --- nginx + fcgiwrap ------------------------------------------------------------------
+
+NGINX = "/usr/sbin/nginx"
+FCGIWRAP = "/usr/sbin/fcgiwrap"
+# What the shipped snippets name on a Debian host, and what a private stack uses instead.
+SNIPPET_CGI = "/usr/lib/cgi-bin/zendesk-sso/zendesk-sso.cgi"
+SNIPPET_SOCKET = "unix:/run/fcgiwrap.socket"
+SNIPPET_CONFIG_PARAM = "fastcgi_param ZENDESK_SSO_CONFIG /etc/zendesk-sso/config.json;"
+SNIPPET_AUTH_SERVICE = "http://127.0.0.1:4180/auth"
+
+
+def nginx_snippets(source_dir, cgi, socket_path, env, auth_url=None):
+    """examples/nginx/ as a private stack includes it: {file name: text}, with
+    the CGI's path, fcgiwrap's socket and the CGI's environment (fastcgi_param
+    lines in place of the ZENDESK_SSO_CONFIG one) rewritten; with auth_url, the
+    commented remote-user variant switched on against that service. Fails
+    loudly when a snippet no longer has what it rewrites."""
+    src = Path(source_dir) / "examples" / "nginx"
+    out = {}
+    for name in ("zendesk-sso.conf", "zendesk-sso-fastcgi.conf"):
+        out[name] = (src / name).read_text()
+    fcgi = out["zendesk-sso-fastcgi.conf"]
+    for needle in (SNIPPET_CGI, SNIPPET_SOCKET, SNIPPET_CONFIG_PARAM):
+        if fcgi.count(needle) != 1:
+            raise RuntimeError(f"zendesk-sso-fastcgi.conf: expected one {needle!r}")
+    params = "\n".join(f'fastcgi_param {k} "{v}";' for k, v in env.items())
+    fcgi = fcgi.replace(SNIPPET_CGI, str(cgi)).replace(SNIPPET_SOCKET, f"unix:{socket_path}")
+    out["zendesk-sso-fastcgi.conf"] = fcgi.replace(SNIPPET_CONFIG_PARAM, params)
+    if auth_url:
+        main = out["zendesk-sso.conf"]
+        m = re.search(r"^# BEGIN remote-user variant\n(.*?)^# END remote-user variant\n", main, re.S | re.M)
+        if not m or SNIPPET_AUTH_SERVICE not in m.group(1):
+            raise RuntimeError("zendesk-sso.conf: no remote-user variant between BEGIN and END")
+        block = re.sub(r"^# ?", "", m.group(1), flags=re.M).replace(SNIPPET_AUTH_SERVICE, auth_url)
+        out["zendesk-sso.conf"] = main + "\n" + block
+    return out
+
+
+class Nginx:
+    """A private nginx (its own prefix, nginx.conf, pid, logs and temp paths in
+    dir; 127.0.0.1:port only) in front of a private fcgiwrap on a Unix socket
+    in dir, serving the shipped examples/nginx snippets (see nginx_snippets).
+    As root, nginx's workers and fcgiwrap (so the CGI) run as nobody, as
+    Apache's children do; fcgiwrap gets the same private /tmp, /dev/log and
+    bind mounts as Apache. The CGI's stderr goes to dir/fcgiwrap.log.
+
+    mounts: {"/zendesk": program} only (the snippets' path). auth_url: switch
+    on the remote-user variant at /zendesk-sso against that service."""
+
+    def __init__(self, dir, mounts, env=None, port=None, source_dir=None, auth_url=None,
+                 private_tmp=None, syslog_socket=None, bind_mounts=(), workers=4):
+        self.dir = Path(dir)
+        if list(mounts) != ["/zendesk"]:
+            raise RuntimeError("the nginx snippets serve /zendesk only")
+        self.program = Path(mounts["/zendesk"])
+        self.env = dict(env or {})
+        self.port = port
+        self.source_dir = Path(source_dir or Path(__file__).resolve().parents[2])
+        self.auth_url = auth_url
+        self.private_tmp = private_tmp_supported() if private_tmp is None else private_tmp
+        self.syslog_socket = syslog_socket
+        if syslog_socket and not (self.private_tmp and devlog_capture_supported()):
+            raise RuntimeError("a private /dev/log needs root, unshare and overlayfs")
+        self.bind_mounts = list(bind_mounts)
+        if self.bind_mounts and not self.private_tmp:
+            raise RuntimeError("bind mounts need fcgiwrap's own mount namespace (root and unshare)")
+        self.workers = workers
+        self.proc = None        # nginx's master
+        self.fcgiwrap = None
+
+    @property
+    def base_url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def conf_path(self):
+        return self.dir / "nginx.conf"
+
+    @property
+    def socket_path(self):
+        return self.dir / "run" / "fcgiwrap.sock"
+
+    def _write_conf(self):
+        cgi_bin = self.dir / "cgi-bin"
+        cgi_bin.mkdir(parents=True, exist_ok=True)
+        target = cgi_bin / self.program.name
+        if self.program.resolve() != target.resolve():
+            shutil.copy2(self.program, target)
+        os.chmod(target, 0o755)
+        snippets = self.dir / "snippets"
+        snippets.mkdir(exist_ok=True)
+        for name, text in nginx_snippets(self.source_dir, target, self.socket_path, self.env, self.auth_url).items():
+            (snippets / name).write_text(text)
+        user = apache_user()
+        lines = [
+            f"user {user[0]} {user[1]};" if user else "",
+            "worker_processes 1;",
+            f"pid {self.dir}/nginx.pid;",
+            f"lock_file {self.dir}/nginx.lock;",
+            f"error_log {self.dir}/error.log warn;",
+            "events { worker_connections 256; }",
+            "http {",
+            "  access_log off;",
+            "  server_tokens off;",
+        ]
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+            lines.append(f"  {kind}_temp_path {self.dir}/{kind}_temp;")
+        lines += [
+            "  server {",
+            f"    listen 127.0.0.1:{self.port};",
+            "    server_name 127.0.0.1;",
+            "    include snippets/zendesk-sso.conf;",
+            "  }",
+            "}",
+        ]
+        self.conf_path.write_text("\n".join(lines) + "\n")
+
+    def _start_fcgiwrap(self, timeout):
+        run = self.socket_path.parent
+        run.mkdir(exist_ok=True)
+        if self.socket_path.exists():
+            self.socket_path.unlink()
+        argv = [FCGIWRAP, "-c", str(self.workers), "-s", f"unix:{self.socket_path}"]
+        user = apache_user()
+        if user:   # fcgiwrap runs CGIs as itself: Debian's unit has User=www-data
+            os.chown(run, pwd.getpwnam(user[0]).pw_uid, grp.getgrnam(user[1]).gr_gid)
+            argv = ["setpriv", f"--reuid={user[0]}", f"--regid={user[1]}", "--clear-groups", "--"] + argv
+        if self.private_tmp:
+            argv = in_own_namespace(self.dir, argv, self.syslog_socket, self.bind_mounts)
+        log = open(self.dir / "fcgiwrap.log", "ab")
+        try:
+            self.fcgiwrap = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                             start_new_session=True)
+        finally:
+            log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.fcgiwrap.poll() is not None:
+                raise RuntimeError(f"fcgiwrap exited:\n{self.error_log()}")
+            if self.socket_path.exists():
+                return
+            time.sleep(0.05)
+        raise RuntimeError("fcgiwrap did not create its socket")
+
+    def start(self, timeout=20):
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._start_fcgiwrap(timeout)
+        for attempt in range(3):
+            self.port = self.port if (self.port and attempt == 0) else free_port()
+            self._write_conf()
+            base = [NGINX, "-p", f"{self.dir}/", "-c", str(self.conf_path), "-e", str(self.dir / "error.log")]
+            check = subprocess.run(base + ["-t", "-q"], capture_output=True, text=True)
+            if check.returncode != 0:
+                self.stop()
+                raise RuntimeError(f"nginx.conf rejected:\n{check.stderr}")
+            self.proc = subprocess.Popen(base + ["-g", "daemon off;"], stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                         start_new_session=True)
+            if listening(self.proc, self.port, timeout):
+                return self
+            err = self.proc.stderr.read().decode(errors="replace") if self.proc.poll() is not None else ""
+            self._stop_nginx()
+            if "Address already in use" not in err + self.error_log():
+                self.stop()
+                raise RuntimeError(f"nginx did not start:\n{err}\n{self.error_log()}")
+        self.stop()
+        raise RuntimeError("nginx could not bind a free port")
+
+    def _stop_nginx(self):
+        terminate(self.proc)   # SIGTERM: fast shutdown, the master stops its workers
+        self.proc = None
+
+    def stop(self):
+        self._stop_nginx()
+        terminate(self.fcgiwrap, group=True)   # the preforked children share its process group
+        self.fcgiwrap = None
+
+    def error_log(self):
+        """nginx's error log, then the CGI's stderr (fcgiwrap's)."""
+        out = ""
+        for name in ("error.log", "fcgiwrap.log"):
+            p = self.dir / name
+            if p.exists():
+                out += p.read_text(errors="replace")
+        return out
 
 
 # --- HTTP client ------------------------------------------------------------------------
@@ -509,14 +727,85 @@ def assert_alice_token(test, token, secret):
     return claims
 
 
-class Stack:
-    """PamSandbox (tests/pam) + ZendeskStandIn + Apache with zendesk-sso.cgi at
-    /zendesk. Defaults: users alice (uid 1001, staff) and bob (1002,
-    zd-agents) with passwords from self.passwords; config subdomain acme,
-    claims email {user}@acme.test; a service "zendesk-sso" with pam_matrix
-    (auth) and pam_zendesk.so (auth gate, account, setcred)."""
+class BasicAuthService:
+    """The authentication service of nginx's auth_request variant, standing
+    in for a Kerberos/SPNEGO or OpenID Connect gateway: GET /auth answers 200
+    with X-Remote-User when the request's Basic credentials are in users
+    ({name: password}), else 401 with a Basic challenge."""
 
-    def __init__(self, build_dir=None, source_dir=None, keep=False, cgi=None, module=None):
+    def __init__(self, users, host="127.0.0.1"):
+        self.users = dict(users)
+        self.host = host
+        self.port = 0
+        self._server = None
+
+    @property
+    def url(self):
+        return f"http://{self.host}:{self.port}/auth"
+
+    def start(self):
+        users = self.users
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                import base64
+                user = None
+                kind, _, cred = (self.headers.get("Authorization") or "").partition(" ")
+                if kind == "Basic":
+                    try:
+                        name, _, password = base64.b64decode(cred, validate=True).decode().partition(":")
+                        if name in users and users[name] == password:
+                            user = name
+                    except ValueError:
+                        pass
+                self.send_response(200 if user else 401)
+                if user:
+                    self.send_header("X-Remote-User", user)
+                else:
+                    self.send_header("WWW-Authenticate", 'Basic realm="intranet"')
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self._server = http.server.ThreadingHTTPServer((self.host, 0), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self):
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+WEB_SERVERS = ("apache", "nginx")
+
+
+class Stack:
+    """PamSandbox (tests/pam) + ZendeskStandIn + a web server running
+    zendesk-sso.cgi at /zendesk: Apache (mod_cgid), or with server="nginx"
+    nginx + fcgiwrap with the shipped examples/nginx snippets. The default
+    server is $ZSSO_E2E_SERVER, else apache. Defaults: users alice (uid 1001,
+    staff) and bob (1002, zd-agents) with passwords from self.passwords;
+    config subdomain acme, claims email {user}@acme.test; a service
+    "zendesk-sso" with pam_matrix (auth) and pam_zendesk.so (auth gate,
+    account, setcred).
+
+    self.web is the running server (base_url, port, error_log(): the CGI's
+    stderr lines among the server's own); self.apache is the same object
+    when it is Apache. web_users ({name: password}): the web server checks
+    these Basic credentials and passes REMOTE_USER (Apache: mod_auth_basic;
+    nginx: the snippet's auth_request variant at /zendesk-sso, then the
+    stack's base_url)."""
+
+    def __init__(self, build_dir=None, source_dir=None, keep=False, cgi=None, module=None, server=None):
+        self.server = server or os.environ.get("ZSSO_E2E_SERVER") or "apache"
+        if self.server not in WEB_SERVERS:
+            raise ValueError(f"server must be one of {WEB_SERVERS}, not {self.server!r}")
         self.build_dir = Path(build_dir or os.environ["ZSSO_BUILD_DIR"])
         self.source_dir = Path(source_dir or os.environ.get("ZSSO_SOURCE_DIR")
                                or Path(__file__).resolve().parents[2])
@@ -553,8 +842,18 @@ class Stack:
         self.services = {"zendesk-sso": None}   # name -> stack text (None: the standard stack)
         self.cgi_env = {}
         self.apache_options = {}
+        self.nginx_options = {}
+        self.web_users = {}
         self.standin = None
-        self.apache = None
+        self.auth_service = None
+        self.web = None
+
+    @property
+    def apache(self):
+        """The web server when it is Apache (the suites that drive Apache itself use this)."""
+        if self.web is not None and not isinstance(self.web, Apache):
+            raise AttributeError(f"this stack runs {self.server}, not Apache")
+        return self.web
 
     # configuration before (or between) starts
     def configure(self, overrides):
@@ -585,29 +884,57 @@ class Stack:
         env.update(self.cgi_env)
         return env
 
+    def _web_server(self, port=None):
+        mounts = {"/zendesk": self.cgi}
+        if self.server == "nginx":
+            options = dict(self.nginx_options)
+            if self.web_users:
+                if not self.auth_service:
+                    self.auth_service = BasicAuthService(self.web_users).start()
+                options["auth_url"] = self.auth_service.url
+            if port:
+                options["port"] = port
+            return Nginx(self.dir / "nginx", mounts, env=self.cgi_environment(), source_dir=self.source_dir,
+                         **options)
+        options = dict(self.apache_options)
+        if self.web_users:
+            htpasswd = self.dir / "htpasswd"
+            for i, (name, password) in enumerate(self.web_users.items()):
+                subprocess.run(["htpasswd", "-b" + ("c" if i == 0 else ""), str(htpasswd), name, password],
+                               check=True, capture_output=True)
+            os.chmod(htpasswd, 0o644)
+            options["modules"] = list(options.get("modules", ())) + [
+                "auth_basic", "authn_core", "authn_file", "authz_user"]
+            options["location_conf"] = (options.get("location_conf", "") +
+                                        f'\n  AuthType Basic\n  AuthName "intranet"\n  AuthBasicProvider file\n'
+                                        f'  AuthUserFile "{htpasswd}"\n  Require valid-user')
+        if port:
+            options["port"] = port
+        return Apache(self.dir / "httpd", mounts, env=self.cgi_environment(), **options)
+
     def start(self):
         self._write_files()
         if not self.standin:
             self.standin = ZendeskStandIn(self.secret).start()
-        self.apache = Apache(self.dir / "httpd", {"/zendesk": self.cgi}, env=self.cgi_environment(),
-                             **self.apache_options)
-        self.apache.start()
+        self.web = self._web_server()
+        self.web.start()
         return self
 
     def restart(self):
-        """Rewrites config and services, restarts Apache (same port)."""
-        port = self.apache.port
-        self.apache.stop()
+        """Rewrites config and services, restarts the web server (same port)."""
+        port = self.web.port
+        self.web.stop()
         self._write_files()
-        self.apache = Apache(self.dir / "httpd", {"/zendesk": self.cgi}, env=self.cgi_environment(),
-                             port=port, **self.apache_options)
-        self.apache.start()
+        self.web = self._web_server(port)
+        self.web.start()
 
     def stop(self):
-        if self.apache:
-            self.apache.stop()
+        if self.web:
+            self.web.stop()
         if self.standin:
             self.standin.stop()
+        if self.auth_service:
+            self.auth_service.stop()
 
     def cleanup(self):
         self.stop()
@@ -622,7 +949,9 @@ class Stack:
 
     @property
     def base_url(self):
-        return self.apache.base_url + "/zendesk"
+        if self.server == "nginx" and self.web_users:
+            return self.web.base_url + "/zendesk-sso"   # the snippet's remote-user location
+        return self.web.base_url + "/zendesk"
 
     @property
     def login_url(self):
@@ -669,11 +998,12 @@ class StackTestCase(unittest.TestCase):
 
 # --- demo (scripts/demo.sh) --------------------------------------------------------------
 
-def demo(build_dir, source_dir, port=None):
+def demo(build_dir, source_dir, port=None, server="apache"):
     import secrets as pysecrets
-    s = Stack(build_dir, source_dir)
+    s = Stack(build_dir, source_dir, server=server)
     if port:
         s.apache_options = {"port": port}
+        s.nginx_options = {"port": port}
     password = "".join(pysecrets.choice(DEMO_PASSWORD_ALPHABET) for _ in range(12))
     s.sandbox.add_user("demo", 1500, gecos="Demo User", password=password, groups=["staff"])
     s.configure({"helper": {"site_name": "zendesk-sso demo"}, "network": {"ip_ranges": ["127.0.0.0/8"]}})
@@ -696,7 +1026,7 @@ def demo(build_dir, source_dir, port=None):
             print(f"demo: {e}", file=sys.stderr)
             return 1
         print(f"""
-zendesk-sso demo is running (private Apache {s.apache.base_url}, files in {s.dir})
+zendesk-sso demo is running (private {"nginx + fcgiwrap" if server == "nginx" else "Apache"} {s.web.base_url}, files in {s.dir})
 
   Open:      {s.login_url}?return_to=/hc/en-us
   User:      demo
@@ -706,15 +1036,16 @@ zendesk-sso demo is running (private Apache {s.apache.base_url}, files in {s.dir
 The form signs you in through PAM (pam_matrix + pam_zendesk.so); the token goes
 to a local stand-in for Zendesk at {s.standin.url}/access/jwt, which verifies it
 with PyJWT and shows the decoded claims. Sign-out page: {s.base_url}/logout
-CGI log: {s.apache.dir}/error.log
+CGI log: {s.web.dir / ("fcgiwrap.log" if server == "nginx" else "error.log")}
 
 Press Ctrl-C to stop.""", flush=True)
         while not stop.wait(0.5):
-            if s.apache.proc is None or s.apache.proc.poll() is not None:
+            if s.web.proc is None or s.web.proc.poll() is not None:
                 # The log goes with the temp folder: show it first.
-                err = s.apache.proc.stderr.read().decode(errors="replace") if s.apache.proc else ""
-                print(f"apache2 exited (status {s.apache.proc.returncode if s.apache.proc else '?'}). "
-                      f"Its error log, {s.apache.dir}/error.log:\n{s.apache.error_log() or '(empty)'}"
+                err = (s.web.proc.stderr.read().decode(errors="replace")
+                       if s.web.proc and s.web.proc.stderr else "")
+                print(f"the web server exited (status {s.web.proc.returncode if s.web.proc else '?'}). "
+                      f"Its error log, {s.web.dir}/error.log:\n{s.web.error_log() or '(empty)'}"
                       + (f"\nIts standard error:\n{err}" if err.strip() else ""), file=sys.stderr)
                 return 1
     finally:
@@ -729,6 +1060,8 @@ if __name__ == "__main__":
     ap.add_argument("command", choices=["demo"])
     ap.add_argument("--build", required=True)
     ap.add_argument("--source", default=str(Path(__file__).resolve().parents[2]))
-    ap.add_argument("--port", type=int, default=None, help="Apache's port on 127.0.0.1 (default: a free one)")
+    ap.add_argument("--port", type=int, default=None, help="the web server's port on 127.0.0.1 (default: a free one)")
+    ap.add_argument("--server", choices=WEB_SERVERS, default="apache",
+                    help="Apache httpd (default), or nginx + fcgiwrap with the shipped snippets")
     a = ap.parse_args()
-    sys.exit(demo(a.build, a.source, a.port))
+    sys.exit(demo(a.build, a.source, a.port, a.server))

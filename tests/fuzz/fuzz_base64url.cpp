@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // base64url (JWT parts): the strict decoder accepts exactly one encoding per
 // byte string, so decode then encode gives the input back, and encode then
 // decode gives the bytes back.

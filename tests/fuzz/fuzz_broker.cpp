@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The broker protocol (zsso/broker_protocol.hpp): what zendesk-sso-authd
 // reads from its peers and what the CGI reads back. The first byte picks:
 //   0: a request body    - decodes, or re-encodes and decodes to the same request

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The CGI's parsing of request metadata (helper/cgi): Cookie headers
 // (cookie_values), Content-Type (is_form_urlencoded), REMOTE_ADDR with
 // X-Forwarded-For through trusted proxies (resolve_client_address), the CSRF

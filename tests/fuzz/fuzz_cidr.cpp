@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // CIDR text: CidrSet::parse (ip_ranges / trusted_proxies entries), parse_range
 // and parse_ip (REMOTE_ADDR, X-Forwarded-For, PAM_RHOST).
 // Input: lines; the first line is also tried as an address.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Config JSON (parse_config): comments, profiles, every section's checks and
 // the CIDR lists it builds. An admin's file, but `zendesk-sso check` reads
 // whatever it is pointed at, and a malformed file must give an error, never a

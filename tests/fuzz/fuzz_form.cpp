@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Query strings and application/x-www-form-urlencoded bodies (parse_form,
 // percent_decode), as the CGI reads them from QUERY_STRING and stdin.
 #include <cstddef>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // JWT verification (verify_jwt with a fixed key) and decode_jwt_claims_unverified,
 // as `zendesk-sso verify TOKEN` and the tests use them.
 // The first byte picks the mode:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // return_to validation (validate_return_to): the open-redirect guard. Beyond
 // "no crash", whatever it accepts must be safe to put in a Location header or
 // form: no control characters or backslashes, and either a path on the Zendesk

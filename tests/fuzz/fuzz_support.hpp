@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Shared by the fuzz targets: invariant checks that crash loudly, so
 // libFuzzer saves the input.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Claim templates (expand_template / check_template) with a fuzzed template and
 // fuzzed account fields (GECOS and names come from NSS, i.e. from users), and
 // build_claims: whatever claims it builds must sign and verify unchanged.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // A main() for builds without libFuzzer (gcc, the sanitizer build): runs a
 // fuzz target once over every file named or found in the directories given,
 // so the seeds and the inputs that once crashed are checked in every build.

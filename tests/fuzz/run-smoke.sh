@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # One fuzz target's ctest: replay the regression inputs, then fuzz for a while
 # starting from a fresh, writable copy of the checked-in seeds.
 #   run-smoke.sh FUZZER SEED_DIR REGRESSION_DIR WORK_DIR SECONDS

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Instruments for the hardening suites (tests/hostile, tests/audit,
 tests/soak), on top of tests/e2e/zsso_e2e.py's Stack:
 

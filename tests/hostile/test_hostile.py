@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Hostile HTTP against zendesk-sso.cgi under a real Apache on 127.0.0.1
 (tests/e2e's stack; raw sockets for what no client library sends).
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Brute force against the shipped local-accounts stack: examples/pam.d/
 zendesk-sso (pam_faillock) through zendesk-sso.cgi under a real Apache, with
 pam_matrix standing in for pam_unix and faillock's tally directory in the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // pam_flow SERVICE USER [RHOST]: one sign-in on real libpam, the way the CGI
 // and the broker run it: authenticate -> acct_mgmt -> setcred(ESTABLISH) ->
 // pam_getenv("ZENDESK_JWT") -> setcred(DELETE). The password comes from

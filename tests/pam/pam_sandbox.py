@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """A throwaway PAM world for tests: fake users and groups (nss_wrapper),
 passwords (pam_matrix), PAM service files (pam_wrapper), a config and a
 secret, all inside one temporary directory. Nothing on the machine changes.

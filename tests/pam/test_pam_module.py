@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """pam_zendesk.so through real libpam: pamtester and pam_flow under
 pam_wrapper, pam_matrix passwords and nss_wrapper accounts. Tokens are
 checked with python3-jwt, an implementation independent of ours.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """pam_zendesk.so as a deliverable: what it exports, its man page, the
 example PAM stacks (run for real where their modules exist), installation,
 and memcheck over the pamtester and pam_flow cases.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Soak: mixed traffic through a real Apache for a fixed time — good
 sign-ins, wrong passwords and hostile requests from 8 concurrent clients —
 against both ways of signing in at once: direct mode (/zendesk/login, PAM

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """zendesk-sso sync against a loopback stand-in for Zendesk's users API
 (zendesk_users_standin.py), with accounts from nss_wrapper: what a dry run
 lists, what --apply changes (checked on the stand-in's state), a second run,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """A loopback stand-in for Zendesk's Support API users endpoints, as
 developer.zendesk.com documents them:
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // lookup_account against the machine's real NSS (root, an unknown name) and,
 // under nss_wrapper (ctest unit.account_nss_wrapper), against tests/unit/nss/.
 #include "zsso/account.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 #include "zsso/base64url.hpp"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Our HS256 tokens against PyJWT (Debian's python3-jwt), both ways.
 
 Run by ctest as: /usr/bin/python3 jwt_interop.py PATH/TO/zsso_jwt_interop_tool

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Drives our JWT code for tests/unit/jwt_interop.py, which checks it against
 // PyJWT (python3-jwt), an independent implementation.
 //   sign SECRETFILE CLAIMS_JSON   print a token for exactly these claims

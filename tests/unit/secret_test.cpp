@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // load_secret_file and the trusted-file reader under it (files.hpp).
 #include "zsso/secret.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Small helpers shared by the unit suites: a private temp folder per test and
 // file writing with an exact mode.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The small helpers: text.hpp, html.hpp, url.hpp.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // A local or directory account, read through NSS (getpwnam_r, getgrouplist).
 #pragma once
 

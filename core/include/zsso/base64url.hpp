@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // base64url without padding (RFC 4648 §5), as JWS compact form needs.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The wire protocol between the CGI (client) and zendesk-sso-authd (broker).
 //
 // One request and one response per connection, each a frame:

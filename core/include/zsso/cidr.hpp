@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // IP addresses and sets of ranges. IPv4 is held as IPv4-mapped IPv6, so
 // "::ffff:10.1.2.3" matches "10.0.0.0/8".
 #pragma once

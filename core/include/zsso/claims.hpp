@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Zendesk JWT claims from an account and the config's claims section.
 #pragma once
 

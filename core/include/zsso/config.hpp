@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // /etc/zendesk-sso/config.json, schema v1 (see README "Configuration").
 // Strict: wrong types and unknown keys are errors naming the key path.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Opening files that steer security: no symlinks, owner and mode checked on
 // the open descriptor, size capped before reading.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // HS256 JSON Web Tokens (RFC 7519 / JWS compact form), the only kind Zendesk takes.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Minting a Zendesk token for an account: the one sequence pam_zendesk.so and
 // `zendesk-sso mint` share (claims -> fresh jti -> HS256).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Who may sign in from where: the access policy shared by pam_zendesk.so,
 // the CGI and the CLI.
 #pragma once

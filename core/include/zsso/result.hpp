@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Result<T>: a value or an error message. Code that PAM calls reports failure
 // with values, not exceptions.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The shared secret: read from a file we trust, kept in memory that is wiped.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Percent-encoding and application/x-www-form-urlencoded parsing.
 #pragma once
 

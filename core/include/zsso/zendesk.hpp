@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Delivering a token to Zendesk: the endpoint, return_to validation, the
 // auto-submitting POST page body and the legacy GET URL.
 #pragma once
