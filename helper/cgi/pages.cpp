@@ -211,7 +211,7 @@ std::string delivery_page(const PageFrame& f, std::string_view post_form_html) {
   out.reserve(2048 + post_form_html.size());
   open_page(out, f, tr(L, "Signing in"));
   out += "<p>";
-  html_escape_append(out, tr(L, "Signing you in to Zendesk\xe2\x80\xa6 If nothing happens, press the button."));
+  html_escape_append(out, tr(L, "Signing you in to Zendesk... If nothing happens, press the button."));
   out += "</p>\n";
   out += post_form_html;
   out += "<script>";
