@@ -121,8 +121,20 @@ class Handler {
     if (!tag.empty()) lang_hint_ = tag;
   }
 
+  // Refusals made before the config is read (405, 413, 415, 400, 404) still
+  // show the site's name, language settings, colours and help contact: the
+  // config is read for the page once the decision is made, and a config
+  // that does not load leaves the built-in look.
+  bool config_tried_ = false;
+  void config_for_page() {
+    if (config_tried_) return;
+    config_tried_ = true;
+    if (auto loaded = load_config(); !loaded) cfg_ = Config{};
+  }
+
   // A message page; m's texts are msgids (N_), translated here.
   Response page(int status, Message m, int prio, std::string log) {
+    config_for_page();
     const std::string title(t(m.title)), text(t(m.text)), next(t(m.next)), label(t(m.link_label));
     m.title = title;
     m.text = text;
@@ -154,9 +166,11 @@ class Handler {
   }
 
   Response not_found() {
-    // The site's own name on its 404 too: the base config's, if it can be read.
-    route_.profile.clear();
-    if (auto loaded = load_config(); !loaded) cfg_ = Config{};
+    // The site's own name on its 404 too: the base config's (page() reads it).
+    if (!route_.profile.empty()) {
+      route_.profile.clear();
+      config_tried_ = false;
+    }
     return page(404,
                 {N_("Page not found"), N_("There is no page at this address."),
                  N_("To sign in to Zendesk, use the link below or start from Zendesk's own sign-in button."),
@@ -483,6 +497,7 @@ Response Handler::run() {
     }
   }
 
+  config_tried_ = true;
   if (auto loaded = load_config(); !loaded) {
     if (loaded.error() == "unknown-profile") return not_found();
     return server_error(500, loaded.error());
