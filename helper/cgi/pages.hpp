@@ -23,26 +23,26 @@ extern const std::string_view kAutoSubmitScript;
 std::string page_style(std::string_view primary_color);
 
 struct Branding {
-  std::string_view help_contact;   // text; "" = none
-  std::string_view help_url;       // https:, http: or mailto: (validated by the config)
-  std::string_view logo_data_url;  // "data:image/png;base64,..." built by the caller; "" = none
-  std::string_view banner;         // notice shown on the sign-in form
+  std::string_view help_contact{};   // text; "" = none
+  std::string_view help_url{};       // https:, http: or mailto: (validated by the config)
+  std::string_view logo_data_url{};  // "data:image/png;base64,..." built by the caller; "" = none
+  std::string_view banner{};         // notice shown on the sign-in form
 };
 
 struct PageFrame {
-  std::string_view site_name;
-  std::string_view request_id;     // shown on error pages, matches the syslog line
+  std::string_view site_name{};
+  std::string_view request_id{};     // shown on error pages, matches the syslog line
   const Language* lang = nullptr;  // nullptr: English
-  std::string_view style;          // the <style> text; "" = kPageStyle
+  std::string_view style{};          // the <style> text; "" = kPageStyle
   Branding brand;
 };
 
 struct LoginForm {
-  std::string_view action;       // URL the form posts to (this login URL)
-  std::string_view csrf_token;
-  std::string_view return_to;    // already validated; "" = none
-  std::string_view user;         // prefilled after a failed attempt
-  std::string_view message;      // "" or one generic sentence (translated)
+  std::string_view action{};       // URL the form posts to (this login URL)
+  std::string_view csrf_token{};
+  std::string_view return_to{};    // already validated; "" = none
+  std::string_view user{};         // prefilled after a failed attempt
+  std::string_view message{};      // "" or one generic sentence (translated)
 };
 
 // The form also carries the page's language (hidden "lang") so the answer
