@@ -34,7 +34,7 @@ struct PageFrame {
   std::string_view request_id{};     // shown on error pages, matches the syslog line
   const Language* lang = nullptr;  // nullptr: English
   std::string_view style{};          // the <style> text; "" = kPageStyle
-  Branding brand;
+  Branding brand{};
 };
 
 struct LoginForm {
