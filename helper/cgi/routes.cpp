@@ -478,7 +478,8 @@ Response Handler::run() {
     return r;
   }
   if (is_post) {
-    // Cheap refusals before any file is read.
+    // Cheap refusals, decided before any file is read (the page then reads
+    // the config for its look and language: config_for_page).
     if (!is_form_urlencoded(req_.content_type)) {
       return page(415,
                   {N_("Unsupported form"), N_("The form must be sent as application/x-www-form-urlencoded."),
