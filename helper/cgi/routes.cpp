@@ -132,6 +132,12 @@ class Handler {
     if (auto loaded = load_config(); !loaded) cfg_ = Config{};
   }
 
+  // The older call shape (title, text, … as msgids), kept so callers
+  // written against it still build; new code passes a Message with a next step.
+  Response page(int status, std::string_view title, std::string_view text, int prio, std::string log,
+                std::string_view link_url = {}, std::string_view link_label = {}, bool show_request_id = false) {
+    return page(status, Message{title, text, {}, link_url, link_label, show_request_id}, prio, std::move(log));
+  }
   // A message page; m's texts are msgids (N_), translated here.
   Response page(int status, Message m, int prio, std::string log) {
     config_for_page();
