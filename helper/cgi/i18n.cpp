@@ -182,7 +182,15 @@ Language choose_language(const std::vector<std::string>& candidates, LocaleSearc
       for (const auto& dir : where.dirs) {
         const std::string path = dir + "/" + name + "/LC_MESSAGES/" + std::string(kTextDomain) + ".mo";
         struct stat st {};
-        if (::stat(path.c_str(), &st) != 0) continue;   // no such translation here
+        if (::stat(path.c_str(), &st) != 0) {
+          // No such translation here is normal; anything else (a directory
+          // the web server may not enter) is the admin's to know.
+          if (errno != ENOENT && errno != ENOTDIR) {
+            if (!where.problems.empty()) where.problems += "; ";
+            where.problems += "catalogue " + path + ": " + errno_text(errno);
+          }
+          continue;
+        }
         auto text = read_trusted_file(path, TrustedFileRules{kMaxCatalog, true});
         if (!text) {
           if (!where.problems.empty()) where.problems += "; ";

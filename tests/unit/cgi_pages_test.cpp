@@ -108,6 +108,18 @@ TEST(Language, AnAdminsCatalogueIsFoundFirstAndABadOneIsReportedNotUsed) {
   EXPECT_NE(where.problems.find("bad magic"), std::string::npos) << where.problems;
 }
 
+TEST(Language, ADirectoryThatCannotBeSearchedIsReported) {
+  TempDir dir;
+  write_file(dir.path().string() + "/de", "a file where a directory should be", 0644);
+  LocaleSearch where{{dir.path().string() + "/de/x"}, {}};   // ENOTDIR: as good as missing
+  EXPECT_EQ(choose_language({"de"}, where).tag, "en");
+  EXPECT_TRUE(where.problems.empty()) << where.problems;
+  LocaleSearch looped{{dir.path().string() + "/loop"}, {}};
+  std::filesystem::create_directory_symlink(dir.path() / "loop", dir.path() / "loop");   // ELOOP
+  EXPECT_EQ(choose_language({"de"}, looped).tag, "en");
+  EXPECT_NE(looped.problems.find("/loop/de/LC_MESSAGES/zendesk-sso.mo"), std::string::npos) << looped.problems;
+}
+
 TEST(Language, ZendeskLocaleIdsFromTheirPublicList) {
   EXPECT_EQ(zendesk_locale_tag(1, {}), "en-US");
   EXPECT_EQ(zendesk_locale_tag(2, {}), "es");
