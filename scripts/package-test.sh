@@ -174,6 +174,14 @@ EXPECTED_FILES="
 /usr/share/doc/zendesk-sso/changelog.gz
 /usr/share/doc/zendesk-sso/README.Debian.gz
 /usr/share/doc/zendesk-sso/admin-guide.md.gz
+/usr/share/doc/zendesk-sso/images/branded-login.png
+/usr/share/locale/de/LC_MESSAGES/zendesk-sso.mo
+/usr/share/locale/es/LC_MESSAGES/zendesk-sso.mo
+/usr/share/locale/fr/LC_MESSAGES/zendesk-sso.mo
+/usr/share/locale/it/LC_MESSAGES/zendesk-sso.mo
+/usr/share/locale/ja/LC_MESSAGES/zendesk-sso.mo
+/usr/share/locale/nl/LC_MESSAGES/zendesk-sso.mo
+/usr/share/locale/pt_BR/LC_MESSAGES/zendesk-sso.mo
 /usr/share/lintian/overrides/zendesk-sso
 "
 LISTING=$(dpkg -c "$DEB")

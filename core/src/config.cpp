@@ -262,7 +262,8 @@ void read_broker(Reader& rd, const J& j, BrokerConfig& b) {
 
 void read_helper(Reader& rd, const J& j, HelperConfig& h) {
   if (!rd.object(j, "helper", {"trust_remote_user", "site_name", "logout_redirect", "csrf_key_file",
-                               "password_change_url", "health_from_anywhere"}))
+                               "password_change_url", "health_from_anywhere", "help_contact", "help_url",
+                               "default_language", "locale_dir", "locale_ids", "logo_file", "primary_color", "banner"}))
     return;
   rd.boolean(j, "helper", "trust_remote_user", h.trust_remote_user);
   rd.boolean(j, "helper", "health_from_anywhere", h.health_from_anywhere);
@@ -281,6 +282,51 @@ void read_helper(Reader& rd, const J& j, HelperConfig& h) {
   if (!pc.empty() && ((pc.rfind("https://", 0) != 0 && pc.rfind("http://", 0) != 0) || has_control_chars(pc) ||
                       !is_valid_utf8(pc)))
     rd.fail("helper.password_change_url", quote_for_log(pc) + " must be an http(s) URL (%u becomes the user name)");
+
+  for (auto [key, field] : {std::pair{"help_contact", &HelperConfig::help_contact},
+                            std::pair{"banner", &HelperConfig::banner}}) {
+    rd.string(j, "helper", key, h.*field);
+    if (!is_valid_utf8(h.*field)) rd.fail(std::string("helper.") + key, "is not valid UTF-8");
+    if ((h.*field).size() > 1000) rd.fail(std::string("helper.") + key, "is longer than 1000 bytes");
+  }
+  rd.string(j, "helper", "help_url", h.help_url);
+  if (const auto& hu = h.help_url; !hu.empty()) {
+    const bool scheme = hu.rfind("https://", 0) == 0 || hu.rfind("http://", 0) == 0 || hu.rfind("mailto:", 0) == 0;
+    const bool printable = std::all_of(hu.begin(), hu.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+    if (!scheme || !printable || hu.size() > 2000)
+      rd.fail("helper.help_url", quote_for_log(hu) + " must be an https://, http:// or mailto: URL without spaces");
+  }
+  rd.string(j, "helper", "default_language", h.default_language);
+  if (!is_language_tag(h.default_language))
+    rd.fail("helper.default_language", quote_for_log(h.default_language) + " is not a language tag like en, de or pt-BR");
+  rd.string(j, "helper", "locale_dir", h.locale_dir);
+  if (!h.locale_dir.empty() && h.locale_dir.front() != '/') rd.fail("helper.locale_dir", "must be an absolute path");
+  if (const J* ids = rd.find(j, "locale_ids")) {
+    if (!ids->is_object()) {
+      rd.fail("helper.locale_ids", "must be an object like {\"19\": \"pt-BR\"}");
+    } else {
+      h.locale_ids.clear();
+      for (const auto& [k, v] : ids->items()) {
+        const std::string p = "helper.locale_ids." + k;
+        const bool digits = !k.empty() && k.size() <= 9 && std::all_of(k.begin(), k.end(), [](char c) { return c >= '0' && c <= '9'; });
+        if (!digits) { rd.fail(p, "the key must be a Zendesk locale id (a number)"); continue; }
+        if (!v.is_string() || !is_language_tag(v.get_ref<const std::string&>())) {
+          rd.fail(p, "must be a language tag like de or pt-BR");
+          continue;
+        }
+        h.locale_ids.emplace_back(std::stoll(k), v.get<std::string>());
+      }
+    }
+  }
+  rd.string(j, "helper", "logo_file", h.logo_file);
+  if (!h.logo_file.empty() && h.logo_file.front() != '/') rd.fail("helper.logo_file", "must be an absolute path");
+  rd.string(j, "helper", "primary_color", h.primary_color);
+  if (const auto& c = h.primary_color; !c.empty()) {
+    const bool ok = c.size() == 7 && c[0] == '#' && std::all_of(c.begin() + 1, c.end(), [](char x) {
+      return (x >= '0' && x <= '9') || (x >= 'a' && x <= 'f') || (x >= 'A' && x <= 'F');
+    });
+    if (!ok) rd.fail("helper.primary_color", quote_for_log(c) + " must be a colour like #1f73b7");
+  }
 }
 
 void read_api(Reader& rd, const J& j, ApiConfig& a, std::string_view source) {

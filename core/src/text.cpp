@@ -64,6 +64,20 @@ std::string ascii_lower(std::string_view s) {
   return out;
 }
 
+bool is_language_tag(std::string_view s) {
+  auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  std::size_t n = 0;
+  while (n < s.size() && alpha(s[n])) ++n;
+  if (n < 2 || n > 3) return false;
+  if (n == s.size()) return true;
+  if (s[n] != '-' && s[n] != '_') return false;
+  std::string_view region = s.substr(n + 1);
+  if (region.size() == 2) return alpha(region[0]) && alpha(region[1]);
+  if (region.size() == 3) return digit(region[0]) && digit(region[1]) && digit(region[2]);
+  return false;
+}
+
 std::string_view trim(std::string_view s) {
   const char* ws = " \t\r\n";
   auto b = s.find_first_not_of(ws);

@@ -1,22 +1,32 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "pages.hpp"
 
+#include <cmath>
+#include <cstdio>
+
 #include "zsso/html.hpp"
 
 namespace zsso::cgi {
 
+// --zp: the primary colour, --zf: text on it (page_style sets both).
 const std::string_view kPageStyle =
     "body{font-family:system-ui,-apple-system,\"Segoe UI\",Roboto,sans-serif;margin:0;"
     "background:#f4f5f7;color:#1b1f24;line-height:1.5}"
     "main{max-width:24rem;margin:2rem auto;padding:1.5rem;background:#fff;border-radius:.5rem;"
-    "box-shadow:0 1px 3px rgba(0,0,0,.15)}"
+    "border-top:4px solid var(--zp,#1f73b7);box-shadow:0 1px 3px rgba(0,0,0,.15)}"
     "h1{font-size:1.35rem;margin:0 0 1rem}"
+    "h2{font-size:1.15rem;margin:0 0 .75rem}"
+    ".logo{display:block;max-width:12rem;max-height:4rem;margin:0 0 1rem}"
     "label{display:block;font-weight:600;margin:.75rem 0 .25rem}"
     "input{box-sizing:border-box;width:100%;font:inherit;padding:.6rem;border:1px solid #8a949e;border-radius:.3rem}"
-    "input:focus,button:focus{outline:3px solid #1f73b7;outline-offset:1px}"
+    "input:focus,button:focus,a:focus{outline:3px solid var(--zp,#1f73b7);outline-offset:1px}"
     "button{margin-top:1.25rem;width:100%;font:inherit;font-weight:600;padding:.7rem;border:0;"
-    "border-radius:.3rem;background:#1f73b7;color:#fff;cursor:pointer}"
+    "border-radius:.3rem;background:var(--zp,#1f73b7);color:var(--zf,#fff);cursor:pointer}"
+    "a{color:#1a5f99}"
     ".alert{background:#fde8e8;border-left:4px solid #cc3340;padding:.5rem .75rem;margin:0 0 1rem}"
+    ".banner{background:#fff8e1;border-left:4px solid #b7791f;padding:.5rem .75rem;margin:0 0 1rem;"
+    "font-size:.9rem;overflow-wrap:anywhere}"
+    ".help{margin-top:1.25rem;font-size:.9rem;overflow-wrap:anywhere}"
     ".note{background:#e8f1fb;border-left:4px solid #1f73b7;padding:.5rem .75rem;margin:0 0 1rem}"
     ".pam{white-space:pre-line}"
     ".again{margin-top:1rem;font-size:.9rem}"
@@ -27,23 +37,74 @@ const std::string_view kAutoSubmitScript = "document.getElementById('zendesk-sso
 
 namespace {
 
+const Language kEnglish{};
+
+const Language& lang_of(const PageFrame& f) { return f.lang ? *f.lang : kEnglish; }
+
+bool is_hex_colour(std::string_view c) {
+  if (c.size() != 7 || c[0] != '#') return false;
+  for (char x : c.substr(1))
+    if (!((x >= '0' && x <= '9') || (x >= 'a' && x <= 'f') || (x >= 'A' && x <= 'F'))) return false;
+  return true;
+}
+
+// WCAG relative luminance of an sRGB colour.
+double luminance(std::string_view c) {
+  double l = 0;
+  const double weights[3] = {0.2126, 0.7152, 0.0722};
+  for (int i = 0; i < 3; ++i) {
+    const double v = std::stoi(std::string(c.substr(1 + 2 * i, 2)), nullptr, 16) / 255.0;
+    l += weights[i] * (v <= 0.03928 ? v / 12.92 : std::pow((v + 0.055) / 1.055, 2.4));
+  }
+  return l;
+}
+
 void open_page(std::string& out, const PageFrame& f, std::string_view title) {
-  out += "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+  out += "<!doctype html>\n<html lang=\"";
+  html_escape_append(out, lang_of(f).tag);
+  out += "\">\n<head>\n<meta charset=\"utf-8\">\n"
          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
          "<meta name=\"robots\" content=\"noindex\">\n<title>";
   html_escape_append(out, title);
   out += " \xe2\x80\x93 ";
   html_escape_append(out, f.site_name);
   out += "</title>\n<style>";
-  out += kPageStyle;
-  out += "</style>\n</head>\n<body>\n<main>\n<h1>";
+  out += f.style.empty() ? kPageStyle : f.style;
+  out += "</style>\n</head>\n<body>\n<main>\n";
+  if (!f.brand.logo_data_url.empty()) {
+    out += "<img class=\"logo\" src=\"";
+    html_escape_append(out, f.brand.logo_data_url);
+    out += "\" alt=\"\">\n";
+  }
+  out += "<h1>";
   html_escape_append(out, f.site_name);
   out += "</h1>\n";
 }
 
+void help_line(std::string& out, const PageFrame& f) {
+  const Branding& b = f.brand;
+  if (b.help_contact.empty() && b.help_url.empty()) return;
+  out += "<p class=\"help\">";
+  html_escape_append(out, tr(lang_of(f), "Need help?"));
+  out += ' ';
+  if (!b.help_url.empty()) {
+    out += "<a href=\"";
+    html_escape_append(out, b.help_url);
+    out += "\">";
+    html_escape_append(out, b.help_contact.empty() ? tr(lang_of(f), "Contact support") : b.help_contact);
+    out += "</a>";
+  } else {
+    html_escape_append(out, b.help_contact);
+  }
+  out += "</p>\n";
+}
+
 void close_page(std::string& out, const PageFrame& f, bool with_request_id) {
+  help_line(out, f);
   if (with_request_id && !f.request_id.empty()) {
-    out += "<p class=\"rid\">Request id: <code>";
+    out += "<p class=\"rid\">";
+    html_escape_append(out, tr(lang_of(f), "Request id:"));
+    out += " <code>";
     html_escape_append(out, f.request_id);
     out += "</code></p>\n";
   }
@@ -91,10 +152,23 @@ void append_hidden(std::string& out, std::string_view name, std::string_view val
 
 }  // namespace
 
+std::string page_style(std::string_view primary_color) {
+  std::string s(kPageStyle);
+  if (!is_hex_colour(primary_color)) return s;
+  // Text on the colour: white or near-black, whichever contrasts more.
+  const double l = luminance(primary_color);
+  const bool dark_text = (l + 0.05) / (0.0137 + 0.05) > 1.05 / (l + 0.05);
+  s += ":root{--zp:";
+  for (char c : primary_color) s += static_cast<char>(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
+  s += dark_text ? ";--zf:#1b1f24}" : ";--zf:#fff}";
+  return s;
+}
+
 std::string prompt_page(const PageFrame& f, const PromptForm& form) {
+  const Language& L = lang_of(f);
   std::string out;
   out.reserve(4096);
-  open_page(out, f, "Sign in");
+  open_page(out, f, tr(L, "Sign in"));
   out += "<form method=\"post\" action=\"";
   html_escape_append(out, form.action);
   out += "\">\n";
@@ -104,7 +178,7 @@ std::string prompt_page(const PageFrame& f, const PromptForm& form) {
     if (!m.is_prompt()) continue;
     const std::string id = "answer" + std::to_string(k++);
     out += "<label for=\"" + id + "\">";
-    html_escape_append(out, m.text.empty() ? std::string_view("Answer") : std::string_view(m.text));
+    html_escape_append(out, m.text.empty() ? tr(L, "Answer") : std::string_view(m.text));
     out += "</label>\n<input id=\"" + id + "\" name=\"" + id + "\" type=\"";
     out += m.kind == broker::Message::Kind::echo_off ? "password" : "text";
     out += "\"";
@@ -115,17 +189,29 @@ std::string prompt_page(const PageFrame& f, const PromptForm& form) {
   append_hidden(out, "conversation", form.conversation);
   append_hidden(out, "step", std::to_string(form.step));
   if (!form.return_to.empty()) append_hidden(out, "return_to", form.return_to);
-  out += "<button type=\"submit\">Continue</button>\n</form>\n<p class=\"again\"><a href=\"";
+  out += "<input type=\"hidden\" name=\"lang\" value=\"";
+  html_escape_append(out, L.tag);
+  out += "\">\n<button type=\"submit\">";
+  html_escape_append(out, tr(L, "Continue"));
+  out += "</button>\n</form>\n<p class=\"again\"><a href=\"";
   html_escape_append(out, form.start_again_url);
-  out += "\">Start again</a></p>\n";
+  out += "\">";
+  html_escape_append(out, tr(L, "Start again"));
+  out += "</a></p>\n";
   close_page(out, f, false);
   return out;
 }
 
 std::string login_form_page(const PageFrame& f, const LoginForm& form) {
+  const Language& L = lang_of(f);
   std::string out;
   out.reserve(4096);
-  open_page(out, f, "Sign in");
+  open_page(out, f, tr(L, "Sign in"));
+  if (!f.brand.banner.empty()) {
+    out += "<p class=\"banner\" role=\"note\">";
+    html_escape_append(out, f.brand.banner);
+    out += "</p>\n";
+  }
   out += "<form method=\"post\" action=\"";
   html_escape_append(out, form.action);
   out += "\">\n";
@@ -134,8 +220,11 @@ std::string login_form_page(const PageFrame& f, const LoginForm& form) {
     html_escape_append(out, form.message);
     out += "</p>\n";
   }
-  out += "<p>Sign in to Zendesk with your intranet account.</p>\n"
-         "<label for=\"user\">User name</label>\n"
+  out += "<p>";
+  html_escape_append(out, fill(tr(L, "Sign in to Zendesk with your {site} account."), {{"site", f.site_name}}));
+  out += "</p>\n<label for=\"user\">";
+  html_escape_append(out, tr(L, "User name"));
+  out += "</label>\n"
          "<input id=\"user\" name=\"user\" type=\"text\" autocomplete=\"username\" autocapitalize=\"none\" "
          "spellcheck=\"false\" required";
   if (form.user.empty()) {
@@ -145,7 +234,9 @@ std::string login_form_page(const PageFrame& f, const LoginForm& form) {
     html_escape_append(out, form.user);
     out += "\">\n";
   }
-  out += "<label for=\"password\">Password</label>\n"
+  out += "<label for=\"password\">";
+  html_escape_append(out, tr(L, "Password"));
+  out += "</label>\n"
          "<input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required";
   out += form.user.empty() ? ">\n" : " autofocus>\n";
   out += "<input type=\"hidden\" name=\"csrf\" value=\"";
@@ -156,52 +247,70 @@ std::string login_form_page(const PageFrame& f, const LoginForm& form) {
     html_escape_append(out, form.return_to);
     out += "\">\n";
   }
-  out += "<button type=\"submit\">Sign in</button>\n</form>\n";
+  out += "<input type=\"hidden\" name=\"lang\" value=\"";
+  html_escape_append(out, L.tag);
+  out += "\">\n<button type=\"submit\">";
+  html_escape_append(out, tr(L, "Sign in"));
+  out += "</button>\n</form>\n";
   close_page(out, f, !form.message.empty());
+  return out;
+}
+
+std::string message_page(const PageFrame& f, const Message& m) {
+  std::string out;
+  out.reserve(2048);
+  open_page(out, f, m.title);
+  out += "<h2>";
+  html_escape_append(out, m.title);
+  out += "</h2>\n<p>";
+  html_escape_append(out, m.text);
+  out += "</p>\n";
+  if (!m.next.empty()) {
+    out += "<p class=\"next\">";
+    html_escape_append(out, m.next);
+    out += "</p>\n";
+  }
+  if (!m.link_url.empty()) {
+    out += "<p><a href=\"";
+    html_escape_append(out, m.link_url);
+    out += "\">";
+    html_escape_append(out, m.link_label);
+    out += "</a></p>\n";
+  }
+  close_page(out, f, m.with_request_id);
   return out;
 }
 
 std::string message_page(const PageFrame& f, std::string_view title, std::string_view text,
                          std::string_view link_url, std::string_view link_label, bool with_request_id) {
-  std::string out;
-  out.reserve(2048);
-  open_page(out, f, title);
-  out += "<h2>";
-  html_escape_append(out, title);
-  out += "</h2>\n<p>";
-  html_escape_append(out, text);
-  out += "</p>\n";
-  if (!link_url.empty()) {
-    out += "<p><a href=\"";
-    html_escape_append(out, link_url);
-    out += "\">";
-    html_escape_append(out, link_label);
-    out += "</a></p>\n";
-  }
-  close_page(out, f, with_request_id);
-  return out;
+  return message_page(f, Message{title, text, {}, link_url, link_label, with_request_id});
 }
 
 std::string delivery_page(const PageFrame& f, std::string_view post_form_html,
                           const std::vector<broker::Message>& messages) {
+  const Language& L = lang_of(f);
   std::string out;
   out.reserve(2048 + post_form_html.size());
-  open_page(out, f, "Signing in");
+  open_page(out, f, tr(L, "Signing in"));
   if (!messages.empty()) {
     // Something to read first ("Your password will expire in 3 days"): no
     // auto-submit, the person continues when they have read it.
     append_messages(out, messages);
-    out += "<p>Press the button to continue to Zendesk.</p>\n";
+    out += "<p>";
+    html_escape_append(out, tr(L, "Press the button to continue to Zendesk."));
+    out += "</p>\n";
     out += post_form_html;
     close_page(out, f, false);
     return out;
   }
-  out += "<p>Signing you in to Zendesk\xe2\x80\xa6 If nothing happens, press the button.</p>\n";
+  out += "<p>";
+  html_escape_append(out, tr(L, "Signing you in to Zendesk... If nothing happens, press the button."));
+  out += "</p>\n";
   out += post_form_html;
   out += "<script>";
   out += kAutoSubmitScript;
   out += "</script>\n";
-  close_page(out, f, false);
+  out += "</main>\n</body>\n</html>\n";
   return out;
 }
 

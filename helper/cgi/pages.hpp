@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// The HTML the CGI shows: plain, accessible, readable on a phone. Every value
-// from outside is HTML-escaped here; callers pass raw text.
+// The HTML the CGI shows: plain, accessible, readable on a phone, in the
+// user's language (i18n.hpp) and the company's look (Branding). Every value
+// from outside is HTML-escaped here; callers pass raw text. Texts given to
+// these functions are already translated (tr()); the page's own chrome
+// (labels, "Request id", "Need help?") is translated here.
 #pragma once
 
 #include <cstdint>
@@ -10,27 +13,58 @@
 
 #include "zsso/broker_protocol.hpp"
 
+#include "i18n.hpp"
+
 namespace zsso::cgi {
 
 // Inline CSS and the auto-submit script; CSP allows exactly these by hash.
+// kPageStyle is the base; page_style() adds the configured colour, and the
+// CSP hash is computed from the text actually sent (csp_hash(frame.style)).
 extern const std::string_view kPageStyle;
 extern const std::string_view kAutoSubmitScript;
 
+// kPageStyle plus, for a valid "#rrggbb", the colour for buttons, focus
+// rings and the card's top edge, and a readable text colour on it.
+std::string page_style(std::string_view primary_color);
+
+struct Branding {
+  std::string_view help_contact{};   // text; "" = none
+  std::string_view help_url{};       // https:, http: or mailto: (validated by the config)
+  std::string_view logo_data_url{};  // "data:image/png;base64,..." built by the caller; "" = none
+  std::string_view banner{};         // notice shown on the sign-in form
+};
+
 struct PageFrame {
-  std::string_view site_name;
-  std::string_view request_id;   // shown on error pages, matches the syslog line
+  std::string_view site_name{};
+  std::string_view request_id{};     // shown on error pages, matches the syslog line
+  const Language* lang = nullptr;  // nullptr: English
+  std::string_view style{};          // the <style> text; "" = kPageStyle
+  Branding brand{};
 };
 
 struct LoginForm {
-  std::string_view action;       // URL the form posts to (this login URL)
-  std::string_view csrf_token;
-  std::string_view return_to;    // already validated; "" = none
-  std::string_view user;         // prefilled after a failed attempt
-  std::string_view message;      // "" or one generic sentence
+  std::string_view action{};       // URL the form posts to (this login URL)
+  std::string_view csrf_token{};
+  std::string_view return_to{};    // already validated; "" = none
+  std::string_view user{};         // prefilled after a failed attempt
+  std::string_view message{};      // "" or one generic sentence (translated)
 };
 
+// The form also carries the page's language (hidden "lang") so the answer
+// to the POST speaks the same language.
 std::string login_form_page(const PageFrame& f, const LoginForm& form);
 
+// A short page: heading, what happened, what to do next, optional link, the
+// help contact, and the request id when with_request_id (every error page).
+struct Message {
+  std::string_view title{};
+  std::string_view text{};
+  std::string_view next{};        // second paragraph: what to do now ("" = none)
+  std::string_view link_url{};
+  std::string_view link_label{};
+  bool with_request_id = true;
+};
+std::string message_page(const PageFrame& f, const Message& m);
 // One step of a multi-step sign-in: what PAM said, then one input per
 // prompt (answer0, answer1, ...) labelled with the module's own text.
 struct PromptForm {

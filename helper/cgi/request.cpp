@@ -29,6 +29,7 @@ Request request_from_environment() {
   r.remote_addr = env("REMOTE_ADDR");
   r.remote_user = env("REMOTE_USER");
   r.forwarded_for = env("HTTP_X_FORWARDED_FOR");
+  r.accept_language = env("HTTP_ACCEPT_LANGUAGE");
   r.cookie = env("HTTP_COOKIE");
   r.https = ascii_lower(env("HTTPS")) == "on";
   std::string len = env("CONTENT_LENGTH");

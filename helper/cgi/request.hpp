@@ -27,6 +27,7 @@ struct Request {
   std::string remote_user;     // REMOTE_USER (set by an Apache auth module)
   std::string forwarded_for;   // HTTP_X_FORWARDED_FOR
   std::string cookie;          // HTTP_COOKIE
+  std::string accept_language; // HTTP_ACCEPT_LANGUAGE: the pages' language when Zendesk names none
   bool https = false;          // HTTPS=on
   SecureBytes body;            // holds the password: wiped when freed
   std::size_t body_consumed = 0;   // bytes taken from stdin so far

@@ -32,10 +32,11 @@ std::string csp_hash(std::string_view text) {
 }
 
 std::string build_csp(std::string_view style_hash, std::string_view script_hash,
-                      const std::vector<std::string>& form_targets) {
+                      const std::vector<std::string>& form_targets, bool data_images) {
   std::string csp = "default-src 'none'";
   if (!style_hash.empty()) { csp += "; style-src "; csp += style_hash; }
   if (!script_hash.empty()) { csp += "; script-src "; csp += script_hash; }
+  if (data_images) csp += "; img-src data:";
   csp += "; form-action 'self'";
   for (const auto& t : form_targets) { csp += ' '; csp += t; }
   csp += "; frame-ancestors 'none'; base-uri 'none'";

@@ -29,8 +29,9 @@ std::string csp_hash(std::string_view inline_text);
 
 // default-src 'none'; inline style (and script, when given) only by hash;
 // forms only to 'self' plus form_targets (origins); no framing, no <base>.
+// data_images adds img-src data: (the configured logo, inlined).
 std::string build_csp(std::string_view style_hash, std::string_view script_hash,
-                      const std::vector<std::string>& form_targets);
+                      const std::vector<std::string>& form_targets, bool data_images = false);
 
 // "Status:" line, Content-Type, Cache-Control: no-store, CSP,
 // Referrer-Policy, X-Content-Type-Options, X-Frame-Options, extra headers,

@@ -6,8 +6,10 @@
 
 #include <algorithm>
 
+#include "branding.hpp"
 #include "client_address.hpp"
 #include "csrf.hpp"
+#include "i18n.hpp"
 #include "login.hpp"
 #include "pages.hpp"
 #include "zsso/files.hpp"
@@ -15,6 +17,7 @@
 #include "zsso/text.hpp"
 #include "zsso/url.hpp"
 #include "zsso/zendesk.hpp"
+#include "zendesk_errors.hpp"
 
 namespace zsso::cgi {
 
@@ -103,7 +106,49 @@ class Handler {
   std::string client_;      // resolved client address, for PAM_RHOST and logs
   std::string notes_;       // extra facts for the log line (dropped return_to, override in use)
 
-  PageFrame frame() const { return {site_name_, env_.request_id}; }
+  // The page's language, resolved on first use (after the config when it
+  // loaded): lang_hint_ (Zendesk's locale_id, or the form's lang), then
+  // Accept-Language, then helper.default_language.
+  std::string lang_hint_;
+  bool lang_ready_ = false;
+  Language lang_;
+  bool brand_ready_ = false;
+  std::string style_ = std::string(kPageStyle);
+  std::string logo_;
+
+  const Language& lang() {
+    if (!lang_ready_) {
+      lang_ready_ = true;
+      std::vector<std::string> candidates;
+      if (!lang_hint_.empty()) candidates.push_back(lang_hint_);
+      for (auto& t : accept_language_tags(req_.accept_language)) candidates.push_back(std::move(t));
+      candidates.push_back(cfg_.helper.default_language);
+      LocaleSearch where = locale_search(cfg_.helper.locale_dir);
+      lang_ = choose_language(candidates, where);
+      if (!where.problems.empty()) note(where.problems);
+    }
+    return lang_;
+  }
+  std::string_view t(std::string_view msgid) { return tr(lang(), msgid); }
+  void ensure_brand() {
+    if (brand_ready_) return;
+    brand_ready_ = true;
+    style_ = page_style(cfg_.helper.primary_color);
+    if (!cfg_.helper.logo_file.empty()) {
+      if (auto logo = logo_data_url(cfg_.helper.logo_file)) logo_ = std::move(*logo);
+      else note("logo not shown: " + logo.error());
+    }
+  }
+  PageFrame frame() {
+    ensure_brand();
+    const HelperConfig& h = cfg_.helper;
+    return {site_name_, env_.request_id, &lang(), style_, {h.help_contact, h.help_url, logo_, h.banner}};
+  }
+  // The CSP for a page built with frame(): the style it carries, by hash.
+  std::string csp(std::string_view script_hash = {}, const std::vector<std::string>& form_targets = {}) {
+    ensure_brand();
+    return build_csp(csp_hash(style_), script_hash, form_targets, !logo_.empty());
+  }
   std::string route_url(std::string_view what) const {
     std::string u = req_.script_name + "/" + std::string(what);
     if (!route_.profile.empty()) u += "/" + route_.profile;
@@ -127,13 +172,45 @@ class Handler {
     if (!notes_.empty()) notes_ += "; ";
     notes_ += s;
   }
+  // Zendesk's locale_id from a query string or form, as a hint.
+  void hint_from_locale_id(const FormFields& fields) {
+    const std::string* id = form_get(fields, "locale_id");
+    if (!id || id->empty() || id->size() > 9 || !std::all_of(id->begin(), id->end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return;
+    std::string tag = zendesk_locale_tag(std::stoll(*id), cfg_.helper.locale_ids);
+    if (!tag.empty()) lang_hint_ = tag;
+  }
 
+  // Refusals made before the config is read (405, 413, 415, 400, 404) still
+  // show the site's name, language settings, colours and help contact: the
+  // config is read for the page once the decision is made, and a config
+  // that does not load leaves the built-in look.
+  bool config_tried_ = false;
+  void config_for_page() {
+    if (config_tried_) return;
+    config_tried_ = true;
+    if (auto loaded = load_config(); !loaded) cfg_ = Config{};
+  }
+
+  // The older call shape (title, text, … as msgids), kept so callers
+  // written against it still build; new code passes a Message with a next step.
   Response page(int status, std::string_view title, std::string_view text, int prio, std::string log,
                 std::string_view link_url = {}, std::string_view link_label = {}, bool show_request_id = false) {
+    return page(status, Message{title, text, {}, link_url, link_label, show_request_id}, prio, std::move(log));
+  }
+  // A message page; m's texts are msgids (N_), translated here.
+  Response page(int status, Message m, int prio, std::string log) {
+    config_for_page();
+    const std::string title(t(m.title)), text(t(m.text)), next(t(m.next)), label(t(m.link_label));
+    m.title = title;
+    m.text = text;
+    m.next = next;
+    m.link_label = label;
+    m.with_request_id = m.with_request_id || status >= 400;
     Response r;
     r.status = status;
-    r.body = message_page(frame(), title, text, link_url, link_label, show_request_id || status >= 400);
-    r.content_security_policy = build_csp(csp_hash(kPageStyle), {}, {});
+    r.body = message_page(frame(), m);
+    r.content_security_policy = csp();
     r.log_priority = prio;
     r.log_message = std::move(log);
     return r;
@@ -149,22 +226,45 @@ class Handler {
       r.log_message += " peer=" + quote_for_log(req_.remote_addr, 64);
     }
     if (!route_.profile.empty()) r.log_message += " profile=" + route_.profile;
+    if (lang_ready_ && lang_.tag != "en") r.log_message += " lang=" + lang_.tag;
     if (!notes_.empty()) r.log_message += " (" + notes_ + ")";
     return r;
   }
 
   Response not_found() {
-    return page(404, "Page not found", "There is no such page here.", LOG_NOTICE,
-                "404 no route for " + quote_for_log(req_.path_info));
+    // The site's own name on its 404 too: the base config's (page() reads it).
+    if (!route_.profile.empty()) {
+      route_.profile.clear();
+      config_tried_ = false;
+    }
+    return page(404,
+                {N_("Page not found"), N_("There is no page at this address."),
+                 N_("To sign in to Zendesk, use the link below or start from Zendesk's own sign-in button."),
+                 req_.script_name + "/login", N_("Go to the sign-in page")},
+                LOG_NOTICE, "404 no route for " + quote_for_log(req_.path_info));
   }
   Response bad_request(std::string why) {
-    return page(400, "Bad request", "The request could not be understood.", LOG_NOTICE, "400 " + why);
+    return page(400,
+                {N_("Bad request"), N_("Your browser sent a request this page cannot use."),
+                 N_("Go back to Zendesk and start signing in again. If it keeps happening, contact your IT "
+                    "support and give them the request id below.")},
+                LOG_NOTICE, "400 " + why);
   }
   Response server_error(int status, std::string why) {
-    return page(status, status == 503 ? "Sign-in unavailable" : "Sign-in is misconfigured",
-                "Sign-in is not working right now. Try again later; if it keeps happening, tell your "
-                "administrator the request id below.",
+    return page(status,
+                {status == 503 ? N_("Sign-in unavailable") : N_("Sign-in is misconfigured"),
+                 N_("Sign-in is not working right now. This is not a problem with your account or password."),
+                 N_("Try again in a few minutes. If it keeps happening, contact your IT support and give them "
+                    "the request id below.")},
                 LOG_ERR, std::to_string(status) + " " + why);
+  }
+  Response base_redirect();
+  Response refused(std::string_view text, std::string log) {
+    return page(403,
+                {N_("Sign-in refused"), text,
+                 N_("If you think you should have access, contact your IT support and give them the request id "
+                    "below.")},
+                LOG_NOTICE, std::move(log));
   }
 
   Response run();
@@ -228,8 +328,8 @@ Response Handler::login_form(int status, std::string_view return_to, std::string
   const std::string action = route_url("login");
   Response r;
   r.status = status;
-  r.body = login_form_page(frame(), {action, *token, return_to, user, message});
-  r.content_security_policy = build_csp(csp_hash(kPageStyle), {}, {});
+  r.body = login_form_page(frame(), {action, *token, return_to, user, t(message)});
+  r.content_security_policy = csp();
   std::string cookie = csrf_cookie_name() + "=" + *token + "; Path=" + action + "; Max-Age=" +
                        std::to_string(kCsrfLifetimeSeconds) + "; HttpOnly; SameSite=Strict";
   if (req_.https) cookie += "; Secure";
@@ -251,8 +351,8 @@ Response Handler::deliver(const std::string& token, std::string_view return_to, 
   if (cfg_.zendesk.delivery == Delivery::get) {
     r.status = 302;
     r.header("Location", jwt_get_url(cfg_.zendesk, token, return_to));
-    r.body = message_page(frame(), "Signing in", "Continue to Zendesk.", {}, {}, false);
-    r.content_security_policy = build_csp(csp_hash(kPageStyle), {}, {});
+    r.body = message_page(frame(), t("Signing in"), t("Continue to Zendesk."), {}, {}, false);
+    r.content_security_policy = csp();
     r.log_message += " delivery=get";
     return r;
   }
@@ -260,9 +360,9 @@ Response Handler::deliver(const std::string& token, std::string_view return_to, 
   const std::string endpoint = jwt_endpoint(cfg_.zendesk);
   const std::string origin = endpoint.substr(0, endpoint.find('/', endpoint.find("//") + 2));
   r.status = 200;
-  r.body = delivery_page(frame(), jwt_post_form(cfg_.zendesk, token, return_to), messages);
-  r.content_security_policy =
-      build_csp(csp_hash(kPageStyle), messages.empty() ? csp_hash(kAutoSubmitScript) : std::string(), {origin});
+  r.body = delivery_page(frame(), jwt_post_form(cfg_.zendesk, token, return_to, "zendesk-sso", t("Continue to Zendesk")),
+                         messages);
+  r.content_security_policy = csp(messages.empty() ? csp_hash(kAutoSubmitScript) : std::string(), {origin});
   r.log_message += " delivery=post";
   return r;
 }
@@ -292,16 +392,14 @@ Response Handler::outcome_page(LoginOutcome& out, std::string_view user, bool re
       return prompt(out, return_to, binding, "200 asked " + who + ": " + out.detail);
     case LoginStatus::bad_login:
       if (remote_user)
-        return page(403, "Sign-in refused", "This account may not sign in to Zendesk.", LOG_NOTICE,
-                    "403 REMOTE_USER refused " + who + ": " + out.detail);
-      return login_form(401, return_to, step.empty() ? user : std::string_view{}, "The user name or password is incorrect.",
+        return refused(N_("This account may not sign in to Zendesk."), "403 REMOTE_USER refused " + who + ": " + out.detail);
+      return login_form(401, return_to, step.empty() ? user : std::string_view{}, N_("The user name or password is incorrect."),
                         "401 bad login " + who + ": " + out.detail);
     case LoginStatus::not_allowed:
       if (remote_user)
-        return page(403, "Sign-in refused", "This account may not sign in to Zendesk from here.", LOG_NOTICE,
-                    "403 not allowed " + who + ": " + out.detail);
+        return refused(N_("This account may not sign in to Zendesk from here."), "403 not allowed " + who + ": " + out.detail);
       return login_form(403, return_to, step.empty() ? user : std::string_view{},
-                        "This account may not sign in to Zendesk from here.",
+                        N_("This account may not sign in to Zendesk from here."),
                         "403 not allowed " + who + ": " + out.detail);
     case LoginStatus::password_expired: {
       // The admin's own password-change page; %u is the user, URL-encoded.
@@ -315,17 +413,17 @@ Response Handler::outcome_page(LoginOutcome& out, std::string_view user, bool re
           url += c;
         }
       }
-      Response r = page(302, "Password expired", "Your password has expired. Continue to change it.", LOG_NOTICE,
+      Response r = page(302, N_("Password expired"), N_("Your password has expired. Continue to change it."), LOG_NOTICE,
                         "302 password expired " + who + ", sent to helper.password_change_url: " + out.detail, url,
-                        "Change your password");
+                        N_("Change your password"));
       r.header("Location", url);
       return r;
     }
     case LoginStatus::gone:
       return start_again(return_to, "410 conversation over " + who + ": " + out.detail);
     case LoginStatus::busy: {
-      Response r = page(503, "Too many sign-ins", "Too many people are signing in right now. Wait a minute and try again.",
-                        LOG_WARNING, "503 busy " + who + ": " + out.detail, route_url("login"), "Try again");
+      Response r = page(503, N_("Too many sign-ins"), N_("Too many people are signing in right now. Wait a minute and try again."),
+                        LOG_WARNING, "503 busy " + who + ": " + out.detail, route_url("login"), N_("Try again"));
       r.header("Retry-After", "30");
       return r;
     }
@@ -350,7 +448,7 @@ Response Handler::prompt(const LoginOutcome& out, std::string_view return_to, co
   Response r;
   r.status = 200;
   r.body = prompt_page(frame(), {action, *token, return_to, conversation, out.step, out.messages, again});
-  r.content_security_policy = build_csp(csp_hash(kPageStyle), {}, {});
+  r.content_security_policy = csp();
   r.header("Set-Cookie", cookie(csrf_cookie_name(), *token, kCsrfLifetimeSeconds));
   r.header("Set-Cookie", cookie(conversation_cookie_name(), binding, cfg_.broker.sign_in_deadline));
   r.log_priority = LOG_INFO;
@@ -362,9 +460,9 @@ Response Handler::prompt(const LoginOutcome& out, std::string_view return_to, co
 Response Handler::start_again(std::string_view return_to, std::string log) {
   std::string again = route_url("login");
   if (!return_to.empty()) again += "?return_to=" + percent_encode(return_to);
-  Response r = page(410, "Sign-in expired",
-                    "This sign-in took too long or has already ended. Start again from the sign-in form.", LOG_NOTICE,
-                    std::move(log), again, "Start again");
+  Response r = page(410, N_("Sign-in expired"),
+                    N_("This sign-in took too long or has already ended. Start again from the sign-in form."), LOG_NOTICE,
+                    std::move(log), again, N_("Start again"));
   r.header("Set-Cookie", cookie(conversation_cookie_name(), "", 0));
   return r;
 }
@@ -408,8 +506,7 @@ Response Handler::remote_user_sign_in(std::string_view return_to) {
   lr.user = req_.remote_user;
   lr.password_checked_by_web_server = true;
   if (lr.user.size() > kMaxUser || has_control_chars(lr.user) || !is_valid_utf8(lr.user))
-    return page(403, "Sign-in refused", "This account may not sign in to Zendesk.", LOG_NOTICE,
-                "403 unusable REMOTE_USER " + quote_for_log(lr.user, 64));
+    return refused(N_("This account may not sign in to Zendesk."), "403 unusable REMOTE_USER " + quote_for_log(lr.user, 64));
   note("REMOTE_USER");
   return attempt(lr, return_to);
 }
@@ -418,6 +515,7 @@ Response Handler::login_get() {
   auto query = parse_form(req_.query);
   if (!query) return bad_request("unparsable query string");
   if (form_count(*query, "return_to") > 1) return bad_request("repeated return_to");
+  hint_from_locale_id(*query);
   const std::string return_to = checked_return_to(form_get(*query, "return_to"));
   if (cfg_.helper.trust_remote_user && !req_.remote_user.empty()) return remote_user_sign_in(return_to);
   return login_form(200, return_to, {}, {}, "200 form");
@@ -428,8 +526,10 @@ Response Handler::login_post() {
   secure_wipe(req_.body.data(), req_.body.size());
   if (!fields) return bad_request("unparsable form body");
   FieldWiper wiper{*fields};
-  for (auto key : {"user", "password", "csrf", "return_to", "conversation", "step"})
+  for (auto key : {"user", "password", "csrf", "return_to", "conversation", "step", "lang"})
     if (form_count(*fields, key) > 1) return bad_request(std::string("repeated form field ") + key);
+  // The language the form was shown in (it answers in the same one).
+  if (const std::string* l = form_get(*fields, "lang"); l && is_language_tag(*l)) lang_hint_ = *l;
   const std::string return_to = checked_return_to(form_get(*fields, "return_to"));
   if (cfg_.helper.trust_remote_user && !req_.remote_user.empty()) return remote_user_sign_in(return_to);
 
@@ -445,10 +545,12 @@ Response Handler::login_post() {
   if (c != CsrfCheck::ok) {
     std::string again = route_url("login");
     if (!return_to.empty()) again += "?return_to=" + percent_encode(return_to);
-    return page(403, "Form expired",
-                "This sign-in form has expired or did not come from this site. Open it again and sign in.",
-                LOG_NOTICE, std::string("403 CSRF token ") + to_string(c) + claimed, again,
-                "Open the sign-in form");
+    return page(403,
+                {N_("Form expired"), N_("This sign-in form has expired or did not come from this site."),
+                 N_("Open the sign-in form again and sign in within 10 minutes. If this keeps happening, make sure "
+                    "your browser accepts cookies from this site."),
+                 again, N_("Open the sign-in form")},
+                LOG_NOTICE, std::string("403 CSRF token ") + to_string(c) + claimed);
   }
   // The next step of a multi-step sign-in.
   if (form_get(*fields, "conversation")) return next_step(*fields, return_to, claimed);
@@ -456,13 +558,13 @@ Response Handler::login_post() {
   const std::string* password = form_get(*fields, "password");
   if (!user || !password || trim(*user).empty() || password->empty())
     return login_form(401, return_to, user ? std::string_view(*user) : std::string_view{},
-                      "Enter your user name and password.", "401 empty user name or password" + claimed);
+                      N_("Enter your user name and password."), "401 empty user name or password" + claimed);
   // Unusable names and passwords fail like wrong ones, without PAM.
   if (user->size() > kMaxUser || has_control_chars(*user) || !is_valid_utf8(*user))
-    return login_form(401, return_to, {}, "The user name or password is incorrect.",
+    return login_form(401, return_to, {}, N_("The user name or password is incorrect."),
                       "401 unusable user name " + quote_for_log(*user, 64));
   if (password->size() > kMaxPassword || password->find('\0') != std::string::npos)
-    return login_form(401, return_to, *user, "The user name or password is incorrect.",
+    return login_form(401, return_to, *user, N_("The user name or password is incorrect."),
                       "401 unusable password user=" + quote_for_log(*user, 64));
 
   LoginRequest lr;
@@ -474,30 +576,66 @@ Response Handler::login_post() {
 Response Handler::logout() {
   auto query = parse_form(req_.query);
   if (!query) return bad_request("unparsable query string");
+  hint_from_locale_id(*query);
   const std::string* kind = form_get(*query, "kind");
   if (kind && *kind == "error") {
+    // Zendesk's words go to the log, mapped to a cause the admin can act on;
+    // the user gets plain words and the cause's category, never the raw
+    // message (it may be long, odd text, or meant for the admin).
     const std::string* message = form_get(*query, "message");
-    std::string text = message && !message->empty() ? *message : "Zendesk reported an error without a message.";
-    // Escaping makes markup harmless but passes NUL, ESC and friends through
-    // to the page: a message with any of them is not Zendesk's text.
-    if (!is_valid_utf8(text) || has_control_chars(text))
-      text = "Zendesk reported an error (the message was not valid text).";
-    // The log keeps what Zendesk sent (quote_for_log escapes it), shown or not.
-    return page(200, "Zendesk could not sign you in", text, LOG_WARNING,
-                "200 Zendesk reported a sign-in error: " + quote_for_log(message ? *message : text, 300),
-                route_url("login"), "Try signing in again", true);
+    const std::string_view raw = message ? std::string_view(*message) : std::string_view{};
+    const ZendeskErrorCause cause = classify_zendesk_error(raw);
+    const std::string text = std::string(t(N_("Zendesk refused the sign-in."))) + " " + std::string(t(cause.user_text));
+    return page(200,
+                {N_("Zendesk could not sign you in"), text,
+                 N_("Try signing in again. If it happens again, contact your IT support and give them the request "
+                    "id below; the cause is in the sign-in server's log."),
+                 route_url("login"), N_("Try signing in again"), true},
+                LOG_WARNING,
+                "200 Zendesk reported a sign-in error: cause=" + std::string(cause.category) + " (" +
+                    std::string(cause.admin_hint) + ") message=" +
+                    (message ? quote_for_log(*message, 300) : std::string("(none)")));
   }
   if (!cfg_.helper.logout_redirect.empty()) {
     Response r;
     r.status = 302;
     r.header("Location", cfg_.helper.logout_redirect);
-    r.body = message_page(frame(), "Signed out", "You are signed out of Zendesk.", {}, {}, false);
-    r.content_security_policy = build_csp(csp_hash(kPageStyle), {}, {});
+    r.body = message_page(frame(), t(N_("Signed out")), t(N_("You are signed out of Zendesk.")), {}, {}, false);
+    r.content_security_policy = csp();
     r.log_message = "302 signed out, to logout_redirect";
     return r;
   }
-  Response r = page(200, "Signed out", "You are signed out of Zendesk.", LOG_INFO, "200 signed out",
-                    route_url("login"), "Sign in again");
+  return page(200, {N_("Signed out"), N_("You are signed out of Zendesk."), {}, route_url("login"), N_("Sign in again"), false},
+              LOG_INFO, "200 signed out");
+}
+
+// The CGI's own address (PATH_INFO "" or "/"): to the sign-in form, with
+// the query string (Zendesk's return_to, locale_id …) kept.
+Response Handler::base_redirect() {
+  std::string location = req_.script_name + "/login";
+  if (!req_.query.empty()) {
+    // QUERY_STRING as the server passed it; anything a Location header may
+    // not carry is percent-encoded (the server normally has done so).
+    location += '?';
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    for (unsigned char c : req_.query) {
+      if (c > 0x20 && c < 0x7f) {
+        location += static_cast<char>(c);
+      } else {
+        location += '%';
+        location += kHex[c >> 4];
+        location += kHex[c & 15];
+      }
+    }
+  }
+  Response r;
+  r.status = 302;
+  r.header("Location", location);
+  r.body = message_page(frame(), t(N_("Sign in")), t(N_("Continue to the sign-in page.")), location,
+                        t(N_("Go to the sign-in page")), false);
+  r.content_security_policy = csp();
+  r.log_priority = LOG_INFO;
+  r.log_message = "302 base path, to the sign-in form";
   return r;
 }
 
@@ -521,8 +659,10 @@ Response Handler::health() {
   if (!cfg_.helper.health_from_anywhere) {
     if (!client) return bad_request(client.error());
     if (Decision d = check_address(cfg_.network, client_); !d.allowed())
-      return page(403, "Not available from here",
-                  "Sign-in to Zendesk is only available from the company network.", LOG_NOTICE, "403 health: " + d.reason);
+      return page(403,
+                  {N_("Not available from here"), N_("Sign-in to Zendesk is only available from the company network."),
+                   N_("Connect to the office network or the VPN, then try again.")},
+                  LOG_NOTICE, "403 health: " + d.reason);
   }
   if (!cfg_.broker.socket.empty())
     if (auto pong = broker_ping(cfg_); !pong) return health_answer(503, pong.error());
@@ -530,37 +670,58 @@ Response Handler::health() {
 }
 
 Response Handler::run() {
+  const bool is_get = req_.method == "GET" || req_.method == "HEAD";
+  if (req_.path_info.empty() || req_.path_info == "/") {
+    if (is_get) return base_redirect();
+    Response r = page(405,
+                      {N_("Method not allowed"), N_("This page does not accept that kind of request."),
+                       N_("Open the sign-in page from Zendesk instead.")},
+                      LOG_NOTICE, "405 method " + quote_for_log(req_.method, 20) + " on the base path");
+    r.header("Allow", "GET, HEAD");
+    return r;
+  }
   route_ = match_route(req_.path_info);
   if (route_.kind == Route::Kind::none) return not_found();
 
-  const bool is_get = req_.method == "GET" || req_.method == "HEAD";
   const bool is_post = req_.method == "POST";
   if (!is_get && !(is_post && route_.kind == Route::Kind::login)) {
-    Response r = page(405, "Method not allowed", "This page does not accept that kind of request.", LOG_NOTICE,
-                      "405 method " + quote_for_log(req_.method, 20));
+    Response r = page(405,
+                      {N_("Method not allowed"), N_("This page does not accept that kind of request."),
+                       N_("Open the sign-in page from Zendesk instead.")},
+                      LOG_NOTICE, "405 method " + quote_for_log(req_.method, 20));
     r.header("Allow", route_.kind == Route::Kind::login ? "GET, HEAD, POST" : "GET, HEAD");
     return r;
   }
   if (is_post) {
-    // Cheap refusals before any file is read.
+    // Cheap refusals, decided before any file is read (the page then reads
+    // the config for its look and language: config_for_page).
     if (!is_form_urlencoded(req_.content_type)) {
-      return page(415, "Unsupported form", "The form must be sent as application/x-www-form-urlencoded.",
+      return page(415,
+                  {N_("Unsupported form"), N_("The form must be sent as application/x-www-form-urlencoded."),
+                   N_("Open the sign-in form again and send it from there.")},
                   LOG_NOTICE, "415 content type " + quote_for_log(req_.content_type, 80));
     }
     switch (read_body(req_, env_.body_fd)) {
       case BodyStatus::ok: break;
       case BodyStatus::too_large:
-        return page(413, "Request too large", "The form sent more data than a sign-in needs.", LOG_NOTICE,
-                    "413 body larger than " + std::to_string(kMaxBody) + " bytes");
+        return page(413,
+                    {N_("Request too large"), N_("The form sent more data than a sign-in needs."),
+                     N_("Open the sign-in form again, check what you typed, and try again.")},
+                    LOG_NOTICE, "413 body larger than " + std::to_string(kMaxBody) + " bytes");
       case BodyStatus::bad:
         return bad_request("body shorter than CONTENT_LENGTH or CONTENT_LENGTH invalid");
     }
   }
 
+  config_tried_ = true;
   if (route_.kind == Route::Kind::health) return health();
   if (auto loaded = load_config(); !loaded) {
     if (loaded.error() == "unknown-profile") return not_found();
     return server_error(500, loaded.error());
+  }
+  if (is_get) {
+    // Zendesk's locale_id names the language before anything is shown.
+    if (auto query = parse_form(req_.query)) hint_from_locale_id(*query);
   }
   if (route_.kind == Route::Kind::logout) {
     // Signing out needs no address check; the log line still names the client.
@@ -574,8 +735,11 @@ Response Handler::run() {
   client_ = client->text;
   if (client->via_proxy) note("via trusted proxy " + req_.remote_addr);
   if (Decision d = check_address(cfg_.network, client_); !d.allowed())
-    return page(403, "Not available from here",
-                "Sign-in to Zendesk is only available from the company network.", LOG_NOTICE, "403 " + d.reason);
+    return page(403,
+                {N_("Not available from here"), N_("Sign-in to Zendesk is only available from the company network."),
+                 N_("Connect to the company network (in the office, or through the VPN) and try again. If you are "
+                    "connected and still see this, contact your IT support and give them the request id below.")},
+                LOG_NOTICE, "403 " + d.reason);
 
   return is_post ? login_post() : login_get();
 }

@@ -177,8 +177,8 @@ class Decisions(HardenedTestCase):
                                          urllib.parse.quote("JWT signature invalid\r\nforged: line")),
                            path="/zendesk/logout")
         self.assertNotIn("forged", r.body, "a message with CR/LF is not shown")
-        self.assertLine(l, "warning", r'200 Zendesk reported a sign-in error: "JWT signature invalid\\x0d\\x0aforged: '
-                                      r'line"')
+        self.assertLine(l, "warning", r'200 Zendesk reported a sign-in error: cause=wrong-secret \(.*\) '
+                                      r'message="JWT signature invalid\\x0d\\x0aforged: line"')
 
         # The lock-out ends with faillock --reset; bob, never locked, signs in.
         subprocess.run(["faillock", "--dir", str(self.tally), "--user", "alice", "--reset"], check=True)

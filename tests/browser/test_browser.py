@@ -96,5 +96,101 @@ class BrowserSignIn(StackTestCase):
                                            "document.getElementById('email').textContent"), "bob@acme.test")
 
 
+ACME_LOGO = (b'<?xml version="1.0" encoding="UTF-8"?>\n'
+             b'<svg xmlns="http://www.w3.org/2000/svg" width="168" height="40" viewBox="0 0 168 40">'
+             b'<rect width="40" height="40" rx="9" fill="#7a1fa2"/>'
+             b'<path d="M11 31 20 9l9 22M14.5 23h11" stroke="#fff" stroke-width="4" fill="none" stroke-linejoin="round"/>'
+             b'<text x="50" y="29" font-family="sans-serif" font-size="24" font-weight="700" fill="#1b1f24">Acme</text>'
+             b'</svg>\n')
+
+# Registered before any page script: collects CSP violations the page causes
+# (DevTools-injected, so the page's own CSP does not apply to it).
+CSP_WATCH = ("window.__csp = []; document.addEventListener('securitypolicyviolation', "
+             "e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));")
+
+
+class BrandedPage(StackTestCase):
+    """Issue 17.3: logo, colour, banner and help contact render under the
+    strict CSP; the screenshot goes to <build>/tests/browser/branded-login.png
+    (docs/images/ keeps a copy for the admin guide)."""
+    out = BrowserSignIn.out
+
+    @classmethod
+    def prepare(cls, stack):
+        cls.out.mkdir(parents=True, exist_ok=True)
+        logo = stack.dir / "logo.svg"
+        logo.write_bytes(ACME_LOGO)
+        os.chmod(logo, 0o644)
+        stack.configure({"helper": {
+            "site_name": "Acme intranet",
+            "logo_file": str(logo),
+            "primary_color": "#7a1fa2",
+            "banner": "Authorised use only. Sign-ins are logged; misuse is reported to <Security>.",
+            "help_contact": "IT service desk, extension 4711",
+            "help_url": "https://help.acme.test/it",
+            "locale_dir": str(cls.catalogues(stack)),
+        }})
+
+    @staticmethod
+    def catalogues(stack):
+        """The built .mo files, copied beside the stack: Apache (maybe with a
+        private /tmp) reads them from there, wherever the build tree is."""
+        import shutil
+        locale = stack.dir / "locale"
+        for mo in (stack.build_dir / "po").glob("*/LC_MESSAGES/zendesk-sso.mo"):
+            target = locale / mo.relative_to(stack.build_dir / "po")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(mo, target)
+        for p in [locale] + list(locale.rglob("*")):
+            os.chmod(p, 0o755 if p.is_dir() else 0o644)
+        return locale
+
+    def open_page(self, browser, accept_language=None):
+        page = browser.new_page()
+        page.send("Page.addScriptToEvaluateOnNewDocument", {"source": CSP_WATCH})
+        if accept_language:
+            page.send("Network.enable")
+            page.send("Network.setExtraHTTPHeaders", {"headers": {"Accept-Language": accept_language}})
+        page.navigate(self.s.login_url + "?return_to=/hc/en-us")
+        page.wait_for("document.getElementById('user') !== null")
+        return page
+
+    def test_branded_form_renders_under_the_csp(self):
+        with Chromium() as browser:
+            page = self.open_page(browser)
+            self.assertEqual(page.evaluate("window.__csp"), [], "no CSP violation")
+            self.assertEqual([m for m in page.log_entries() if "Content Security Policy" in m], [])
+            # the data: logo loaded (img-src data: allowed it) and has its size
+            self.assertEqual(page.evaluate("(() => { const i = document.querySelector('img.logo');"
+                                           " return i.complete && i.naturalWidth; })()"), 168)
+            # the colour reached the button (the generated style block's hash matched)
+            self.assertEqual(page.evaluate("getComputedStyle(document.querySelector('button')).backgroundColor"),
+                             "rgb(122, 31, 162)")
+            self.assertEqual(page.evaluate("getComputedStyle(document.querySelector('button')).color"),
+                             "rgb(255, 255, 255)")
+            self.assertEqual(page.evaluate("document.querySelector('.banner').textContent"),
+                             "Authorised use only. Sign-ins are logged; misuse is reported to <Security>.")
+            self.assertEqual(page.evaluate("document.querySelector('.help a').href"), "https://help.acme.test/it")
+            shot = page.screenshot(str(self.out / "branded-login.png"))
+            self.assertGreater(os.path.getsize(shot), 5000)
+            # the watcher sees a violation when there is one (so [] above means something)
+            page.evaluate("(() => { const s = document.createElement('style'); s.textContent = 'p{color:red}';"
+                          " document.head.appendChild(s); })()")
+            self.assertTrue(page.wait_for("window.__csp.length > 0 && window.__csp[0]", timeout=5).startswith("style-src"))
+
+    def test_german_browser_and_phone_width(self):
+        with Chromium() as browser:
+            page = self.open_page(browser, "de-DE,de;q=0.9,en;q=0.8")
+            self.assertEqual(page.evaluate("document.documentElement.lang"), "de")
+            self.assertEqual(page.evaluate("document.querySelector('label[for=password]').textContent"), "Passwort")
+            self.assertEqual(page.evaluate("window.__csp"), [])
+            page.screenshot(str(self.out / "branded-login-de.png"))
+            page.send("Emulation.setDeviceMetricsOverride",
+                      {"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": True})
+            page.navigate(self.s.login_url)
+            self.assertLessEqual(page.evaluate("document.documentElement.scrollWidth"), 390)
+            page.screenshot(str(self.out / "branded-login-phone.png"))
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -487,6 +487,39 @@ TEST(Config, RejectsRelativeCsrfKeyFile) {
   expect_error_prefix(with("helper", R"({"csrf_key_file": "csrf"})"), "helper.csrf_key_file: must be an absolute path");
 }
 
+TEST(Config, ReadsThePagesLanguageAndBrandingKeys) {
+  Config c = parse_ok(with("helper", R"({"help_contact": "IT desk, ext. 4711", "help_url": "mailto:it@acme.test",
+      "default_language": "pt-BR", "locale_dir": "/etc/zendesk-sso/locale", "locale_ids": {"19": "pt-BR", "1176": "en-GB"},
+      "logo_file": "/etc/zendesk-sso/logo.svg", "primary_color": "#C0FFEE", "banner": "Authorised use only"})"));
+  EXPECT_EQ(c.helper.help_contact, "IT desk, ext. 4711");
+  EXPECT_EQ(c.helper.help_url, "mailto:it@acme.test");
+  EXPECT_EQ(c.helper.default_language, "pt-BR");
+  EXPECT_EQ(c.helper.locale_dir, "/etc/zendesk-sso/locale");
+  ASSERT_EQ(c.helper.locale_ids.size(), 2u);
+  EXPECT_EQ(c.helper.locale_ids[1], (std::pair<std::int64_t, std::string>{1176, "en-GB"}));
+  EXPECT_EQ(c.helper.logo_file, "/etc/zendesk-sso/logo.svg");
+  EXPECT_EQ(c.helper.primary_color, "#C0FFEE");
+  EXPECT_EQ(c.helper.banner, "Authorised use only");
+  EXPECT_EQ(parse_ok(kMinimal).helper.default_language, "en");
+}
+
+TEST(Config, RejectsBadBrandingAndLanguageValuesNamingTheKey) {
+  expect_error_prefix(with("helper", R"({"primary_color": "red"})"), "helper.primary_color: \"red\" must be a colour");
+  expect_error_prefix(with("helper", R"({"primary_color": "#12345g"})"), "helper.primary_color");
+  expect_error_prefix(with("helper", R"({"primary_color": "#123"})"), "helper.primary_color");
+  expect_error_prefix(with("helper", R"J({"help_url": "javascript:alert(1)"})J"), "helper.help_url");
+  expect_error_prefix(with("helper", R"({"help_url": "https://help desk"})"), "helper.help_url");
+  expect_error_prefix(with("helper", R"({"default_language": "german"})"), "helper.default_language");
+  expect_error_prefix(with("helper", R"({"default_language": "../de"})"), "helper.default_language");
+  expect_error_prefix(with("helper", R"({"locale_dir": "locale"})"), "helper.locale_dir: must be an absolute path");
+  expect_error_prefix(with("helper", R"({"logo_file": "logo.png"})"), "helper.logo_file: must be an absolute path");
+  expect_error_prefix(with("helper", R"({"locale_ids": {"x": "de"}})"), "helper.locale_ids.x");
+  expect_error_prefix(with("helper", R"({"locale_ids": {"8": "de/../x"}})"), "helper.locale_ids.8");
+  expect_error_prefix(with("helper", R"({"locale_ids": ["de"]})"), "helper.locale_ids: must be an object");
+  expect_error_prefix(with("helper", R"({"banner": "a\nb"})"), "helper.banner: contains a control character");
+  expect_error_prefix(with("helper", "{\"banner\": \"" + std::string(1001, 'x') + "\"}"), "helper.banner: is longer");
+}
+
 TEST(Config, LogoutRedirectMustBeHttpOrALocalPath) {
   parse_ok(with("helper", R"({"logout_redirect": "https://intranet.example/"})"));
   parse_ok(with("helper", R"({"logout_redirect": "/"})"));

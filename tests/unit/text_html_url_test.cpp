@@ -196,3 +196,15 @@ TEST(QuoteForLog, CutsLongValues) {
 
 }  // namespace
 }  // namespace zsso
+
+namespace zsso {
+namespace {
+
+TEST(Text, LanguageTagsAreTheSimpleFormOnly) {
+  for (const char* ok : {"de", "DE", "pt-BR", "pt_br", "es-419", "fil"}) EXPECT_TRUE(is_language_tag(ok)) << ok;
+  for (const char* bad : {"", "d", "deut", "de-", "de-DEU", "de-D1", "zh-Hant", "../de", "de/x", "de-DE-x", "*", "d e"})
+    EXPECT_FALSE(is_language_tag(bad)) << bad;
+}
+
+}  // namespace
+}  // namespace zsso

@@ -97,6 +97,15 @@ struct HelperConfig {
   // Key for the CGI's CSRF tokens when it may not read the Zendesk secret
   // (broker mode). Empty: derived from the Zendesk secret.
   std::string csrf_key_file;
+  // What the user sees (issue 17/18): help contact, language, branding.
+  std::string help_contact;                  // text, e.g. "IT service desk, extension 4711"
+  std::string help_url;                      // https://, http:// or mailto: link for the contact
+  std::string default_language = "en";       // language tag when neither Zendesk nor the browser names one we have
+  std::string locale_dir;                    // extra translations (LANG/LC_MESSAGES/zendesk-sso.mo), searched first
+  std::vector<std::pair<std::int64_t, std::string>> locale_ids;  // Zendesk locale_id -> language tag (adds to the built-in list)
+  std::string logo_file;                     // PNG, JPEG, GIF, WebP or SVG, at most 64 KiB, inlined as a data: URL
+  std::string primary_color;                 // "#rrggbb" or "" (the built-in blue)
+  std::string banner;                        // sign-in notice ("authorised use only"), shown above the form
   // Where people with an expired password change it ("%u": the user name,
   // URL-encoded). Empty: the broker asks for the new password itself.
   std::string password_change_url;

@@ -11,6 +11,10 @@ bool is_valid_utf8(std::string_view s);
 // Any byte < 0x20 or 0x7f.
 bool has_control_chars(std::string_view s);
 std::string ascii_lower(std::string_view s);
+// A language tag of the simple form the pages' translations use: two or
+// three letters, optionally '-' or '_' and a region (two letters or three
+// digits): "de", "pt-BR", "es_419". Nothing else (no scripts, no variants).
+bool is_language_tag(std::string_view s);
 std::string_view trim(std::string_view s);
 // Quotes a value for a one-line message: "value". Quotes, backslashes,
 // control characters (C0, C1), line separators, bidi overrides and bytes
