@@ -22,7 +22,8 @@ namespace {
 
 bool same(const zb::Request& a, const zb::Request& b) {
   return a.user == b.user && a.password == b.password && a.client_address == b.client_address &&
-         a.profile == b.profile && a.request_id == b.request_id && a.remote_user == b.remote_user;
+         a.profile == b.profile && a.request_id == b.request_id && a.remote_user == b.remote_user &&
+         a.from_session == b.from_session && a.session == b.session;
 }
 
 std::span<const unsigned char> body_of(const auto& frame) {
@@ -36,7 +37,9 @@ void request_body(std::span<const unsigned char> in) {
     FUZZ_CHECK(d.error.detail == zb::Detail::malformed || d.error.detail == zb::Detail::too_large);
     return;
   }
-  FUZZ_CHECK(!d.value.user.empty());
+  // Only a start request names a user; continue and session requests do not.
+  FUZZ_CHECK(!d.value.user.empty() || d.value.continues || d.value.from_session);
+  FUZZ_CHECK(!d.value.from_session || (d.value.user.empty() && d.value.password.empty() && !d.value.session.empty()));
   FUZZ_CHECK(!d.value.remote_user || d.value.password.empty());
   auto frame = zb::encode_request(d.value);   // what the broker accepts, the client can send
   FUZZ_CHECK(frame.ok());
@@ -54,7 +57,7 @@ void response_body(std::span<const unsigned char> in) {
   auto again = zb::decode_response_body(body_of(frame));
   FUZZ_CHECK(again.ok());
   FUZZ_CHECK(again.value.status == d.value.status && again.value.detail == d.value.detail &&
-             again.value.token == d.value.token);
+             again.value.token == d.value.token && again.value.session == d.value.session);
 }
 
 void header(std::span<const unsigned char> in) {
