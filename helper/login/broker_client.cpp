@@ -100,6 +100,7 @@ LoginOutcome exchange(const std::string& path, SecureBytes& frame, bool gone_if_
   out.messages = std::move(resp.value.messages);
   out.conversation = resp.value.conversation;
   out.step = resp.value.step;
+  out.session = std::move(resp.value.session);
   out.detail = "broker: " + std::string(wire::status_name(resp.value.status));
   if (resp.value.detail != wire::Detail::none) out.detail += " (" + std::string(wire::detail_name(resp.value.detail)) + ")";
   // The broker's own words for it, so this log line names the cause too.
@@ -121,6 +122,18 @@ LoginOutcome broker_login(const Config& cfg, const LoginRequest& req) {
   auto frame = wire::encode_request(wreq);
   // Field limits: a user name or password nobody could have is a failed login, not a fault.
   if (!frame) return {LoginStatus::bad_login, {}, "not sent to the broker: " + frame.error()};
+  return exchange(cfg.broker.socket, *frame, false);
+}
+
+LoginOutcome broker_session_login(const Config& cfg, const SessionSignIn& req) {
+  wire::Request wreq;
+  wreq.from_session = true;
+  wreq.session = req.cookie;
+  wreq.client_address = req.client_address;
+  wreq.profile = req.profile;
+  wreq.request_id = req.request_id;
+  auto frame = wire::encode_request(wreq);
+  if (!frame) return {LoginStatus::bad_login, {}, "session cookie not sent to the broker: " + frame.error()};
   return exchange(cfg.broker.socket, *frame, false);
 }
 
