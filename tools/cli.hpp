@@ -43,5 +43,6 @@ int cmd_mint(const Context& ctx);
 int cmd_verify(const Context& ctx);
 int cmd_ip_test(const Context& ctx);
 int cmd_probe(const Context& ctx);   // cmd_probe.cpp, the only libcurl user
+int cmd_session(const Context& ctx);
 
 }  // namespace zsso::cli

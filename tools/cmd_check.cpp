@@ -9,6 +9,7 @@
 
 #include "cli.hpp"
 #include "zsso/secret.hpp"
+#include "zsso/session.hpp"
 
 namespace zsso::cli {
 
@@ -60,6 +61,10 @@ int cmd_check(const Context& ctx) {
     if (!c.helper.csrf_key_file.empty() && secrets_seen.insert(c.helper.csrf_key_file).second) {
       auto k = load_secret_file(c.helper.csrf_key_file);
       if (!k) problems.push_back(who + "helper.csrf_key_file: " + k.error());
+    }
+    if (c.session.enabled() && secrets_seen.insert(c.session.key_file + "\n" + c.session.previous_key_file).second) {
+      auto k = SessionKeys::load(c.session);
+      if (!k) problems.push_back(who + "session: " + k.error());
     }
     if (!c.broker.socket.empty() && c.helper.csrf_key_file.empty())
       warnings.push_back(who + "broker.socket is set but helper.csrf_key_file is not: the CGI derives its CSRF key "

@@ -21,6 +21,10 @@ Commands:
   probe URL --user USER [--return-to URL] [--cacert FILE]
                              sign in at the helper's login URL like a browser (password on
                              stdin), report each step, verify the token with the secret
+  session revoke-all         write a fresh random session.key_file and remove
+                             session.previous_key_file: every sign-in session ends
+  session rotate             the same, but the old key becomes session.previous_key_file:
+                             sessions go on until that file is removed
 
 Options:
   --config FILE    default: $ZENDESK_SSO_CONFIG, else /etc/zendesk-sso/config.json
@@ -41,6 +45,7 @@ constexpr Command kCommands[] = {
     {"verify", zsso::cli::cmd_verify},
     {"ip-test", zsso::cli::cmd_ip_test},
     {"probe", zsso::cli::cmd_probe},
+    {"session", zsso::cli::cmd_session},
 };
 
 }  // namespace
