@@ -630,7 +630,8 @@ void Handler::set_session(Response& r, const LoginOutcome& out, std::string_view
   r.header("Set-Cookie", session_cookie(value, s->issued_at + cfg_.session.max_seconds - env_.now));
 }
 
-// /logout: every session cookie this browser sent goes, not only the route's profile's.
+// /logout: every session cookie this browser sent goes, not only the route's
+// profile's (Path=/: a browser holding one sends it). None sent: no Set-Cookie.
 void Handler::clear_sessions(Response& r) const {
   const std::string base = session_cookie_name({});
   std::string_view rest = req_.cookie;
@@ -645,8 +646,6 @@ void Handler::clear_sessions(Response& r) const {
     if (ours && std::find(names.begin(), names.end(), name) == names.end())
       names.emplace_back(name);
   }
-  if (std::find(names.begin(), names.end(), session_cookie_name(route_.profile)) == names.end())
-    names.push_back(session_cookie_name(route_.profile));
   for (const auto& n : names) r.header("Set-Cookie", n + "=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Lax");
 }
 
