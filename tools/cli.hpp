@@ -45,5 +45,6 @@ int cmd_verify(const Context& ctx);
 int cmd_ip_test(const Context& ctx);
 int cmd_probe(const Context& ctx);   // cmd_probe.cpp and cmd_sync.cpp: the libcurl users
 int cmd_sync(const Context& ctx);
+int cmd_session(const Context& ctx);
 
 }  // namespace zsso::cli

@@ -14,6 +14,7 @@
 #include "zsso/claims.hpp"
 #include "zsso/secret.hpp"
 #include "zsso/text.hpp"
+#include "zsso/session.hpp"
 
 namespace zsso::cli {
 
@@ -139,6 +140,10 @@ int cmd_check(const Context& ctx) {
       if (auto k = template_key(by_id ? *c.claims.external_id : c.claims.email); !k)
         warnings.push_back(who + "claims." + (by_id ? "external_id" : "email") + ": " + k.error() +
                            " (`zendesk-sso sync` cannot run)");
+    }
+    if (c.session.enabled() && secrets_seen.insert(c.session.key_file + "\n" + c.session.previous_key_file).second) {
+      auto k = SessionKeys::load(c.session);
+      if (!k) problems.push_back(who + "session: " + k.error());
     }
     if (!c.broker.socket.empty() && c.helper.csrf_key_file.empty())
       warnings.push_back(who + "broker.socket is set but helper.csrf_key_file is not: the CGI derives its CSRF key "

@@ -32,6 +32,10 @@ Commands:
                              suspend Zendesk users whose account is gone or refused, make
                              agents who lost their agent group end users (a dry run
                              without --apply); needs the config's "api" section
+  session revoke-all         write a fresh random session.key_file and remove
+                             session.previous_key_file: every sign-in session ends
+  session rotate             the same, but the old key becomes session.previous_key_file:
+                             sessions go on until that file is removed
 
 Options:
   --config FILE    default: $ZENDESK_SSO_CONFIG, else /etc/zendesk-sso/config.json
@@ -53,6 +57,7 @@ constexpr Command kCommands[] = {
     {"ip-test", zsso::cli::cmd_ip_test},
     {"probe", zsso::cli::cmd_probe},
     {"sync", zsso::cli::cmd_sync},
+    {"session", zsso::cli::cmd_session},
 };
 
 }  // namespace

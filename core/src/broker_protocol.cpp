@@ -19,13 +19,15 @@ namespace {
 
 enum RequestTag : std::uint8_t {
   kUser = 1, kPassword = 2, kClientAddress = 3, kProfile = 4, kRequestId = 5, kFlags = 6,
-  kBinding = 7, kConversation = 8, kStep = 9, kAnswers = 10,
+  kBinding = 7, kConversation = 8, kStep = 9, kAnswers = 10, kSession = 11,
 };
 enum ResponseTag : std::uint8_t {
   kStatus = 1, kDetail = 2, kToken = 3, kResponseConversation = 4, kResponseStep = 5, kMessages = 6, kCause = 7,
+  kResponseSession = 8,
 };
 constexpr std::uint8_t kFlagRemoteUser = 0x01;
 constexpr std::uint8_t kFlagPing = 0x02;
+constexpr std::uint8_t kFlagSession = 0x04;
 constexpr std::size_t kFieldHeader = 3;
 
 template <class Bytes>
@@ -128,6 +130,14 @@ bool is_message_text(std::string_view s) {
 
 bool is_kind(unsigned char k) { return k >= 1 && k <= 4; }
 
+// A session cookie value: base64url and dots, within kMaxSession.
+bool is_session_text(std::string_view s) {
+  return !s.empty() && s.size() <= kMaxSession && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+           c == '.';
+  });
+}
+
 // Answers: each u16 length and bytes; at least one, at most kMaxAnswers.
 std::optional<ProtocolError> check_answers(const std::vector<SecureBytes>& answers) {
   if (answers.empty() || answers.size() > kMaxAnswers)
@@ -188,7 +198,18 @@ Result<SecureBytes> encode_request(const Request& req) {
     if (auto bad = check_text(v, max, name)) return Error{bad->message};
   SecureBytes out;
   start_frame(out);
-  if (req.continues) {
+  if (req.from_session) {
+    if (req.continues || !req.user.empty() || !req.password.empty() || req.remote_user || !req.binding.empty())
+      return Error{"a session request carries no user, password, binding or conversation"};
+    if (!is_session_text(req.session)) return Error{"session cookie is not a session value"};
+    if (auto bad = check_text(req.profile, kMaxProfile, "profile")) return Error{bad->message};
+    put_field(out, kClientAddress, req.client_address);
+    if (!req.profile.empty()) put_field(out, kProfile, req.profile);
+    if (!req.request_id.empty()) put_field(out, kRequestId, req.request_id);
+    unsigned char flags = kFlagSession;
+    put_field(out, kFlags, &flags, 1);
+    put_field(out, kSession, req.session);
+  } else if (req.continues) {
     if (!req.user.empty() || !req.password.empty() || !req.profile.empty() || req.remote_user)
       return Error{"a continue request carries no user, password, profile or flags"};
     if (req.binding.empty()) return Error{"a continue request needs the binding"};
@@ -258,12 +279,14 @@ Decoded<Request> decode_request_body(std::span<const unsigned char> body) {
       case kProfile: good = text_field(f.value, kMaxProfile, "profile", r.profile, err); break;
       case kRequestId: good = text_field(f.value, kMaxRequestId, "request id", r.request_id, err); break;
       case kFlags:
-        if (f.value.size() != 1 || (f.value[0] & ~(kFlagRemoteUser | kFlagPing))) {
+        if (f.value.size() != 1 || (f.value[0] & ~(kFlagRemoteUser | kFlagPing | kFlagSession)) ||
+            f.value[0] == (kFlagRemoteUser | kFlagSession)) {
           err = {Detail::malformed, "unknown flags"};
           good = false;
         } else {
           r.remote_user = f.value[0] & kFlagRemoteUser;
           r.ping = f.value[0] & kFlagPing;
+          r.from_session = f.value[0] & kFlagSession;
         }
         break;
       case kBinding: good = text_field(f.value, kMaxBinding, "binding", r.binding, err); break;
@@ -310,11 +333,28 @@ Decoded<Request> decode_request_body(std::span<const unsigned char> body) {
           }
         break;
       }
+      case kSession:
+        if (!is_session_text(as_text(f.value))) {
+          err = {Detail::malformed, "session cookie is not a session value"};
+          good = false;
+        } else {
+          r.session.assign(as_text(f.value));
+        }
+        break;
       default: err = {Detail::malformed, "unknown field " + std::to_string(f.tag)}; good = false;
     }
     if (!good) return failed<Request>(std::move(err));
   }
   if (fields.failed()) return failed<Request>(fields.error());
+  if (r.from_session) {
+    for (auto tag : {kUser, kPassword, kBinding, kConversation, kStep, kAnswers})
+      if (fields.seen(tag))
+        return failed<Request>({Detail::malformed, "field " + std::to_string(tag) + " in a session request"});
+    for (auto tag : {kClientAddress, kSession})
+      if (!fields.seen(tag)) return failed<Request>({Detail::malformed, "field " + std::to_string(tag) + " missing"});
+    return d;
+  }
+  if (fields.seen(kSession)) return failed<Request>({Detail::malformed, "session cookie without the session flag"});
   if (r.continues) {
     for (auto tag : {kUser, kPassword, kProfile, kFlags})
       if (fields.seen(tag))
@@ -354,6 +394,8 @@ std::string encode_response(const Response& resp) {
   if (resp.status == Status::prompt && (prompts == 0 || prompts > kMaxAnswers || resp.step == 0)) return internal();
   if (resp.status != Status::prompt && prompts != 0) return internal();
   if (resp.status == Status::ok && resp.token.size() > kMaxToken) return internal();
+  if (!resp.session.empty() && (resp.status != Status::ok || resp.token.empty() || !is_session_text(resp.session)))
+    return internal();
 
   std::string out;
   start_frame(out);
@@ -368,6 +410,7 @@ std::string encode_response(const Response& resp) {
     put_field(out, kResponseStep, &resp.step, 1);
   }
   if (!messages.empty()) put_field(out, kMessages, messages);
+  if (!resp.session.empty()) put_field(out, kResponseSession, resp.session);
   if (!resp.cause.empty()) {
     // Cleaned here, not refused: the cause is only ever logged.
     std::string cause = clean_message_text(resp.cause.substr(0, kMaxCause));
@@ -433,6 +476,10 @@ Decoded<Response> decode_response_body(std::span<const unsigned char> body) {
         }
         break;
       }
+      case kResponseSession:
+        if (!is_session_text(as_text(f.value))) return failed<Response>({Detail::malformed, "bad session cookie"});
+        r.session.assign(as_text(f.value));
+        break;
       case kCause: {
         std::string_view text = as_text(f.value);
         if (text.size() > kMaxCause || !is_valid_utf8(text) || has_control_chars(text))
@@ -448,6 +495,8 @@ Decoded<Response> decode_response_body(std::span<const unsigned char> body) {
   // ok without a token answers a ping; the login client refuses it as a login answer.
   if (r.status != Status::ok && fields.seen(kToken))
     return failed<Response>({Detail::malformed, "token present without ok"});
+  if (fields.seen(kResponseSession) && (r.status != Status::ok || !fields.seen(kToken)))
+    return failed<Response>({Detail::malformed, "session cookie without ok and a token"});
   const bool is_prompt = r.status == Status::prompt;
   if (is_prompt != fields.seen(kResponseConversation) || is_prompt != fields.seen(kResponseStep))
     return failed<Response>({Detail::malformed, "conversation fields present without prompt, or prompt without them"});

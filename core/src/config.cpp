@@ -367,11 +367,24 @@ void read_api(Reader& rd, const J& j, ApiConfig& a, std::string_view source) {
   }
 }
 
+void read_session(Reader& rd, const J& j, SessionConfig& s) {
+  if (!rd.object(j, "session", {"max_seconds", "idle_seconds", "key_file", "previous_key_file"})) return;
+  rd.integer(j, "session", "max_seconds", 0, 31 * 86400, s.max_seconds);
+  rd.integer(j, "session", "idle_seconds", 0, 31 * 86400, s.idle_seconds);
+  rd.string(j, "session", "key_file", s.key_file);
+  rd.string(j, "session", "previous_key_file", s.previous_key_file);
+  for (auto [key, path] : {std::pair{"key_file", &s.key_file}, std::pair{"previous_key_file", &s.previous_key_file}})
+    if (!path->empty() && path->front() != '/') rd.fail(std::string("session.") + key, "must be an absolute path");
+  if (!s.previous_key_file.empty() && s.previous_key_file == s.key_file)
+    rd.fail("session.previous_key_file", "is the same file as session.key_file");
+}
+
 // One document (base, or base merged with a profile) into a Config. With the
 // base's network section, range lists equal to the base's are copied, not
 // parsed again (their errors, if any, were already reported for the base).
 void read_document(Reader& rd, const J& j, Config& cfg, const NetworkConfig* base_net = nullptr) {
-  if (!rd.object(j, "", {"version", "zendesk", "network", "access", "claims", "pam", "broker", "helper", "api", "profiles"}))
+  if (!rd.object(j, "", {"version", "zendesk", "network", "access", "claims", "pam", "broker", "helper", "api",
+                        "session", "profiles"}))
     return;
   // Compared as int64: get<int>() would narrow 4294967297 to 1.
   if (const J* v = rd.find(j, "version"); v && !(v->is_number_integer() && v->get<std::int64_t>() == 1))
@@ -385,6 +398,7 @@ void read_document(Reader& rd, const J& j, Config& cfg, const NetworkConfig* bas
   if (const J* v = rd.find(j, "broker")) read_broker(rd, *v, cfg.broker);
   if (const J* v = rd.find(j, "helper")) read_helper(rd, *v, cfg.helper);
   if (const J* v = rd.find(j, "api")) read_api(rd, *v, cfg.api, cfg.source);
+  if (const J* v = rd.find(j, "session")) read_session(rd, *v, cfg.session);
 
   // Each range list: the base's set when the text equals the base's, else parsed.
   auto ranges = [&](std::vector<std::string> NetworkConfig::*text, CidrSet NetworkConfig::*set, const char* key) {

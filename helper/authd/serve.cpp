@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <ctime>
 #include <optional>
 
 #include "login.hpp"
@@ -146,6 +147,11 @@ class Connection : public Asker {
     std::string conv = step_ ? "conversation " + tag_ + " step " + std::to_string(step_) + ": " : std::string();
     ::syslog(prio, "%s%s%s (%s)", rid.c_str(), conv.c_str(), msg.c_str(), who.c_str());
   }
+
+  // A session request: the cookie verified here, then the account checks.
+  int session_sign_in(const Config& cfg, const wire::Request& req);
+  // After an ok password sign-in: the browser's new session cookie, when sessions are on.
+  void attach_new_session(const Config& cfg, const wire::Request& req, wire::Response& resp) const;
 
   // Waits for the browser's answer to the current step on the
   // conversation's socket; other connections there are answered and dropped.
@@ -355,6 +361,7 @@ int Connection::run() {
       return refuse(wire::Status::unavailable, wire::Detail::config, "configuration: " + with_profile.error());
     cfg = std::move(*with_profile);
   }
+  if (req.from_session) return session_sign_in(cfg, req);
   if (req.remote_user && !cfg.helper.trust_remote_user)
     return refuse(wire::Status::error, wire::Detail::remote_user_disabled,
                   "refused REMOTE_USER sign-in for " + quote_for_log(req.user) +
@@ -397,6 +404,7 @@ int Connection::run() {
 
   wire::Response resp{to_wire(out.status), detail_for(out), std::move(out.token)};
   if (out.status == LoginStatus::ok) resp.messages = std::move(out.messages);
+  if (out.status == LoginStatus::ok) attach_new_session(cfg, req, resp);
   resp.cause = out.detail;
   const std::string client = req.client_address.empty() ? "-" : req.client_address;
   const std::string decision = "user " + quote_for_log(req.user) + " from " + client +
@@ -409,6 +417,30 @@ int Connection::run() {
   }
   log(out.status == LoginStatus::ok ? LOG_INFO : LOG_NOTICE, decision);
   return answer(resp);
+}
+
+int Connection::session_sign_in(const Config& cfg, const wire::Request& req) {
+  SessionSignIn si;
+  si.cookie = req.session;
+  si.client_address = req.client_address;
+  si.profile = req.profile;
+  si.request_id = req.request_id;
+  LoginOutcome out = session_login(cfg, si, static_cast<std::int64_t>(::time(nullptr)));
+  wire::Response resp{to_wire(out.status), detail_for(out), std::move(out.token)};
+  if (out.status == LoginStatus::ok) resp.session = std::move(out.session);
+  resp.cause = out.detail;
+  const std::string client = req.client_address.empty() ? "-" : req.client_address;
+  log(out.status == LoginStatus::ok ? LOG_INFO : LOG_NOTICE,
+      "session sign-in from " + client + (req.profile.empty() ? "" : " profile " + req.profile) + ": " +
+          std::string(wire::status_name(resp.status)) + " (" + out.detail + ")");
+  return answer(resp);
+}
+
+void Connection::attach_new_session(const Config& cfg, const wire::Request& req, wire::Response& resp) const {
+  if (!cfg.session.enabled()) return;
+  auto cookie = new_session_cookie(cfg, req.user, req.profile, static_cast<std::int64_t>(::time(nullptr)));
+  if (cookie) resp.session = std::move(*cookie);
+  else log(LOG_ERR, "no session cookie for this sign-in: " + cookie.error());
 }
 
 }  // namespace

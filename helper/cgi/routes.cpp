@@ -14,6 +14,7 @@
 #include "pages.hpp"
 #include "zsso/files.hpp"
 #include "zsso/policy.hpp"
+#include "zsso/session.hpp"
 #include "zsso/text.hpp"
 #include "zsso/url.hpp"
 #include "zsso/zendesk.hpp"
@@ -286,6 +287,14 @@ class Handler {
   Response deliver(const std::string& token, std::string_view return_to, std::string log,
                    const std::vector<broker::Message>& messages = {});
   std::string checked_return_to(const std::string* raw);
+
+  // Sign-in sessions (issue 13), kept apart from the routes above.
+  bool sessions_on() const { return cfg_.session.enabled(); }
+  std::string session_cookie(std::string_view value, std::int64_t max_age) const;
+  std::optional<std::string_view> session_cookie_sent() const;
+  std::optional<Response> session_sign_in(std::string_view return_to);
+  void set_session(Response& r, const LoginOutcome& out, std::string_view user);
+  void clear_sessions(Response& r) const;
 };
 
 Result<void> Handler::load_config() {
@@ -386,8 +395,11 @@ Response Handler::outcome_page(LoginOutcome& out, std::string_view user, bool re
   // Later steps come without a user name (the broker child knows it; its line names it).
   const std::string who = (user.empty() ? std::string("user=-") : "user=" + quote_for_log(user, 64)) + step;
   switch (out.status) {
-    case LoginStatus::ok:
-      return deliver(out.token, return_to, "200 signed in " + who, out.messages);
+    case LoginStatus::ok: {
+      Response r = deliver(out.token, return_to, "200 signed in " + who, out.messages);
+      set_session(r, out, user);
+      return r;
+    }
     case LoginStatus::prompt:
       return prompt(out, return_to, binding, "200 asked " + who + ": " + out.detail);
     case LoginStatus::bad_login:
@@ -518,6 +530,7 @@ Response Handler::login_get() {
   hint_from_locale_id(*query);
   const std::string return_to = checked_return_to(form_get(*query, "return_to"));
   if (cfg_.helper.trust_remote_user && !req_.remote_user.empty()) return remote_user_sign_in(return_to);
+  if (auto r = session_sign_in(return_to)) return std::move(*r);
   return login_form(200, return_to, {}, {}, "200 form");
 }
 
@@ -603,10 +616,14 @@ Response Handler::logout() {
     r.body = message_page(frame(), t(N_("Signed out")), t(N_("You are signed out of Zendesk.")), {}, {}, false);
     r.content_security_policy = csp();
     r.log_message = "302 signed out, to logout_redirect";
+    clear_sessions(r);
     return r;
   }
-  return page(200, {N_("Signed out"), N_("You are signed out of Zendesk."), {}, route_url("login"), N_("Sign in again"), false},
-              LOG_INFO, "200 signed out");
+  Response r = page(200, {N_("Signed out"), N_("You are signed out of Zendesk."), {}, route_url("login"),
+                          N_("Sign in again"), false},
+                    LOG_INFO, "200 signed out");
+  clear_sessions(r);
+  return r;
 }
 
 // The CGI's own address (PATH_INFO "" or "/"): to the sign-in form, with
@@ -742,6 +759,92 @@ Response Handler::run() {
                 LOG_NOTICE, "403 " + d.reason);
 
   return is_post ? login_post() : login_get();
+}
+
+// ---- Sign-in sessions ----------------------------------------------------------------
+
+// __Host-: Secure, Path=/, no Domain, so no other host or path can set or
+// shadow it. Secure even on plain http: browsers keep it from http://localhost
+// and 127.0.0.1 (secure contexts), and drop it elsewhere, so a session never
+// travels unencrypted. Lax: Zendesk's redirect to us is a top-level GET.
+std::string Handler::session_cookie(std::string_view value, std::int64_t max_age) const {
+  return session_cookie_name(route_.profile) + "=" + std::string(value) + "; Path=/; Max-Age=" +
+         std::to_string(std::max<std::int64_t>(0, max_age)) + "; Secure; HttpOnly; SameSite=Lax";
+}
+
+// The route's session cookie when the browser sent exactly one that is not too long.
+std::optional<std::string_view> Handler::session_cookie_sent() const {
+  auto values = cookie_values(req_.cookie, session_cookie_name(route_.profile));
+  if (values.size() != 1 || values.front().empty() || values.front().size() > kMaxSessionCookie) return std::nullopt;
+  return values.front();
+}
+
+// GET /login from a browser with a session: a token without the form, after
+// the account checks (the broker's, in broker mode; ranges were checked in
+// run()). nullopt: no session to use, show the form.
+std::optional<Response> Handler::session_sign_in(std::string_view return_to) {
+  if (!sessions_on() || req_.method != "GET") return std::nullopt;
+  if (cookie_values(req_.cookie, session_cookie_name(route_.profile)).empty()) return std::nullopt;
+  auto value = session_cookie_sent();
+  SessionSignIn si;
+  si.cookie = value ? std::string(*value) : std::string();
+  si.client_address = client_;
+  si.profile = route_.profile;
+  si.request_id = env_.request_id;
+  LoginOutcome out = value ? sign_in_from_session(cfg_, si, env_.now)
+                           : LoginOutcome{LoginStatus::bad_login, {}, "session cookie sent twice or too long"};
+  auto session = parse_session_unverified(si.cookie);
+  if (out.status == LoginStatus::ok && session) {
+    const std::string age = std::to_string(std::max<std::int64_t>(0, env_.now - session->issued_at));
+    Response r = deliver(out.token, return_to,
+                         "200 signed in from session user=" + quote_for_log(session->user, 64) + " age=" + age + "s");
+    note(out.detail);
+    set_session(r, out, session->user);
+    return r;
+  }
+  if (out.status == LoginStatus::ok) out.detail += "; the refreshed cookie did not parse";
+  // Refused or broken: the form; a cookie that will never work again goes.
+  Response r = login_form(200, return_to, {}, {}, "200 form, session not used: " + out.detail);
+  if (out.status == LoginStatus::unavailable || out.status == LoginStatus::error) r.log_priority = LOG_ERR;
+  else r.header("Set-Cookie", session_cookie("", 0));
+  return r;
+}
+
+// After a sign-in: the cookie the broker made (broker mode), or a new one
+// (direct mode, where this process may read session.key_file).
+void Handler::set_session(Response& r, const LoginOutcome& out, std::string_view user) {
+  if (!sessions_on()) return;
+  std::string value = out.session;
+  if (value.empty() && cfg_.broker.socket.empty() && !user.empty()) {
+    auto made = new_session_cookie(cfg_, std::string(user), route_.profile, env_.now);
+    if (!made) {
+      note("no session cookie: " + made.error());
+      return;
+    }
+    value = std::move(*made);
+  }
+  auto s = parse_session_unverified(value);
+  if (!s) return;
+  r.header("Set-Cookie", session_cookie(value, s->issued_at + cfg_.session.max_seconds - env_.now));
+}
+
+// /logout: every session cookie this browser sent goes, not only the route's
+// profile's (Path=/: a browser holding one sends it). None sent: no Set-Cookie.
+void Handler::clear_sessions(Response& r) const {
+  const std::string base = session_cookie_name({});
+  std::string_view rest = req_.cookie;
+  std::vector<std::string> names;
+  while (!rest.empty()) {
+    auto semi = rest.find(';');
+    std::string_view pair = trim(rest.substr(0, semi));
+    rest = semi == std::string_view::npos ? std::string_view{} : rest.substr(semi + 1);
+    std::string_view name = trim(pair.substr(0, pair.find('=')));
+    const bool ours = name == base || (name.size() > base.size() + 1 && name.substr(0, base.size() + 1) == base + "_" &&
+                                       is_profile_name(name.substr(base.size() + 1)));
+    if (ours && std::find(names.begin(), names.end(), name) == names.end())
+      names.emplace_back(name);
+  }
+  for (const auto& n : names) r.header("Set-Cookie", n + "=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Lax");
 }
 
 }  // namespace

@@ -101,6 +101,7 @@ LoginOutcome exchange(const std::string& path, SecureBytes& frame, bool gone_if_
   out.messages = std::move(resp.value.messages);
   out.conversation = resp.value.conversation;
   out.step = resp.value.step;
+  out.session = std::move(resp.value.session);
   out.detail = "broker: " + std::string(wire::status_name(resp.value.status));
   if (resp.value.detail != wire::Detail::none) out.detail += " (" + std::string(wire::detail_name(resp.value.detail)) + ")";
   // The broker's own words for it, so this log line names the cause too.
@@ -139,6 +140,18 @@ Result<void> broker_ping(const Config& cfg) {
   if (out.status == LoginStatus::ok && out.token.empty()) return {};
   if (out.detail.rfind("broker ", 0) == 0) return Error{out.detail};
   return Error{"broker " + cfg.broker.socket + " answered the ping: " + out.detail};
+}
+
+LoginOutcome broker_session_login(const Config& cfg, const SessionSignIn& req) {
+  wire::Request wreq;
+  wreq.from_session = true;
+  wreq.session = req.cookie;
+  wreq.client_address = req.client_address;
+  wreq.profile = req.profile;
+  wreq.request_id = req.request_id;
+  auto frame = wire::encode_request(wreq);
+  if (!frame) return {LoginStatus::bad_login, {}, "session cookie not sent to the broker: " + frame.error()};
+  return exchange(cfg.broker.socket, *frame, false);
 }
 
 LoginOutcome broker_continue(const Config& cfg, const ContinueRequest& req) {

@@ -57,6 +57,10 @@ struct LoginOutcome {
   std::vector<broker::Message> messages;
   broker::ConversationId conversation{};   // prompt only
   std::uint8_t step = 0;                    // prompt only
+  // ok, with session.key_file set: the browser's new (or refreshed) session
+  // cookie value. Broker mode: from the broker; direct mode: session_login
+  // or new_session_cookie.
+  std::string session;
 };
 
 // Asks the person signing in, for a PAM conversation that needs more than
@@ -90,5 +94,31 @@ Result<void> broker_ping(const Config& cfg);
 
 // broker_login when cfg.broker.socket is set, else pam_login.
 LoginOutcome sign_in(const Config& cfg, const LoginRequest& req);
+
+// ---- Sign-in sessions (issue 13; session_login.cpp) ----
+
+// A sign-in from the browser's session cookie instead of a password.
+struct SessionSignIn {
+  std::string cookie;          // the session cookie's value
+  std::string client_address;  // becomes PAM_RHOST
+  std::string profile;
+  std::string request_id;
+};
+
+// Verifies the cookie with session.key_file (and previous_key_file), then
+// runs the account checks only for the user it names, as in REMOTE_USER
+// mode: pam_acct_mgmt and pam_setcred, PAM_RHOST the current client. ok:
+// a fresh token and the cookie refreshed (last used: now). A cookie that
+// does not verify is bad_login; a failed account check not_allowed.
+LoginOutcome session_login(const Config& cfg, const SessionSignIn& req, std::int64_t now);
+// The same through the broker (a session request), which holds the key.
+LoginOutcome broker_session_login(const Config& cfg, const SessionSignIn& req);
+// session_login or broker_session_login, as sign_in.
+LoginOutcome sign_in_from_session(const Config& cfg, const SessionSignIn& req, std::int64_t now);
+
+// A new session cookie for a password (or REMOTE_USER) sign-in that just
+// succeeded; an error when sessions are off or the key cannot be read.
+Result<std::string> new_session_cookie(const Config& cfg, const std::string& user, const std::string& profile,
+                                       std::int64_t now);
 
 }  // namespace zsso

@@ -402,5 +402,77 @@ TEST(BrokerProtocol, ConversationSocketLivesBesideTheBrokerSocket) {
   EXPECT_EQ(conversation_tag(id).find("0100"), std::string::npos) << "the tag is not the id's prefix";
 }
 
+// ---- Sign-in sessions (issue 13): flag value 4, request tag 11, response tag 8 ----
+
+constexpr std::string_view kCookie = "1.c1d2af69.1799999000.1799999500..YWxpY2U.YH4PnspxXjiOhxvt9TV-OF6Pay6TNX7maIRjUoER7fA";
+
+TEST(BrokerProtocol, SessionRequestRoundTripsWithoutUserOrPassword) {
+  Request r;
+  r.from_session = true;
+  r.session = std::string(kCookie);
+  r.client_address = "10.1.2.3";
+  r.profile = "agents";
+  r.request_id = "rid-7";
+  auto frame = encode_request(r);
+  ASSERT_TRUE(frame.ok()) << frame.error();
+  auto d = decode_request_body(body_of(*frame));
+  ASSERT_TRUE(d.ok()) << d.error.message;
+  EXPECT_TRUE(d.value.from_session);
+  EXPECT_FALSE(d.value.remote_user);
+  EXPECT_EQ(d.value.session, kCookie);
+  EXPECT_EQ(d.value.user, "");
+  EXPECT_EQ(d.value.profile, "agents");
+  // By hand: flags byte 4 and tag 11.
+  auto hand = decode_request_body(cat({field(3, "10.1.2.3"), field(6, "\x04"), field(11, kCookie)}));
+  ASSERT_TRUE(hand.ok()) << hand.error.message;
+  EXPECT_TRUE(hand.value.from_session);
+}
+
+TEST(BrokerProtocol, SessionRequestsKeepTheirShape) {
+  const Bytes flags4 = field(6, "\x04");
+  for (const Bytes& body : {
+           cat({field(3, "a"), flags4}),                                           // no cookie
+           cat({field(3, "a"), flags4, field(11, kCookie), field(1, "alice")}),    // a user too
+           cat({field(3, "a"), flags4, field(11, kCookie), field(2, "pw")}),       // a password too
+           cat({field(3, "a"), flags4, field(11, "not a cookie!")}),               // not base64url
+           cat({field(3, "a"), field(6, "\x05"), field(11, kCookie)}),             // REMOTE_USER and session
+           cat({field(1, "bob"), field(2, "pw"), field(3, ""), field(6, std::string_view("\0", 1)),
+                field(11, kCookie)}),                                              // cookie without the flag
+           cat({field(3, "a"), flags4, field(11, std::string(1025, 'a'))}),        // over kMaxSession
+       }) {
+    EXPECT_FALSE(decode_request_body(body).ok());
+  }
+  Request r;
+  r.from_session = true;
+  r.session = std::string(kCookie);
+  r.user = "alice";
+  EXPECT_FALSE(encode_request(r).ok());
+  r.user.clear();
+  r.session = "a b";
+  EXPECT_FALSE(encode_request(r).ok());
+}
+
+TEST(BrokerProtocol, SessionCookieRidesOnlyOnOk) {
+  Response ok{Status::ok, Detail::none, "a.b.c"};
+  ok.session = std::string(kCookie);
+  std::string frame = encode_response(ok);
+  auto d = decode_response_body(std::span<const unsigned char>(
+      reinterpret_cast<const unsigned char*>(frame.data()) + kHeaderSize, frame.size() - kHeaderSize));
+  ASSERT_TRUE(d.ok()) << d.error.message;
+  EXPECT_EQ(d.value.session, kCookie);
+  // A refusal with a cookie is the broker's own bug: an internal error instead.
+  Response bad{Status::not_allowed, Detail::pam, {}};
+  bad.session = std::string(kCookie);
+  frame = encode_response(bad);
+  d = decode_response_body(std::span<const unsigned char>(
+      reinterpret_cast<const unsigned char*>(frame.data()) + kHeaderSize, frame.size() - kHeaderSize));
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d.value.status, Status::error);
+  EXPECT_TRUE(d.value.session.empty());
+  EXPECT_FALSE(decode_response_body(cat({field(1, std::string_view("\x02", 1)), field(2, std::string_view("\x08", 1)),
+                                         field(8, kCookie)}))
+                   .ok());
+}
+
 }  // namespace
 }  // namespace zsso::broker

@@ -26,7 +26,14 @@ AUTHD = os.environ["ZSSO_AUTHD"]
 WAIT = 60
 
 
-class BrokerE2E(unittest.TestCase):
+class BrokerStackCase(unittest.TestCase):
+    """The stack with the broker under --listen; no tests of its own.
+    prepare(stack) configures more before the start."""
+
+    @classmethod
+    def prepare(cls, s):
+        pass
+
     @classmethod
     def setUpClass(cls):
         s = cls.s = Stack()
@@ -43,6 +50,7 @@ class BrokerE2E(unittest.TestCase):
             os.chmod(cls.csrf_key, 0o640 if os.geteuid() == 0 else 0o600)
             s.configure({"broker": {"socket": cls.socket, "allowed_peers": [cls.web_user]},
                          "helper": {"csrf_key_file": str(cls.csrf_key)}})
+            cls.prepare(s)
             s.start()
             # Broker mode: the web server may not read the Zendesk secret at all.
             if os.geteuid() == 0:
@@ -99,6 +107,8 @@ class BrokerE2E(unittest.TestCase):
             time.sleep(0.05)
         self.fail(f"no CGI log line matching {pattern}:\n{self.s.apache.error_log()[-2000:]}")
 
+
+class BrokerE2E(BrokerStackCase):
     def attempt(self, user, password, query=""):
         form = fetch("GET", self.s.login_url + query)
         self.assertEqual(form.status, 200, form.body)

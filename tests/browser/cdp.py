@@ -133,16 +133,21 @@ class Chromium:
     def new_page(self):
         target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-        page = Page(self, session)
+        page = Page(self, session, target)
         for domain in ("Page", "Runtime", "Log"):
             page.send(f"{domain}.enable")
         return page
 
 
 class Page:
-    def __init__(self, browser, session):
+    def __init__(self, browser, session, target=None):
         self.browser = browser
         self.session = session
+        self.target = target
+
+    def close(self):
+        """Closes the tab; the browser (and its cookies) stays."""
+        self.browser.send("Target.closeTarget", {"targetId": self.target})
 
     def send(self, method, params=None, timeout=30):
         return self.browser.send(method, params, session=self.session, timeout=timeout)

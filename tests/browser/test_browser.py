@@ -15,7 +15,8 @@ here = Path(__file__).resolve().parent
 sys.path.insert(0, str(here))
 sys.path.insert(0, str(here.parent / "e2e"))
 from cdp import Chromium  # noqa: E402
-from zsso_e2e import StackTestCase  # noqa: E402
+from session_checks import write_key  # noqa: E402
+from zsso_e2e import StackTestCase, apache_user  # noqa: E402
 
 
 class BrowserSignIn(StackTestCase):
@@ -190,6 +191,51 @@ class BrandedPage(StackTestCase):
             page.navigate(self.s.login_url)
             self.assertLessEqual(page.evaluate("document.documentElement.scrollWidth"), 390)
             page.screenshot(str(self.out / "branded-login-phone.png"))
+
+
+class BrowserSession(StackTestCase):
+    """Sign-in sessions (issue 13): sign in, close the tab, come back through
+    /login (as Zendesk sends people when its session ends): the stand-in
+    again, with a fresh token and no form."""
+    out = BrowserSignIn.out
+
+    @classmethod
+    def prepare(cls, stack):
+        cls.out.mkdir(parents=True, exist_ok=True)
+        key = stack.dir / "session-key"
+        user = apache_user()
+        import grp
+        write_key(str(key), grp.getgrnam(user[1]).gr_gid if user else None)
+        stack.configure({"session": {"key_file": str(key)}})
+
+    def test_back_through_login_without_a_form(self):
+        standin_email = ("location.href.startsWith(%r) && document.getElementById('email') "
+                         "&& document.getElementById('email').textContent" % self.s.standin.url)
+        with Chromium() as browser:
+            page = browser.new_page()
+            BrowserSignIn.sign_in(self, page, "alice", self.s.passwords["alice"])
+            self.assertEqual(page.wait_for(standin_email), "alice@acme.test")
+            first = self.s.standin.received[-1]["claims"]
+            cookies = {c["name"]: c for c in page.send("Network.getAllCookies")["cookies"]}
+            c = cookies["__Host-zsso_session"]
+            self.assertEqual((c["secure"], c["httpOnly"], c["sameSite"], c["path"]), (True, True, "Lax", "/"))
+            page.close()
+
+            page = browser.new_page()
+            seen_form = []
+            page.navigate(self.s.login_url + "?return_to=/hc/en-us")
+            seen_form.append(page.evaluate("document.getElementById('password') !== null"))
+            self.assertEqual(page.wait_for(standin_email), "alice@acme.test")
+            page.screenshot(str(self.out / "session-return.png"))
+            again = self.s.standin.received[-1]["claims"]
+            self.assertNotEqual(again["jti"], first["jti"])
+            self.assertEqual(seen_form, [False], "the delivery page, not the form")
+            self.assertIn('200 signed in from session user="alice"', self.s.apache.error_log())
+
+            # Zendesk's sign-out clears it: the next visit is the form.
+            page.navigate(self.s.base_url + "/logout")
+            page.navigate(self.s.login_url)
+            self.assertTrue(page.wait_for("document.getElementById('password') !== null"))
 
 
 if __name__ == "__main__":

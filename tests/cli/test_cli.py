@@ -447,11 +447,83 @@ class IpTest(unittest.TestCase):
         self.assertIn("not an IPv4 or IPv6 address", err)
 
 
+class Session(unittest.TestCase):
+    """session revoke-all / rotate on a config with a session section."""
+
+    def setUp(self):
+        self.f = Fixture()
+        self.addCleanup(self.f.tmp.cleanup)
+        self.key = os.path.join(self.f.dir, "session-key")
+        self.previous = os.path.join(self.f.dir, "session-key.previous")
+        with open(self.f.config) as fh:
+            cfg = json.loads(re.sub(r"^\s*//.*$", "", fh.read(), flags=re.M))
+        cfg["session"] = {"key_file": self.key, "previous_key_file": self.previous}
+        self.config = self.f.write("session.json", json.dumps(cfg), 0o644)
+
+    def key_text(self, path=None):
+        with open(path or self.key) as fh:
+            return fh.read()
+
+    def test_revoke_all_makes_the_first_key_then_replaces_it(self):
+        rc, out, err = self.f.run("session", "revoke-all", config=self.config)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("every sign-in session has ended", out)
+        first = self.key_text()
+        self.assertRegex(first, r"^[A-Za-z0-9_-]{43}\n$")
+        self.assertEqual(os.stat(self.key).st_mode & 0o777, 0o640)
+        os.chmod(self.key, 0o600)
+        self.f.write("session-key.previous", "p" * 40 + "\n", 0o600)
+        rc, out, err = self.f.run("session", "revoke-all", config=self.config)
+        self.assertEqual(rc, 0, err)
+        self.assertNotEqual(self.key_text(), first)
+        self.assertEqual(os.stat(self.key).st_mode & 0o777, 0o600, "the key file's mode is kept")
+        self.assertFalse(os.path.exists(self.previous), "revoke-all drops the previous key")
+        self.assertEqual(self.f.run("check", config=self.config)[0], 0)
+
+    def test_rotate_keeps_the_old_key_as_previous(self):
+        self.assertEqual(self.f.run("session", "revoke-all", config=self.config)[0], 0)
+        old = self.key_text()
+        rc, out, err = self.f.run("session", "rotate", config=self.config)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.key_text(self.previous), old)
+        self.assertNotEqual(self.key_text(), old)
+        self.assertIn("sessions go on until you remove it", out)
+
+    def test_refusals_change_nothing(self):
+        # rotate with no key yet, and without previous_key_file in the config
+        rc, _, err = self.f.run("session", "rotate", config=self.config)
+        self.assertEqual(rc, 1)
+        self.assertFalse(os.path.exists(self.key))
+        self.assertEqual(self.f.run("session", "revoke-all", config=self.config)[0], 0)
+        key = self.key_text()
+        with open(self.config) as fh:
+            cfg = json.load(fh)
+        del cfg["session"]["previous_key_file"]
+        no_prev = self.f.write("no-prev.json", json.dumps(cfg), 0o644)
+        rc, _, err = self.f.run("session", "rotate", config=no_prev)
+        self.assertEqual(rc, 2)
+        self.assertIn("session.previous_key_file is not set", err)
+        self.assertEqual(self.key_text(), key)
+        # sessions off: nothing to do
+        rc, _, err = self.f.run("session", "revoke-all")
+        self.assertEqual(rc, 2)
+        self.assertIn("session.key_file is not set", err)
+        for args in (["session"], ["session", "revoke"], ["session", "revoke-all", "x"]):
+            self.assertEqual(self.f.run(*args, config=self.config)[0], 2)
+
+    def test_check_names_a_bad_session_key(self):
+        self.f.write("session-key", "short\n", 0o600)
+        rc, out, err = self.f.run("check", config=self.config)
+        self.assertEqual(rc, 1)
+        self.assertIn("session: ", err)
+        self.assertIn("shorter than 32 bytes", err)
+
+
 class Usage(unittest.TestCase):
     def test_help_and_errors(self):
         p = subprocess.run([CLI, "--help"], capture_output=True, text=True)
         self.assertEqual(p.returncode, 0)
-        for cmd in ("check", "mint", "verify", "ip-test"):
+        for cmd in ("check", "mint", "verify", "ip-test", "session revoke-all", "session rotate"):
             self.assertIn(cmd, p.stdout)
         for args in ([], ["frobnicate"], ["--bogus", "check"], ["mint"], ["verify"],
                      ["mint", "alice", "--rhost"]):

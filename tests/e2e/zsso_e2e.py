@@ -1006,7 +1006,14 @@ def demo(build_dir, source_dir, port=None, server="apache"):
         s.nginx_options = {"port": port}
     password = "".join(pysecrets.choice(DEMO_PASSWORD_ALPHABET) for _ in range(12))
     s.sandbox.add_user("demo", 1500, gecos="Demo User", password=password, groups=["staff"])
-    s.configure({"helper": {"site_name": "zendesk-sso demo"}, "network": {"ip_ranges": ["127.0.0.0/8"]}})
+    # A sign-in session (issue 13): the key readable by Apache's CGI, as direct mode needs.
+    session_key = s.dir / "session-key"
+    session_key.write_text(pysecrets.token_urlsafe(32) + "\n")
+    if apache_user():
+        os.chown(session_key, 0, grp.getgrnam(apache_user()[1]).gr_gid)
+    os.chmod(session_key, 0o640 if apache_user() else 0o600)
+    s.configure({"helper": {"site_name": "zendesk-sso demo"}, "network": {"ip_ranges": ["127.0.0.0/8"]},
+                 "session": {"key_file": str(session_key)}})
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -1037,6 +1044,10 @@ The form signs you in through PAM (pam_matrix + pam_zendesk.so); the token goes
 to a local stand-in for Zendesk at {s.standin.url}/access/jwt, which verifies it
 with PyJWT and shows the decoded claims. Sign-out page: {s.base_url}/logout
 CGI log: {s.web.dir / ("fcgiwrap.log" if server == "nginx" else "error.log")}
+
+Sign-in session: after signing in, open the link above again (or in a new
+tab): you land on the stand-in without the form, with a fresh token
+("200 signed in from session" in the log), until you visit the sign-out page.
 
 Press Ctrl-C to stop.""", flush=True)
         while not stop.wait(0.5):

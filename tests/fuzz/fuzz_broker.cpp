@@ -34,11 +34,11 @@ bool same(const zb::Request& a, const zb::Request& b) {
   return a.user == b.user && a.password == b.password && a.client_address == b.client_address &&
          a.profile == b.profile && a.request_id == b.request_id && a.remote_user == b.remote_user &&
          a.binding == b.binding && a.continues == b.continues && a.conversation == b.conversation &&
-         a.step == b.step && a.answers == b.answers;
+         a.step == b.step && a.answers == b.answers && a.from_session == b.from_session && a.session == b.session;
 }
 
 bool same(const zb::Response& a, const zb::Response& b) {
-  return a.status == b.status && a.detail == b.detail && a.token == b.token && a.messages == b.messages &&
+  return a.status == b.status && a.detail == b.detail && a.token == b.token && a.messages == b.messages && a.session == b.session &&
          (a.status != zb::Status::prompt || (a.conversation == b.conversation && a.step == b.step));
 }
 
@@ -79,6 +79,9 @@ void request_body(std::span<const unsigned char> in) {
     FUZZ_CHECK(r.step >= 1);
     FUZZ_CHECK(!r.answers.empty() && r.answers.size() <= zb::kMaxAnswers);
     for (const auto& a : r.answers) FUZZ_CHECK(a.size() <= zb::kMaxAnswer);
+  } else if (r.from_session) {
+    // A session sign-in carries the cookie, never a user or password.
+    FUZZ_CHECK(r.user.empty() && r.password.empty() && !r.session.empty());
   } else {
     FUZZ_CHECK(!r.user.empty());
     FUZZ_CHECK(!r.remote_user || r.password.empty());

@@ -728,3 +728,38 @@ TEST(ConfigApi, NamesEveryMistake) {
 
 }  // namespace
 }  // namespace zsso
+
+// --- session (issue 13) ------------------------------------------------------------
+
+namespace zsso {
+namespace {
+
+TEST(ConfigSession, OffUntilAKeyFileIsNamed) {
+  Config c = parse_ok(kMinimal);
+  EXPECT_EQ(c.session.max_seconds, 36000);
+  EXPECT_EQ(c.session.idle_seconds, 28800);
+  EXPECT_FALSE(c.session.enabled());
+  c = parse_ok(with("session", R"({"key_file": "/etc/zendesk-sso/session-key"})"));
+  EXPECT_TRUE(c.session.enabled());
+  c = parse_ok(with("session", R"({"key_file": "/etc/zendesk-sso/session-key", "max_seconds": 0})"));
+  EXPECT_FALSE(c.session.enabled());
+}
+
+TEST(ConfigSession, BadValuesNameTheirKey) {
+  expect_error_prefix(with("session", R"({"key_file": "session-key"})"), "session.key_file: must be an absolute path");
+  expect_error_prefix(with("session", R"({"previous_key_file": "old"})"), "session.previous_key_file: must be an absolute");
+  expect_error_prefix(with("session", R"({"key_file": "/k", "previous_key_file": "/k"})"), "session.previous_key_file:");
+  expect_error_prefix(with("session", R"({"max_seconds": -1})"), "session.max_seconds: must be between");
+  expect_error_prefix(with("session", R"({"idle_seconds": "1h"})"), "session.idle_seconds: must be an integer");
+  expect_error_prefix(with("session", R"({"remember": true})"), "session.remember: unknown key");
+}
+
+TEST(ConfigSession, ProfilesMayOverrideLifetimes) {
+  Config c = parse_ok(R"({"zendesk": {"subdomain": "acme"}, "session": {"key_file": "/k", "max_seconds": 600},
+                         "profiles": {"users": {"session": {"max_seconds": 86400}}}})", "users");
+  EXPECT_EQ(c.session.max_seconds, 86400);
+  EXPECT_EQ(c.session.key_file, "/k");
+}
+
+}  // namespace
+}  // namespace zsso

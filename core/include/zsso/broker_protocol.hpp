@@ -11,10 +11,18 @@
 //                  checked the peer and loaded its config; user "-", no password),
 //                  7 binding (the browser's conversation cookie),
 //                  8 conversation id (16 bytes), 9 step (1 byte),
-//                  10 answers (each: u16 length, bytes)
+//                  10 answers (each: u16 length, bytes),
+//                  11 session cookie (with flag bit 2, value 4: a session sign-in)
 //   response tags: 1 status (1 byte), 2 detail (1 byte), 3 token,
 //                  4 conversation id, 5 step, 6 messages (each: u8 kind,
-//                  u16 length, UTF-8 text), 7 cause (for the CGI's log line)
+//                  u16 length, UTF-8 text), 7 cause (for the CGI's log line),
+//                  8 session cookie (with ok, when the broker's config has
+//                  sessions on: a new or refreshed value for the browser)
+//
+// Sessions (issue 13): a "session" request (flag value 4, tags 3-6 and 11,
+// no user or password) asks the broker to verify the browser's session
+// cookie with session.key_file and run the account checks only (as for
+// REMOTE_USER) for the user it names. The web server never holds that key.
 //
 // A sign-in starts with a request to the broker's socket (tags 1-7). When the
 // PAM stack asks more than the password, the answer has status "prompt": a
@@ -59,6 +67,7 @@ inline constexpr std::size_t kMaxAnswer = 1024;
 inline constexpr std::size_t kMaxMessages = 16;
 inline constexpr std::size_t kMaxMessageText = 512;
 inline constexpr std::size_t kMaxCause = 400;
+inline constexpr std::size_t kMaxSession = 1024;             // = zsso::kMaxSessionCookie
 
 using ConversationId = std::array<unsigned char, kConversationIdSize>;
 
@@ -91,6 +100,9 @@ struct Request {
   ConversationId conversation{};
   std::uint8_t step = 0;
   std::vector<SecureBytes> answers;   // one per prompt of that step, wiped when freed
+  // A sign-in from a session cookie (flag value 4): the cookie, no user or password.
+  bool from_session = false;
+  std::string session;
 };
 
 // Mirrors zsso::LoginStatus; the numbers are part of the protocol.
@@ -129,6 +141,8 @@ struct Response {
   // pam_authenticate: Authentication failure; PAM said ..."), so the CGI's
   // line names the cause too. Never a password or an answer.
   std::string cause;
+  // With ok, when sessions are on: the browser's new session cookie value.
+  std::string session;
 };
 
 std::string_view status_name(Status s);

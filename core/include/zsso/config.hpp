@@ -129,6 +129,16 @@ struct ApiConfig {
   double max_change_fraction = 0.1;          // safety brake: at most this share of ours per run
 };
 
+// Sign-in sessions (issue 13): a signed cookie that lets a browser that
+// signed in before skip the form; every use re-runs the account checks.
+struct SessionConfig {
+  std::int64_t max_seconds = 36000;          // from the password sign-in; 0: sessions off
+  std::int64_t idle_seconds = 28800;         // since the session was last used; 0: no idle limit
+  std::string key_file;                      // HMAC key; empty: sessions off
+  std::string previous_key_file;             // still accepted (rotation grace); a missing file is no key
+  bool enabled() const { return max_seconds > 0 && !key_file.empty(); }
+};
+
 struct Config {
   std::string source;                        // path it came from, for messages
   std::string profile;                       // resolved profile ("" = base)
@@ -141,6 +151,7 @@ struct Config {
   BrokerConfig broker;
   HelperConfig helper;
   ApiConfig api;
+  SessionConfig session;
 };
 
 // Parses text (JSON with // and /* */ comments). With a profile name, that

@@ -1,0 +1,159 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""Sign-in sessions in broker mode: the broker holds session.key_file (the
+web server can read neither it nor the Zendesk secret), verifies the cookie
+a "session" request carries and runs the account checks; the CGI only passes
+cookies on. BrokerSessions runs tests/e2e/session_checks.py's checks;
+RealAccountSessions (root only) shows a real local account locked with
+`usermod -L` gets no token from its session."""
+
+import atexit
+import json
+import os
+import pwd
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.environ["ZSSO_SOURCE_DIR"], "tests", "e2e"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from session_checks import COOKIE, RETURN_TO, session_cookie_of, write_key  # noqa: E402
+from session_checks import SessionChecks  # noqa: E402
+from test_e2e_broker import BrokerStackCase  # noqa: E402
+from zsso_e2e import Stack, apache_user, fetch, hidden_fields  # noqa: E402
+import broker_wire as wire  # noqa: E402
+
+WAIT = 60
+
+
+class BrokerSessions(SessionChecks, BrokerStackCase):
+    base_session = {"max_seconds": 3600, "idle_seconds": 600}
+
+    @classmethod
+    def prepare(cls, s):
+        cls.KEY = str(s.dir / "session-key")
+        cls.CLI = os.path.join(os.environ["ZSSO_BUILD_DIR"], "tools", "zendesk-sso")
+        cls.write_class_key(cls)
+        cls.base_session = dict(cls.base_session, key_file=cls.KEY)
+        s.configure({"session": cls.base_session, "profiles": {"team": {}}})
+
+    def write_class_key(self):
+        # Broker mode: only the broker (root here, its own user in production) reads the key.
+        return write_key(self.KEY)
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root: Apache runs as nobody only when started as root")
+    def test_web_server_cannot_read_the_session_key(self):
+        st = os.stat(self.KEY)
+        self.assertEqual((st.st_uid, st.st_mode & 0o777), (0, 0o600))
+        probe = subprocess.run(["setpriv", "--reuid=nobody", f"--regid={apache_user()[1]}", "--clear-groups",
+                                "cat", self.KEY], capture_output=True, text=True, timeout=WAIT)
+        self.assertNotEqual(probe.returncode, 0)
+        value, _ = self.sign_in()
+        self.assert_token_from_session(self.again(value))
+
+    def test_broker_logs_the_session_sign_in(self):
+        value, _ = self.sign_in()
+        self.assert_token_from_session(self.again(value))
+        log = self.broker_log()
+        self.assertRegex(log, r'session sign-in from 127\.0\.0\.1: ok \(token minted, from a session \d+ s old\)')
+        self.assertNotIn(value.rsplit(".", 1)[1], log, "the cookie's MAC stays out of the log")
+
+
+@unittest.skipUnless(os.geteuid() == 0, "skipped: needs root to create a local account, a PAM service "
+                                        "in /etc/pam.d and run the broker with access to /etc/shadow")
+class RealAccountSessions(unittest.TestCase):
+    """A throwaway local account through the real pam_unix, the broker as
+    root (as with SupplementaryGroups=shadow), Apache's CGI as nobody."""
+
+    @classmethod
+    def setUpClass(cls):
+        from test_real_accounts import PASSWORD, Machine, remove_leftovers
+        remove_leftovers()
+        cls.password = PASSWORD
+        cls.m = Machine()
+        atexit.register(cls.m.cleanup)
+        cls.s = Stack()
+        cls.broker = None
+        try:
+            cls.m.create()
+            s = cls.s
+            cls.socket = str(s.dir / "authd.sock")
+            csrf = s.dir / "csrf-key"
+            write_key(str(csrf), pwd.getpwnam("nobody").pw_gid)
+            key = str(s.dir / "session-key")
+            write_key(key)
+            s.configure({"broker": {"socket": cls.socket, "allowed_peers": ["nobody"]},
+                         "helper": {"csrf_key_file": str(csrf)},
+                         "network": {"ip_ranges": ["127.0.0.0/8"]},
+                         "pam": {"service": cls.m.service},
+                         "session": {"key_file": key}})
+            s.start()
+            cls.m.write_service(str(s.sandbox.config_path))
+            os.chown(s.sandbox.secret_path, 0, 0)
+            os.chmod(s.sandbox.secret_path, 0o600)
+            cls.log_path = s.dir / "authd.log"
+            cls.log = open(cls.log_path, "w")
+            # Real NSS and PAM: no sandbox environment for the broker.
+            cls.broker = subprocess.Popen([cls.m.authd, "--config", str(s.sandbox.config_path), "--listen",
+                                           cls.socket, "--log-stderr"], stdout=cls.log, stderr=cls.log,
+                                          stdin=subprocess.DEVNULL, env={"PATH": "/usr/bin:/bin"},
+                                          preexec_fn=wire.die_with_parent)
+            end = time.monotonic() + WAIT
+            while "listening on" not in cls.log_path.read_text():
+                if cls.broker.poll() is not None or time.monotonic() > end:
+                    raise AssertionError("broker did not start: " + cls.log_path.read_text())
+                time.sleep(0.02)
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.broker and cls.broker.poll() is None:
+            cls.broker.terminate()
+            cls.broker.wait(WAIT)
+        cls.s.cleanup()
+        cls.m.cleanup()
+
+    def again(self, value):
+        return fetch("GET", self.s.login_url + "?return_to=" + RETURN_TO, headers={"Cookie": f"{COOKIE}={value}"})
+
+    def assert_token(self, r):
+        import jwt as pyjwt
+        self.assertEqual(r.status, 200, r.body)
+        self.assertIn('name="jwt"', r.body, r.body)
+        claims = pyjwt.decode(hidden_fields(r.body, "zendesk-sso")["jwt"], self.s.secret, algorithms=["HS256"])
+        self.assertEqual(claims["email"], f"{self.m.user}@acme.test")
+        return claims
+
+    def test_locked_account_gets_no_token_from_its_session(self):
+        r = self.s.sign_in(self.m.user, self.password)
+        first = self.assert_token(r)
+        value = session_cookie_of(r)[0]
+        self.assertNotEqual(self.assert_token(self.again(value))["jti"], first["jti"])
+        subprocess.run(["usermod", "-L", self.m.user], check=True, capture_output=True, timeout=WAIT)
+        try:
+            locked = self.again(value)
+            self.assertNotIn('name="jwt"', locked.body)
+            self.assertIn('name="password"', locked.body)
+            self.assertIn("is locked", self.log_path.read_text())
+        finally:
+            subprocess.run(["usermod", "-U", self.m.user], check=True, capture_output=True, timeout=WAIT)
+        # The same cookie works again once unlocked: the lock was the reason.
+        self.assert_token(self.again(value))
+
+    def test_expired_account_gets_no_token_from_its_session(self):
+        r = self.s.sign_in(self.m.user, self.password)
+        value = session_cookie_of(r)[0]
+        subprocess.run(["chage", "-E", "0", self.m.user], check=True, capture_output=True, timeout=WAIT)
+        try:
+            refused = self.again(value)
+            self.assertNotIn('name="jwt"', refused.body)
+            self.assertIn("pam_acct_mgmt", self.log_path.read_text())
+        finally:
+            subprocess.run(["chage", "-E", "-1", self.m.user], check=True, capture_output=True, timeout=WAIT)
+
+
+if __name__ == "__main__":
+    unittest.main()
