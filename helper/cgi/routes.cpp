@@ -678,7 +678,8 @@ Response Handler::health() {
     if (Decision d = check_address(cfg_.network, client_); !d.allowed())
       return page(403,
                   {N_("Not available from here"), N_("Sign-in to Zendesk is only available from the company network."),
-                   N_("Connect to the office network or the VPN, then try again.")},
+                   N_("Connect to the company network (in the office, or through the VPN) and try again. If you are "
+                      "connected and still see this, contact your IT support and give them the request id below.")},
                   LOG_NOTICE, "403 health: " + d.reason);
   }
   if (!cfg_.broker.socket.empty())

@@ -230,7 +230,7 @@ class BrowserSession(StackTestCase):
             again = self.s.standin.received[-1]["claims"]
             self.assertNotEqual(again["jti"], first["jti"])
             self.assertEqual(seen_form, [False], "the delivery page, not the form")
-            self.assertIn('200 signed in from session user="alice"', self.s.apache.error_log())
+            self.assertIn('200 signed in from session user="alice"', self.s.web.error_log())
 
             # Zendesk's sign-out clears it: the next visit is the form.
             page.navigate(self.s.base_url + "/logout")

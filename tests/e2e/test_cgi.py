@@ -507,10 +507,10 @@ class Health(StackCase):
         r = fetch("GET", self.s.base_url + "/health")
         self.assertEqual((r.status, r.body), (503, "unavailable\n"))
         for _ in range(50):
-            if "503 health: config:" in self.s.apache.error_log():
+            if "503 health: config:" in self.s.web.error_log():
                 break
             time.sleep(0.05)
-        self.assertIn("zendesk.delivery", self.s.apache.error_log(), "the reason is in the log only")
+        self.assertIn("zendesk.delivery", self.s.web.error_log(), "the reason is in the log only")
 
     def test_outside_ip_ranges_is_403_by_default(self):
         code, _, body = self._curl("127.0.0.2", self.s.base_url + "/health")
