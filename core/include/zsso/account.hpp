@@ -34,4 +34,10 @@ struct AccountLookup {
 // Thread-safe lookup. Never says more than "unknown user" in its message.
 AccountLookup lookup_account(std::string_view user);
 
+// A user name someone submitted, as a log field: quoted (quote_for_log, cut
+// at 64 bytes) when NSS knows the account, else only its length,
+// "unknown(N bytes)" - people type their password into the user field, and
+// the name of an account that does not exist is not worth keeping.
+std::string user_for_log(std::string_view user);
+
 }  // namespace zsso
