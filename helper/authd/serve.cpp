@@ -9,6 +9,7 @@
 
 #include "login.hpp"
 #include "peer.hpp"
+#include "zsso/account.hpp"
 #include "zsso/broker_protocol.hpp"
 #include "zsso/cidr.hpp"
 #include "zsso/config.hpp"
@@ -69,7 +70,7 @@ class Connection {
 
   void log(int prio, const std::string& msg) const {
     std::string who = peer_ ? peer_->describe() : std::string("unknown peer");
-    std::string rid = request_id_.empty() ? std::string() : "request " + request_id_ + ": ";
+    std::string rid = request_id_.empty() ? std::string() : "request " + quote_for_log(request_id_, 64) + ": ";
     ::syslog(prio, "%s%s (%s)", rid.c_str(), msg.c_str(), who.c_str());
   }
 
@@ -148,7 +149,7 @@ int Connection::run() {
   wire::Response resp{to_wire(out.status), out.status == LoginStatus::ok ? wire::Detail::none : wire::Detail::pam,
                       std::move(out.token)};
   log(out.status == LoginStatus::ok ? LOG_INFO : LOG_NOTICE,
-      "user " + quote_for_log(req.user) + " from " + (req.client_address.empty() ? "-" : req.client_address) +
+      "user " + user_for_log(req.user) + " from " + (req.client_address.empty() ? "-" : req.client_address) +
           (req.profile.empty() ? "" : " profile " + req.profile) + ": " +
           std::string(wire::status_name(resp.status)) + " (" + out.detail + ")");
   return answer(resp);
