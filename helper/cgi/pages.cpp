@@ -1,6 +1,7 @@
 #include "pages.hpp"
 
 #include "zsso/html.hpp"
+#include "zsso/text.hpp"
 
 namespace zsso::cgi {
 
@@ -106,6 +107,30 @@ std::string message_page(const PageFrame& f, std::string_view title, std::string
   }
   close_page(out, f, with_request_id);
   return out;
+}
+
+std::string zendesk_error_text(std::string_view message) {
+  // The page texts this file adds for Zendesk's errors, all in one place.
+  struct Known {
+    std::string_view needle;   // in Zendesk's message, case-insensitive
+    std::string_view advice;
+  };
+  static constexpr Known kKnown[] = {
+      {"invalid iat", "Zendesk refused the sign-in because of the time in it: the sign-in server's clock "
+                      "is probably wrong. Tell your administrator."},
+      {"signature invalid", "Zendesk could not check the sign-in: the shared secret probably differs "
+                            "between Zendesk and this server. Tell your administrator."},
+      {"not allowed to sign up", "Zendesk does not let this account sign up. Tell your administrator."},
+  };
+  if (message.empty()) return "Zendesk reported an error without a message.";
+  const std::string lower = ascii_lower(message);
+  for (const auto& k : kKnown)
+    if (lower.find(k.needle) != std::string::npos) return std::string(k.advice);
+  // C0 controls (NUL, ESC, CR/LF) are never Zendesk's text: not shown at
+  // all. Bidi controls, line separators and C1 controls are neutralised.
+  auto shown = has_control_chars(message) ? std::nullopt : display_excerpt(message, kMaxZendeskMessageShown);
+  if (!shown) return "Zendesk reported an error (the message was not valid text).";
+  return "Zendesk reported: \xe2\x80\x9c" + *shown + "\xe2\x80\x9d";
 }
 
 std::string delivery_page(const PageFrame& f, std::string_view post_form_html) {

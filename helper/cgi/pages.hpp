@@ -2,6 +2,7 @@
 // from outside is HTML-escaped here; callers pass raw text.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -31,6 +32,16 @@ std::string login_form_page(const PageFrame& f, const LoginForm& form);
 std::string message_page(const PageFrame& f, std::string_view title, std::string_view text,
                          std::string_view link_url = {}, std::string_view link_label = {},
                          bool with_request_id = true);
+
+// What the logout error page says about the message Zendesk put in
+// /logout?kind=error&message=...: advice of our own for the few messages
+// Zendesk is known to send, else the message itself, as plain text framed as
+// "Zendesk reported: \u201c...\u201d" (bidi, line separator and C1
+// characters neutralised, at most kMaxZendeskMessageShown bytes; with a C0
+// control or not UTF-8, not shown at all). Anyone can make that
+// link, so the page never shows outside text as our own words.
+inline constexpr std::size_t kMaxZendeskMessageShown = 200;
+std::string zendesk_error_text(std::string_view message);
 
 // Wraps core's jwt_post_form (already escaped) with the auto-submit script.
 std::string delivery_page(const PageFrame& f, std::string_view post_form_html);

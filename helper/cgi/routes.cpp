@@ -8,6 +8,7 @@
 #include "csrf.hpp"
 #include "login.hpp"
 #include "pages.hpp"
+#include "zsso/account.hpp"
 #include "zsso/files.hpp"
 #include "zsso/policy.hpp"
 #include "zsso/text.hpp"
@@ -52,6 +53,7 @@ class Handler {
   Config cfg_;
   std::string site_name_ = std::string(kDefaultSiteName);
   std::string client_;      // resolved client address, for PAM_RHOST and logs
+  bool https_ = false;      // served over HTTPS, here or at a trusted TLS-terminating proxy
   std::string notes_;       // extra facts for the log line (dropped return_to, override in use)
 
   PageFrame frame() const { return {site_name_, env_.request_id}; }
@@ -60,8 +62,26 @@ class Handler {
     if (!route_.profile.empty()) u += "/" + route_.profile;
     return u;
   }
+  // Over HTTPS the CSRF cookie has the "__Host-" prefix: browsers then keep
+  // it only with Secure, Path=/ and no Domain, so no plain-HTTP page and no
+  // sibling subdomain can plant or overwrite it.
   std::string csrf_cookie_name() const {
-    return route_.profile.empty() ? "zsso_csrf" : "zsso_csrf_" + route_.profile;
+    std::string name = https_ ? "__Host-zsso_csrf" : "zsso_csrf";
+    if (!route_.profile.empty()) name += "_" + route_.profile;
+    return name;
+  }
+  std::string csrf_cookie(std::string_view value, std::int64_t max_age) const {
+    std::string c = csrf_cookie_name() + "=" + std::string(value) + "; Path=" + (https_ ? "/" : route_url("login")) +
+                    "; Max-Age=" + std::to_string(max_age) + "; HttpOnly; SameSite=Strict";
+    if (https_) c += "; Secure";
+    return c;
+  }
+  bool served_over_https() const {
+    if (req_.https) return true;
+    // A TLS-terminating proxy says so; only a trusted one is believed.
+    auto peer = parse_ip(req_.remote_addr);
+    return peer && cfg_.network.trusted_proxies.contains(*peer) &&
+           ascii_lower(trim(req_.forwarded_proto)) == "https";
   }
   void note(std::string_view s) {
     if (!notes_.empty()) notes_ += "; ";
@@ -118,7 +138,21 @@ class Handler {
   Response attempt(LoginRequest& lr, std::string_view return_to);
   Response deliver(const std::string& token, std::string_view return_to, std::string log);
   std::string checked_return_to(const std::string* raw);
+  bool web_server_signed_in();
 };
+
+// REMOTE_USER counts only with helper.trust_remote_user and with AUTH_TYPE
+// beside it: the server sets both when one of its auth modules signed the
+// user in, while a configuration mistake that copies a header into
+// REMOTE_USER (SetEnvIf, a proxy's RequestHeader) sets only the one.
+bool Handler::web_server_signed_in() {
+  if (!cfg_.helper.trust_remote_user || req_.remote_user.empty()) return false;
+  if (req_.auth_type.empty()) {
+    note("REMOTE_USER without AUTH_TYPE ignored: not set by a web server auth module");
+    return false;
+  }
+  return true;
+}
 
 Result<void> Handler::load_config() {
   auto text = read_trusted_file(env_.config_path, TrustedFileRules{});
@@ -162,10 +196,7 @@ Response Handler::login_form(int status, std::string_view return_to, std::string
   r.status = status;
   r.body = login_form_page(frame(), {action, *token, return_to, user, message});
   r.content_security_policy = build_csp(csp_hash(kPageStyle), {}, {});
-  std::string cookie = csrf_cookie_name() + "=" + *token + "; Path=" + action + "; Max-Age=" +
-                       std::to_string(kCsrfLifetimeSeconds) + "; HttpOnly; SameSite=Strict";
-  if (req_.https) cookie += "; Secure";
-  r.header("Set-Cookie", cookie);
+  r.header("Set-Cookie", csrf_cookie(*token, kCsrfLifetimeSeconds));
   r.log_priority = status == 200 ? LOG_INFO : LOG_NOTICE;
   r.log_message = std::move(log);
   return r;
@@ -176,9 +207,7 @@ Response Handler::deliver(const std::string& token, std::string_view return_to, 
   r.log_priority = LOG_INFO;
   r.log_message = std::move(log);
   // The form token has done its job.
-  std::string clear = csrf_cookie_name() + "=; Path=" + route_url("login") + "; Max-Age=0; HttpOnly; SameSite=Strict";
-  if (req_.https) clear += "; Secure";
-  r.header("Set-Cookie", clear);
+  r.header("Set-Cookie", csrf_cookie("", 0));
   if (cfg_.zendesk.delivery == Delivery::get) {
     r.status = 302;
     r.header("Location", jwt_get_url(cfg_.zendesk, token, return_to));
@@ -201,7 +230,7 @@ Response Handler::attempt(LoginRequest& lr, std::string_view return_to) {
   lr.client_address = client_;
   lr.profile = route_.profile;
   lr.request_id = env_.request_id;
-  const std::string who = "user=" + quote_for_log(lr.user, 64);
+  const std::string who = "user=" + user_for_log(lr.user);
   LoginOutcome out = sign_in(cfg_, lr);
   switch (out.status) {
     case LoginStatus::ok:
@@ -232,7 +261,7 @@ Response Handler::remote_user_sign_in(std::string_view return_to) {
   lr.password_checked_by_web_server = true;
   if (lr.user.size() > kMaxUser || has_control_chars(lr.user) || !is_valid_utf8(lr.user))
     return page(403, "Sign-in refused", "This account may not sign in to Zendesk.", LOG_NOTICE,
-                "403 unusable REMOTE_USER " + quote_for_log(lr.user, 64));
+                "403 unusable REMOTE_USER " + user_for_log(lr.user));
   note("REMOTE_USER");
   return attempt(lr, return_to);
 }
@@ -242,7 +271,7 @@ Response Handler::login_get() {
   if (!query) return bad_request("unparsable query string");
   if (form_count(*query, "return_to") > 1) return bad_request("repeated return_to");
   const std::string return_to = checked_return_to(form_get(*query, "return_to"));
-  if (cfg_.helper.trust_remote_user && !req_.remote_user.empty()) return remote_user_sign_in(return_to);
+  if (web_server_signed_in()) return remote_user_sign_in(return_to);
   return login_form(200, return_to, {}, {}, "200 form");
 }
 
@@ -254,7 +283,15 @@ Response Handler::login_post() {
   for (auto key : {"user", "password", "csrf", "return_to"})
     if (form_count(*fields, key) > 1) return bad_request(std::string("repeated form field ") + key);
   const std::string return_to = checked_return_to(form_get(*fields, "return_to"));
-  if (cfg_.helper.trust_remote_user && !req_.remote_user.empty()) return remote_user_sign_in(return_to);
+  std::string again = route_url("login");
+  if (!return_to.empty()) again += "?return_to=" + percent_encode(return_to);
+  const std::string_view expired_text =
+      "This sign-in form has expired or did not come from this site. Open it again and sign in.";
+  // What the browser says about where the form came from, before anything else.
+  if (std::string why = cross_site_refusal(req_); !why.empty())
+    return page(403, "Form expired", expired_text, LOG_NOTICE, "403 cross-site form refused: " + why, again,
+                "Open the sign-in form");
+  if (web_server_signed_in()) return remote_user_sign_in(return_to);
 
   // CSRF before anything touches PAM.
   auto key = CsrfKey::from_config(cfg_);
@@ -263,16 +300,12 @@ Response Handler::login_post() {
   CsrfCheck c = key->check(cookie_values(req_.cookie, csrf_cookie_name()), csrf ? *csrf : std::string_view{},
                            env_.now);
   const std::string* user = form_get(*fields, "user");
-  // Who the form claimed to be, for the log (quoted and cut: it is the sender's text).
-  const std::string claimed = user && !trim(*user).empty() ? " user=" + quote_for_log(trim(*user), 64) : "";
-  if (c != CsrfCheck::ok) {
-    std::string again = route_url("login");
-    if (!return_to.empty()) again += "?return_to=" + percent_encode(return_to);
-    return page(403, "Form expired",
-                "This sign-in form has expired or did not come from this site. Open it again and sign in.",
-                LOG_NOTICE, std::string("403 CSRF token ") + to_string(c) + claimed, again,
-                "Open the sign-in form");
-  }
+  // Who the form claimed to be, for the log: an unknown name only by its
+  // length (it may be a password typed into the wrong field).
+  const std::string claimed = user && !trim(*user).empty() ? " user=" + user_for_log(trim(*user)) : "";
+  if (c != CsrfCheck::ok)
+    return page(403, "Form expired", expired_text, LOG_NOTICE, std::string("403 CSRF token ") + to_string(c) + claimed,
+                again, "Open the sign-in form");
 
   const std::string* password = form_get(*fields, "password");
   if (!user || !password || trim(*user).empty() || password->empty())
@@ -281,10 +314,10 @@ Response Handler::login_post() {
   // Unusable names and passwords fail like wrong ones, without PAM.
   if (user->size() > kMaxUser || has_control_chars(*user) || !is_valid_utf8(*user))
     return login_form(401, return_to, {}, "The user name or password is incorrect.",
-                      "401 unusable user name " + quote_for_log(*user, 64));
+                      "401 unusable user name " + user_for_log(*user));
   if (password->size() > kMaxPassword || password->find('\0') != std::string::npos)
     return login_form(401, return_to, *user, "The user name or password is incorrect.",
-                      "401 unusable password user=" + quote_for_log(*user, 64));
+                      "401 unusable password user=" + user_for_log(*user));
 
   LoginRequest lr;
   lr.user = std::string(trim(*user));
@@ -297,15 +330,13 @@ Response Handler::logout() {
   if (!query) return bad_request("unparsable query string");
   const std::string* kind = form_get(*query, "kind");
   if (kind && *kind == "error") {
+    // Anyone can make this link: the page shows known messages as advice of
+    // our own and the rest only framed, quoted, neutralised and cut
+    // (zendesk_error_text); the log keeps what was sent, quoted.
     const std::string* message = form_get(*query, "message");
-    std::string text = message && !message->empty() ? *message : "Zendesk reported an error without a message.";
-    // Escaping makes markup harmless but passes NUL, ESC and friends through
-    // to the page: a message with any of them is not Zendesk's text.
-    if (!is_valid_utf8(text) || has_control_chars(text))
-      text = "Zendesk reported an error (the message was not valid text).";
-    // The log keeps what Zendesk sent (quote_for_log escapes it), shown or not.
+    const std::string text = zendesk_error_text(message ? std::string_view(*message) : std::string_view{});
     return page(200, "Zendesk could not sign you in", text, LOG_WARNING,
-                "200 Zendesk reported a sign-in error: " + quote_for_log(message ? *message : text, 300),
+                "200 Zendesk reported a sign-in error: " + quote_for_log(message ? *message : std::string(), 300),
                 route_url("login"), "Try signing in again", true);
   }
   if (!cfg_.helper.logout_redirect.empty()) {
@@ -361,6 +392,7 @@ Response Handler::run() {
     return logout();
   }
 
+  https_ = served_over_https();
   auto client = resolve_client_address(req_.remote_addr, req_.forwarded_for, cfg_.network.trusted_proxies);
   if (!client) return bad_request(client.error());
   client_ = client->text;

@@ -48,6 +48,7 @@ PAGE = {
     "signed_out": "<h2>Signed out</h2>",
     "zendesk_error": "<h2>Zendesk could not sign you in</h2>",
     "not_text": "the message was not valid text",
+    "zendesk_reported": "Zendesk reported: \u201ca\ufffd",
     "delivery": '<form id="zendesk-sso" method="post"',
     "apache_400": "<title>400 Bad Request</title>",
     "apache_404": "<title>404 Not Found</title>",
@@ -151,6 +152,13 @@ class Requests(HardenedTestCase):
 
         def no_return_to_delivered(test, r, line):
             test.assertEqual(set(hidden_fields(r.body, "zendesk-sso")), {"jwt"})
+
+        def neutralised(text):
+            def check(test, r, line):
+                for ch in text:
+                    if ord(ch) < 0x20 or ch in "\u2028\u202e\u0085":
+                        test.assertNotIn(ch, r.body, "controls and bidi characters never reach the page")
+            return check
 
         def link_without_return_to(test, r, line):
             test.assertIn('<a href="/zendesk/login">', r.body)
@@ -351,6 +359,9 @@ class Requests(HardenedTestCase):
             add(f"logout message with markup or CR/LF {i}",
                 self.get(LOGOUT + "?kind=error&message=" + q(x)), 200, "zendesk_error",
                 reflect=x if "<" in x else None)
+        for what, m in {"RLO": "%e2%80%ae", "LINE SEPARATOR": "%e2%80%a8", "NEL": "%c2%85"}.items():
+            add(f"logout message with {what}", self.get(LOGOUT + "?kind=error&message=a" + m), 200,
+                "zendesk_reported", check=neutralised(urllib.parse.unquote(m)))
         for what, m in {"NUL": "%00", "ESC": "%1b%5b31m", "invalid UTF-8": "%ff%fe", "overlong": "%c0%af"}.items():
             add(f"logout message with {what}", self.get(LOGOUT + "?kind=error&message=a" + m), 200, "not_text")
         add("logout with a return_to", self.get(LOGOUT + "?return_to=" + q("https://evil.example/")), 200,
