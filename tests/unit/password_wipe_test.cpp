@@ -45,13 +45,13 @@ void scan(void* p) {
 
 }  // namespace
 
-extern "C" void free(void* p) {
+extern "C" void free(void* p) noexcept {
   scan(p);
   __libc_free(p);
 }
 
 // Always moves, so the old block goes through the scan as well.
-extern "C" void* realloc(void* p, std::size_t n) {
+extern "C" void* realloc(void* p, std::size_t n) noexcept {
   if (!p) return __libc_malloc(n);
   if (n == 0) {
     free(p);
