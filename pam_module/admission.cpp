@@ -40,10 +40,11 @@ AdmissionResult admit(pam_handle_t* pamh, const CallContext& ctx, const Config& 
     return r;
   }
   auto rhost = remote_host(pamh);
-  ctx.log.debug("checking user " + quote_for_log(user, 64) + " rhost " + rhost_for_log(rhost));
+  // The name is logged only once the account exists (user_for_log, debug
+  // lines too): an unknown "user" is sometimes a password typed into the
+  // wrong field.
+  if (ctx.args.debug) ctx.log.debug("checking user " + user_for_log(user) + " rhost " + rhost_for_log(rhost));
 
-  // The name is logged only once the account exists: an unknown "user" is
-  // sometimes a password typed into the wrong field.
   if (auto d = check_address(cfg.network, rhost); !d.allowed()) {
     ctx.log.refused("refused: " + d.reason);
     r.status = Admission::refused;

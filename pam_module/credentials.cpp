@@ -38,6 +38,19 @@ int establish_token(pam_handle_t* pamh, const CallContext& ctx) {
   }
   const std::string user = quote_for_log(who.account.user, 64);
 
+  // A bearer token is minted only for the service the config names
+  // (pam.service, the profile's own with profile=): in su, login or sshd,
+  // whose auth stack may include this module too, ZENDESK_JWT would land in
+  // the user's session environment (pam_getenvlist) for any process to read.
+  const void* service = nullptr;
+  if (pam_get_item(pamh, PAM_SERVICE, &service) != PAM_SUCCESS || !service ||
+      cfg->pam.service != static_cast<const char*>(service)) {
+    ctx.log.refused("no token for " + user + ": PAM service " +
+                    quote_for_log(service ? static_cast<const char*>(service) : "", 64) +
+                    " is not the config's pam.service " + quote_for_log(cfg->pam.service, 64));
+    return PAM_IGNORE;
+  }
+
   auto secret = load_secret_file(cfg->zendesk.secret_file);
   if (!secret) {
     ctx.log.error("cannot use the secret: " + secret.error());

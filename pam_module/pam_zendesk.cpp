@@ -35,7 +35,16 @@ int guarded(pam_handle_t* pamh, int on_exception, int argc, const char** argv, W
 
 }  // namespace
 
+// The failure delay this module asks libpam for, as pam_unix does by default.
+// libpam waits the longest delay any module of the stack asked for (varied
+// around it) after every failed pam_authenticate, so
+// asking before any decision makes a refusal by this gate (unknown user,
+// root, outside the ranges), a lock and a wrong password take the same time
+// from outside, whatever the rest of the stack does.
+constexpr unsigned kFailDelayMicroseconds = 2'000'000;
+
 ZSSO_PAM_EXPORT int pam_sm_authenticate(pam_handle_t* pamh, int /*flags*/, int argc, const char** argv) {
+  pam_fail_delay(pamh, kFailDelayMicroseconds);
   return guarded(pamh, PAM_SERVICE_ERR, argc, argv,
                  [&](const zsso::pam::CallContext& ctx) { return zsso::pam::auth_gate(pamh, ctx); });
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # The whole test suite, as CI runs it:
-#   1. build + every ctest suite (unit cli pam e2e browser broker fuzz-replay docs ...)
+#   1. build + every ctest suite (unit cli pam e2e browser broker fuzz-replay docs ...),
+#      then Release builds with gcc and clang (what packagers build)
 #   2. hardening: the suites again under ASan+UBSan, and the libFuzzer smoke runs
 #   3. the .deb: built, linted, installed, tested against the installed files, purged (root only)
 # Usage:
@@ -34,8 +35,22 @@ build_and_ctest() {
     (cd "$build" && ctest --output-on-failure --timeout 900 -j"$(nproc)" "$@")
 }
 
+# What packagers and users build: Release (-O3) with gcc and clang, -Werror
+# on so that a warning only the optimiser finds fails here, not in a package.
+release_builds() {
+  local cc cxx dir
+  for pair in gcc:g++ clang-14:clang++-14; do
+    cc=${pair%%:*} cxx=${pair#*:}
+    dir="$build-release-$cc"
+    CC=$cc CXX=$cxx cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DZSSO_WERROR=ON \
+      -DZSSO_TESTS=OFF -DZSSO_BENCH=OFF >/dev/null &&
+      cmake --build "$dir" -j"$(nproc)" || return 1
+  done
+}
+
 stage "build + ctest" build_and_ctest "$@"
 if [ $# -eq 0 ]; then
+  stage "Release builds (gcc, clang)" release_builds
   [ -x "$root/scripts/hardening.sh" ] && stage "hardening (sanitizers, fuzzers)" "$root/scripts/hardening.sh"
   [ -x "$root/scripts/package-test.sh" ] && stage "package (.deb installed and purged)" "$root/scripts/package-test.sh"
 fi

@@ -10,6 +10,9 @@
 #include <cerrno>
 #include <vector>
 
+#include "zsso/secret.hpp"
+#include "zsso/text.hpp"
+
 namespace zsso {
 
 bool Account::in_group(std::string_view g) const {
@@ -37,26 +40,52 @@ std::string group_name(gid_t gid) {
   return {};
 }
 
-}  // namespace
+bool usable_name(std::string_view user) {
+  return !user.empty() && user.size() <= 256 && user.find('\0') == std::string_view::npos;
+}
 
-AccountLookup lookup_account(std::string_view user) {
-  AccountLookup r;
-  if (user.empty() || user.size() > 256 || user.find('\0') != std::string_view::npos) {
-    r.status = LookupStatus::unknown;
-    r.error = "unknown user";
-    return r;
-  }
-  std::string name(user);
-  std::vector<char> buf(buffer_hint(_SC_GETPW_R_SIZE_MAX));
-  struct passwd pw {};
-  struct passwd* out = nullptr;
+// getpwnam_r with a growing buffer: 0 (out set, or null for no such user) or an error.
+int find_passwd(const std::string& name, struct passwd& pw, std::vector<char>& buf, struct passwd*& out) {
+  buf.resize(buffer_hint(_SC_GETPW_R_SIZE_MAX));
+  out = nullptr;
   int rc = 0;
   for (int tries = 0; tries < 8; ++tries) {
     rc = ::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &out);
     if (rc != ERANGE) break;
     buf.resize(buf.size() * 4);
   }
-  if (rc != 0 && rc != ENOENT && rc != ESRCH && rc != EBADF && rc != EPERM) {
+  if (rc == ENOENT || rc == ESRCH || rc == EBADF || rc == EPERM) return 0;   // "not found" in NSS's dialects
+  return rc;
+}
+
+}  // namespace
+
+std::string user_for_log(std::string_view user) {
+  if (usable_name(user)) {
+    struct passwd pw {};
+    struct passwd* out = nullptr;
+    std::vector<char> buf;
+    std::string name(user);   // may be a password typed into the wrong field
+    bool known = find_passwd(name, pw, buf, out) == 0 && out;
+    secure_wipe(name.data(), name.size());
+    if (known) return quote_for_log(user, 64);
+  }
+  return "unknown(" + std::to_string(user.size()) + " bytes)";
+}
+
+AccountLookup lookup_account(std::string_view user) {
+  AccountLookup r;
+  if (!usable_name(user)) {
+    r.status = LookupStatus::unknown;
+    r.error = "unknown user";
+    return r;
+  }
+  std::string name(user);
+  std::vector<char> buf;
+  struct passwd pw {};
+  struct passwd* out = nullptr;
+  int rc = find_passwd(name, pw, buf, out);
+  if (rc != 0) {
     r.status = LookupStatus::error;
     r.error = "user database lookup failed";
     return r;

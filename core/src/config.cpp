@@ -476,14 +476,27 @@ std::string check_structure(std::string_view t) {
   };
   std::vector<Frame> stack;
   stack.reserve(8);
+  // Appended piece by piece into one string: no "literal" + temporary chains
+  // (which also tripped gcc 12's -Wrestrict at -O3, a false positive).
   auto path = [&stack](std::string_view last) {
     std::string p;
+    auto dot = [&p] {
+      if (!p.empty()) p += '.';
+    };
     for (const auto& f : stack) {
       if (&f == &stack.back()) break;
-      if (f.object) p += (p.empty() ? "" : ".") + std::string(f.key);
-      else p += "[" + std::to_string(f.index) + "]";
+      if (f.object) {
+        dot();
+        p.append(f.key);
+      } else {
+        p += '[';
+        p += std::to_string(f.index);
+        p += ']';
+      }
     }
-    return p + (p.empty() ? "" : ".") + std::string(last);
+    dot();
+    p.append(last);
+    return p;
   };
   for (std::size_t i = 0; i < t.size(); ++i) {
     char c = t[i];

@@ -30,11 +30,12 @@ std::size_t utf8_sequence(const unsigned char* p, const unsigned char* end, std:
   return n + 1;
 }
 
-// Characters a log viewer may act on rather than show: C0/C1 controls,
-// line and paragraph separators, bidirectional overrides.
+// Characters a log viewer may act on rather than show: C0/C1 controls (NEL,
+// U+0085, among them), line and paragraph separators, and every Unicode
+// Bidi_Control (marks, embeddings, overrides, isolates).
 bool unsafe_in_log(std::uint32_t cp) {
-  return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029 || cp == 0x200e ||
-         cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+  return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029 || cp == 0x061c ||
+         cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
 }  // namespace
@@ -113,6 +114,24 @@ std::string quote_for_log(std::string_view s, std::size_t max) {
     used += n;
   }
   out += '"';
+  return out;
+}
+
+std::optional<std::string> display_excerpt(std::string_view s, std::size_t max) {
+  if (!is_valid_utf8(s)) return std::nullopt;
+  std::string out;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  std::size_t used = 0;
+  while (p < end) {
+    std::uint32_t cp = 0;
+    std::size_t n = utf8_sequence(p, end, cp);
+    if (used + n > max) { out += "\xe2\x80\xa6"; break; }
+    if (unsafe_in_log(cp)) out += "\xef\xbf\xbd";
+    else out.append(reinterpret_cast<const char*>(p), n);
+    p += n;
+    used += n;
+  }
   return out;
 }
 

@@ -14,6 +14,27 @@ bool unreserved(unsigned char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
          c == '-' || c == '.' || c == '_' || c == '~';
 }
+
+// Decodes into out, whose one buffer is sized once (decoding only shrinks),
+// so no copy of the value is left behind in a buffer it grew out of.
+bool decode_into(std::string& out, std::string_view s, bool form) {
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '%') {
+      if (i + 2 >= s.size()) return false;
+      int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
+      if (h < 0 || l < 0) return false;
+      out += static_cast<char>(h * 16 + l);
+      i += 2;
+    } else if (c == '+' && form) {
+      out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  return true;
+}
 }  // namespace
 
 std::string percent_encode(std::string_view s) {
@@ -34,37 +55,32 @@ std::string percent_encode(std::string_view s) {
 
 std::optional<std::string> percent_decode(std::string_view s, bool form) {
   std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '%') {
-      if (i + 2 >= s.size()) return std::nullopt;
-      int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
-      if (h < 0 || l < 0) return std::nullopt;
-      out += static_cast<char>(h * 16 + l);
-      i += 2;
-    } else if (c == '+' && form) {
-      out += ' ';
-    } else {
-      out += c;
-    }
-  }
+  if (!decode_into(out, s, form)) return std::nullopt;
   return out;
 }
 
 std::optional<FormFields> parse_form(std::string_view s, std::size_t max_fields) {
   FormFields fields;
+  // Whatever was decoded before a refusal is wiped, long values (their own
+  // heap buffers) and short ones alike.
+  auto refuse = [&fields]() -> std::optional<FormFields> {
+    for (auto& [k, v] : fields) {
+      secure_wipe(k.data(), k.size());
+      secure_wipe(v.data(), v.size());
+    }
+    return std::nullopt;
+  };
   while (!s.empty()) {
     auto amp = s.find('&');
     std::string_view part = s.substr(0, amp);
     s = amp == std::string_view::npos ? std::string_view{} : s.substr(amp + 1);
     if (part.empty()) continue;
-    if (fields.size() >= max_fields) return std::nullopt;
+    if (fields.size() >= max_fields) return refuse();
     auto eq = part.find('=');
-    auto key = percent_decode(part.substr(0, eq), true);
-    auto val = percent_decode(eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1), true);
-    if (!key || !val) return std::nullopt;
-    fields.emplace_back(std::move(*key), std::move(*val));
+    FormField& f = fields.emplace_back();
+    if (!decode_into(f.first, part.substr(0, eq), true) ||
+        !decode_into(f.second, eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1), true))
+      return refuse();
   }
   return fields;
 }

@@ -20,32 +20,40 @@ std::string jwt_endpoint(const ZendeskConfig& zd) {
 
 namespace {
 
-// Whether a relative path could turn into "//host" or "/\\host" on its way to
-// the browser: after up to three careless decoding passes (by Zendesk, a
-// proxy, a framework), each followed by the browser's removal of tab, CR and
-// LF from URLs ("/%09/evil" -> "/\t/evil" -> "//evil").
-bool may_become_scheme_relative(std::string_view path) {
-  std::string s(path.substr(0, 64));   // the host would be right after the first '/'
-  for (int pass = 0; pass < 4; ++pass) {
-    std::erase_if(s, [](char c) { return c == '\t' || c == '\r' || c == '\n'; });
-    if (s.size() > 1 && (s[1] == '/' || s[1] == '\\')) return true;
-    if (s.find('%') == std::string::npos) return false;
-    std::string decoded;   // lenient: a broken escape stays as it is
-    auto hex = [](char c) {
-      return c >= '0' && c <= '9' ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
-    };
-    for (std::size_t i = 0; i < s.size(); ++i) {
-      if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-        decoded += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
-        i += 2;
-      } else {
-        decoded += s[i];
-      }
+// One lenient %XX decoding pass: a broken escape stays as it is.
+std::string decode_once(std::string_view s) {
+  auto hex = [](char c) {
+    return c >= '0' && c <= '9' ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
+  };
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
     }
-    if (decoded == s) return false;   // nothing left to decode
+  }
+  return out;
+}
+
+// Whether the whole value stays safe however carelessly it is decoded on
+// its way to the browser (by Zendesk, a proxy, a framework: up to three
+// passes): no C0 control or DEL anywhere after any pass (browsers drop tab,
+// CR and LF from URLs, so "/%09/evil" would become "//evil"; CR/LF split
+// headers), and a relative path never turns into "//host" or "/\host".
+bool survives_decoding(std::string_view value, bool relative) {
+  std::string s(value);
+  for (int pass = 0; pass < 4; ++pass) {
+    if (has_control_chars(s)) return false;
+    if (relative && s.size() > 1 && (s[1] == '/' || s[1] == '\\')) return false;
+    if (s.find('%') == std::string::npos) return true;
+    std::string decoded = decode_once(s);
+    if (decoded == s) return true;   // nothing left to decode
     s = std::move(decoded);
   }
-  return true;   // still encoded after three passes: nobody needs that
+  return false;   // still encoded after three passes: nobody needs that
 }
 
 }  // namespace
@@ -60,7 +68,7 @@ std::optional<std::string> validate_return_to(std::string_view rt, const Zendesk
   if (rt.front() == '/') {
     // A path on the Zendesk host; "//host" would be scheme-relative, and so
     // would "/%2F...", "/%5C..." or "/%09/..." after decoding.
-    if (may_become_scheme_relative(rt)) return std::nullopt;
+    if (!survives_decoding(rt, /*relative=*/true)) return std::nullopt;
     return std::string(rt);
   }
   constexpr std::string_view kScheme = "https://";
@@ -78,6 +86,7 @@ std::optional<std::string> validate_return_to(std::string_view rt, const Zendesk
   if (!host.empty() && host.back() == '.') host.remove_suffix(1);   // "host." is the same host
   std::string h = ascii_lower(host);
   if (h.empty()) return std::nullopt;
+  if (!survives_decoding(rt, /*relative=*/false)) return std::nullopt;   // "%0d%0a" anywhere
   if (h == zendesk_host(zd) ||
       std::find(zd.return_to_hosts.begin(), zd.return_to_hosts.end(), h) != zd.return_to_hosts.end())
     return std::string(rt);

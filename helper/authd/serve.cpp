@@ -18,6 +18,7 @@
 #include "login.hpp"
 #include "peer.hpp"
 #include "throttle.hpp"
+#include "zsso/account.hpp"
 #include "zsso/broker_protocol.hpp"
 #include "zsso/cidr.hpp"
 #include "zsso/config.hpp"
@@ -143,7 +144,7 @@ class Connection : public Asker {
 
   void log(int prio, const std::string& msg) const {
     std::string who = peer_ ? peer_->describe() : std::string("unknown peer");
-    std::string rid = request_id_.empty() ? std::string() : "request " + request_id_ + ": ";
+    std::string rid = request_id_.empty() ? std::string() : "request " + quote_for_log(request_id_, 64) + ": ";
     std::string conv = step_ ? "conversation " + tag_ + " step " + std::to_string(step_) + ": " : std::string();
     ::syslog(prio, "%s%s%s (%s)", rid.c_str(), conv.c_str(), msg.c_str(), who.c_str());
   }
@@ -215,7 +216,7 @@ bool Connection::ask(const std::vector<wire::Message>& page, std::vector<SecureB
   last_prompt_ = wire::encode_response(resp);
   std::size_t prompts = 0;
   for (const auto& m : page) prompts += m.is_prompt();
-  log(LOG_INFO, "user " + quote_for_log(user_) + ": asked " + std::to_string(prompts) + " prompt(s)");
+  log(LOG_INFO, "user " + user_for_log(user_) + ": asked " + std::to_string(prompts) + " prompt(s)");
   bool sent = send_on(fd_.get(), last_prompt_);
   fd_.reset();
   if (!sent) return false;
@@ -389,7 +390,7 @@ int Connection::run() {
       ::sleep(2);
       const std::string why = "throttled: too many failed sign-ins of this account from " + req.client_address +
                               " (broker.max_failures); " + std::to_string(*wait) + " s left";
-      log(LOG_NOTICE, "user " + quote_for_log(req.user) + ": bad_login (" + why + ")");
+      log(LOG_NOTICE, "user " + user_for_log(req.user) + ": bad_login (" + why + ")");
       wire::Response refused(wire::Status::bad_login, wire::Detail::pam);
       refused.cause = why;
       return answer(refused);
@@ -407,7 +408,7 @@ int Connection::run() {
   if (out.status == LoginStatus::ok) attach_new_session(cfg, req, resp);
   resp.cause = out.detail;
   const std::string client = req.client_address.empty() ? "-" : req.client_address;
-  const std::string decision = "user " + quote_for_log(req.user) + " from " + client +
+  const std::string decision = "user " + user_for_log(req.user) + " from " + client +
                                (req.profile.empty() ? "" : " profile " + req.profile) + ": " +
                                std::string(wire::status_name(resp.status)) + " (" + out.detail + ")";
   if (!fd_.valid()) {

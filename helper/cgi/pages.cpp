@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "zsso/html.hpp"
+#include "zsso/text.hpp"
 
 namespace zsso::cgi {
 

@@ -28,10 +28,15 @@ Request request_from_environment() {
   r.content_type = env("CONTENT_TYPE");
   r.remote_addr = env("REMOTE_ADDR");
   r.remote_user = env("REMOTE_USER");
+  r.auth_type = env("AUTH_TYPE");
   r.forwarded_for = env("HTTP_X_FORWARDED_FOR");
   r.accept_language = env("HTTP_ACCEPT_LANGUAGE");
   r.cookie = env("HTTP_COOKIE");
   r.https = ascii_lower(env("HTTPS")) == "on";
+  r.forwarded_proto = env("HTTP_X_FORWARDED_PROTO");
+  r.host = env("HTTP_HOST");
+  r.origin = env("HTTP_ORIGIN");
+  r.sec_fetch_site = env("HTTP_SEC_FETCH_SITE");
   std::string len = env("CONTENT_LENGTH");
   if (!len.empty()) {
     std::size_t n = 0;
@@ -83,6 +88,21 @@ void discard_unread_body(Request& req, int fd, std::size_t cap) {
     req.body_consumed += static_cast<std::size_t>(n);
   }
   secure_wipe(sink, sizeof sink);
+}
+
+std::string cross_site_refusal(const Request& req) {
+  if (!req.sec_fetch_site.empty()) {
+    std::string site = ascii_lower(trim(req.sec_fetch_site));
+    if (site == "same-origin" || site == "none") return {};
+    return "Sec-Fetch-Site " + quote_for_log(req.sec_fetch_site, 32);
+  }
+  if (req.origin.empty()) return {};
+  // Origin is scheme://host[:port] (or "null"); Host is host[:port].
+  std::string_view origin = req.origin;
+  auto sep = origin.find("://");
+  std::string_view origin_host = sep == std::string_view::npos ? std::string_view{} : origin.substr(sep + 3);
+  if (!origin_host.empty() && ascii_lower(origin_host) == ascii_lower(trim(req.host))) return {};
+  return "Origin " + quote_for_log(req.origin, 100) + " is not Host " + quote_for_log(req.host, 100);
 }
 
 bool is_form_urlencoded(std::string_view ct) {

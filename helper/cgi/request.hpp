@@ -25,10 +25,15 @@ struct Request {
   bool content_length_invalid = false;
   std::string remote_addr;     // REMOTE_ADDR
   std::string remote_user;     // REMOTE_USER (set by an Apache auth module)
+  std::string auth_type;       // AUTH_TYPE: set by the server only when it authenticated the user
   std::string forwarded_for;   // HTTP_X_FORWARDED_FOR
   std::string cookie;          // HTTP_COOKIE
   std::string accept_language; // HTTP_ACCEPT_LANGUAGE: the pages' language when Zendesk names none
   bool https = false;          // HTTPS=on
+  std::string forwarded_proto; // HTTP_X_FORWARDED_PROTO (believed only from a trusted proxy)
+  std::string host;            // HTTP_HOST
+  std::string origin;          // HTTP_ORIGIN
+  std::string sec_fetch_site;  // HTTP_SEC_FETCH_SITE
   SecureBytes body;            // holds the password: wiped when freed
   std::size_t body_consumed = 0;   // bytes taken from stdin so far
   // No CONTENT_LENGTH but a body (Transfer-Encoding: chunked) that runs to
@@ -52,6 +57,14 @@ BodyStatus read_body(Request& req, int fd, std::size_t max = kMaxBody);
 // is lost. Refusals (405, 413, 415) happen before reading. A body without
 // CONTENT_LENGTH (chunked) is drained to EOF when it was not read to the end.
 void discard_unread_body(Request& req, int fd, std::size_t cap = 1 << 20);
+
+// Whether a state-changing request may come from where the browser says it
+// came from (Go's CrossOriginProtection): with Sec-Fetch-Site, only
+// "same-origin" or "none" (typed in, bookmarks); without it, an Origin
+// header must name the Host the request was sent to; with neither (older
+// browsers, curl) it is not cross-site as far as anyone can tell. "" when
+// allowed, else what refused it, for the log.
+std::string cross_site_refusal(const Request& req);
 
 // application/x-www-form-urlencoded, parameters (charset) allowed.
 bool is_form_urlencoded(std::string_view content_type);

@@ -12,6 +12,7 @@
 #include "i18n.hpp"
 #include "login.hpp"
 #include "pages.hpp"
+#include "zsso/account.hpp"
 #include "zsso/files.hpp"
 #include "zsso/policy.hpp"
 #include "zsso/session.hpp"
@@ -105,6 +106,7 @@ class Handler {
   Config cfg_;
   std::string site_name_ = std::string(kDefaultSiteName);
   std::string client_;      // resolved client address, for PAM_RHOST and logs
+  bool https_ = false;      // served over HTTPS, here or at a trusted TLS-terminating proxy
   std::string notes_;       // extra facts for the log line (dropped return_to, override in use)
 
   // The page's language, resolved on first use (after the config when it
@@ -155,8 +157,26 @@ class Handler {
     if (!route_.profile.empty()) u += "/" + route_.profile;
     return u;
   }
+  // Over HTTPS the CSRF cookie has the "__Host-" prefix: browsers then keep
+  // it only with Secure, Path=/ and no Domain, so no plain-HTTP page and no
+  // sibling subdomain can plant or overwrite it.
   std::string csrf_cookie_name() const {
-    return route_.profile.empty() ? "zsso_csrf" : "zsso_csrf_" + route_.profile;
+    std::string name = https_ ? "__Host-zsso_csrf" : "zsso_csrf";
+    if (!route_.profile.empty()) name += "_" + route_.profile;
+    return name;
+  }
+  std::string csrf_cookie(std::string_view value, std::int64_t max_age) const {
+    std::string c = csrf_cookie_name() + "=" + std::string(value) + "; Path=" + (https_ ? "/" : route_url("login")) +
+                    "; Max-Age=" + std::to_string(max_age) + "; HttpOnly; SameSite=Strict";
+    if (https_) c += "; Secure";
+    return c;
+  }
+  bool served_over_https() const {
+    if (req_.https) return true;
+    // A TLS-terminating proxy says so; only a trusted one is believed.
+    auto peer = parse_ip(req_.remote_addr);
+    return peer && cfg_.network.trusted_proxies.contains(*peer) &&
+           ascii_lower(trim(req_.forwarded_proto)) == "https";
   }
   // The browser's half of a multi-step sign-in: the broker's conversation is
   // bound to this cookie's value, the page carries the conversation id.
@@ -295,7 +315,21 @@ class Handler {
   std::optional<Response> session_sign_in(std::string_view return_to);
   void set_session(Response& r, const LoginOutcome& out, std::string_view user);
   void clear_sessions(Response& r) const;
+  bool web_server_signed_in();
 };
+
+// REMOTE_USER counts only with helper.trust_remote_user and with AUTH_TYPE
+// beside it: the server sets both when one of its auth modules signed the
+// user in, while a configuration mistake that copies a header into
+// REMOTE_USER (SetEnvIf, a proxy's RequestHeader) sets only the one.
+bool Handler::web_server_signed_in() {
+  if (!cfg_.helper.trust_remote_user || req_.remote_user.empty()) return false;
+  if (req_.auth_type.empty()) {
+    note("REMOTE_USER without AUTH_TYPE ignored: not set by a web server auth module");
+    return false;
+  }
+  return true;
+}
 
 Result<void> Handler::load_config() {
   auto text = read_trusted_file(env_.config_path, TrustedFileRules{});
@@ -339,10 +373,7 @@ Response Handler::login_form(int status, std::string_view return_to, std::string
   r.status = status;
   r.body = login_form_page(frame(), {action, *token, return_to, user, t(message)});
   r.content_security_policy = csp();
-  std::string cookie = csrf_cookie_name() + "=" + *token + "; Path=" + action + "; Max-Age=" +
-                       std::to_string(kCsrfLifetimeSeconds) + "; HttpOnly; SameSite=Strict";
-  if (req_.https) cookie += "; Secure";
-  r.header("Set-Cookie", cookie);
+  r.header("Set-Cookie", csrf_cookie(*token, kCsrfLifetimeSeconds));
   r.log_priority = status == 200 ? LOG_INFO : LOG_NOTICE;
   r.log_message = std::move(log);
   return r;
@@ -354,7 +385,7 @@ Response Handler::deliver(const std::string& token, std::string_view return_to, 
   r.log_priority = LOG_INFO;
   r.log_message = std::move(log);
   // The form token and any conversation cookie have done their job.
-  r.header("Set-Cookie", cookie(csrf_cookie_name(), "", 0));
+  r.header("Set-Cookie", csrf_cookie("", 0));
   if (!cookie_values(req_.cookie, conversation_cookie_name()).empty())
     r.header("Set-Cookie", cookie(conversation_cookie_name(), "", 0));
   if (cfg_.zendesk.delivery == Delivery::get) {
@@ -393,7 +424,7 @@ Response Handler::attempt(LoginRequest& lr, std::string_view return_to) {
 Response Handler::outcome_page(LoginOutcome& out, std::string_view user, bool remote_user,
                                std::string_view return_to, const std::string& binding, std::string step) {
   // Later steps come without a user name (the broker child knows it; its line names it).
-  const std::string who = (user.empty() ? std::string("user=-") : "user=" + quote_for_log(user, 64)) + step;
+  const std::string who = (user.empty() ? std::string("user=-") : "user=" + user_for_log(user)) + step;
   switch (out.status) {
     case LoginStatus::ok: {
       Response r = deliver(out.token, return_to, "200 signed in " + who, out.messages);
@@ -461,7 +492,7 @@ Response Handler::prompt(const LoginOutcome& out, std::string_view return_to, co
   r.status = 200;
   r.body = prompt_page(frame(), {action, *token, return_to, conversation, out.step, out.messages, again});
   r.content_security_policy = csp();
-  r.header("Set-Cookie", cookie(csrf_cookie_name(), *token, kCsrfLifetimeSeconds));
+  r.header("Set-Cookie", csrf_cookie(*token, kCsrfLifetimeSeconds));
   r.header("Set-Cookie", cookie(conversation_cookie_name(), binding, cfg_.broker.sign_in_deadline));
   r.log_priority = LOG_INFO;
   r.log_message = std::move(log) + " conversation=" + broker::conversation_tag(out.conversation) +
@@ -518,7 +549,7 @@ Response Handler::remote_user_sign_in(std::string_view return_to) {
   lr.user = req_.remote_user;
   lr.password_checked_by_web_server = true;
   if (lr.user.size() > kMaxUser || has_control_chars(lr.user) || !is_valid_utf8(lr.user))
-    return refused(N_("This account may not sign in to Zendesk."), "403 unusable REMOTE_USER " + quote_for_log(lr.user, 64));
+    return refused(N_("This account may not sign in to Zendesk."), "403 unusable REMOTE_USER " + user_for_log(lr.user));
   note("REMOTE_USER");
   return attempt(lr, return_to);
 }
@@ -529,7 +560,7 @@ Response Handler::login_get() {
   if (form_count(*query, "return_to") > 1) return bad_request("repeated return_to");
   hint_from_locale_id(*query);
   const std::string return_to = checked_return_to(form_get(*query, "return_to"));
-  if (cfg_.helper.trust_remote_user && !req_.remote_user.empty()) return remote_user_sign_in(return_to);
+  if (web_server_signed_in()) return remote_user_sign_in(return_to);
   if (auto r = session_sign_in(return_to)) return std::move(*r);
   return login_form(200, return_to, {}, {}, "200 form");
 }
@@ -544,7 +575,16 @@ Response Handler::login_post() {
   // The language the form was shown in (it answers in the same one).
   if (const std::string* l = form_get(*fields, "lang"); l && is_language_tag(*l)) lang_hint_ = *l;
   const std::string return_to = checked_return_to(form_get(*fields, "return_to"));
-  if (cfg_.helper.trust_remote_user && !req_.remote_user.empty()) return remote_user_sign_in(return_to);
+  std::string again = route_url("login");
+  if (!return_to.empty()) again += "?return_to=" + percent_encode(return_to);
+  const Message expired{N_("Form expired"), N_("This sign-in form has expired or did not come from this site."),
+                        N_("Open the sign-in form again and sign in within 10 minutes. If this keeps happening, make "
+                           "sure your browser accepts cookies from this site."),
+                        again, N_("Open the sign-in form")};
+  // What the browser says about where the form came from, before anything else.
+  if (std::string why = cross_site_refusal(req_); !why.empty())
+    return page(403, expired, LOG_NOTICE, "403 cross-site form refused: " + why);
+  if (web_server_signed_in()) return remote_user_sign_in(return_to);
 
   // CSRF before anything touches PAM.
   auto key = CsrfKey::from_config(cfg_);
@@ -553,18 +593,10 @@ Response Handler::login_post() {
   CsrfCheck c = key->check(cookie_values(req_.cookie, csrf_cookie_name()), csrf ? *csrf : std::string_view{},
                            env_.now);
   const std::string* user = form_get(*fields, "user");
-  // Who the form claimed to be, for the log (quoted and cut: it is the sender's text).
-  const std::string claimed = user && !trim(*user).empty() ? " user=" + quote_for_log(trim(*user), 64) : "";
-  if (c != CsrfCheck::ok) {
-    std::string again = route_url("login");
-    if (!return_to.empty()) again += "?return_to=" + percent_encode(return_to);
-    return page(403,
-                {N_("Form expired"), N_("This sign-in form has expired or did not come from this site."),
-                 N_("Open the sign-in form again and sign in within 10 minutes. If this keeps happening, make sure "
-                    "your browser accepts cookies from this site."),
-                 again, N_("Open the sign-in form")},
-                LOG_NOTICE, std::string("403 CSRF token ") + to_string(c) + claimed);
-  }
+  // Who the form claimed to be, for the log: an unknown name only by its
+  // length (it may be a password typed into the wrong field).
+  const std::string claimed = user && !trim(*user).empty() ? " user=" + user_for_log(trim(*user)) : "";
+  if (c != CsrfCheck::ok) return page(403, expired, LOG_NOTICE, std::string("403 CSRF token ") + to_string(c) + claimed);
   // The next step of a multi-step sign-in.
   if (form_get(*fields, "conversation")) return next_step(*fields, return_to, claimed);
 
@@ -575,10 +607,10 @@ Response Handler::login_post() {
   // Unusable names and passwords fail like wrong ones, without PAM.
   if (user->size() > kMaxUser || has_control_chars(*user) || !is_valid_utf8(*user))
     return login_form(401, return_to, {}, N_("The user name or password is incorrect."),
-                      "401 unusable user name " + quote_for_log(*user, 64));
+                      "401 unusable user name " + user_for_log(*user));
   if (password->size() > kMaxPassword || password->find('\0') != std::string::npos)
     return login_form(401, return_to, *user, N_("The user name or password is incorrect."),
-                      "401 unusable password user=" + quote_for_log(*user, 64));
+                      "401 unusable password user=" + user_for_log(*user));
 
   LoginRequest lr;
   lr.user = std::string(trim(*user));
@@ -748,6 +780,7 @@ Response Handler::run() {
     return logout();
   }
 
+  https_ = served_over_https();
   auto client = resolve_client_address(req_.remote_addr, req_.forwarded_for, cfg_.network.trusted_proxies);
   if (!client) return bad_request(client.error());
   client_ = client->text;

@@ -199,7 +199,7 @@ class Login(unittest.TestCase):
         self.assertEqual(claims["external_id"], "1001")
         self.assertLessEqual(abs(claims["iat"] - time.time()), 180)
         log = self.w.log_text()
-        self.assertIn("request rid-ok-1: user \"alice\" from 10.9.8.7: ok", log)
+        self.assertIn("request \"rid-ok-1\": user \"alice\" from 10.9.8.7: ok", log)
         self.assertNotIn("wonderland", log)
 
     def test_independent_client_gets_the_same_answer(self):
@@ -217,6 +217,23 @@ class Login(unittest.TestCase):
             # The same outcome; only the cause for the CGI's log line differs.
             self.assertTrue(out["detail"].startswith("broker: bad_login (PAM): \"PAM service zendesk-sso: "
                                                      "pam_authenticate: "), out)
+
+    def test_unknown_user_is_logged_only_by_its_length(self):
+        # A password typed as the user name must not reach the log (issue 14, point 5).
+        self.assertEqual(self.w.login("Tr0ub4dor&3-horse", "x")["status"], "bad_login")
+        log = self.w.log_text()
+        self.assertIn("user unknown(17 bytes) from 10.1.2.3: bad_login", log)
+        self.assertNotIn("Tr0ub4dor", log)
+
+    def test_request_id_is_quoted_like_every_logged_field(self):
+        # Line/paragraph separators, NEL and bidi controls are escaped (issue 14, point 8).
+        odd = ["\u2028", "\u2029", "\u0085", "\u202e", "\u2066", "\u200f", "\u061c"]
+        resp = wire.exchange(self.w.socket, wire.request("alice", "wonderland", request_id="r" + "".join(odd) + "x"))
+        self.assertEqual(resp["status"], "ok", resp)
+        log = self.w.log_text()
+        for ch in odd:
+            self.assertNotIn(ch, log)
+        self.assertIn('request "r\\xe2\\x80\\xa8\\xe2\\x80\\xa9\\xc2\\x85', log)
 
     def test_policy_gate_in_auth_refuses_like_a_bad_login(self):
         self.assertEqual(self.w.login("mallory", "evil")["status"], "bad_login")
@@ -522,7 +539,7 @@ class Concurrency(unittest.TestCase):
         self.assertEqual(len(jtis), n, "every answer carries its own token")
         log = w.log_text()
         for i in range(n):
-            self.assertIn(f"request c{i}: user \"alice\"", log)
+            self.assertIn(f"request \"c{i}\": user \"alice\"", log)
 
     def test_fifty_simultaneous_connections_all_answered(self):
         # One child at a time: pam_wrapper hands each PAM process a machine-wide

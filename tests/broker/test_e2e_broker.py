@@ -133,7 +133,7 @@ class BrokerE2E(BrokerStackCase):
         self.assertEqual(fetch("POST", action, body=fields).status, 401, "a replayed jti")
         # One request id from the CGI's log line to the broker's.
         rid = self.cgi_log_line(r'req=([A-Za-z0-9_-]+) "POST" "/zendesk/login": 200 signed in user="alice"').group(1)
-        self.assertIn(f'request {rid}: user "alice" from 127.0.0.1: ok', self.broker_log())
+        self.assertIn(f'request "{rid}": user "alice" from 127.0.0.1: ok', self.broker_log())
         for log in (self.broker_log(), self.s.apache.error_log()):
             self.assertNotIn(self.s.passwords["alice"], log)
 

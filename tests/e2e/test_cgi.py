@@ -149,6 +149,15 @@ class HappyPath(StackCase):
         self.assertNotIn(self.s.passwords["alice"], log, "the password must never be logged")
         self.assertNotIn(self.s.secret, log)
 
+    def test_password_files_are_0600_in_0700_folders(self):
+        # The pam_matrix passdb holds plaintext passwords (issue 14, point 11);
+        # the sign-ins above read it as Apache's user all the same.
+        passdb = Path(self.s.sandbox.passdb_path)
+        self.assertEqual(os.stat(passdb).st_mode & 0o777, 0o600)
+        self.assertEqual(os.stat(passdb.parent).st_mode & 0o777, 0o700)
+        self.assertEqual(os.stat(passdb).st_uid, os.stat(passdb.parent).st_uid)
+        self.assertIn(self.s.passwords["alice"], passdb.read_text())
+
     def test_curl_with_a_cookie_jar_signs_in(self):
         jar = self.s.dir / "cookies.txt"
         page = subprocess.run(["curl", "-sS", "-c", str(jar), self.s.login_url], capture_output=True, text=True, check=True)
@@ -190,6 +199,18 @@ class WrongPassword(StackCase):
         b = self._attempt("nosuchuser", "not the password")
         self.assertEqual((a.status, b.status), (401, 401))
         self.assertEqual(self._normalise(a.body), self._normalise(b.body))
+
+    def test_a_password_typed_as_the_user_name_is_not_logged(self):
+        # People type their password into the user field; an unknown name is
+        # logged only by its length (issue 14, point 5).
+        typed = "Tr0ub4dor&3-horse"
+        r = self._attempt(typed, "x")
+        self.assertEqual(r.status, 401)
+        line = self.log_line(self.request_id(r.body))[0]
+        self.assertIn(f"401 bad login user=unknown({len(typed)} bytes)", line)
+        self.assertNotIn("Tr0ub4dor", line)
+        self.assertIn('user="alice"', self.log_line(self.request_id(self._attempt("alice", "x").body))[0],
+                      "an existing account is still named")
 
     def test_empty_fields_do_not_reach_pam(self):
         r = self._attempt("alice", "")
@@ -257,6 +278,44 @@ class Csrf(StackCase):
     def test_token_from_the_future(self):
         t = csrf_token(self.s.secret, int(time.time()) + 3600)
         self._refused(self._post(t, t), "expired")
+
+    def test_cross_site_post_is_refused_even_with_a_valid_pair(self):
+        # Sec-Fetch-Site / Origin, as Go's CrossOriginProtection (issue 14, point 10).
+        t = csrf_token(self.s.secret, int(time.time()))
+        fields = {"user": "alice", "password": self.s.passwords["alice"], "csrf": t}
+        origin = self.s.base_url.split("/zendesk")[0]
+        for headers, why in [({"Sec-Fetch-Site": "cross-site"}, 'Sec-Fetch-Site "cross-site"'),
+                             ({"Sec-Fetch-Site": "same-site", "Origin": origin}, 'Sec-Fetch-Site "same-site"'),
+                             ({"Origin": "http://evil.example"}, 'Origin "http://evil.example" is not Host'),
+                             ({"Origin": "null"}, 'Origin "null" is not Host')]:
+            with self.subTest(headers=headers):
+                r = fetch("POST", self.s.login_url, body=fields, headers={"Cookie": f"zsso_csrf={t}", **headers})
+                self.assertEqual(r.status, 403, r.body)
+                self.assertNotIn("jwt", r.body)
+                self.assertIn("Open the sign-in form", r.body)
+                self.assertIn(f"403 cross-site form refused: {why}", self.log_line(self.request_id(r.body))[0])
+
+    def test_same_origin_post_signs_in(self):
+        origin = self.s.base_url.split("/zendesk")[0]
+        for headers in ({"Sec-Fetch-Site": "same-origin", "Origin": origin}, {"Sec-Fetch-Site": "none"},
+                        {"Origin": origin}):
+            with self.subTest(headers=headers):
+                t = csrf_token(self.s.secret, int(time.time()))
+                fields = {"user": "alice", "password": self.s.passwords["alice"], "csrf": t}
+                r = fetch("POST", self.s.login_url, body=fields, headers={"Cookie": f"zsso_csrf={t}", **headers})
+                self.assertEqual(r.status, 200, r.body)
+
+    def test_forwarded_proto_from_an_untrusted_peer_is_not_believed(self):
+        r = fetch("GET", self.s.login_url, headers={"X-Forwarded-Proto": "https"})
+        self.assertEqual(list(r.cookies()), ["zsso_csrf"])
+        self.assertFalse(r.cookies()["zsso_csrf"]["secure"])
+
+    def test_refusal_names_an_unknown_user_only_by_its_length(self):
+        r = self.post_login({"user": "Tr0ub4dor&3-horse", "password": "x"})
+        self._refused(r, "missing")
+        line = self.log_line(self.request_id(r.body))[0]
+        self.assertIn("user=unknown(17 bytes)", line)
+        self.assertNotIn("Tr0ub4dor", line)
 
     def test_other_profiles_cookie_does_not_count(self):
         t = csrf_token(self.s.secret, int(time.time()))
@@ -345,6 +404,24 @@ class Proxies(StackCase):
                   headers={**headers, "Cookie": f"zsso_csrf={fields['csrf']}"})
         self.assertEqual(r.status, 200, r.body)
         self.assertIn('rhost "10.1.4.5"', self.s.web.error_log(), "pam_zendesk.so saw the forwarded address")
+
+
+    def test_https_at_a_trusted_proxy_gives_a_host_prefixed_secure_cookie(self):
+        # __Host- needs Secure and Path=/ (issue 14, point 10).
+        headers = {"X-Forwarded-For": "10.1.4.5", "X-Forwarded-Proto": "https"}
+        form = fetch("GET", self.s.login_url, headers=headers)
+        self.assertEqual(form.status, 200, form.body)
+        self.assertRegex(form.header("Set-Cookie"), r"^__Host-zsso_csrf=[A-Za-z0-9_-]{75}; Path=/; Max-Age=600; "
+                                                    r"HttpOnly; SameSite=Strict; Secure$")
+        fields = hidden_fields(form.body)
+        fields.update({"user": "alice", "password": self.s.passwords["alice"]})
+        plain = fetch("POST", self.s.login_url, body=fields,
+                      headers={**headers, "Cookie": f"zsso_csrf={fields['csrf']}"})
+        self.assertEqual(plain.status, 403, "over HTTPS only the __Host- cookie counts")
+        r = fetch("POST", self.s.login_url, body=fields,
+                  headers={**headers, "Cookie": f"__Host-zsso_csrf={fields['csrf']}"})
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.header("Set-Cookie"), "__Host-zsso_csrf=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict; Secure")
 
 
 # The foundation's open-redirect vectors (tests/unit/zendesk_test.cpp), as return_to.
@@ -448,11 +525,15 @@ class Logout(StackCase):
         self.assertIn("You are signed out of Zendesk.", r.body)
         self.assertNotIn("alice@acme.test", self.s.web.error_log(), "addresses stay out of the log")
 
-    def test_zendesk_error_message_is_logged_with_its_cause_not_shown(self):
-        msg = 'Invalid iat parameter. <script>alert("x")</script><img src=x onerror=alert(1)>'
+    def _error_page(self, msg):
         r = fetch("GET", self.s.base_url + "/logout?" + urllib.parse.urlencode({"kind": "error", "message": msg}))
         self.assertEqual(r.status, 200)
         self.assertSecurityHeaders(r)
+        return r
+
+    def test_zendesk_error_message_is_logged_with_its_cause_not_shown(self):
+        msg = 'Invalid iat parameter. <script>alert("x")</script><img src=x onerror=alert(1)>'
+        r = self._error_page(msg)
         self.assertNotIn("<script>alert", r.body)
         self.assertNotIn("<img", r.body)
         self.assertNotIn("Invalid iat", r.body, "Zendesk's own words are for the admin, not the user")
@@ -462,6 +543,18 @@ class Logout(StackCase):
         self.assertIn("Zendesk reported a sign-in error: cause=clock-skew", line)
         self.assertIn("check the host's clock", line)
         self.assertIn("Invalid iat parameter", line)
+
+    def test_attacker_text_never_reaches_the_page(self):
+        # Phishing under the intranet's name (issue 14, point 7): whatever a
+        # link puts in message, bidi overrides and line separators included,
+        # the page shows only our own words; the log keeps it, escaped.
+        msg = "Your password expired.\u202e moc.elpmaxe-live \u2028Call 555-0100 now." + " pad" * 200
+        r = self._error_page(msg)
+        for text in ("\u202e", "\u2028", "555-0100", "elpmaxe", "Your password expired"):
+            self.assertNotIn(text, r.body)
+        line = self.log_line(self.request_id(r.body))[0]
+        self.assertIn("cause=unknown", line)
+        self.assertIn("\\xe2\\x80\\xae", line, "the log keeps what was sent, escaped")
 
     def test_post_to_logout_is_405(self):
         r = fetch("POST", self.s.base_url + "/logout", body={"a": "b"})
@@ -737,6 +830,31 @@ class RemoteUser(StackCase):
 
     def test_without_credentials_the_web_server_says_401(self):
         self.assertEqual(fetch("GET", self.s.login_url).status, 401)
+
+
+class RemoteUserFromAHeader(StackCase):
+    """The Apache mistake of issue 14 point 9: SetEnvIf copies a request header
+    into REMOTE_USER. No auth module ran, so AUTH_TYPE is unset and the CGI
+    must not believe it."""
+
+    @classmethod
+    def prepare(cls, s):
+        s.configure({"helper": {"trust_remote_user": True}})
+        s.apache_options = {"modules": ["setenvif"],
+                            "location_conf": '  SetEnvIf X-Remote-User "(.+)" REMOTE_USER=$1'}
+
+    def test_remote_user_without_auth_type_gets_the_form(self):
+        r = fetch("GET", self.s.login_url, headers={"X-Remote-User": "bob"})
+        self.assertEqual(r.status, 200, r.body)
+        self.assertIn('name="password"', r.body, "the password form, not a token")
+        self.assertNotIn("jwt", r.body)
+        self.assertIn("REMOTE_USER without AUTH_TYPE ignored", self.s.apache.error_log())
+        fields = hidden_fields(r.body)
+        fields.update({"user": "alice", "password": "wrong"})
+        name, morsel = next(iter(r.cookies().items()))
+        p = fetch("POST", self.s.login_url, body=fields,
+                  headers={"Cookie": f"{name}={morsel.value}", "X-Remote-User": "bob"})
+        self.assertEqual(p.status, 401, "a POST with the header still needs the password")
 
 
 class UncheckedRemoteUser(StackCase):

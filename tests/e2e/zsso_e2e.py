@@ -871,8 +871,10 @@ class Stack:
         self.sandbox.write_config(self.config)
         for name, text in self.services.items():
             self.sandbox.write_service(name, text or self.sandbox.standard_stack())
-        for p in (self.sandbox.passwd_path, self.sandbox.group_path, self.sandbox.passdb_path):
+        for p in (self.sandbox.passwd_path, self.sandbox.group_path):   # no passwords in these
             os.chmod(p, 0o644)
+        if user:   # the CGI runs pam_matrix as Apache's user; the passdb stays 0600 in a 0700 folder
+            self.sandbox.give_passwords_to(pwd.getpwnam(user[0]).pw_uid)
 
     def cgi_environment(self):
         env = {k: v for k, v in self.sandbox.env().items() if k not in ("PATH", "LANG", "TMPDIR")}

@@ -154,6 +154,13 @@ class Requests(HardenedTestCase):
         def no_return_to_delivered(test, r, line):
             test.assertEqual(set(hidden_fields(r.body, "zendesk-sso")), {"jwt"})
 
+        def neutralised(text):
+            def check(test, r, line):
+                for ch in text:
+                    if ord(ch) < 0x20 or ch in "\u2028\u202e\u0085":
+                        test.assertNotIn(ch, r.body, "controls and bidi characters never reach the page")
+            return check
+
         def link_without_return_to(test, r, line):
             test.assertIn('<a href="/zendesk/login">', r.body)
 

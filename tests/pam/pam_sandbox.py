@@ -42,13 +42,18 @@ class PamSandbox:
     def __init__(self, module=None, root=None, keep=False):
         self.module = str(module or os.environ.get("ZSSO_PAM_MODULE", ""))
         self._own_root = root is None
-        self.dir = Path(root or tempfile.mkdtemp(prefix="zsso-pam-"))
+        self.dir = Path(root or tempfile.mkdtemp(prefix="zsso-pam-"))   # mkdtemp: 0700
         self.keep = keep
+        # The plaintext passwords: a 0600 file in a 0700 folder of its own, so
+        # the folders above may be opened to a web server's user.
+        self.private_dir = self.dir / "private"
+        self.private_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.private_dir, 0o700)
         self.service_dir = self.dir / "pam.d"
         self.service_dir.mkdir(parents=True, exist_ok=True)
         self.passwd_path = self.dir / "passwd"
         self.group_path = self.dir / "group"
-        self.passdb_path = self.dir / "passdb"
+        self.passdb_path = self.private_dir / "passdb"
         self.config_path = self.dir / "config.json"
         self.secret_path = self.dir / "secret"
         self.users = []      # (name, uid, gid, gecos, home, shell)
@@ -101,10 +106,21 @@ class PamSandbox:
         self.group_path.write_text("".join(
             f"{n}:x:{gid}:{','.join(m)}\n" for n, (gid, m) in self.groups.items()))
         # pam_matrix wants one user:password:service line per service.
-        self.passdb_path.write_text("".join(
-            f"{u}:{p}:{s}\n" for u, p in self.passwords.items() for s in self.services))
+        fd = os.open(self.passdb_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            os.fchmod(f.fileno(), 0o600)
+            f.write("".join(f"{u}:{p}:{s}\n" for u, p in self.passwords.items() for s in self.services))
 
     # --- files the module reads -------------------------------------------------
+    def give_passwords_to(self, uid):
+        """The process that reads the password files (a CGI running pam_matrix
+        as the web server's user) gets the private folder and every file in
+        it, still 0700/0600."""
+        os.chown(self.private_dir, uid, -1)
+        for p in self.private_dir.iterdir():
+            os.chown(p, uid, -1)
+            os.chmod(p, 0o600)
+
     def write_secret(self, value=DEFAULT_SECRET, mode=0o600, path=None):
         p = Path(path or self.secret_path)
         p.write_text(value + "\n")

@@ -380,6 +380,20 @@ class SetCred(PamCase):
                         extra_env={"ZENDESK_SSO_PROFILE": "agents", "ZENDESK_SSO_CONFIG": "/nonexistent"})
         jwt.decode(self.token_from(r), DEFAULT_SECRET, algorithms=["HS256"])
 
+    def test_no_token_in_a_service_the_config_does_not_name(self):
+        # su, login or sshd with pam_zendesk in their auth stack: a valid
+        # bearer token must not land in the session environment (issue 14, point 4).
+        self.sb.write_service("login", self.sb.standard_stack())
+        r = self.flow("alice", service="login")
+        self.assertIn(f"authenticate: {SUCCESS}", r.stdout)
+        self.assertIn("ZENDESK_JWT=\n", r.stdout)
+        self.assertNotRegex(r.stdout, r"ZENDESK_JWT=\S")
+        self.assertLogged(r, r'no token for "alice": PAM service "login" is not the config\'s pam.service "zendesk-sso"')
+        # The profile's service is its own: the base service name is not enough there.
+        self.sb.write_service("zendesk-sso", self.sb.standard_stack("profile=agents"))
+        r = self.flow("alice", service="zendesk-sso")
+        self.assertNotRegex(r.stdout, r"ZENDESK_JWT=\S")
+
     def test_setcred_rechecks_the_policy(self):
         # A stack whose account phase forgot pam_zendesk still gets no token
         # for someone the policy refuses.

@@ -20,7 +20,7 @@ NetworkConfig net(std::vector<std::string> ranges) {
 
 Account user(uid_t uid, std::vector<std::string> groups = {"users"}) {
   Account a;
-  a.user = uid == 0 ? "root" : "u" + std::to_string(uid);
+  a.user = uid == 0 ? std::string("root") : std::string("u").append(std::to_string(uid));
   a.uid = uid;
   a.gid = 100;
   a.group = groups.empty() ? "" : groups.front();

@@ -118,7 +118,7 @@ TEST(ParseForm, RejectsBrokenEscapesInKeysOrValues) {
 
 TEST(ParseForm, RefusesTooManyFields) {
   std::string s;
-  for (int i = 0; i < 64; ++i) s += "f" + std::to_string(i) + "=1&";
+  for (int i = 0; i < 64; ++i) s.append("f").append(std::to_string(i)).append("=1&");
   EXPECT_TRUE(parse_form(s).has_value());
   EXPECT_FALSE(parse_form(s + "one=more").has_value());
   EXPECT_FALSE(parse_form("a=1&b=2&c=3", 2).has_value());
@@ -183,14 +183,40 @@ TEST(QuoteForLog, EscapesC1ControlsLineSeparatorsAndBidiOverrides) {
   EXPECT_EQ(quote_for_log("\xe6\x97\xa5\xf0\x9f\x94\x91"), "\"\xe6\x97\xa5\xf0\x9f\x94\x91\"");
 }
 
+TEST(QuoteForLog, EscapesEveryBidiControlAndNel) {
+  // U+0085 NEL, U+061C ALM, U+200E/F, U+202A-202E, U+2066-2069, U+2029.
+  EXPECT_EQ(quote_for_log("\xc2\x85"), "\"\\xc2\\x85\"");
+  EXPECT_EQ(quote_for_log("\xd8\x9c"), "\"\\xd8\\x9c\"");
+  for (const char* s : {"\xe2\x80\x8e", "\xe2\x80\x8f", "\xe2\x80\xaa", "\xe2\x80\xab", "\xe2\x80\xac",
+                        "\xe2\x80\xad", "\xe2\x81\xa6", "\xe2\x81\xa7", "\xe2\x81\xa8", "\xe2\x81\xa9",
+                        "\xe2\x80\xa9"}) {
+    std::string q = quote_for_log(s);
+    EXPECT_EQ(q.find(s), std::string::npos) << q;
+    EXPECT_EQ(q.size(), 2u + 12u) << q;   // three \xNN
+  }
+  EXPECT_EQ(quote_for_log("\xd8\xa7"), "\"\xd8\xa7\"");   // a letter of the same script stays readable
+}
+
+TEST(DisplayExcerpt, NeutralisesWhatQuoteForLogEscapes) {
+  EXPECT_EQ(display_excerpt("a\xe2\x80\xae" "b\nc\x1b[1m\xc2\x85", 100), "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c\xef\xbf\xbd[1m\xef\xbf\xbd");
+  EXPECT_EQ(display_excerpt("Zo\xc3\xab <b>", 100), "Zo\xc3\xab <b>");   // markup is the page's job to escape
+  EXPECT_FALSE(display_excerpt("a\xff", 100).has_value());
+}
+
+TEST(DisplayExcerpt, CutsAtACharacterBoundaryWithAnEllipsis) {
+  EXPECT_EQ(display_excerpt("abcdef", 6), "abcdef");
+  EXPECT_EQ(display_excerpt("abcdefg", 6), "abcdef\xe2\x80\xa6");
+  EXPECT_EQ(display_excerpt("ab\xc3\xab", 3), "ab\xe2\x80\xa6");
+}
+
 TEST(QuoteForLog, CutNeverSplitsACharacter) {
   EXPECT_EQ(quote_for_log("ab\xc3\xab", 3), "\"ab...\"");
   EXPECT_EQ(quote_for_log("ab\xc3\xab", 4), "\"ab\xc3\xab\"");
 }
 
 TEST(QuoteForLog, CutsLongValues) {
-  EXPECT_EQ(quote_for_log(std::string(10, 'x'), 10), "\"" + std::string(10, 'x') + "\"");
-  EXPECT_EQ(quote_for_log(std::string(11, 'x'), 10), "\"" + std::string(10, 'x') + "...\"");
+  EXPECT_EQ(quote_for_log(std::string(10, 'x'), 10), R"("xxxxxxxxxx")");
+  EXPECT_EQ(quote_for_log(std::string(11, 'x'), 10), R"("xxxxxxxxxx...")");
   EXPECT_EQ(quote_for_log(std::string(500, 'x')).size(), 120u + 5u);
 }
 

@@ -157,10 +157,29 @@ TEST(ReturnTo, RejectsPathsThatDecodeOrCleanUpToSchemeRelative) {
   for (const char* rt : {"/%09/evil.com", "/%0a/evil.com", "/%0D%0A/evil.com", "/%09%5cevil.com",
                          "/%252Fevil.com", "/%25252f%25252fevil.com", "/%2509/evil.com", "/%252525252f"})
     expect_rejected(rt);
-  expect_accepted("/hc/%09x");            // later in the path: just a path
   expect_accepted("/%25");                // a literal percent sign
   expect_accepted("/%zz/evil.com");       // a broken escape decodes to nothing
   expect_accepted("/hc/en-us?q=%2F%2Fx");
+}
+
+TEST(ReturnTo, ChecksTheWholeValueNotJustItsStart) {
+  // 25 encoded tabs push the "//" past the first 64 bytes; decoded, with the
+  // tabs dropped as browsers do, it is "//evil.example".
+  std::string rt = "/";
+  for (int i = 0; i < 25; ++i) rt += "%09";
+  expect_rejected(rt + "/evil.example");
+  std::string rt2 = "/";
+  for (int i = 0; i < 700; ++i) rt2 += "%2509";
+  expect_rejected(rt2 + "/evil.example");
+}
+
+TEST(ReturnTo, RejectsEncodedControlCharactersAnywhere) {
+  for (const char* rt : {"/hc/%09x", "/hc/en-us?q=a%0d%0aSet-Cookie:x", "/hc/%0A", "/hc/%7f", "/hc/%00",
+                         "/hc/%1b[31m", "/hc/%2509", "/hc/%252509", "https://acme.zendesk.com/%0d%0a",
+                         "https://help.acme.com/hc?x=%09", "https://acme.zendesk.com/a%2500"})
+    expect_rejected(rt);
+  expect_accepted("/hc/en-us?q=a%20b");   // an encoded space is not a control character
+  expect_accepted("https://acme.zendesk.com/hc?q=%C3%A9");
 }
 
 TEST(ReturnTo, RejectsPortsOtherThan443) {

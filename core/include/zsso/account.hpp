@@ -48,4 +48,10 @@ AccountLookup lookup_account_by_uid(uid_t uid);
 enum class Standing { active, locked, expired, unreadable };
 Standing read_standing(const std::string& user, std::int64_t now);
 
+// A user name someone submitted, as a log field: quoted (quote_for_log, cut
+// at 64 bytes) when NSS knows the account, else only its length,
+// "unknown(N bytes)" - people type their password into the user field, and
+// the name of an account that does not exist is not worth keeping.
+std::string user_for_log(std::string_view user);
+
 }  // namespace zsso

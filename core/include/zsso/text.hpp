@@ -2,6 +2,7 @@
 // Small checks on text from outside.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,6 +22,12 @@ std::string_view trim(std::string_view s);
 // that are not UTF-8 become \xNN; valid UTF-8 stays readable; values longer
 // than max bytes are cut at a character boundary with "...".
 std::string quote_for_log(std::string_view s, std::size_t max = 120);
+// Outside text made safe to show as plain text inside a page: characters a
+// renderer may act on rather than show (the ones quote_for_log escapes:
+// C0/C1 controls, line separators, bidi controls) become U+FFFD, and values
+// longer than max bytes are cut at a character boundary with "\u2026".
+// nullopt when s is not UTF-8.
+std::optional<std::string> display_excerpt(std::string_view s, std::size_t max);
 // strerror, thread-safe.
 std::string errno_text(int e);
 
