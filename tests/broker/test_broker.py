@@ -499,7 +499,7 @@ class Throttling(unittest.TestCase):
         self.assertEqual(banned["status"], "bad_login", banned)
         self.assertIn("throttled", banned["detail"])
         log = self.w.log_text()
-        self.assertRegex(log, r'request rid-banned: user "alice": bad_login \(throttled: too many failed '
+        self.assertRegex(log, r'request "rid-banned": user "alice": bad_login \(throttled: too many failed '
                               r'sign-ins of this account from 10\.66\.6\.6')
         # The victim, from their own address, is not locked out.
         self.assertEqual(self.w.login("alice", "wonderland", "--address", victim)["status"], "ok")

@@ -173,9 +173,9 @@ class TwoStep(ConversationTestCase):
         self.assertEqual((claims["email"], claims["external_id"]), ("alice@acme.test", "1001"))
         log = self.w.log_text()
         # One line per step, with the request id and the conversation's short tag.
-        self.assertRegex(log, r'request rid-2step: conversation [0-9a-f]{8} step 1: '
+        self.assertRegex(log, r'request "rid-2step": conversation [0-9a-f]{8} step 1: '
                               r'user "alice": asked 1 prompt\(s\)')
-        self.assertRegex(log, r'request rid-2step: conversation [0-9a-f]{8} step 1: answered')
+        self.assertRegex(log, r'request "rid-2step": conversation [0-9a-f]{8} step 1: answered')
         self.assertIn('user "alice" from 10.1.2.3: ok', log)
 
     def test_wrong_code_is_a_bad_login(self):

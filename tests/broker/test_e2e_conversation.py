@@ -614,7 +614,10 @@ class RealAccount(RealAccountStack, unittest.TestCase):
         self.assertEqual(r.header("Location"),
                          f"https://passwords.acme.test/change?user={urllib.parse.quote(self.user)}&x=1")
         self.assertNotIn('name="jwt"', r.body)
-        self.cgi_log_line(r"302 password expired user=\"%s\", sent to helper.password_change_url" % re.escape(self.user))
+        # The CGI names the user only when its NSS knows the account (this
+        # Apache runs under nss_wrapper, which does not): else by length.
+        self.cgi_log_line(r"302 password expired user=(\"%s\"|unknown\(%d bytes\)), sent to helper.password_change_url"
+                          % (re.escape(self.user), len(self.user)))
         # Nothing was changed.
         self.assertIn("password must be changed", run(["chage", "-l", self.user]))
 

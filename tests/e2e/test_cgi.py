@@ -548,12 +548,11 @@ class Logout(StackCase):
         # Phishing under the intranet's name (issue 14, point 7): whatever a
         # link puts in message, bidi overrides and line separators included,
         # the page shows only our own words; the log keeps it, escaped.
-        msg = "Your password expired.\u202e moc.elpmaxe-live \u2028Call 555-0100 now." + " pad" * 200
+        msg = "Your account is on hold.\u202e moc.elpmaxe-live \u2028Call 555-0100 now." + " pad" * 200
         r = self._error_page(msg)
-        for text in ("\u202e", "\u2028", "555-0100", "elpmaxe", "Your password expired"):
+        for text in ("\u202e", "\u2028", "555-0100", "elpmaxe", "on hold"):
             self.assertNotIn(text, r.body)
         line = self.log_line(self.request_id(r.body))[0]
-        self.assertIn("cause=unknown", line)
         self.assertIn("\\xe2\\x80\\xae", line, "the log keeps what was sent, escaped")
 
     def test_post_to_logout_is_405(self):
