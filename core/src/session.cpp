@@ -112,7 +112,10 @@ std::optional<Parsed> parse(std::string_view value) {
 
 std::string session_cookie_name(std::string_view profile) {
   std::string n = "__Host-zsso_session";
-  if (!profile.empty()) n += "_" + std::string(profile);
+  if (!profile.empty()) {
+    n += '_';   // appended piece by piece: gcc 12's -O3 flags "_" + std::string as -Wrestrict
+    n += profile;
+  }
   return n;
 }
 
