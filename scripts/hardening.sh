@@ -66,6 +66,25 @@ known_libpam_leak() {
     ! grep -E '^ +#([2-9]|[1-9][0-9]+) ' "$f" | grep -qvE '\((/[^ ]*/libpam\.so\.0\+0x[0-9a-f]+|<unknown module>)\)$'
 }
 
+# A PAM module that does not free the answers our conversation function gave
+# it (PAM's contract: the module frees them). pam_oath from libpam-oath does
+# not, seen in the multi-step tests. Such a report holds only leaks allocated
+# in converse() (the answer array, or its malloc_copy of an answer), called
+# through answer_prompts() straight from a module that pam_end has unloaded
+# ("<unknown module>"): libpam itself and our own code never call the
+# conversation from there, and our failure paths free before returning.
+known_module_conversation_leak() {
+  local f=$1 blocks ok
+  [[ $(grep -c 'ERROR: ' "$f") == 1 ]] && grep -q 'ERROR: LeakSanitizer: detected memory leaks' "$f" || return 1
+  blocks=$(grep -cE '^(Direct|Indirect) leak of' "$f")
+  ok=$(awk '/^(Direct|Indirect) leak of/ {inb=1; seen=0; next}
+            inb && / in answer_prompts .*pam_login\.cpp/ {seen=1; next}
+            inb && seen == 1 { if ($0 ~ /\(<unknown module>\)$/) good++; inb=0; seen=0 }
+            END {print good+0}' "$f")
+  [[ $blocks -ge 1 && $ok == "$blocks" ]] &&
+    ! grep -E '^ +#1 ' "$f" | grep -qvE ' in (converse|malloc_copy) .*helper/login/pam_login\.cpp'
+}
+
 if ((do_sanitize)); then
   step "sanitizer build (ASan + UBSan, gcc) in $asan_build"
   # libcrypt is linked into every sanitized program on purpose: gcc 12's ASan
@@ -116,6 +135,10 @@ if ((do_sanitize)); then
     [[ -e $f ]] || continue
     if known_libpam_leak "$f"; then
       echo "hardening: $(basename "$f"): Linux-PAM 1.5.2's pam_start leak on an unreadable PAM configuration (linux-pam#597), not ours; ignored"
+      continue
+    fi
+    if known_module_conversation_leak "$f"; then
+      echo "hardening: $(basename "$f"): a PAM module did not free its conversation answers (pam_oath does not), not ours; ignored"
       continue
     fi
     echo "hardening: sanitizer report $f:" >&2
