@@ -43,7 +43,8 @@ void write_tally(int fd, const Tally& t) {
   int n = std::snprintf(buf, sizeof buf, "%lld %lld %lld %lld\n", static_cast<long long>(t.failures),
                         static_cast<long long>(t.window_start), static_cast<long long>(t.bans),
                         static_cast<long long>(t.banned_until));
-  if (n > 0 && ::ftruncate(fd, 0) == 0) (void)::pwrite(fd, buf, static_cast<std::size_t>(n), 0);
+  // A tally that cannot be written is simply not kept (pam_faillock still counts).
+  if (n > 0 && ::ftruncate(fd, 0) == 0 && ::pwrite(fd, buf, static_cast<std::size_t>(n), 0) != n) return;
 }
 
 // Counts the tallies, removing those untouched since before `stale`
