@@ -165,6 +165,8 @@ EXPECTED_FILES="
 /usr/lib/$ARCH_TRIPLET/security/pam_zendesk.so
 /usr/lib/systemd/system/zendesk-sso-authd.socket
 /usr/lib/systemd/system/zendesk-sso-authd.service
+/usr/lib/systemd/system/zendesk-sso-sync.service
+/usr/lib/systemd/system/zendesk-sso-sync.timer
 /usr/share/man/man1/zendesk-sso.1.gz
 /usr/share/man/man5/zendesk-sso.json.5.gz
 /usr/share/man/man8/pam_zendesk.8.gz
