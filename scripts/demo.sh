@@ -16,11 +16,14 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 
 # A busy port is found before anything is installed or built.
 port=
+server=apache
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
   case ${args[i]} in
     --port) port=${args[i + 1]:-} ;;
     --port=*) port=${args[i]#--port=} ;;
+    --server) server=${args[i + 1]:-} ;;
+    --server=*) server=${args[i]#--server=} ;;
   esac
 done
 if [ -n "$port" ]; then
@@ -37,6 +40,7 @@ if [ -n "$port" ]; then
 fi
 
 "$root/scripts/install-deps.sh" "$root/scripts/demo-packages.txt"
+if [ "$server" = nginx ]; then "$root/scripts/install-deps.sh" "$root/scripts/demo-nginx-packages.txt"; fi
 build=${ZSSO_BUILD_DIR:-$root/build-demo}
 # A new build folder goes without the test suites and benchmarks (and their
 # packages); an existing one (e.g. ZSSO_BUILD_DIR=build) keeps its settings.
