@@ -545,29 +545,38 @@ std::string clean_message_text(std::string_view raw) {
   return out;
 }
 
-namespace {
-std::string hex(std::span<const unsigned char> bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : bytes) {
-    out += kHex[b >> 4];
-    out += kHex[b & 15];
-  }
-  return out;
-}
-}  // namespace
-
-std::string conversation_socket_path(std::string_view broker_socket, const ConversationId& id) {
+std::string conversation_dir(std::string_view broker_socket) {
   auto slash = broker_socket.rfind('/');
   if (slash == std::string_view::npos) return {};
-  return std::string(broker_socket.substr(0, slash)) + "/conv/" + hex(id);
+  return std::string(broker_socket.substr(0, slash)) + "/conv";
+}
+
+std::string conversation_socket_path(std::string_view broker_socket, const ConversationId& id) {
+  std::string dir = conversation_dir(broker_socket);
+  return dir.empty() ? dir : dir + "/" + hex_lower(id);
+}
+
+std::optional<ConversationId> conversation_from_hex(std::string_view hex) {
+  if (hex.size() != 2 * kConversationIdSize) return std::nullopt;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  ConversationId id{};
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    id[i] = static_cast<unsigned char>(hi << 4 | lo);
+  }
+  return id;
 }
 
 std::string conversation_tag(const ConversationId& id) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
   if (EVP_Digest(id.data(), id.size(), md, &n, EVP_sha256(), nullptr) != 1 || n < 4) return "????????";
-  return hex({md, 4});
+  return hex_lower({md, 4});
 }
 
 namespace {

@@ -135,6 +135,17 @@ std::optional<std::string> display_excerpt(std::string_view s, std::size_t max) 
   return out;
 }
 
+std::string hex_lower(std::span<const unsigned char> bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * bytes.size());
+  for (unsigned char b : bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
+}
+
 std::string errno_text(int e) {
   char buf[128];
   // GNU strerror_r returns the message pointer.

@@ -180,7 +180,7 @@ int run_listener(const ListenOptions& lo, const ServeOptions& so) {
   // The failure tallies (broker.max_failures): the broker's alone.
   if (auto t = throttle_dir(path); !t.empty() && ::mkdir(t.c_str(), 0700) != 0 && errno != EEXIST)
     ::syslog(LOG_WARNING, "%s: mkdir: %s; per-address throttling is off", t.c_str(), errno_text(errno).c_str());
-  if (auto dir = prepare_conversation_dir(conversation_dir(path)); !dir) {
+  if (auto dir = prepare_conversation_dir(broker::conversation_dir(path)); !dir) {
     log_error("conversation sockets: " + dir.error());
     if (lo.inherited_fd < 0) ::unlink(lo.path.c_str());
     return 1;

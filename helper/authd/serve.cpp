@@ -446,11 +446,6 @@ void Connection::attach_new_session(const Config& cfg, const wire::Request& req,
 
 }  // namespace
 
-std::string conversation_dir(const std::string& socket_path) {
-  auto slash = socket_path.rfind('/');
-  return slash == std::string::npos ? std::string() : socket_path.substr(0, slash) + "/conv";
-}
-
 int serve_connection(int fd, const ServeOptions& opt) {
   // A stuck PAM module must not keep the process forever; SIGALRM's default
   // action ends it. Waiting for the browser has its own limits (ask()).

@@ -29,7 +29,4 @@ struct ServeOptions {
 // the process: 0 when an answer was sent (whatever it said), 1 otherwise.
 int serve_connection(int fd, const ServeOptions& opt);
 
-// The directory of the conversation sockets for a broker socket path.
-std::string conversation_dir(const std::string& socket_path);
-
 }  // namespace zsso::authd

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "zsso/text.hpp"
 #include "zsso/unique_fd.hpp"
 
 namespace zsso::authd {
@@ -80,13 +81,8 @@ std::string Throttle::path_of(std::string_view user, std::string_view address) c
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
   if (EVP_Digest(key.data(), key.size(), md, &n, EVP_sha256(), nullptr) != 1) return {};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string name;
-  for (unsigned int i = 0; i < 16 && i < n; ++i) {
-    name += kHex[md[i] >> 4];
-    name += kHex[md[i] & 15];
-  }
-  return dir_ + "/" + name;
+  if (n < 16) return {};
+  return dir_ + "/" + hex_lower({md, 16});
 }
 
 std::optional<std::int64_t> Throttle::banned(std::string_view user, std::string_view address, std::int64_t now) const {

@@ -48,39 +48,7 @@ Result<std::string> random_hex() {
     }
     got += static_cast<std::size_t>(n);
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : raw) {
-    out += kHex[b >> 4];
-    out += kHex[b & 15];
-  }
-  return out;
-}
-
-std::string to_hex(const broker::ConversationId& id) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : id) {
-    out += kHex[b >> 4];
-    out += kHex[b & 15];
-  }
-  return out;
-}
-
-std::optional<broker::ConversationId> parse_conversation(std::string_view hex) {
-  if (hex.size() != 2 * broker::kConversationIdSize) return std::nullopt;
-  broker::ConversationId id{};
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  for (std::size_t i = 0; i < id.size(); ++i) {
-    int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    id[i] = static_cast<unsigned char>(hi << 4 | lo);
-  }
-  return id;
+  return hex_lower(raw);
 }
 
 // Wipes form values (the password among them) when the request is done.
@@ -487,7 +455,7 @@ Response Handler::prompt(const LoginOutcome& out, std::string_view return_to, co
   const std::string action = route_url("login");
   std::string again = action;
   if (!return_to.empty()) again += "?return_to=" + percent_encode(return_to);
-  const std::string conversation = to_hex(out.conversation);
+  const std::string conversation = hex_lower(out.conversation);
   Response r;
   r.status = 200;
   r.body = prompt_page(frame(), {action, *token, return_to, conversation, out.step, out.messages, again});
@@ -513,7 +481,7 @@ Response Handler::start_again(std::string_view return_to, std::string log) {
 Response Handler::next_step(const FormFields& fields, std::string_view return_to, const std::string& claimed) {
   const std::string* conv_hex = form_get(fields, "conversation");
   const std::string* step_text = form_get(fields, "step");
-  auto id = conv_hex ? parse_conversation(*conv_hex) : std::nullopt;
+  auto id = conv_hex ? broker::conversation_from_hex(*conv_hex) : std::nullopt;
   int step = 0;
   if (step_text && !step_text->empty() && step_text->size() <= 3 &&
       std::all_of(step_text->begin(), step_text->end(), [](char c) { return c >= '0' && c <= '9'; }))

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "zsso/broker_protocol.hpp"
+#include "zsso/text.hpp"
 #include "zsso/unique_fd.hpp"
 
 namespace zsso::broker {
@@ -389,6 +390,22 @@ TEST(BrokerProtocol, MessageTextIsCleanedForThePage) {
   std::string cut = clean_message_text(accents);
   EXPECT_LE(cut.size(), kMaxMessageText);
   EXPECT_EQ(cut.size() % 2, 0u) << "cut on a character boundary";
+}
+
+TEST(BrokerProtocol, ConversationIdRoundTripsThroughItsHexForm) {
+  ConversationId id{};
+  for (std::size_t i = 0; i < id.size(); ++i) id[i] = static_cast<unsigned char>(i * 17);
+  std::string hex = hex_lower(id);
+  EXPECT_EQ(hex.size(), 2 * kConversationIdSize);
+  EXPECT_EQ(conversation_from_hex(hex), id);
+  EXPECT_EQ(conversation_from_hex(hex.substr(1)), std::nullopt);
+  std::string upper = hex;
+  upper[2] = 'A';   // only the lower-case form the page and socket name use
+  hex[2] = 'a';
+  EXPECT_EQ(conversation_from_hex(upper), std::nullopt);
+  EXPECT_TRUE(conversation_from_hex(hex).has_value());
+  EXPECT_EQ(conversation_from_hex(std::string(32, 'g')), std::nullopt);
+  EXPECT_EQ(conversation_dir("/run/zendesk-sso/authd.sock"), "/run/zendesk-sso/conv");
 }
 
 TEST(BrokerProtocol, ConversationSocketLivesBesideTheBrokerSocket) {

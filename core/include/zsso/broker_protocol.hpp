@@ -41,6 +41,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -176,6 +177,11 @@ Decoded<std::uint32_t> decode_header(std::span<const unsigned char, kHeaderSize>
 // beside the broker's socket ("conv", searchable but not listable by others)
 // and the id in hex. Empty when the broker socket path has no directory.
 std::string conversation_socket_path(std::string_view broker_socket, const ConversationId& id);
+// That directory alone ("" likewise), which the listener prepares.
+std::string conversation_dir(std::string_view broker_socket);
+// The id back from its hex form (lower case, as conversation_socket_path and
+// the sign-in page write it); nothing for anything else.
+std::optional<ConversationId> conversation_from_hex(std::string_view hex);
 // The first 8 hex digits of SHA-256(id): names a conversation in logs
 // without giving away the id.
 std::string conversation_tag(const ConversationId& id);

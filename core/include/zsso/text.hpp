@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -28,6 +29,8 @@ std::string quote_for_log(std::string_view s, std::size_t max = 120);
 // longer than max bytes are cut at a character boundary with "\u2026".
 // nullopt when s is not UTF-8.
 std::optional<std::string> display_excerpt(std::string_view s, std::size_t max);
+// Lower-case hex of bytes (two digits a byte).
+std::string hex_lower(std::span<const unsigned char> bytes);
 // strerror, thread-safe.
 std::string errno_text(int e);
 
