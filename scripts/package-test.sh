@@ -163,6 +163,7 @@ EXPECTED_FILES="
 /usr/sbin/zendesk-sso-authd
 /usr/lib/cgi-bin/zendesk-sso/zendesk-sso.cgi
 /usr/lib/$ARCH_TRIPLET/security/pam_zendesk.so
+/usr/lib/$ARCH_TRIPLET/zendesk-sso/zendesk-sso-direct.so
 /usr/lib/systemd/system/zendesk-sso-authd.socket
 /usr/lib/systemd/system/zendesk-sso-authd.service
 /usr/lib/systemd/system/zendesk-sso-sync.service

@@ -812,19 +812,11 @@ std::optional<Response> Handler::session_sign_in(std::string_view return_to) {
   return r;
 }
 
-// After a sign-in: the cookie the broker made (broker mode), or a new one
-// (direct mode, where this process may read session.key_file).
-void Handler::set_session(Response& r, const LoginOutcome& out, std::string_view user) {
+// After a sign-in: the cookie the broker (or the direct-mode module) made;
+// this process never holds session.key_file.
+void Handler::set_session(Response& r, const LoginOutcome& out, std::string_view) {
   if (!sessions_on()) return;
-  std::string value = out.session;
-  if (value.empty() && cfg_.broker.socket.empty() && !user.empty()) {
-    auto made = new_session_cookie(cfg_, std::string(user), route_.profile, env_.now);
-    if (!made) {
-      note("no session cookie: " + made.error());
-      return;
-    }
-    value = std::move(*made);
-  }
+  const std::string& value = out.session;
   auto s = parse_session_unverified(value);
   if (!s) return;
   r.header("Set-Cookie", session_cookie(value, s->issued_at + cfg_.session.max_seconds - env_.now));

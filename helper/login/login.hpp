@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // One sign-in attempt, the same whichever way it runs: in-process libpam
-// (direct mode, pam_login.cpp) or through zendesk-sso-authd (broker mode,
-// broker_client.cpp). The CGI calls sign_in() and never cares which.
+// (direct mode: pam_login.cpp, which the CGI reaches through the module
+// zendesk-sso-direct.so, direct_client.cpp) or through zendesk-sso-authd
+// (broker mode, broker_client.cpp). The CGI calls sign_in() and never cares
+// which. Two libraries: zsso_login (sign_in, the broker and direct-module
+// clients: no libpam, no libcrypto; the CGI) and zsso_pam_login (pam_login,
+// session_login, new_session_cookie; the broker and the direct module).
 #pragma once
 
 #include <string>
@@ -92,7 +96,12 @@ LoginOutcome broker_continue(const Config& cfg, const ContinueRequest& req);
 // The error says which step failed (connect, refused peer, config ...).
 Result<void> broker_ping(const Config& cfg);
 
-// broker_login when cfg.broker.socket is set, else pam_login.
+// pam_login (and, with sessions on, new_session_cookie after an ok) in
+// zendesk-sso-direct.so, loaded on first use; unavailable when the module
+// cannot be loaded. cfg.source must be the configuration file's path.
+LoginOutcome direct_login(const Config& cfg, const LoginRequest& req);
+
+// broker_login when cfg.broker.socket is set, else direct_login.
 LoginOutcome sign_in(const Config& cfg, const LoginRequest& req);
 
 // ---- Sign-in sessions (issue 13; session_login.cpp) ----
@@ -113,7 +122,9 @@ struct SessionSignIn {
 LoginOutcome session_login(const Config& cfg, const SessionSignIn& req, std::int64_t now);
 // The same through the broker (a session request), which holds the key.
 LoginOutcome broker_session_login(const Config& cfg, const SessionSignIn& req);
-// session_login or broker_session_login, as sign_in.
+// session_login in zendesk-sso-direct.so, as direct_login.
+LoginOutcome direct_session_login(const Config& cfg, const SessionSignIn& req, std::int64_t now);
+// direct_session_login or broker_session_login, as sign_in.
 LoginOutcome sign_in_from_session(const Config& cfg, const SessionSignIn& req, std::int64_t now);
 
 // A new session cookie for a password (or REMOTE_USER) sign-in that just

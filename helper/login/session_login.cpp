@@ -79,8 +79,4 @@ LoginOutcome session_login(const Config& cfg, const SessionSignIn& req, std::int
   return out;
 }
 
-LoginOutcome sign_in_from_session(const Config& cfg, const SessionSignIn& req, std::int64_t now) {
-  return cfg.broker.socket.empty() ? session_login(cfg, req, now) : broker_session_login(cfg, req);
-}
-
 }  // namespace zsso

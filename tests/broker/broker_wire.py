@@ -170,4 +170,9 @@ def stage(path, dir):
     target = Path(dir) / Path(path).name
     shutil.copy(path, target)
     os.chmod(target, 0o755)
+    # A direct-mode client (the CGI, broker_login_tool) loads the module beside it.
+    module = Path(path).parent / "zendesk-sso-direct.so"
+    if module.exists() and Path(path).name != module.name:
+        shutil.copy(module, Path(dir) / module.name)
+        os.chmod(Path(dir) / module.name, 0o644)
     return str(target)

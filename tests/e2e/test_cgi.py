@@ -1210,18 +1210,45 @@ class Branding(StackCase):
 
 
 class LeanBinary(unittest.TestCase):
-    ALLOWED = {"libc.so.6", "libstdc++.so.6", "libgcc_s.so.1", "libm.so.6", "libcrypto.so.3", "libpam.so.0"}
+    """Issue 16: the CGI loads nothing but libc; libpam and libcrypto only
+    come with zendesk-sso-direct.so, which a direct-mode route dlopen()s."""
+    BUILD = Path(os.environ["ZSSO_BUILD_DIR"])
+    CGI = BUILD / "helper" / "cgi" / "zendesk-sso.cgi"
+    MODULE = BUILD / "helper" / "cgi" / "zendesk-sso-direct.so"
 
-    def test_needed_libraries(self):
-        cgi = Path(os.environ["ZSSO_BUILD_DIR"]) / "helper" / "cgi" / "zendesk-sso.cgi"
-        out = subprocess.run(["readelf", "-d", str(cgi)], capture_output=True, text=True, check=True).stdout
-        needed = set(re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", out))
+    @classmethod
+    def setUpClass(cls):
+        cache = (cls.BUILD / "CMakeCache.txt").read_text()
+        # Sanitizer builds link their runtimes (and libstdc++) dynamically.
+        cls.sanitized = bool(re.search(r"^ZSSO_SANITIZE:STRING=\S", cache, re.M))
+
+    def needed(self, path):
+        out = subprocess.run(["readelf", "-d", str(path)], capture_output=True, text=True, check=True).stdout
+        return set(re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", out))
+
+    def test_the_cgi_needs_only_libc(self):
+        needed = self.needed(self.CGI)
+        self.assertIn("libc.so.6", needed)
+        for lib in ("libcrypto.so.3", "libssl.so.3", "libpam.so.0", "libcurl.so.4", "libcurl-gnutls.so.4"):
+            self.assertNotIn(lib, needed)
+        if not self.sanitized:
+            self.assertLessEqual(needed, {"libc.so.6", "libm.so.6", "ld-linux-x86-64.so.2"},
+                                 "the C++ runtime is linked statically into the CGI")
+        ldd = subprocess.run(["ldd", str(self.CGI)], capture_output=True, text=True, check=True).stdout
+        for lib in ("libcrypto", "libssl", "libcurl", "libpam"):
+            self.assertNotIn(lib, ldd)
+
+    def test_the_direct_module_carries_pam_and_crypto_and_exports_two_symbols(self):
+        needed = self.needed(self.MODULE)
         self.assertIn("libpam.so.0", needed)
-        self.assertIn("libcrypto.so.3", needed)
-        self.assertLessEqual(needed, self.ALLOWED, f"unexpected: {needed - self.ALLOWED}")
-        ldd = subprocess.run(["ldd", str(cgi)], capture_output=True, text=True, check=True).stdout
-        self.assertNotIn("libcurl", ldd)
-        self.assertNotIn("libssl", ldd)
+        self.assertIn("libcrypto.so.3", needed)   # Debian's, so security updates reach it
+        self.assertNotIn("libcurl.so.4", needed)
+        if not self.sanitized:
+            self.assertNotIn("libstdc++.so.6", needed)
+        out = subprocess.run(["nm", "-D", "--defined-only", str(self.MODULE)], capture_output=True, text=True,
+                             check=True).stdout
+        exported = {line.split()[-1] for line in out.splitlines() if line.split()[1:2] == ["T"]}
+        self.assertEqual(exported, {"zsso_direct_sign_in_v1", "zsso_direct_free_v1"})
 
 
 if __name__ == "__main__":

@@ -330,6 +330,26 @@ def apache_user():
     return "nobody", grp.getgrgid(pwd.getpwnam("nobody").pw_gid).gr_name
 
 
+# zendesk-sso.cgi loads direct mode's PAM transaction from the module beside it
+# (helper/direct): a copy of the CGI takes the module along.
+DIRECT_MODULE = "zendesk-sso-direct.so"
+
+
+def stage_cgi(program, cgi_bin):
+    """Copies program (and the direct-mode module built beside it, if any)
+    into cgi_bin, mode 0755 / 0644; returns the program's copy."""
+    program = Path(program)
+    target = Path(cgi_bin) / program.name
+    if program.resolve() != target.resolve():
+        shutil.copy2(program, target)
+        module = program.parent / DIRECT_MODULE
+        if module.exists():
+            shutil.copy2(module, Path(cgi_bin) / DIRECT_MODULE)
+            os.chmod(Path(cgi_bin) / DIRECT_MODULE, 0o644)
+    os.chmod(target, 0o755)
+    return target
+
+
 class Apache:
     """A private httpd: its own httpd.conf, pid file, error log and cgid
     socket in dir, listening on 127.0.0.1:port only.
@@ -406,10 +426,7 @@ class Apache:
             "</Directory>",
         ]
         for mount, program in self.mounts.items():
-            target = cgi_bin / Path(program).name
-            if Path(program).resolve() != target.resolve():
-                shutil.copy2(program, target)
-            os.chmod(target, 0o755)
+            target = stage_cgi(program, cgi_bin)
             lines.append(f'ScriptAlias {mount} "{target}"')
             lines.append(f"<Location {mount}>")
             for k, v in self.env.items():
@@ -543,10 +560,7 @@ class Nginx:
     def _write_conf(self):
         cgi_bin = self.dir / "cgi-bin"
         cgi_bin.mkdir(parents=True, exist_ok=True)
-        target = cgi_bin / self.program.name
-        if self.program.resolve() != target.resolve():
-            shutil.copy2(self.program, target)
-        os.chmod(target, 0o755)
+        target = stage_cgi(self.program, cgi_bin)
         snippets = self.dir / "snippets"
         snippets.mkdir(exist_ok=True)
         for name, text in nginx_snippets(self.source_dir, target, self.socket_path, self.env, self.auth_url).items():

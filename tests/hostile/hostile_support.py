@@ -33,7 +33,8 @@ from pathlib import Path
 
 SOURCE_DIR = Path(os.environ.get("ZSSO_SOURCE_DIR") or Path(__file__).resolve().parents[2])
 sys.path.insert(0, str(SOURCE_DIR / "tests" / "e2e"))
-from zsso_e2e import Reply, Stack, StackTestCase, apache_user, devlog_capture_supported, private_tmp_supported  # noqa: E402
+from zsso_e2e import (Reply, Stack, StackTestCase, apache_user, devlog_capture_supported,  # noqa: E402
+                      private_tmp_supported, stage_cgi)
 
 CGI_IDENT = "zendesk-sso.cgi"
 LOCAL_ACCOUNTS_EXAMPLE = SOURCE_DIR / "examples" / "pam.d" / "zendesk-sso"
@@ -210,9 +211,7 @@ class HardenedStack(Stack):
         # The real CGI, and a wrapper that records how it ended.
         bindir = self.dir / "bin"
         bindir.mkdir()
-        real = bindir / "zendesk-sso.cgi"
-        shutil.copy2(self.cgi, real)
-        os.chmod(real, 0o755)
+        real = stage_cgi(self.cgi, bindir)
         wrapdir = self.dir / "wrap"
         wrapdir.mkdir()
         wrapper = wrapdir / "zendesk-sso.cgi"
