@@ -21,6 +21,7 @@
 
 #include "peer.hpp"
 #include "throttle.hpp"
+#include "warm.hpp"
 #include "zsso/broker_protocol.hpp"
 #include "zsso/config.hpp"
 #include "zsso/text.hpp"
@@ -185,6 +186,9 @@ int run_listener(const ListenOptions& lo, const ServeOptions& so) {
     if (lo.inherited_fd < 0) ::unlink(lo.path.c_str());
     return 1;
   }
+  // Paid once here instead of in every child (warm.hpp).
+  Warm warm;
+  warm.start(*cfg, so.config_path);
   ServeOptions child_so = so;
   child_so.socket_path = path;
   const int max_children = lo.max_children.value_or(static_cast<int>(cfg->broker.max_sign_ins));
