@@ -139,6 +139,10 @@ class Build:
         self.cgi = build / "helper" / "cgi" / "zendesk-sso.cgi"
         self.authd = build / "helper" / "authd" / "zendesk-sso-authd"
         self.module = build / "pam_module" / "pam_zendesk.so"
+        # Direct mode's PAM transaction, dlopen()ed from beside the CGI, in builds that have it.
+        module = self.cgi.parent / "zendesk-sso-direct.so"
+        self.direct_module = module if module.exists() else None
+        self.staged = None    # the copy Apache runs (BenchStack.start)
         for p in (self.cgi, self.authd, self.module):
             if not p.exists():
                 raise SystemExit(f"bench_e2e: {p} is missing; build first (cmake --build {build})")
@@ -174,9 +178,12 @@ class BenchStack:
         self.builds = builds
         self.floor = floor_build / "bench" / "e2e" / "floor.cgi"
         self.probe = lambda level: floor_build / "bench" / "e2e" / f"probe{level}.cgi"
-        for p in (self.floor, *(self.probe(level) for level in PROBE_LEVELS)):
-            if not p.exists():
-                raise SystemExit(f"bench_e2e: {p} is missing; build first (cmake --build {floor_build})")
+        if not self.floor.exists():
+            raise SystemExit(f"bench_e2e: {self.floor} is missing; build first (cmake --build {floor_build})")
+        self.levels = [level for level in PROBE_LEVELS if self.probe(level).exists()]
+        if len(self.levels) < len(PROBE_LEVELS):
+            log(f"bench_e2e: not built in {floor_build}, left out of the ladder: " +
+                ", ".join(f"probe{level}" for level in PROBE_LEVELS if level not in self.levels))
         after = builds[0]
         self.s = zsso_e2e.Stack(build_dir=after.dir, source_dir=source, cgi=after.cgi, module=after.module)
         for b in builds[1:]:   # pam_matrix's passdb needs a line per service
@@ -232,20 +239,28 @@ class BenchStack:
                         **self.extra_env}
         locations = {"/floor": {}, "/floor-auth": {}}
         mounts = {"/floor": self.floor, "/floor-auth": self.floor}
-        for level in PROBE_LEVELS:
+        for level in self.levels:
             locations[f"/probe{level}"] = {}
             mounts[f"/probe{level}"] = self.probe(level)
+        extra = []
         for b in self.builds:
-            cgi = b.cgi
-            if b.tag != "after":   # Apache copies mounts into cgi-bin by name: one name per build
-                cgi = s.dir / f"zendesk-sso-{b.tag}.cgi"
-                shutil.copy2(b.cgi, cgi)
+            # Each build in a folder of its own, the CGI with its direct-mode module
+            # beside it (Apache's cgi-bin holds one zendesk-sso-direct.so only).
+            folder = s.dir / f"cgi-{b.tag}"
+            folder.mkdir()
+            os.chmod(folder, 0o755)
+            b.staged = folder / b.cgi.name
+            shutil.copy2(b.cgi, b.staged)
+            os.chmod(b.staged, 0o755)
+            if b.direct_module:
+                shutil.copy2(b.direct_module, folder / b.direct_module.name)
+                os.chmod(folder / b.direct_module.name, 0o644)
+            extra += [f'<Directory "{folder}">', "  Require all granted", "  Options +ExecCGI", "</Directory>"]
             for name, path in b.configs.items():
                 locations[b.mount(name)] = {"ZENDESK_SSO_CONFIG": str(path)}
-                mounts[b.mount(name)] = cgi
+                extra.append(f'ScriptAlias {b.mount(name)} "{b.staged}"')
         auth = (f'  AuthType Basic\n  AuthName "intranet"\n  AuthBasicProvider file\n'
                 f'  AuthUserFile "{self.htpasswd}"\n  Require valid-user')
-        extra = []
         for loc, env in locations.items():
             extra.append(f"<Location {loc}>")
             extra += [f'  SetEnv {k} "{v}"' for k, v in dict(self.cgi_env, **env).items()]
@@ -527,11 +542,12 @@ def rss_table(stack):
     s = stack.s
     rows = [{"build": None, "path": "floor", "label": "floor",
              "kb": run_cgi(stack.floor, {"PATH_INFO": "/login"})[0], "status": 302}]
-    for level, label in PROBE_LEVELS.items():
+    for level in stack.levels:
+        label = PROBE_LEVELS[level]
         rows.append({"build": None, "path": f"probe{level}", "label": label,
                      "kb": run_cgi(stack.probe(level), {})[0], "status": 302})
     for b in stack.builds:
-        cgi = stack.apache.dir / "cgi-bin" / Path(stack.apache.mounts[b.mount("broker")]).name
+        cgi = b.staged
 
         def env(mount, **kw):
             return dict(stack.cgi_env, ZENDESK_SSO_CONFIG=str(b.configs[mount]), SCRIPT_NAME=b.mount(mount),
@@ -710,7 +726,7 @@ def make_scenarios(stack, only):
                  headers=auth, expect=302),
     ]
     scen += [Scenario(f"probe{level}", label, "floor", "GET", stack.url(f"/probe{level}"), expect=302, ladder=True)
-             for level, label in PROBE_LEVELS.items()]
+             for level, label in PROBE_LEVELS.items() if level in stack.levels]
     alice = ("alice", s.passwords["alice"])
     for path, (label, mount_name, floor, _) in PATHS.items():
         for b in stack.builds:
@@ -853,7 +869,7 @@ def report(a, builds, scen, clients, summary, rss, bursts, results, wall):
     print(f"\nzendesk-sso bench/e2e - {m['nproc']} x {m['cpu']}, Linux {m['kernel']}, "
           f"load average at start {m['loadavg_at_start'][0]}; {wall / 60:.1f} min")
     for b in builds:
-        print(f"  {b.tag:6} {b.dir}: {git_head(b.dir)}"
+        print(f"  {b.tag:6} {b.dir} (its source tree now: {git_head(b.dir)})"
               f"{'' if b.csrf_key else '  (broker mode without helper.csrf_key_file)'}")
     print(f"median of {a.rounds} rounds, {a.duration} s each (wrk, keep-alive); ratios are per round against "
           f"the matched floor of the same round (REMOTE_USER: the floor behind the same Basic auth)\n")
