@@ -8,6 +8,7 @@ namespace zsso {
 
 namespace {
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr char kStdAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 constexpr std::array<std::int8_t, 256> make_reverse() {
   std::array<std::int8_t, 256> t{};
@@ -18,28 +19,50 @@ constexpr std::array<std::int8_t, 256> make_reverse() {
 constexpr auto kReverse = make_reverse();
 }  // namespace
 
-void base64url_encode_append(std::string& out, const unsigned char* in, std::size_t n) {
+namespace {
+// Encodes with either alphabet; padded adds '=' to a multiple of 4 characters.
+void encode_append(std::string& out, const unsigned char* in, std::size_t n, const char* alphabet, bool padded) {
   std::size_t pos = out.size();
-  out.resize(pos + (n * 4 + 2) / 3);
+  out.resize(pos + (padded ? (n + 2) / 3 * 4 : (n * 4 + 2) / 3));
   char* o = out.data() + pos;
   std::size_t i = 0;
   for (; i + 3 <= n; i += 3) {
     std::uint32_t v = (std::uint32_t{in[i]} << 16) | (std::uint32_t{in[i + 1]} << 8) | in[i + 2];
-    *o++ = kAlphabet[v >> 18];
-    *o++ = kAlphabet[(v >> 12) & 63];
-    *o++ = kAlphabet[(v >> 6) & 63];
-    *o++ = kAlphabet[v & 63];
+    *o++ = alphabet[v >> 18];
+    *o++ = alphabet[(v >> 12) & 63];
+    *o++ = alphabet[(v >> 6) & 63];
+    *o++ = alphabet[v & 63];
   }
   if (n - i == 1) {
     std::uint32_t v = std::uint32_t{in[i]} << 16;
-    *o++ = kAlphabet[v >> 18];
-    *o++ = kAlphabet[(v >> 12) & 63];
+    *o++ = alphabet[v >> 18];
+    *o++ = alphabet[(v >> 12) & 63];
+    if (padded) {
+      *o++ = '=';
+      *o++ = '=';
+    }
   } else if (n - i == 2) {
     std::uint32_t v = (std::uint32_t{in[i]} << 16) | (std::uint32_t{in[i + 1]} << 8);
-    *o++ = kAlphabet[v >> 18];
-    *o++ = kAlphabet[(v >> 12) & 63];
-    *o++ = kAlphabet[(v >> 6) & 63];
+    *o++ = alphabet[v >> 18];
+    *o++ = alphabet[(v >> 12) & 63];
+    *o++ = alphabet[(v >> 6) & 63];
+    if (padded) *o++ = '=';
   }
+}
+}  // namespace
+
+void base64url_encode_append(std::string& out, const unsigned char* in, std::size_t n) {
+  encode_append(out, in, n, kAlphabet, false);
+}
+
+void base64_encode_append(std::string& out, const unsigned char* in, std::size_t n) {
+  encode_append(out, in, n, kStdAlphabet, true);
+}
+
+std::string base64_encode(std::string_view bytes) {
+  std::string out;
+  base64_encode_append(out, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  return out;
 }
 
 std::string base64url_encode(std::string_view bytes) {

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "zsso/broker_protocol.hpp"
 
-#include <openssl/evp.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -11,6 +10,7 @@
 #include <optional>
 #include <tuple>
 
+#include "zsso/sha256.hpp"
 #include "zsso/text.hpp"
 
 namespace zsso::broker {
@@ -573,10 +573,8 @@ std::optional<ConversationId> conversation_from_hex(std::string_view hex) {
 }
 
 std::string conversation_tag(const ConversationId& id) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  if (EVP_Digest(id.data(), id.size(), md, &n, EVP_sha256(), nullptr) != 1 || n < 4) return "????????";
-  return hex_lower({md, 4});
+  const auto md = sha256({reinterpret_cast<const char*>(id.data()), id.size()});
+  return hex_lower({md.data(), 4});
 }
 
 namespace {

@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "zsso/secret.hpp"
 
-#include <openssl/crypto.h>
+#include <string.h>
 
 #include "zsso/files.hpp"
 
 namespace zsso {
 
+// glibc's explicit_bzero: the same guarantee as OPENSSL_cleanse (the compiler
+// may not drop the stores as dead), without making everything that holds a
+// secret - the CGI's password buffer, for one - load libcrypto (issue 16).
 void secure_wipe(void* p, std::size_t n) noexcept {
-  if (p && n) OPENSSL_cleanse(p, n);
+  if (p && n) ::explicit_bzero(p, n);
 }
 
 Result<Secret> load_secret_file(const std::string& path) {

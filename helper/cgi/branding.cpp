@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "branding.hpp"
 
-#include <openssl/evp.h>
-
+#include "zsso/base64url.hpp"
 #include "zsso/files.hpp"
 #include "zsso/text.hpp"
 
@@ -40,11 +39,7 @@ Result<std::string> logo_data_url(const std::string& path) {
   const std::string_view type = sniff_image_type(*bytes);
   if (type.empty()) return Error{path + ": not a PNG, JPEG, GIF, WebP or SVG image"};
   std::string out = "data:" + std::string(type) + ";base64,";
-  const std::size_t head = out.size();
-  out.resize(head + 4 * ((bytes->size() + 2) / 3) + 1);
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data() + head),
-                                reinterpret_cast<const unsigned char*>(bytes->data()), static_cast<int>(bytes->size()));
-  out.resize(head + static_cast<std::size_t>(n));
+  base64_encode_append(out, reinterpret_cast<const unsigned char*>(bytes->data()), bytes->size());
   return out;
 }
 

@@ -8,14 +8,12 @@
 #include <ctime>
 #include <string>
 
-#include <openssl/crypto.h>
-#include <openssl/rand.h>
-
 #include "request.hpp"
 #include "response.hpp"
 #include "routes.hpp"
 #include "zsso/base64url.hpp"
 #include "zsso/config.hpp"
+#include "zsso/random.hpp"
 #include "zsso/text.hpp"
 
 namespace {
@@ -23,7 +21,7 @@ namespace {
 // Short and random: matches an error page to its log line, says nothing else.
 std::string new_request_id() {
   unsigned char raw[6];
-  if (RAND_bytes(raw, sizeof raw) != 1) return "unknown";
+  if (!zsso::random_bytes(raw, sizeof raw)) return "unknown";
   std::string id;
   zsso::base64url_encode_append(id, raw, sizeof raw);
   return id;
@@ -42,10 +40,6 @@ bool write_all(int fd, const std::string& s) {
 }  // namespace
 
 int main() {
-  // One request per process: OpenSSL's atexit cleanup only frees memory the
-  // exit frees anyway, and cost 1.1M of the 14.8M instructions of a GET /login
-  // (callgrind; BENCHMARKS.md). Must come before any other OpenSSL call.
-  OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr);
   // ZENDESK_SSO_LOG_STDERR=1 copies log lines to stderr (Apache's error log);
   // handy where syslog is absent, and what the tests read.
   const char* to_stderr = std::getenv("ZENDESK_SSO_LOG_STDERR");

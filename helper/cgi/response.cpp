@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "response.hpp"
 
-#include <openssl/evp.h>
+#include "zsso/base64url.hpp"
+#include "zsso/sha256.hpp"
 
 namespace zsso::cgi {
 
@@ -23,12 +24,11 @@ const char* reason_phrase(int status) {
 }
 
 std::string csp_hash(std::string_view text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(text.data(), text.size(), digest, &len, EVP_sha256(), nullptr) != 1) return {};
-  unsigned char b64[64];
-  int n = EVP_EncodeBlock(b64, digest, static_cast<int>(len));
-  return "'sha256-" + std::string(reinterpret_cast<const char*>(b64), static_cast<std::size_t>(n)) + "'";
+  const auto digest = sha256(text);
+  std::string out = "'sha256-";
+  base64_encode_append(out, digest.data(), digest.size());
+  out += '\'';
+  return out;
 }
 
 std::string build_csp(std::string_view style_hash, std::string_view script_hash,

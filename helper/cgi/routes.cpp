@@ -15,7 +15,7 @@
 #include "zsso/account.hpp"
 #include "zsso/files.hpp"
 #include "zsso/policy.hpp"
-#include "zsso/session.hpp"
+#include "zsso/session_cookie.hpp"
 #include "zsso/text.hpp"
 #include "zsso/url.hpp"
 #include "zsso/zendesk.hpp"

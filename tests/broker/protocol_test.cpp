@@ -417,6 +417,9 @@ TEST(BrokerProtocol, ConversationSocketLivesBesideTheBrokerSocket) {
   EXPECT_EQ(conversation_socket_path("authd.sock", id), "");
   EXPECT_EQ(conversation_tag(id).size(), 8u);
   EXPECT_EQ(conversation_tag(id).find("0100"), std::string::npos) << "the tag is not the id's prefix";
+  // SHA-256 of the 16 bytes (Python: hashlib.sha256(bytes([1] + [0]*14 + [255])).hexdigest()[:8]):
+  // the tag in logs stays the same across the move from OpenSSL to zsso::sha256.
+  EXPECT_EQ(conversation_tag(id), "268736f1");
 }
 
 // ---- Sign-in sessions (issue 13): flag value 4, request tag 11, response tag 8 ----

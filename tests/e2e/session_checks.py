@@ -9,7 +9,7 @@ change takes effect) and mode_checks().
 
 Cookies this suite forges itself are made by an independent implementation
 of the format (make_cookie below, Python's hmac), so the format in
-core/include/zsso/session.hpp is checked from outside too.
+core/include/zsso/session_cookie.hpp is checked from outside too.
 """
 
 import base64

@@ -2,6 +2,7 @@
 #include "zsso/base64url.hpp"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 
 #include <random>
 #include <string>
@@ -98,6 +99,33 @@ TEST(Base64Url, RoundTripsRandomBytes) {
     auto dec = base64url_decode(enc);
     ASSERT_TRUE(dec.has_value()) << len;
     EXPECT_EQ(*dec, bytes) << len;
+  }
+}
+
+// Standard padded base64 (CSP hashes, the logo's data: URL).
+TEST(Base64, EncodesRfc4648VectorsWithPadding) {
+  const std::pair<std::string, std::string> vectors[] = {
+      {"", ""},           {"f", "Zg=="},         {"fo", "Zm8="},         {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+  };
+  for (const auto& [plain, encoded] : vectors) EXPECT_EQ(base64_encode(plain), encoded) << plain;
+}
+
+TEST(Base64, MatchesOpenSslEncodeBlock) {
+  std::mt19937 rng(16);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (std::size_t len = 0; len <= 300; ++len) {
+    std::string bytes(len, '\0');
+    for (auto& b : bytes) b = static_cast<char>(byte(rng));
+    std::string expect(4 * ((len + 2) / 3) + 1, '\0');
+    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(expect.data()),
+                            reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(len));
+    expect.resize(static_cast<std::size_t>(n));
+    EXPECT_EQ(base64_encode(bytes), expect) << len;
+    // The appending form adds to what is there, as base64url_encode_append does.
+    std::string out = "data:;base64,";
+    base64_encode_append(out, reinterpret_cast<const unsigned char*>(bytes.data()), len);
+    EXPECT_EQ(out, "data:;base64," + expect) << len;
   }
 }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// base64url without padding (RFC 4648 §5), as JWS compact form needs.
+// base64url without padding (RFC 4648 §5), as JWS compact form needs; and
+// standard padded base64 (RFC 4648 §4) encoding, for CSP hashes and data: URLs.
 #pragma once
 
 #include <optional>
@@ -13,5 +14,9 @@ void base64url_encode_append(std::string& out, const unsigned char* bytes, std::
 // Strict: rejects padding, characters outside the alphabet, an impossible
 // length (n % 4 == 1) and non-zero trailing bits.
 std::optional<std::string> base64url_decode(std::string_view text);
+
+// Standard alphabet (+ /) with '=' padding: what EVP_EncodeBlock makes.
+std::string base64_encode(std::string_view bytes);
+void base64_encode_append(std::string& out, const unsigned char* bytes, std::size_t n);
 
 }  // namespace zsso

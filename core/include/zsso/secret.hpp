@@ -11,7 +11,7 @@
 
 namespace zsso {
 
-// Allocator that wipes memory with OPENSSL_cleanse before giving it back, so
+// Allocator that wipes memory (secure_wipe) before giving it back, so
 // every buffer a SecureBytes ever grew through is cleared too.
 template <class T>
 struct CleansingAllocator {
