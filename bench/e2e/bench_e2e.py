@@ -172,23 +172,14 @@ class BenchStack:
             self._start_broker()
         return self
 
-    # Broker mode: its own config (broker.socket + a CSRF key file, since the
-    # CGI may not read the Zendesk secret then); the broker runs as root here.
+    # Broker mode: its own config (broker.socket; the CGI needs no key, its
+    # CSRF token is random); the broker runs as root here.
     def _prepare_broker(self):
         s = self.s
         user = self.e2e.apache_user()
         web_user = user[0] if user else pwd.getpwuid(os.geteuid()).pw_name
-        web = pwd.getpwnam(web_user)
         self.socket = str(s.dir / "authd.sock")
-        csrf_key = s.dir / "csrf-key"
-        csrf_key.write_text(base64.urlsafe_b64encode(os.urandom(32)).decode() + "\n")
-        if os.geteuid() == 0:
-            os.chown(csrf_key, 0, web.pw_gid)
-            os.chmod(csrf_key, 0o640)
-        else:
-            os.chmod(csrf_key, 0o600)
-        cfg = self.e2e.deep_merge(s.config, {"broker": {"socket": self.socket, "allowed_peers": [web_user]},
-                                              "helper": {"csrf_key_file": str(csrf_key)}})
+        cfg = self.e2e.deep_merge(s.config, {"broker": {"socket": self.socket, "allowed_peers": [web_user]}})
         self.broker_config = s.dir / "config-broker.json"
         s.sandbox.write_config(cfg, path=self.broker_config)
         return self.broker_config
