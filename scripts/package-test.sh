@@ -3,10 +3,10 @@
 # scripts/package-test.sh — the .deb from build to purge, on this machine:
 #   build (prefix /usr, Debian's hardening flags) -> cpack -G DEB -> dpkg -c
 #   lists every expected file -> lintian -> apt-get install ./zendesk-sso_*.deb
-#   -> nothing setuid/setgid -> the generated CSRF key -> `zendesk-sso check`
+#   -> nothing setuid/setgid -> no generated key -> `zendesk-sso check`
 #   on the installed example -> README.Debian's five-minute path (secret,
-#   subdomain/email/ranges, nothing else) -> an admin's config and the key
-#   survive a reinstall -> remove / reinstall keeps the Apache conf state ->
+#   subdomain/email/ranges, nothing else) -> an admin's config and secret
+#   survive a reinstall -> an older version's CSRF key is left on upgrade -> remove / reinstall keeps the Apache conf state ->
 #   E2E happy path against the INSTALLED files (Apache with the installed conf
 #   and CGI, the installed broker, PAM service and module, a real local
 #   account) -> apt-get purge -> only what Debian policy keeps is left (the
@@ -224,19 +224,14 @@ expect "system user zendesk-sso: system uid, home /nonexistent, no login shell" 
 	case "$shell" in */nologin|*/false) true;; *) false;; esac &&
 	[ "$(getent group zendesk-sso | cut -d: -f3)" = "$gid" ]'
 expect "postinst created no secret" test ! -e /etc/zendesk-sso/secret
-# The shipped config is broker mode; its CSRF key comes from postinst.
-CSRF_KEY=/etc/zendesk-sso/csrf-key
-csrf_key_ok() {   # csrf_key_ok GROUP: root:GROUP 0640, one line of base64 that decodes to 32 bytes
-	[ -f "$CSRF_KEY" ] && [ ! -L "$CSRF_KEY" ] &&
-	[ "$(stat -c '%U:%G %a' "$CSRF_KEY")" = "root:$1 640" ] &&
-	[ "$(wc -l <"$CSRF_KEY")" -eq 1 ] &&
-	[ "$(base64 -d <"$CSRF_KEY" | wc -c)" -eq 32 ]
-}
-expect "postinst generated $CSRF_KEY: root:www-data 0640, 32 random bytes in base64" csrf_key_ok www-data
+# The shipped config is broker mode; the CGI needs no key (its CSRF check is
+# a random cookie and Sec-Fetch-Site/Origin), so postinst makes none.
+CSRF_KEY=/etc/zendesk-sso/csrf-key   # what older versions generated
+expect "postinst generated no CSRF key" test ! -e "$CSRF_KEY"
 SOCKET=$(sed -n 's/^ListenStream=//p' /usr/lib/systemd/system/zendesk-sso-authd.socket)
-expect "the shipped config names that key and the socket the installed unit listens on ($SOCKET)" \
-	test "$(grep -c -e '^ *"csrf_key_file": "'"$CSRF_KEY"'"' \
-		-e '^ *"broker": { "socket": "'"$SOCKET"'"' /etc/zendesk-sso/config.json)" -eq 2
+expect "the shipped config names the socket the installed unit listens on ($SOCKET), and no CSRF key" \
+	bash -c 'grep -q -e "^ *\"broker\": { \"socket\": \"$0\"" /etc/zendesk-sso/config.json &&
+		! grep -q csrf_key_file /etc/zendesk-sso/config.json' "$SOCKET"
 expect "man finds the installed pages" bash -c 'for p in "1 zendesk-sso" "5 zendesk-sso.json" "8 zendesk-sso.cgi" "8 zendesk-sso-authd" "8 pam_zendesk"; do man -w $p >/dev/null || exit 1; done'
 if command -v systemd-analyze >/dev/null; then
 	expect "systemd-analyze verify accepts the installed units (socket, service, man pages)" \
@@ -264,14 +259,14 @@ for s in secret secret-agents; do
 done
 out=$(zendesk-sso check --config-only 2>&1); rc=$?
 echo "$out"
-expect "with test secrets, check still refuses the shipped placeholders (and only them; no CSRF key warning)" \
+expect "with test secrets, check still refuses the shipped placeholders (and only them; no retired-key warning)" \
 	bash -c '[ '$rc' -eq 1 ] && [ "$(grep -c placeholder <<<"$0")" -eq 3 ] && [ "$(grep -vc "^warning:" <<<"$0")" -eq 3 ] &&
 		! grep -q csrf_key_file <<<"$0"' "$out"
 
 # --- 6. the admin's edits (README.Debian step 2) --------------------------------
 say "the admin's edits: subdomain, email, ip_ranges — nothing for broker mode"
 # The secrets are in place (above); the shipped config already is broker
-# mode with the generated CSRF key, so these three are all an admin edits.
+# mode, so these three are all an admin edits.
 SUBDOMAIN=zsso-pkgtest EMAIL_DOMAIN=pkgtest.example
 sed -i -e 's|"subdomain": "YOUR-SUBDOMAIN"|"subdomain": "'$SUBDOMAIN'"|' \
 	-e 's|"email": "{user}@example.invalid"|"email": "{user}@'$EMAIL_DOMAIN'"|' \
@@ -281,42 +276,40 @@ out=$(zendesk-sso check --config-only 2>&1); rc=$?
 echo "$out"
 expect "the edited config passes check, with the admin's subdomain and ranges" \
 	bash -c '[ '$rc' -eq 0 ] && grep -q "https://'$SUBDOMAIN'.zendesk.com/access/jwt, 1 ip_ranges entry" <<<"$0"' "$out"
-sum_before=$(md5sum /etc/zendesk-sso/config.json /etc/zendesk-sso/secret "$CSRF_KEY")
+sum_before=$(md5sum /etc/zendesk-sso/config.json /etc/zendesk-sso/secret)
 a2enconf -q zendesk-sso >/dev/null
 expect "a2enconf zendesk-sso enables the installed conf" test -L /etc/apache2/conf-enabled/zendesk-sso.conf
 say "apt-get remove, then install again: the admin's edits survive"
 timed "apt-get remove" quiet apt-get remove -y -q "$PKG"
-expect "remove: binaries gone, conffiles, secrets and CSRF key kept" bash -c '
+expect "remove: binaries gone, conffiles and secrets kept" bash -c '
 	[ ! -e /usr/bin/zendesk-sso ] && [ ! -e /usr/lib/cgi-bin/zendesk-sso/zendesk-sso.cgi ] &&
-	[ -e /etc/zendesk-sso/config.json ] && [ -e /etc/pam.d/zendesk-sso ] && [ -e /etc/zendesk-sso/secret ] &&
-	[ -e /etc/zendesk-sso/csrf-key ]'
+	[ -e /etc/zendesk-sso/config.json ] && [ -e /etc/pam.d/zendesk-sso ] && [ -e /etc/zendesk-sso/secret ]'
 expect "remove: the Apache conf is disabled (by the maintainer script)" \
 	bash -c '[ ! -e /etc/apache2/conf-enabled/zendesk-sso.conf ] && { a2query -q -c zendesk-sso; [ $? -eq 33 ]; }'
 timed "dpkg -i after remove" quiet dpkg -i "$DEB"
-expect "reinstall after remove enables the conf again and keeps the admin's config, secret and CSRF key" bash -c '
-	a2query -q -c zendesk-sso && [ "$(md5sum /etc/zendesk-sso/config.json /etc/zendesk-sso/secret "$1")" = "$0" ]' \
-	"$sum_before" "$CSRF_KEY"
-# postinst run again (dpkg-reconfigure, as the admin guide suggests, or any
-# upgrade) makes a missing key anew; without a www-data group (a getent that
-# knows none, first on PATH) it makes it root:root and says so.
+expect "reinstall after remove enables the conf again and keeps the admin's config and secret" bash -c '
+	a2query -q -c zendesk-sso && [ "$(md5sum /etc/zendesk-sso/config.json /etc/zendesk-sso/secret)" = "$0" ]' \
+	"$sum_before"
+# An upgrade from a version that generated the CSRF key (postinst configure
+# OLD-VERSION, as dpkg runs it): the key is left as it was, postinst says it
+# is unused, and it stays until purge (section 8 checks purge deletes it).
+# The admin's leftover helper.csrf_key_file line only draws a warning.
 POSTINST=/var/lib/dpkg/info/$PKG.postinst
 VERSION=$(dpkg-query -W -f='${Version}' "$PKG")
+install -m 0640 -o root -g www-data /dev/null "$CSRF_KEY"
+{ head -c 32 /dev/urandom | base64 -w0 && echo; } >"$CSRF_KEY"
 key_sum=$(md5sum <"$CSRF_KEY")
-rm -f "$CSRF_KEY"
-dpkg-reconfigure -f noninteractive "$PKG" >/dev/null
-expect "dpkg-reconfigure makes a missing CSRF key anew" csrf_key_ok www-data
-expect "... a new one, not the old one again" test "$(md5sum <"$CSRF_KEY")" != "$key_sum"
-rm -f "$CSRF_KEY"
-FAKEBIN=$BUILD/package-test.fakebin
-mkdir -p "$FAKEBIN"
-printf '#!/bin/sh\n[ "$1 $2" = "group www-data" ] && exit 2\nexec /usr/bin/getent "$@"\n' >"$FAKEBIN/getent"
-chmod 0755 "$FAKEBIN/getent"
-out=$(PATH="$FAKEBIN:$PATH" "$POSTINST" configure "$VERSION" 2>&1 >/dev/null)
-expect "without a www-data group postinst makes the key root:root 0640" csrf_key_ok root
-expect "... and says so on stderr" grep -q "group www-data does not exist" <<<"$out"
-rm -rf "$FAKEBIN" "$CSRF_KEY"
-"$POSTINST" configure "$VERSION" >/dev/null
-expect "postinst leaves no temp file beside the key" test "$(ls -A /etc/zendesk-sso | grep -c '^csrf-key')" -eq 1
+out=$("$POSTINST" configure "$VERSION" 2>&1)
+expect "upgrade: postinst leaves an older version's $CSRF_KEY as it was" \
+	bash -c '[ "$(md5sum <"$1")" = "$0" ] && [ "$(stat -c "%U:%G %a" "$1")" = "root:www-data 640" ]' "$key_sum" "$CSRF_KEY"
+expect "... and says it is no longer used" grep -q "csrf-key is no longer used" <<<"$out"
+cp -p /etc/zendesk-sso/config.json "$BUILD/package-test.config.json"
+sed -i 's|"helper": {|"helper": { "csrf_key_file": "'"$CSRF_KEY"'",|' /etc/zendesk-sso/config.json
+out=$(zendesk-sso check --config-only 2>&1); rc=$?
+expect "an old config's helper.csrf_key_file still loads: check passes with a warning naming it" \
+	bash -c '[ '$rc' -eq 0 ] && grep -q "^warning: helper.csrf_key_file: no longer used" <<<"$0"' "$out"
+cp -p "$BUILD/package-test.config.json" /etc/zendesk-sso/config.json
+rm -f "$BUILD/package-test.config.json"
 
 # --- 7. E2E happy path against the installed files -----------------------------
 say "E2E against the installed files"
@@ -357,7 +350,7 @@ expect "no enabled Apache conf or state left" bash -c '
 kept=$(footprint | comm -13 <(echo "$FOOTPRINT_BEFORE") -)
 echo "left after purge (kept by policy):"; echo "$kept" | sed 's/^/  /'
 expect "purge leaves nothing with our name but /etc/zendesk-sso" test "$(grep -v "$TEST_USER" <<<"$kept")" = /etc/zendesk-sso
-expect "/etc/zendesk-sso holds only the admin's secrets (the generated CSRF key is gone)" \
+expect "/etc/zendesk-sso holds only the admin's secrets (an older version's CSRF key is gone)" \
 	test "$(ls -A /etc/zendesk-sso | tr '\n' ' ')" = "secret secret-agents "
 expect "purge keeps the system user zendesk-sso (Debian practice)" getent passwd zendesk-sso
 

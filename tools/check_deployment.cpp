@@ -287,8 +287,8 @@ void Deployment::find_users() {
   else problem("broker: " + a.error(), "zendesk-sso check --broker-user USER");
 }
 
-// The config, the secret and the CSRF key, each opened by the code that opens
-// it in production, as the user who opens it.
+// The config and the secret, each opened by the code that opens it in
+// production, as the user who opens it.
 void Deployment::check_opens(const Account& who, const std::string& role) {
   const bool is_web = role == "web server";
   std::string err = as_user(who, [&] {
@@ -326,16 +326,6 @@ void Deployment::check_opens(const Account& who, const std::string& role) {
                 broker_ ? "chown root:" + broker_->group + " " + c.zendesk.secret_file + " && chmod 0640 " +
                               c.zendesk.secret_file
                         : std::string());
-    }
-    if (is_web && !c.helper.csrf_key_file.empty() && seen.insert("csrf:" + c.helper.csrf_key_file).second) {
-      err = as_user(who, [&] {
-        auto k = load_secret_file(c.helper.csrf_key_file);
-        return k ? std::string() : k.error();
-      });
-      if (!err.empty())
-        problem(prefix + "helper.csrf_key_file: as " + who.name + " (web server): " + err,
-                "chown root:" + who.group + " " + c.helper.csrf_key_file + " && chmod 0640 " +
-                    c.helper.csrf_key_file);
     }
   }
 }

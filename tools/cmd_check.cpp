@@ -123,10 +123,10 @@ int cmd_check(const Context& ctx) {
         warnings.push_back(who + c.zendesk.secret_file + ": only " + std::to_string(s->size()) +
                            " bytes; Zendesk's shared secrets are longer — is it the whole secret?");
     }
-    if (!c.helper.csrf_key_file.empty() && secrets_seen.insert(c.helper.csrf_key_file).second) {
-      auto k = load_secret_file(c.helper.csrf_key_file);
-      if (!k) problems.push_back(who + "helper.csrf_key_file: " + k.error());
-    }
+    if (!c.helper.csrf_key_file.empty() && secrets_seen.insert("csrf:" + c.helper.csrf_key_file).second)
+      warnings.push_back(who + "helper.csrf_key_file: no longer used since the CSRF defence needs no key (a random "
+                               "cookie and Sec-Fetch-Site/Origin checks); remove it, and the file " +
+                         c.helper.csrf_key_file + " may be deleted");
     if (c.api.present) {
       const bool oauth = !c.api.oauth_token_file.empty();
       const std::string& f = oauth ? c.api.oauth_token_file : c.api.token_file;
@@ -145,9 +145,6 @@ int cmd_check(const Context& ctx) {
       auto k = SessionKeys::load(c.session);
       if (!k) problems.push_back(who + "session: " + k.error());
     }
-    if (!c.broker.socket.empty() && c.helper.csrf_key_file.empty())
-      warnings.push_back(who + "broker.socket is set but helper.csrf_key_file is not: the CGI derives its CSRF key "
-                               "from the Zendesk secret, which the web server should not be able to read in broker mode");
     // pam_zendesk.so learns its profile only from its profile= argument, so a
     // profile on the base's PAM service would be minted with the base's secret.
     if (!c.profile.empty() && c.pam.service == cfg->pam.service) {

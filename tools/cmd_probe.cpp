@@ -205,8 +205,8 @@ std::string describe_forbidden(bool after_post, const Reply& r) {
   if (r.body.find("name=\"password\"") != std::string::npos)
     return "403 after the password: the account may not sign in (pam_acct_mgmt: access.allowed_groups/"
            "denied_groups, min_uid, an expired or locked account, or ip_ranges in pam_zendesk.so)";
-  return "403 after the password: the form token (CSRF) was refused: cookie lost, form older than 10 minutes, "
-         "or hosts behind a load balancer with different helper.csrf_key_file keys";
+  return "403 after the password: the form was refused as cross-site or its token (CSRF) was: cookie lost, "
+         "form older than 10 minutes, or a proxy that rewrites the Host or Origin header";
 }
 
 std::string describe_refusal(long status) {

@@ -14,6 +14,16 @@ void secure_wipe(void* p, std::size_t n) noexcept {
   if (p && n) ::explicit_bzero(p, n);
 }
 
+bool constant_time_equal(const void* a, const void* b, std::size_t n) noexcept {
+  // volatile: the compiler may neither stop at the first difference nor
+  // turn the loop into memcmp.
+  const volatile unsigned char* x = static_cast<const volatile unsigned char*>(a);
+  const volatile unsigned char* y = static_cast<const volatile unsigned char*>(b);
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < n; ++i) diff = static_cast<unsigned char>(diff | (x[i] ^ y[i]));
+  return diff == 0;
+}
+
 Result<Secret> load_secret_file(const std::string& path) {
   TrustedFileRules rules;
   rules.max_size = 4096;

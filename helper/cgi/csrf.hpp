@@ -1,50 +1,61 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// Stateless CSRF protection: a signed double-submit token.
+// CSRF protection without a key: the model of OWASP's CSRF cheat sheet and
+// Go 1.25's net/http CrossOriginProtection, in two independent layers.
 //
-//   key   = HMAC-SHA256(secret, "zendesk-sso csrf v1")   secret: the Zendesk
-//           secret, or helper.csrf_key_file in broker mode
-//   raw   = 16 random bytes || issue time (8 bytes, big-endian seconds)
-//   token = base64url(raw || HMAC-SHA256(key, raw))
+// 1. Where the browser says the POST came from (cross_site_refusal): a
+//    Sec-Fetch-Site header other than "same-origin" or "none" (typed in, a
+//    bookmark) is refused; without it, an Origin header other than this
+//    site's own origin is refused; with neither (old browsers, curl) the
+//    request is not cross-site as far as anyone can tell. Every current
+//    browser sends Sec-Fetch-Site on a form POST and no page can suppress or
+//    forge it, so a cross-site form never gets past this line.
+// 2. A random double-submit token: 32 bytes from getrandom(2), base64url,
+//    in a cookie (Max-Age = kCsrfLifetimeSeconds, HttpOnly, SameSite=Strict)
+//    and in the form's hidden field; a POST passes only when the field is
+//    well-formed and equal to a cookie value. A cross-site page can neither
+//    read our cookie nor, over HTTPS, write it: the "__Host-" prefix makes
+//    the browser accept it only with Secure, Path=/ and no Domain, so no
+//    sibling subdomain and no plain-HTTP page can plant a value it knows.
 //
-// The same token goes in a cookie and a hidden form field; a POST is accepted
-// when both are present, equal, correctly signed and younger than the
-// lifetime. No server-side state, so any number of hosts share it.
+// Nothing is signed: the token's only job is to be a value the attacker's
+// page cannot know or set, so no key, no clock and no OpenSSL are needed, and
+// any number of hosts behind a balancer agree without sharing anything.
+// Clients that are not browsers (curl, scripts) set any cookie they like,
+// but they are not CSRF victims: they send only their own credentials.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "zsso/config.hpp"
-#include "zsso/jwt.hpp"
 #include "zsso/result.hpp"
 
 namespace zsso::cgi {
 
-inline constexpr std::int64_t kCsrfLifetimeSeconds = 600;
-inline constexpr std::int64_t kCsrfFutureSkewSeconds = 60;   // hosts behind a balancer disagree a little
+inline constexpr std::int64_t kCsrfLifetimeSeconds = 600;   // the cookie's Max-Age
+inline constexpr std::size_t kCsrfTokenBytes = 32;
+inline constexpr std::size_t kCsrfTokenChars = 43;           // base64url, no padding
 
-enum class CsrfCheck { ok, missing, mismatch, forged, expired };
+enum class CsrfCheck { ok, missing, mismatch, malformed };
 const char* to_string(CsrfCheck c);
 
-class CsrfKey {
- public:
-  // Derives the key from helper.csrf_key_file when set, else the Zendesk secret.
-  static Result<CsrfKey> from_config(const Config& cfg);
-  static Result<CsrfKey> from_secret(const Secret& secret);
+// A fresh token: kCsrfTokenBytes from getrandom(2), base64url.
+Result<std::string> new_csrf_token();
 
-  Result<std::string> issue(std::int64_t now);
-  // Both halves of the double submit: any of the cookie values must equal the
-  // form value, and the value must verify.
-  CsrfCheck check(const std::vector<std::string_view>& cookie_values, std::string_view form_value,
-                  std::int64_t now);
+// What new_csrf_token makes: kCsrfTokenChars of the base64url alphabet with
+// no stray trailing bits.
+bool is_csrf_token(std::string_view token);
 
- private:
-  explicit CsrfKey(std::unique_ptr<Hs256Key> k) : key_(std::move(k)) {}
-  CsrfCheck verify(std::string_view token, std::int64_t now);
-  std::unique_ptr<Hs256Key> key_;
-};
+// Both halves of the double submit: the form value must be well-formed and
+// equal (compared in constant time) to one of the cookie's values (the
+// browser may send several, from different paths).
+CsrfCheck check_csrf(const std::vector<std::string_view>& cookie_values, std::string_view form_value);
+
+// Layer 1 as a pure function. own_origin is this site's
+// "scheme://host[:port]" (own_origin() in request.hpp). "" when allowed,
+// else what refused it, for the log.
+std::string cross_site_refusal(std::string_view sec_fetch_site, std::string_view origin, std::string_view own_origin);
 
 }  // namespace zsso::cgi

@@ -35,6 +35,8 @@ Request request_from_environment() {
   r.https = ascii_lower(env("HTTPS")) == "on";
   r.forwarded_proto = env("HTTP_X_FORWARDED_PROTO");
   r.host = env("HTTP_HOST");
+  r.server_name = env("SERVER_NAME");
+  r.server_port = env("SERVER_PORT");
   r.origin = env("HTTP_ORIGIN");
   r.sec_fetch_site = env("HTTP_SEC_FETCH_SITE");
   std::string len = env("CONTENT_LENGTH");
@@ -90,19 +92,17 @@ void discard_unread_body(Request& req, int fd, std::size_t cap) {
   secure_wipe(sink, sizeof sink);
 }
 
-std::string cross_site_refusal(const Request& req) {
-  if (!req.sec_fetch_site.empty()) {
-    std::string site = ascii_lower(trim(req.sec_fetch_site));
-    if (site == "same-origin" || site == "none") return {};
-    return "Sec-Fetch-Site " + quote_for_log(req.sec_fetch_site, 32);
+std::string own_origin(const Request& req, bool https) {
+  std::string host = ascii_lower(trim(req.host));
+  if (host.empty() && !req.server_name.empty()) {
+    host = ascii_lower(trim(req.server_name));
+    if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";   // IPv6 literal
+    if (!trim(req.server_port).empty()) host += ":" + std::string(trim(req.server_port));
   }
-  if (req.origin.empty()) return {};
-  // Origin is scheme://host[:port] (or "null"); Host is host[:port].
-  std::string_view origin = req.origin;
-  auto sep = origin.find("://");
-  std::string_view origin_host = sep == std::string_view::npos ? std::string_view{} : origin.substr(sep + 3);
-  if (!origin_host.empty() && ascii_lower(origin_host) == ascii_lower(trim(req.host))) return {};
-  return "Origin " + quote_for_log(req.origin, 100) + " is not Host " + quote_for_log(req.host, 100);
+  if (host.empty()) return {};
+  const std::string_view default_port = https ? ":443" : ":80";
+  if (host.size() > default_port.size() && host.ends_with(default_port)) host.resize(host.size() - default_port.size());
+  return (https ? "https://" : "http://") + host;
 }
 
 bool is_form_urlencoded(std::string_view ct) {

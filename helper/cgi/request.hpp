@@ -32,6 +32,8 @@ struct Request {
   bool https = false;          // HTTPS=on
   std::string forwarded_proto; // HTTP_X_FORWARDED_PROTO (believed only from a trusted proxy)
   std::string host;            // HTTP_HOST
+  std::string server_name;     // SERVER_NAME, SERVER_PORT: this site when there is no Host (HTTP/1.0)
+  std::string server_port;
   std::string origin;          // HTTP_ORIGIN
   std::string sec_fetch_site;  // HTTP_SEC_FETCH_SITE
   SecureBytes body;            // holds the password: wiped when freed
@@ -58,13 +60,11 @@ BodyStatus read_body(Request& req, int fd, std::size_t max = kMaxBody);
 // CONTENT_LENGTH (chunked) is drained to EOF when it was not read to the end.
 void discard_unread_body(Request& req, int fd, std::size_t cap = 1 << 20);
 
-// Whether a state-changing request may come from where the browser says it
-// came from (Go's CrossOriginProtection): with Sec-Fetch-Site, only
-// "same-origin" or "none" (typed in, bookmarks); without it, an Origin
-// header must name the Host the request was sent to; with neither (older
-// browsers, curl) it is not cross-site as far as anyone can tell. "" when
-// allowed, else what refused it, for the log.
-std::string cross_site_refusal(const Request& req);
+// This site's origin as a browser writes it in an Origin header:
+// "http(s)://host[:port]", the port only when not the scheme's default;
+// the host from Host, else SERVER_NAME and SERVER_PORT. https: served over
+// HTTPS here or at a trusted TLS-terminating proxy.
+std::string own_origin(const Request& req, bool https);
 
 // application/x-www-form-urlencoded, parameters (charset) allowed.
 bool is_form_urlencoded(std::string_view content_type);

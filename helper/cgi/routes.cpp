@@ -127,7 +127,8 @@ class Handler {
   }
   // Over HTTPS the CSRF cookie has the "__Host-" prefix: browsers then keep
   // it only with Secure, Path=/ and no Domain, so no plain-HTTP page and no
-  // sibling subdomain can plant or overwrite it.
+  // sibling subdomain can plant or overwrite it (what makes the unsigned
+  // double submit sound; csrf.hpp).
   std::string csrf_cookie_name() const {
     std::string name = https_ ? "__Host-zsso_csrf" : "zsso_csrf";
     if (!route_.profile.empty()) name += "_" + route_.profile;
@@ -332,9 +333,7 @@ std::string Handler::checked_return_to(const std::string* raw) {
 
 Response Handler::login_form(int status, std::string_view return_to, std::string_view user,
                              std::string_view message, std::string log) {
-  auto key = CsrfKey::from_config(cfg_);
-  if (!key) return server_error(500, "CSRF key: " + key.error());
-  auto token = key->issue(env_.now);
+  auto token = new_csrf_token();
   if (!token) return server_error(500, "CSRF token: " + token.error());
   const std::string action = route_url("login");
   Response r;
@@ -448,9 +447,7 @@ Response Handler::outcome_page(LoginOutcome& out, std::string_view user, bool re
 
 Response Handler::prompt(const LoginOutcome& out, std::string_view return_to, const std::string& binding,
                          std::string log) {
-  auto key = CsrfKey::from_config(cfg_);
-  if (!key) return server_error(500, "CSRF key: " + key.error());
-  auto token = key->issue(env_.now);
+  auto token = new_csrf_token();
   if (!token) return server_error(500, "CSRF token: " + token.error());
   const std::string action = route_url("login");
   std::string again = action;
@@ -550,16 +547,13 @@ Response Handler::login_post() {
                            "sure your browser accepts cookies from this site."),
                         again, N_("Open the sign-in form")};
   // What the browser says about where the form came from, before anything else.
-  if (std::string why = cross_site_refusal(req_); !why.empty())
+  if (std::string why = cross_site_refusal(req_.sec_fetch_site, req_.origin, own_origin(req_, https_)); !why.empty())
     return page(403, expired, LOG_NOTICE, "403 cross-site form refused: " + why);
   if (web_server_signed_in()) return remote_user_sign_in(return_to);
 
   // CSRF before anything touches PAM.
-  auto key = CsrfKey::from_config(cfg_);
-  if (!key) return server_error(500, "CSRF key: " + key.error());
   const std::string* csrf = form_get(*fields, "csrf");
-  CsrfCheck c = key->check(cookie_values(req_.cookie, csrf_cookie_name()), csrf ? *csrf : std::string_view{},
-                           env_.now);
+  CsrfCheck c = check_csrf(cookie_values(req_.cookie, csrf_cookie_name()), csrf ? *csrf : std::string_view{});
   const std::string* user = form_get(*fields, "user");
   // Who the form claimed to be, for the log: an unknown name only by its
   // length (it may be a password typed into the wrong field).

@@ -150,7 +150,7 @@ class Decisions(HardenedTestCase):
                                     ({"user": "bob", "csrf": token}, "zsso_csrf=" + self.token_pair(),
                                      "cookie and form token differ"),
                                     ({"user": "bob", "csrf": "x" * 75}, "zsso_csrf=" + "x" * 75,
-                                     "bad signature or format")]:
+                                     "malformed")]:
             fields["password"] = s.passwords["bob"]
             headers = [("Content-Type", FORM)] + ([("Cookie", cookie)] if cookie else [])
             r, l = self.decide(build_request("POST", LOGIN, headers, urllib.parse.urlencode(fields)))

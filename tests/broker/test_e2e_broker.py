@@ -9,7 +9,6 @@ direct mode's; the web server never reads the Zendesk secret."""
 import os
 import pwd
 import re
-import secrets
 import signal
 import subprocess
 import sys
@@ -44,12 +43,8 @@ class BrokerStackCase(unittest.TestCase):
             s.sandbox.add_group(apache_user()[1] if apache_user() else cls.web_user, web.pw_gid)
             s.sandbox.add_user(cls.web_user, web.pw_uid, gid=web.pw_gid, gecos="web server")
             cls.socket = str(s.dir / "authd.sock")
-            cls.csrf_key = s.dir / "csrf-key"
-            cls.csrf_key.write_text(secrets.token_urlsafe(32) + "\n")
-            os.chown(cls.csrf_key, 0 if os.geteuid() == 0 else -1, web.pw_gid if os.geteuid() == 0 else -1)
-            os.chmod(cls.csrf_key, 0o640 if os.geteuid() == 0 else 0o600)
-            s.configure({"broker": {"socket": cls.socket, "allowed_peers": [cls.web_user]},
-                         "helper": {"csrf_key_file": str(cls.csrf_key)}})
+            # No CSRF key: the CGI's form token is random (issue 16).
+            s.configure({"broker": {"socket": cls.socket, "allowed_peers": [cls.web_user]}})
             cls.prepare(s)
             s.start()
             # Broker mode: the web server may not read the Zendesk secret at all.

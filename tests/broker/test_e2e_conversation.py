@@ -120,8 +120,8 @@ def stop_broker(proc, log):
 
 
 class BrokerStack:
-    """tests/e2e's Stack in broker mode with a CSRF key the web server reads,
-    the broker on s.dir/authd.sock. Subclasses set services and users."""
+    """tests/e2e's Stack in broker mode (the CGI holds no key: its CSRF token
+    is random), the broker on s.dir/authd.sock. Subclasses set services and users."""
 
     @classmethod
     def make(cls):
@@ -133,15 +133,7 @@ class BrokerStack:
         s.sandbox.add_group(apache_user()[1] if apache_user() else cls.web_user, web.pw_gid)
         s.sandbox.add_user(cls.web_user, web.pw_uid, gid=web.pw_gid, gecos="web server")
         cls.socket = str(s.dir / "authd.sock")
-        csrf_key = s.dir / "csrf-key"
-        csrf_key.write_text(secrets.token_urlsafe(32) + "\n")
-        if IS_ROOT:
-            os.chown(csrf_key, 0, web.pw_gid)
-            os.chmod(csrf_key, 0o640)
-        else:
-            os.chmod(csrf_key, 0o600)
-        s.configure({"broker": {"socket": cls.socket, "allowed_peers": [cls.web_user]},
-                     "helper": {"csrf_key_file": str(csrf_key)}})
+        s.configure({"broker": {"socket": cls.socket, "allowed_peers": [cls.web_user]}})
         return s
 
     @classmethod

@@ -138,10 +138,6 @@ class FailureDelay(unittest.TestCase):
         secret = cls.dir / "secret"
         secret.write_text(SECRET + "\n")
         os.chmod(secret, 0o600)
-        csrf_key = cls.dir / "csrf-key"
-        csrf_key.write_text("b0R4nd0mQ3NSRi1rZXktZm9yLXRoZS1mYWlsLWRlbGF5LXRlc3Q=\n")
-        os.chown(csrf_key, 0, grp.getgrnam(web_group).gr_gid)
-        os.chmod(csrf_key, 0o640)
         cls.socket = cls.dir / "authd.sock"
         config = cls.dir / "config.json"
         config.write_text(json.dumps({
@@ -151,7 +147,6 @@ class FailureDelay(unittest.TestCase):
             "claims": {"email": "{user}@example.test", "name": "{gecos}"},
             "pam": {"service": cls.service},
             "broker": {"socket": str(cls.socket), "allowed_peers": [web_user]},
-            "helper": {"csrf_key_file": str(csrf_key)},
         }))
         os.chmod(config, 0o644)
         cls.service_path.write_text(shipped_stack(module, config, tally))

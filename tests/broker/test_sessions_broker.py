@@ -10,7 +10,6 @@ RealAccountSessions (root only) shows a real local account locked with
 import atexit
 import json
 import os
-import pwd
 import subprocess
 import sys
 import time
@@ -79,12 +78,9 @@ class RealAccountSessions(unittest.TestCase):
             cls.m.create()
             s = cls.s
             cls.socket = str(s.dir / "authd.sock")
-            csrf = s.dir / "csrf-key"
-            write_key(str(csrf), pwd.getpwnam("nobody").pw_gid)
             key = str(s.dir / "session-key")
             write_key(key)
             s.configure({"broker": {"socket": cls.socket, "allowed_peers": ["nobody"]},
-                         "helper": {"csrf_key_file": str(csrf)},
                          "network": {"ip_ranges": ["127.0.0.0/8"]},
                          "pam": {"service": cls.m.service},
                          "session": {"key_file": key}})

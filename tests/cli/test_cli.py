@@ -28,8 +28,8 @@ def b64url(data: bytes) -> str:
 
 
 class Fixture:
-    """A temp dir with the example config (secret and CSRF key paths pointed
-    inside it), those files and nss_wrapper users."""
+    """A temp dir with the example config (secret paths pointed inside it),
+    those files and nss_wrapper users."""
 
     def __init__(self, example=EXAMPLE):
         self.tmp = tempfile.TemporaryDirectory()
@@ -38,12 +38,9 @@ class Fixture:
             text = f.read()
         text = text.replace('"/etc/zendesk-sso/secret"', '"secret"')
         text = text.replace('"/etc/zendesk-sso/secret-agents"', '"secret-agents"')
-        # csrf_key_file must be absolute (the package generates the real one).
-        text = text.replace('"/etc/zendesk-sso/csrf-key"', json.dumps(os.path.join(self.dir, "csrf-key")))
         self.config = self.write("config.json", text, 0o644)
         self.write("secret", SECRET + "\n", 0o600)
         self.write("secret-agents", "agents" + SECRET + "\n", 0o640)
-        self.write("csrf-key", base64.b64encode(os.urandom(32)).decode() + "\n", 0o640)
         self.passwd = self.write("passwd", "\n".join([
             "root:x:0:0:root:/root:/bin/bash",
             "alice:x:1000:1000:Alice Liddell,Room 1,,:/home/alice:/bin/bash",
@@ -228,28 +225,20 @@ class Check(unittest.TestCase):
         cfg = self.variant('"pam": { "service": "zendesk-sso-agents" }', '"helper": {}')
         self.assert_check_fails(cfg, "profile agents: pam.service", "profile=agents")
 
-    def test_csrf_key_file_is_checked(self):
-        key = os.path.join(self.f.dir, "csrf-key")
-        os.remove(key)
-        self.assert_check_fails(self.f.config, "helper.csrf_key_file", "No such file")
-        self.f.write("csrf-key", "k" * 44, 0o644)
-        self.assert_check_fails(self.f.config, "helper.csrf_key_file", "world-readable")
-        os.chmod(key, 0o640)
-        rc, out, err = self.f.run("check")
-        self.assertEqual(rc, 0, err)
-
-    def test_broker_without_csrf_key_is_a_warning(self):
-        cfg = self.variant('"csrf_key_file": ', '"csrf_key_file_unused": ')
-        rc, out, err = self.f.run("check", config=cfg)
-        self.assertEqual(rc, 1)  # the renamed key is unknown
+    def test_retired_csrf_key_file_is_a_warning_and_not_opened(self):
+        # Retired in issue 16: an old config still passes; check names the
+        # key and never opens the file (here it does not even exist).
         with open(self.f.config) as fh:
-            text = fh.read()
-        start = text.index('"csrf_key_file"')
-        end = text.index("\n", start)
-        cfg = self.f.write("nocsrf.json", text[:start] + text[end + 1:], 0o644)
+            self.assertNotIn("csrf", fh.read(), "the shipped example no longer has the key")
+        rc, out, err = self.f.run("check")
+        self.assertNotIn("csrf", err)
+        missing = os.path.join(self.f.dir, "no-such-csrf-key")
+        cfg = self.variant('"helper": {', '"helper": { "csrf_key_file": ' + json.dumps(missing) + ",")
         rc, out, err = self.f.run("check", config=cfg)
         self.assertEqual(rc, 0, err)
-        self.assertIn("helper.csrf_key_file is not", err)
+        self.assertIn("warning: helper.csrf_key_file: no longer used", err)
+        self.assertIn("remove it", err)
+        self.assertNotIn("No such file", err)
 
     def test_profile_secret_is_checked_too(self):
         os.remove(os.path.join(self.f.dir, "secret-agents"))

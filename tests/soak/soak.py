@@ -130,7 +130,7 @@ class Soak:
         F = [("Content-Type", FORM)]
         return [
             ("no CSRF", build_request("POST", login, F, alice), None, 403, True),
-            ("forged CSRF", build_request("POST", login, F + [("Cookie", "zsso_csrf=" + "A" * 75)],
+            ("malformed CSRF", build_request("POST", login, F + [("Cookie", "zsso_csrf=" + "A" * 75)],
                                           alice + "&csrf=" + "A" * 75), None, 403, True),
             ("PUT", build_request("PUT", login, F, alice), None, 405, True),
             ("text/plain", build_request("POST", login, [("Content-Type", "text/plain")], alice), None, 415, True),

@@ -229,5 +229,17 @@ TEST(Secret, ViewMatchesConstructorBytes) {
   EXPECT_TRUE(Secret().empty());
 }
 
+TEST(ConstantTimeEqual, ComparesEveryByte) {
+  const std::string a = "0123456789abcdef0123456789abcdef0123456789a";
+  EXPECT_TRUE(constant_time_equal(a.data(), a.data(), a.size()));
+  for (std::size_t i : {std::size_t{0}, a.size() / 2, a.size() - 1}) {
+    std::string b = a;
+    b[i] = static_cast<char>(b[i] ^ 0x01);   // one bit, first, middle or last byte
+    EXPECT_FALSE(constant_time_equal(a.data(), b.data(), a.size())) << "difference at byte " << i;
+  }
+  EXPECT_TRUE(constant_time_equal("x", "y", 0)) << "nothing to compare is equal";
+  EXPECT_FALSE(constant_time_equal("\x80", "\x00", 1)) << "the high bit counts";
+}
+
 }  // namespace
 }  // namespace zsso

@@ -94,8 +94,8 @@ struct HelperConfig {
   bool trust_remote_user = false;
   std::string site_name = "Intranet";
   std::string logout_redirect;
-  // Key for the CGI's CSRF tokens when it may not read the Zendesk secret
-  // (broker mode). Empty: derived from the Zendesk secret.
+  // Retired (issue 16): the CSRF defence needs no key. Still accepted so old
+  // configs load; it has no effect and `zendesk-sso check` says to remove it.
   std::string csrf_key_file;
   // What the user sees (issue 17/18): help contact, language, branding.
   std::string help_contact;                  // text, e.g. "IT service desk, extension 4711"

@@ -27,6 +27,11 @@ struct CleansingAllocator {
 
 void secure_wipe(void* p, std::size_t n) noexcept;
 
+// Whether a and b hold the same n bytes, in time that depends on n alone (no
+// early exit): for code that compares secret-derived values without
+// OpenSSL's CRYPTO_memcmp (the CGI's CSRF check; issue 16).
+bool constant_time_equal(const void* a, const void* b, std::size_t n) noexcept;
+
 template <class T>
 void CleansingAllocator<T>::deallocate(T* p, std::size_t n) noexcept {
   secure_wipe(p, n * sizeof(T));
