@@ -49,7 +49,15 @@ std::string cross_site_refusal(std::string_view sec_fetch_site, std::string_view
   }
   if (origin.empty()) return {};
   // Origin is "scheme://host[:port]" without a default port, or "null".
-  if (!own_origin.empty() && ascii_lower(trim(origin)) == ascii_lower(own_origin)) return {};
+  // Only host[:port] is compared, as Go's CrossOriginProtection does: behind
+  // a TLS-terminating proxy the CGI may see http while the browser says
+  // https, and a scheme-only difference is no cross-site form.
+  auto authority = [](std::string_view o) -> std::string {
+    auto at = o.find("://");
+    return at == std::string_view::npos ? std::string() : ascii_lower(o.substr(at + 3));
+  };
+  const std::string theirs = authority(trim(origin));
+  if (!theirs.empty() && theirs == authority(own_origin)) return {};
   return "Origin " + quote_for_log(origin, 100) + " is not this site's " + quote_for_log(own_origin, 100);
 }
 

@@ -54,7 +54,8 @@ bool is_csrf_token(std::string_view token);
 CsrfCheck check_csrf(const std::vector<std::string_view>& cookie_values, std::string_view form_value);
 
 // Layer 1 as a pure function. own_origin is this site's
-// "scheme://host[:port]" (own_origin() in request.hpp). "" when allowed,
+// "scheme://host[:port]" (own_origin() in request.hpp); an Origin must name
+// its host[:port], whatever its scheme. "" when allowed,
 // else what refused it, for the log.
 std::string cross_site_refusal(std::string_view sec_fetch_site, std::string_view origin, std::string_view own_origin);
 

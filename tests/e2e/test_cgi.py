@@ -306,8 +306,6 @@ class Csrf(StackCase):
                              ({"Sec-Fetch-Site": "same-site", "Origin": origin}, 'Sec-Fetch-Site "same-site"'),
                              ({"Origin": "http://evil.example"}, 'Origin "http://evil.example" is not this site'),
                              ({"Origin": "null"}, 'Origin "null" is not this site'),
-                             ({"Origin": origin.replace("http://", "https://")},
-                              f'Origin "{origin.replace("http://", "https://")}" is not this site\'s "{origin}"'),
                              ({"Origin": origin.replace("127.0.0.1", "localhost")},
                               f'Origin "{origin.replace("127.0.0.1", "localhost")}" is not this site\'s "{origin}"')]:
             with self.subTest(headers=headers):
@@ -319,8 +317,9 @@ class Csrf(StackCase):
 
     def test_same_origin_post_signs_in(self):
         origin = self.s.base_url.split("/zendesk")[0]
+        # The last: a TLS-terminating proxy in front (browser https, CGI http): same host, same site.
         for headers in ({"Sec-Fetch-Site": "same-origin", "Origin": origin}, {"Sec-Fetch-Site": "none"},
-                        {"Origin": origin}):
+                        {"Origin": origin}, {"Origin": origin.replace("http://", "https://")}):
             with self.subTest(headers=headers):
                 t = csrf_token()
                 fields = {"user": "alice", "password": self.s.passwords["alice"], "csrf": t}
