@@ -19,7 +19,10 @@ extern "C" int no_conversation(int, const struct pam_message**, struct pam_respo
 }
 
 void warm_openssl() {
-  OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, nullptr);
+  // NO_ATEXIT: each child would otherwise free every table at exit, writing
+  // to pages it shares with us (copy-on-write faults): a tenth of a sign-in's
+  // CPU (perf, BENCHMARKS.md). The exit frees them anyway.
+  OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG | OPENSSL_INIT_NO_ATEXIT, nullptr);
   unsigned char b[1];
   (void)RAND_bytes(b, sizeof b);
   // Fetches fill the default library context's method store once.
