@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "routes.hpp"
 
-#include <sys/random.h>
 #include <syslog.h>
 
 #include <algorithm>
@@ -15,6 +14,7 @@
 #include "zsso/account.hpp"
 #include "zsso/files.hpp"
 #include "zsso/policy.hpp"
+#include "zsso/random.hpp"
 #include "zsso/session_cookie.hpp"
 #include "zsso/text.hpp"
 #include "zsso/url.hpp"
@@ -39,15 +39,7 @@ bool is_profile_name(std::string_view n) {
 // 128 bits from the kernel's CSPRNG, in hex (getrandom: no OpenSSL start-up for 16 bytes).
 Result<std::string> random_hex() {
   unsigned char raw[16];
-  std::size_t got = 0;
-  while (got < sizeof raw) {
-    ssize_t n = ::getrandom(raw + got, sizeof raw - got, 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Error{"getrandom: " + errno_text(errno)};
-    }
-    got += static_cast<std::size_t>(n);
-  }
+  if (!random_bytes(raw, sizeof raw)) return Error{"getrandom: " + errno_text(errno)};
   return hex_lower(raw);
 }
 
