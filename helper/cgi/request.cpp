@@ -96,13 +96,22 @@ std::string own_origin(const Request& req, bool https) {
   std::string host = ascii_lower(trim(req.host));
   if (host.empty() && !req.server_name.empty()) {
     host = ascii_lower(trim(req.server_name));
-    if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";   // IPv6 literal
-    if (!trim(req.server_port).empty()) host += ":" + std::string(trim(req.server_port));
+    if (host.find(':') != std::string::npos && host.front() != '[') {   // IPv6 literal
+      host.insert(host.begin(), '[');
+      host += ']';
+    }
+    if (!trim(req.server_port).empty()) {
+      host += ':';
+      host += trim(req.server_port);
+    }
   }
   if (host.empty()) return {};
   const std::string_view default_port = https ? ":443" : ":80";
   if (host.size() > default_port.size() && host.ends_with(default_port)) host.resize(host.size() - default_port.size());
-  return (https ? "https://" : "http://") + host;
+  // Appended piece by piece: gcc 12's -O3 flags "literal" + std::string as -Wrestrict.
+  std::string origin = https ? "https://" : "http://";
+  origin += host;
+  return origin;
 }
 
 bool is_form_urlencoded(std::string_view ct) {
