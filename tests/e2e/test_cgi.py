@@ -936,6 +936,23 @@ class Misconfiguration(StackCase):
         finally:
             os.chmod(p, mode)
 
+    def test_an_untrusted_direct_mode_module_is_not_loaded(self):
+        # The CGI loads direct mode's PAM code from zendesk-sso-direct.so beside
+        # it: one writable by others is refused (503), never run.
+        module = self.s.web.dir / "cgi-bin" / "zendesk-sso-direct.so"
+        self.assertTrue(module.exists(), "the stack stages the module beside the CGI")
+        os.chmod(module, 0o664)
+        try:
+            self.assertEqual(fetch("GET", self.s.login_url).status, 200, "the form needs no module")
+            r = self.s.sign_in("alice", self.s.passwords["alice"])
+            self.assertEqual(r.status, 503, r.body)
+            self.assertNotIn("zendesk-sso-direct", r.body)
+            line = self.log_line(self.request_id(r.body))[0]
+            self.assertIn("zendesk-sso-direct.so: writable by group or others", line)
+        finally:
+            os.chmod(module, 0o644)
+        self.assertEqual(self.s.sign_in("alice", self.s.passwords["alice"]).status, 200)
+
     def test_missing_pam_service_is_503(self):
         self.s.configure({"pam": {"service": "no-such-service"}})
         self.s.sandbox.write_config(self.s.config)
