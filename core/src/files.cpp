@@ -17,16 +17,8 @@ namespace zsso {
 
 namespace {
 
-template <class Buffer>
-Result<Buffer> read_checked(const std::string& path, const TrustedFileRules& rules) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-  if (fd.get() < 0) {
-    int e = errno;
-    if (e == ELOOP) return Error{path + ": is a symbolic link; refusing to follow it"};
-    return Error{path + ": " + errno_text(e)};
-  }
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return Error{path + ": " + errno_text(errno)};
+// Regular, owned by root or us, writable by nobody else.
+Result<void> check_owner_and_mode(const std::string& path, const struct stat& st) {
   if (!S_ISREG(st.st_mode)) return Error{path + ": not a regular file"};
   if (st.st_uid != 0 && st.st_uid != ::geteuid())
     return Error{path + ": owned by uid " + std::to_string(st.st_uid) +
@@ -37,6 +29,20 @@ Result<Buffer> read_checked(const std::string& path, const TrustedFileRules& rul
       std::snprintf(m, sizeof m, "%04o", static_cast<unsigned>(st.st_mode & 07777));
       return std::string(m);
     }() + "); run chmod go-w"};
+  return {};
+}
+
+template <class Buffer>
+Result<Buffer> read_checked(const std::string& path, const TrustedFileRules& rules) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  if (fd.get() < 0) {
+    int e = errno;
+    if (e == ELOOP) return Error{path + ": is a symbolic link; refusing to follow it"};
+    return Error{path + ": " + errno_text(e)};
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return Error{path + ": " + errno_text(errno)};
+  if (auto ok = check_owner_and_mode(path, st); !ok) return Error{ok.error()};
   if (!rules.allow_world_readable && (st.st_mode & S_IROTH))
     return Error{path + ": world-readable; run chmod 0640 (root:GROUP of its one reader; zendesk-sso check says which)"};
   if (static_cast<std::size_t>(st.st_size) > rules.max_size)
@@ -68,6 +74,13 @@ Result<Buffer> read_checked(const std::string& path, const TrustedFileRules& rul
 }
 
 }  // namespace
+
+Result<void> check_trusted_path(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return Error{path + ": " + errno_text(errno)};
+  if (S_ISLNK(st.st_mode)) return Error{path + ": is a symbolic link; refusing to follow it"};
+  return check_owner_and_mode(path, st);
+}
 
 Result<std::string> read_trusted_file(const std::string& path, const TrustedFileRules& rules) {
   return read_checked<std::string>(path, rules);

@@ -13,6 +13,7 @@
 
 #include "../direct/direct_module.h"
 #include "login.hpp"
+#include "zsso/files.hpp"
 #include "zsso/text.hpp"
 
 #ifndef ZSSO_DIRECT_MODULE_PATH
@@ -22,17 +23,6 @@
 namespace zsso {
 
 namespace {
-
-// Code we load must be as trusted as the CGI itself: a regular file owned
-// by root or by us, writable by nobody else.
-Result<void> trusted_module(const std::string& path) {
-  struct stat st{};
-  if (::lstat(path.c_str(), &st) != 0) return Error{path + ": " + errno_text(errno)};
-  if (!S_ISREG(st.st_mode)) return Error{path + ": not a regular file"};
-  if (st.st_uid != 0 && st.st_uid != ::geteuid()) return Error{path + ": owned by uid " + std::to_string(st.st_uid)};
-  if (st.st_mode & (S_IWGRP | S_IWOTH)) return Error{path + ": writable by group or others"};
-  return {};
-}
 
 // Beside the executable first (a build tree: build/helper/cgi/), then where
 // the package installs it. Whoever can write beside the CGI can replace the
@@ -62,7 +52,8 @@ const Module& module() {
   static const Module m = [] {
     Module r;
     const std::string path = module_path();
-    if (auto ok = trusted_module(path); !ok) {
+    // Code we load must be as trusted as the CGI itself.
+    if (auto ok = check_trusted_path(path); !ok) {
       r.error = "direct mode module " + ok.error();
       return r;
     }

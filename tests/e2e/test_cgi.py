@@ -948,7 +948,7 @@ class Misconfiguration(StackCase):
             self.assertEqual(r.status, 503, r.body)
             self.assertNotIn("zendesk-sso-direct", r.body)
             line = self.log_line(self.request_id(r.body))[0]
-            self.assertIn("zendesk-sso-direct.so: writable by group or others", line)
+            self.assertIn("zendesk-sso-direct.so: group- or world-writable (mode 0664)", line)
         finally:
             os.chmod(module, 0o644)
         self.assertEqual(self.s.sign_in("alice", self.s.passwords["alice"]).status, 200)

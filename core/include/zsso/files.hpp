@@ -21,6 +21,11 @@ struct TrustedFileRules {
 // Errors name the path and the reason.
 Result<std::string> read_trusted_file(const std::string& path, const TrustedFileRules& rules);
 
+// The same owner and mode checks on a file that is not read here (code to
+// load, e.g. zendesk-sso-direct.so): not a symlink, regular, owned by root
+// or the running user, not group/world-writable.
+Result<void> check_trusted_path(const std::string& path);
+
 // Same checks; the content lands only in wiped memory.
 Result<SecureBytes> read_trusted_secret_file(const std::string& path, const TrustedFileRules& rules);
 
