@@ -13,7 +13,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install-deps.sh" || exit 1
 build=${ZSSO_BUILD_DIR:-$root/build}
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+stage_log=$(mktemp)
+failures=$(mktemp)
+trap 'rm -f "$log" "$stage_log" "$failures"' EXIT
 status=0
 stages=()
 
@@ -21,11 +23,16 @@ stage() {   # stage NAME COMMAND...: runs it, output also kept for the totals
   local name=$1; shift
   echo "=== $name"
   local start=$SECONDS
-  if "$@" 2>&1 | tee -a "$log"; then
+  if "$@" 2>&1 | tee "$stage_log" | tee -a "$log"; then
     stages+=("$name: ok ($((SECONDS - start)) s)")
   else
     stages+=("$name: FAILED ($((SECONDS - start)) s)")
     status=1
+    # A later stage's output buries this one's reason; say it again at the end.
+    { echo "--- why \"$name\" failed (its failing lines, then its last lines):"
+      grep -E 'FAILED|\*\*\*|Failed|ERROR|error:|sanitizer report|SUMMARY:|FAIL ' "$stage_log" | head -n 40
+      echo "..."
+      tail -n 25 "$stage_log"; } >>"$failures"
   fi
 }
 
@@ -61,5 +68,6 @@ read -r passed failed < <(awk '/tests passed, [0-9]+ tests failed out of/ {
 echo
 printf '  %s\n' "${stages[@]}"
 echo "total: $passed passed, $failed failed"
+[ -s "$failures" ] && { echo; cat "$failures"; }
 [ "$failed" -eq 0 ] || status=1
 exit $status
