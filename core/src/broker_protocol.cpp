@@ -613,7 +613,9 @@ FrameRead read_frame(int fd, Clock::time_point deadline, std::size_t max_frame) 
       if (n < 0) {
         if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
         fr.err = errno;
-        fr.io = Io::failed;
+        // A peer that closed with our request unread resets the connection:
+        // before any byte of an answer that is a close, as write_all says.
+        fr.io = errno == ECONNRESET && got == 0 && !have_header ? Io::closed : Io::failed;
         return fr;
       }
       if (n == 0) {

@@ -3,6 +3,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+
 #include <algorithm>
 #include <array>
 #include <string>
@@ -280,6 +282,18 @@ TEST(BrokerFrameIo, CloseBeforeAnyByteIsClosedMidFrameIsTruncated) {
     EXPECT_EQ(fr.error.detail, Detail::malformed);
     EXPECT_NE(fr.error.message.find("truncated"), std::string::npos);
   }
+}
+
+// A conversation that ends (its prompt timed out) just as a continue request
+// arrives closes with that request unread: the client's recv gets ECONNRESET.
+// That is the conversation gone (410, start again), not a broker fault (503).
+TEST(BrokerFrameIo, PeerClosingWithOurRequestUnreadIsClosed) {
+  SocketPair sp;
+  ASSERT_EQ(::write(sp.a.get(), "ZSB2", 4), 4);
+  sp.b.reset();
+  auto fr = read_frame(sp.a.get(), Clock::now() + std::chrono::seconds(30), kMaxRequestSize);
+  EXPECT_EQ(fr.io, Io::closed);
+  EXPECT_EQ(fr.err, ECONNRESET);
 }
 
 TEST(BrokerFrameIo, OversizedAnnouncementIsRefusedWithoutReadingOn) {
