@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "context.hpp"
 
+#include <memory>
 #include <string>
 
 #include "zsso/text.hpp"
@@ -15,6 +16,11 @@ std::string join(const std::vector<std::string>& items) {
   return out.empty() ? "-" : out;
 }
 
+// pam_end (or a pam_set_data replacing it) frees the handle's copy; libpam
+// calls this before it unloads the module. The Config holds no secret (the
+// secret file is read and wiped where a token is signed).
+extern "C" void free_config(pam_handle_t*, void* data, int) { delete static_cast<Config*>(data); }
+
 }  // namespace
 
 std::optional<CallContext> start_call(pam_handle_t* pamh, int argc, const char** argv) {
@@ -27,11 +33,17 @@ std::optional<CallContext> start_call(pam_handle_t* pamh, int argc, const char**
   return CallContext{std::move(*args), log};
 }
 
-std::optional<Config> load_module_config(pam_handle_t* pamh, const CallContext& ctx) {
+const Config* load_module_config(pam_handle_t* pamh, const CallContext& ctx) {
+  // The key names this build's layout ("v1") as well as the file: data is
+  // per handle, and a handle only ever sees one pam_zendesk.so.
+  const std::string key = "zendesk-sso/config/v1\n" + ctx.args.config_path + "\n" + ctx.args.profile;
+  const void* kept = nullptr;
+  if (pam_get_data(pamh, key.c_str(), &kept) == PAM_SUCCESS && kept) return static_cast<const Config*>(kept);
+
   auto cfg = load_config(ctx.args.config_path, ctx.args.profile);
   if (!cfg) {
     ctx.log.error("cannot use config: " + cfg.error());
-    return std::nullopt;
+    return nullptr;
   }
   if (ctx.args.debug) {
     const auto& a = cfg->access;
@@ -49,7 +61,12 @@ std::optional<Config> load_module_config(pam_handle_t* pamh, const CallContext& 
       ctx.log.debug("this PAM service is " + quote_for_log(static_cast<const char*>(service)) +
                     " but the config's pam.service is " + quote_for_log(cfg->pam.service));
   }
-  return std::move(*cfg);
+  auto owned = std::make_unique<Config>(std::move(*cfg));
+  if (int rc = pam_set_data(pamh, key.c_str(), owned.get(), free_config); rc != PAM_SUCCESS) {
+    ctx.log.error(std::string("cannot keep the config for this PAM handle: ") + pam_strerror(pamh, rc));
+    return nullptr;
+  }
+  return owned.release();
 }
 
 }  // namespace zsso::pam

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// What every entry point starts from: its arguments and the config they name,
-// both read afresh for each call.
+// What every entry point starts from: its arguments, read for each call, and
+// the config they name, read once per PAM handle (one transaction).
 #pragma once
 
 #include <optional>
@@ -22,8 +22,12 @@ struct CallContext {
 // answers PAM_SERVICE_ERR).
 std::optional<CallContext> start_call(pam_handle_t* pamh, int argc, const char** argv);
 
-// Loads args.config_path with args.profile; on failure logs one line naming
-// the file and every problem, and returns nullopt.
-std::optional<Config> load_module_config(pam_handle_t* pamh, const CallContext& ctx);
+// The config args.config_path names, with args.profile: loaded at this
+// handle's first call that asks for it and kept with pam_set_data until
+// pam_end, so a sign-in's authenticate, acct_mgmt and setcred parse it once
+// (one key per path and profile; nothing outlives the handle). On failure
+// logs one line naming the file and every problem, and returns nullptr (the
+// next call tries again).
+const Config* load_module_config(pam_handle_t* pamh, const CallContext& ctx);
 
 }  // namespace zsso::pam

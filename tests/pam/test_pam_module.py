@@ -394,6 +394,21 @@ class SetCred(PamCase):
         r = self.flow("alice", service="zendesk-sso")
         self.assertNotRegex(r.stdout, r"ZENDESK_JWT=\S")
 
+    def test_one_handle_reads_the_config_once(self):
+        # authenticate, acct_mgmt and setcred on one handle: the config is
+        # parsed at the first call and kept with the handle (pam_set_data);
+        # debug logs each parse.
+        r = self.flow("alice")
+        self.token_from(r)
+        loads = [t for _, t in syslog_lines(r.stderr) if t.startswith("config " + str(self.sb.config_path) + " profile")]
+        self.assertEqual(len(loads), 1, syslog_lines(r.stderr))
+        # The next handle reads the file again: a change applies to it.
+        cfg = base_config(self.sb)
+        cfg["claims"]["organization"] = "Acme Two"
+        self.sb.write_config(cfg)
+        claims = jwt.decode(self.token_from(self.flow("alice")), DEFAULT_SECRET, algorithms=["HS256"])
+        self.assertEqual(claims["organization"], "Acme Two")
+
     def test_setcred_rechecks_the_policy(self):
         # A stack whose account phase forgot pam_zendesk still gets no token
         # for someone the policy refuses.
