@@ -5,12 +5,15 @@
 #include <cstdio>
 
 #include "zsso/html.hpp"
+#include "zsso/sha256.hpp"
 #include "zsso/text.hpp"
 
 namespace zsso::cgi {
 
+namespace {
+
 // --zp: the primary colour, --zf: text on it (page_style sets both).
-const std::string_view kPageStyle =
+constexpr std::string_view kPageStyleText =
     "body{font-family:system-ui,-apple-system,\"Segoe UI\",Roboto,sans-serif;margin:0;"
     "background:#f4f5f7;color:#1b1f24;line-height:1.5}"
     "main{max-width:24rem;margin:2rem auto;padding:1.5rem;background:#fff;border-radius:.5rem;"
@@ -34,7 +37,14 @@ const std::string_view kPageStyle =
     ".rid{color:#555;font-size:.85rem;margin-top:1.5rem}"
     "@media (max-width:30rem){main{margin:0;border-radius:0;box-shadow:none}}";
 
-const std::string_view kAutoSubmitScript = "document.getElementById('zendesk-sso').submit();";
+constexpr std::string_view kAutoSubmitScriptText = "document.getElementById('zendesk-sso').submit();";
+
+}  // namespace
+
+const std::string_view kPageStyle = kPageStyleText;
+const std::string_view kAutoSubmitScript = kAutoSubmitScriptText;
+constinit const std::array<unsigned char, 32> kPageStyleSha256 = sha256(kPageStyleText);
+constinit const std::array<unsigned char, 32> kAutoSubmitScriptSha256 = sha256(kAutoSubmitScriptText);
 
 namespace {
 

@@ -6,6 +6,7 @@
 // (labels, "Request id", "Need help?") is translated here.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <cstddef>
 #include <string>
@@ -20,9 +21,12 @@ namespace zsso::cgi {
 
 // Inline CSS and the auto-submit script; CSP allows exactly these by hash.
 // kPageStyle is the base; page_style() adds the configured colour, and the
-// CSP hash is computed from the text actually sent (csp_hash(frame.style)).
+// CSP hash is of the text actually sent (the routes' csp()). The
+// digests of the two fixed texts are the compiler's (constexpr sha256).
 extern const std::string_view kPageStyle;
 extern const std::string_view kAutoSubmitScript;
+extern const std::array<unsigned char, 32> kPageStyleSha256;
+extern const std::array<unsigned char, 32> kAutoSubmitScriptSha256;
 
 // kPageStyle plus, for a valid "#rrggbb", the colour for buttons, focus
 // rings and the card's top edge, and a readable text colour on it.

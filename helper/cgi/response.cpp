@@ -23,8 +23,9 @@ const char* reason_phrase(int status) {
   }
 }
 
-std::string csp_hash(std::string_view text) {
-  const auto digest = sha256(text);
+std::string csp_hash(std::string_view text) { return csp_hash(sha256(text)); }
+
+std::string csp_hash(const std::array<unsigned char, 32>& digest) {
   std::string out = "'sha256-";
   base64_encode_append(out, digest.data(), digest.size());
   out += '\'';

@@ -2,6 +2,7 @@
 // One HTTP response as a CGI writes it, with the headers every response carries.
 #pragma once
 
+#include <array>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -24,8 +25,10 @@ struct Response {
 
 const char* reason_phrase(int status);
 
-// base64 SHA-256 of an inline <style>/<script> body, as CSP's 'sha256-...' wants.
+// base64 SHA-256 of an inline <style>/<script> body, as CSP's 'sha256-...'
+// wants; the second form takes a digest made already (a fixed text's).
 std::string csp_hash(std::string_view inline_text);
+std::string csp_hash(const std::array<unsigned char, 32>& digest);
 
 // default-src 'none'; inline style (and script, when given) only by hash;
 // forms only to 'self' plus form_targets (origins); no framing, no <base>.

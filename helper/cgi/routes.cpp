@@ -110,7 +110,9 @@ class Handler {
   // The CSP for a page built with frame(): the style it carries, by hash.
   std::string csp(std::string_view script_hash = {}, const std::vector<std::string>& form_targets = {}) {
     ensure_brand();
-    return build_csp(csp_hash(style_), script_hash, form_targets, !logo_.empty());
+    // Unbranded (no primary_color), the style is the fixed text whose digest the compiler made.
+    const std::string style_hash = style_ == kPageStyle ? csp_hash(kPageStyleSha256) : csp_hash(style_);
+    return build_csp(style_hash, script_hash, form_targets, !logo_.empty());
   }
   std::string route_url(std::string_view what) const {
     std::string u = req_.script_name + "/" + std::string(what);
@@ -361,7 +363,7 @@ Response Handler::deliver(const std::string& token, std::string_view return_to, 
   r.status = 200;
   r.body = delivery_page(frame(), jwt_post_form(cfg_.zendesk, token, return_to, "zendesk-sso", t("Continue to Zendesk")),
                          messages);
-  r.content_security_policy = csp(messages.empty() ? csp_hash(kAutoSubmitScript) : std::string(), {origin});
+  r.content_security_policy = csp(messages.empty() ? csp_hash(kAutoSubmitScriptSha256) : std::string(), {origin});
   r.log_message += " delivery=post";
   return r;
 }

@@ -38,6 +38,18 @@ TEST(Sha256, NistVectors) {
   EXPECT_EQ(hex_sha256(std::string(1000000, 'a')), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
+// The compiler computes it too (constexpr): the CGI's fixed style and script
+// digests are built that way. "abc" and the two-block vector, at compile time.
+constexpr auto kAbc = sha256("abc");
+static_assert(kAbc[0] == 0xba && kAbc[1] == 0x78 && kAbc[30] == 0x15 && kAbc[31] == 0xad);
+constexpr auto kTwoBlocks = sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq");
+static_assert(kTwoBlocks[0] == 0x24 && kTwoBlocks[1] == 0x8d && kTwoBlocks[31] == 0xc1);
+
+TEST(Sha256, CompileTimeAndRunTimeAgree) {
+  const std::string abc = "abc";
+  EXPECT_EQ(sha256(abc), kAbc);
+}
+
 // Every length around the one- and two-block padding boundaries (55, 56, 63,
 // 64, 119, 120...) and a few blocks more, random bytes, against OpenSSL.
 TEST(Sha256, MatchesOpenSslForLengths0To300) {
