@@ -106,10 +106,20 @@ if ((do_sanitize)); then
   # the nginx runs repeat the Apache cases through the same CGI code.
   skip='^(pam\.Valgrind|e2e\.LeanBinary|e2e\.nginx\..*)$'
   step "sanitizer build: ctest -L '$labels' -E '$skip'"
+  # The tests give Apache, fcgiwrap and the broker a private /tmp (the
+  # sandbox's own folder mounted over it, tests/broker/broker_wire.py
+  # with_private_tmp). A report folder or suppressions file under /tmp is out
+  # of their reach: with the checkout in /tmp, every CGI's and broker's
+  # report was lost and this pass saw none. Then both go to /var/tmp.
   reports=$asan_build/sanitizer-reports
-  rm -rf "$reports"
-  mkdir -p "$reports"
+  case $(realpath -m "$reports") in
+    /tmp/*) rm -rf "$reports"
+            reports=$(mktemp -d /var/tmp/zsso-sanitizer-reports.XXXXXX)
+            echo "sanitizer reports go to $reports (the build is under /tmp, hidden from a private /tmp)" ;;
+    *) rm -rf "$reports"; mkdir -p "$reports" ;;
+  esac
   chmod 1777 "$reports"   # brokers and CGIs may run as other users
+  install -m 0644 "$root/scripts/hardening-lsan.supp" "$reports/lsan.supp"
   # Every finding is fatal and also lands in $reports, so one in a process
   # whose exit status a test does not see (a CGI under Apache, a broker child)
   # still fails this script.
@@ -119,7 +129,7 @@ if ((do_sanitize)); then
   # and its suppression (hardening-lsan.supp) would then hide that leak.
   export ASAN_OPTIONS="halt_on_error=1:abort_on_error=0:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1:verify_asan_link_order=0:log_path=$reports/asan"
   export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$reports/ubsan"
-  export LSAN_OPTIONS="suppressions=$root/scripts/hardening-lsan.supp:print_suppressions=0"
+  export LSAN_OPTIONS="suppressions=$reports/lsan.supp:print_suppressions=0"
   # Plain hosts (pamtester, libpam under pam_wrapper) can load the sanitized
   # pam_zendesk.so only with the ASan runtime preloaded first; libstdc++ and
   # libcrypt ride along so the runtime finds __cxa_throw and crypt_r at start.
@@ -128,6 +138,22 @@ if ((do_sanitize)); then
   asan_runtime=$(readelf -d "$asan_build/pam_module/pam_zendesk.so" 2>/dev/null |
                  sed -n 's/.*NEEDED.*\[\(libasan\.so[.0-9]*\)\].*/\1/p')
   export ZSSO_SANITIZER_PRELOAD="${asan_runtime:-libasan.so.8} libstdc++.so.6 libcrypt.so.1"
+  # A canary: a leak in a process with a private /tmp, as the tests make
+  # them, must reach $reports, or this pass could not fail.
+  canary=$(mktemp -d /var/tmp/zsso-canary.XXXXXX)
+  printf '#include <stdlib.h>\nvoid *volatile p;\nint main(void) { p = malloc(4242); p = 0; return 0; }\n' >"$canary/leak.c"
+  gcc -fsanitize=address -g -o "$canary/leak" "$canary/leak.c"
+  if [[ $(id -u) == 0 ]] && unshare --mount --propagation private true 2>/dev/null; then
+    unshare --mount --propagation private sh -c 'mount --bind "$0" /tmp && exec "$1"' "$canary" "$canary/leak" || true
+  else
+    "$canary/leak" || true
+  fi
+  if ! grep -ls 'Direct leak of 4242 byte' "$reports"/asan.* >/dev/null; then
+    echo "hardening: a sanitizer report from a process with a private /tmp did not reach $reports" >&2
+    exit 1
+  fi
+  rm -f $(grep -ls 'Direct leak of 4242 byte' "$reports"/asan.*)
+  rm -rf "$canary"
   status=0
   if [[ -n $labels ]]; then
     ctest --test-dir "$asan_build" -L "$labels" -E "$skip" -j"$jobs" --output-on-failure --timeout 900 || status=$?
@@ -135,7 +161,7 @@ if ((do_sanitize)); then
     echo "no test suites to run yet"
   fi
   unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS ZSSO_SANITIZER_PRELOAD
-  for f in "$reports"/*; do
+  for f in "$reports"/asan.* "$reports"/ubsan.*; do
     [[ -e $f ]] || continue
     if known_libpam_leak "$f"; then
       echo "hardening: $(basename "$f"): Linux-PAM 1.5.2's pam_start leak on an unreadable PAM configuration (linux-pam#597), not ours; ignored"
@@ -153,7 +179,7 @@ if ((do_sanitize)); then
     echo "hardening: the sanitizer build failed" >&2
     exit 1
   fi
-  echo "sanitizer build: no findings"
+  echo "sanitizer build: no findings (reports: $reports)"
 fi
 
 if ((do_fuzz)); then
