@@ -148,11 +148,12 @@ if ((do_sanitize)); then
   else
     "$canary/leak" || true
   fi
-  if ! grep -ls 'Direct leak of 4242 byte' "$reports"/asan.* >/dev/null; then
+  canary_reports=$(grep -ls 'Direct leak of 4242 byte' "$reports"/asan.* || true)
+  if [[ -z $canary_reports ]]; then
     echo "hardening: a sanitizer report from a process with a private /tmp did not reach $reports" >&2
     exit 1
   fi
-  rm -f $(grep -ls 'Direct leak of 4242 byte' "$reports"/asan.*)
+  rm -f $canary_reports
   rm -rf "$canary"
   status=0
   if [[ -n $labels ]]; then
