@@ -168,6 +168,10 @@ EXPECTED_FILES="
 /usr/lib/systemd/system/zendesk-sso-authd.service
 /usr/lib/systemd/system/zendesk-sso-sync.service
 /usr/lib/systemd/system/zendesk-sso-sync.timer
+/usr/share/zendesk-sso/systemd/zendesk-sso-authd.service.d/network.conf
+/usr/share/zendesk-sso/systemd/zendesk-sso-authd.service.d/otp.conf
+/usr/share/zendesk-sso/systemd/zendesk-sso-authd.service.d/otp-glued.conf
+/usr/share/zendesk-sso/systemd/zendesk-sso-authd.service.d/password-change.conf
 /usr/share/man/man1/zendesk-sso.1.gz
 /usr/share/man/man5/zendesk-sso.json.5.gz
 /usr/share/man/man8/pam_zendesk.8.gz
