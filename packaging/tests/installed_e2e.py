@@ -206,11 +206,12 @@ def faillock_deny():
     return int(m.group(1)) if m else 3
 
 
-def sign_in(base, user, password, path="/login"):
-    form = e2e.fetch("GET", base + path)
+def sign_in(base, user, password, path="/login", source=None):
+    """The form, then its POST (both from source, a local address, when given)."""
+    form = e2e.fetch("GET", base + path, source=source)
     cookie = "; ".join(f"{k}={v.value}" for k, v in form.cookies().items())
     return e2e.fetch("POST", base + path, body=dict(e2e.hidden_fields(form.body), user=user, password=password),
-                     headers={"Cookie": cookie})
+                     headers={"Cookie": cookie}, source=source)
 
 
 def delivered_jwt(reply):
