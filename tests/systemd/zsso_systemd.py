@@ -144,8 +144,15 @@ def stop_broker():
     systemctl("stop", BROKER)
 
 
+def json_without_comments(text):
+    """The config's JSON with its // and /* */ comments (outside strings) removed."""
+    return re.sub(r'"(?:\\.|[^"\\])*"|//[^\n]*|/\*.*?\*/',
+                  lambda m: m.group(0) if m.group(0).startswith('"') else "", text, flags=re.S)
+
+
 def edit_config(fn):
-    cfg = json.loads(CONFIG.read_text())
+    """fn(dict) edits the config (the shipped one has comments: they are dropped)."""
+    cfg = json.loads(json_without_comments(CONFIG.read_text()))
     fn(cfg)
     CONFIG.write_text(json.dumps(cfg, indent=2) + "\n")
     stop_broker()

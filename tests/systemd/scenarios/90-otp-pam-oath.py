@@ -63,7 +63,7 @@ with t.standin() as z:
     t.check(prompts == [f"One-time password (OATH) for `{user}': "], f"the password is followed by the code page ({prompts})")
     t.check(t.accepted(z, reply) is None, f"without the drop-in the right code is refused ({reply.status}): the shipped unit stays closed")
     t.wait_until(lambda: "pam_oath" in t.journal(t.BROKER, since=c), 10)
-    note = [l for l in t.journal(t.BROKER, since=c).splitlines() if "oath" in l.lower()]
+    note = [l for l in t.journal(t.BROKER, since=c).splitlines() if "oath" in l.lower() or "bad_login" in l]
     t.note("without the drop-in, the journal says: " + " | ".join(note[-2:]))
     t.run(["faillock", "--dir", "/run/zendesk-sso/faillock", "--user", user, "--reset"])
 
