@@ -41,13 +41,13 @@ struct ContinueRequest {
 enum class LoginStatus {
   ok,            // token holds the signed JWT
   bad_login,     // pam_authenticate failed: wrong password or unknown user (never told apart)
-  not_allowed,   // pam_acct_mgmt failed: ranges, groups, uid, expired, locked
+  not_allowed,   // pam_acct_mgmt failed: ranges, groups, uid, expired or locked account
   unavailable,   // broker down / PAM misconfigured / token not produced: 503
   error,         // anything else: 500
   prompt,        // the stack asks more: show messages, answer with broker_continue
   gone,          // the conversation is over (timed out, finished, broker restarted): start again
   busy,          // broker.max_sign_ins sign-ins are running already: 503, try again soon
-  password_expired,  // a new password is needed and helper.password_change_url says where
+  password_expired,  // a new password is needed, not changed here: helper.password_change_url or the help contact
 };
 
 struct LoginOutcome {

@@ -88,6 +88,11 @@ struct BrokerConfig {
   std::int64_t max_failures = 5;
   std::int64_t failure_window = 900;
   std::int64_t ban_seconds = 300;
+  // An expired password is changed on the sign-in pages (pam_chauthtok
+  // through the conversation), when helper.password_change_url is empty.
+  // Off: the page says the password expired and where to change it. The
+  // stack's "password" lines must be able to write (admin guide).
+  bool change_expired_passwords = false;
 };
 
 struct HelperConfig {
@@ -107,7 +112,8 @@ struct HelperConfig {
   std::string primary_color;                 // "#rrggbb" or "" (the built-in blue)
   std::string banner;                        // sign-in notice ("authorised use only"), shown above the form
   // Where people with an expired password change it ("%u": the user name,
-  // URL-encoded). Empty: the broker asks for the new password itself.
+  // URL-encoded). Empty: the page names the help contact instead, or, with
+  // broker.change_expired_passwords, the broker asks for the new password.
   std::string password_change_url;
   // GET /health answers every client, not only those inside network.ip_ranges
   // (for load balancers outside them). Its body never says more than ok/unavailable.
