@@ -525,7 +525,8 @@ class RealAccountStack(BrokerStack):
     def use_service(self, service, change_expired_passwords=False, **helper):
         self.s.configure({"pam": {"service": service},
                           "broker": {"change_expired_passwords": change_expired_passwords}})
-        self.s.config["helper"].pop("password_change_url", None)
+        for key in ("password_change_url", "help_contact"):
+            self.s.config["helper"].pop(key, None)
         self.s.configure({"helper": helper})
         self.s.sandbox.write_config(self.s.config)   # read anew by the CGI and the broker per request
 
