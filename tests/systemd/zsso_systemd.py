@@ -131,7 +131,9 @@ def make_user(name, gecos):
         run(["useradd", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin",
              "--comment", gecos, name])
     pw = os.urandom(24).hex()
-    run(["chpasswd"], input=f"{name}:{pw}\n")
+    # -c: chpasswd hashes itself, without PAM's password stack (which has
+    # pam_krb5 first here: libpam-krb5 is installed, no realm is).
+    run(["chpasswd", "-c", "YESCRYPT"], input=f"{name}:{pw}\n")
     p = TEST_STATE / f"{name}.password"
     p.write_text(pw + "\n")
     os.chmod(p, 0o600)
@@ -145,7 +147,8 @@ def stop_broker():
 
 
 def edit_config(fn):
-    cfg = json.loads(CONFIG.read_text())
+    """The config is JSON with whole-line // comments; the edited file keeps none."""
+    cfg = json.loads("".join(l for l in CONFIG.read_text().splitlines(True) if not l.lstrip().startswith("//")))
     fn(cfg)
     CONFIG.write_text(json.dumps(cfg, indent=2) + "\n")
     stop_broker()
@@ -193,9 +196,28 @@ def accepted(z, reply):
     return z.received[-1]["claims"]
 
 
+def faillock_dir():
+    """pam_faillock's dir= in /etc/pam.d/zendesk-sso (else faillock.conf's)."""
+    return installed_e2e.faillock_dir()
+
+
+def faillock_deny():
+    return installed_e2e.faillock_deny()
+
+
+def credentials(pid):
+    """(user, group, [supplementary group names]) of a process."""
+    import grp
+    import pwd
+    status = dict(l.split(":", 1) for l in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in l)
+    uid, gid = int(status["Uid"].split()[0]), int(status["Gid"].split()[0])
+    return (pwd.getpwuid(uid).pw_name, grp.getgrgid(gid).gr_name,
+            sorted(grp.getgrgid(int(g)).gr_name for g in status["Groups"].split()))
+
+
 def faillock_failures(user, tally_dir=None):
     """How many failures pam_faillock holds for user in the stack's dir=."""
-    r = run(["faillock", "--dir", tally_dir or installed_e2e.faillock_dir(), "--user", user])
+    r = run(["faillock", "--dir", tally_dir or faillock_dir(), "--user", user])
     return len([l for l in r.stdout.splitlines() if re.match(r"^\d{4}-\d\d-\d\d ", l)])
 
 
@@ -341,7 +363,9 @@ def reset():
     now = _entries()
     drift = [p for p in saved if now.get(p) != saved[p] and saved[p][0] != "d"]
     health = e2e.fetch("GET", BASE + "/health")
-    ok = not drift and health.status == 200 and _active_units() == saved_units
+    # Only what the scenarios control decides: a timer of the OS may start a
+    # service at any moment, so a different unit list is reported, not fatal.
+    ok = not drift and health.status == 200
     print(f"reset: {len(changed)} paths restored, units stopped: {extra or 'none'}; "
           f"health {health.status}" + (f"; still different: {drift[:10]}" if drift else "")
           + ("" if _active_units() == saved_units else

@@ -18,8 +18,8 @@ with t.standin() as z:
     s = t.show(t.BROKER, "ActiveState", "MainPID", "User", "TriggeredBy")
     t.check(s["ActiveState"] == "active" and "zendesk-sso-authd.socket" in s["TriggeredBy"],
             f"the socket started the broker under its unit ({s})")
-    who = t.run(["ps", "-o", "user=,group=,supgrp=", "-p", s["MainPID"]]).stdout.split()
-    t.check(who[:2] == ["zendesk-sso", "zendesk-sso"] and "shadow" in who[2].split(","),
+    who = t.credentials(s["MainPID"])
+    t.check(who[:2] == ("zendesk-sso", "zendesk-sso") and "shadow" in who[2],
             f"it runs as zendesk-sso, group zendesk-sso, with shadow ({who})")
     t.check(t.wait_until(lambda: 'user "zsso-ct"' in t.journal(t.BROKER) or user in t.journal(t.BROKER), 20),
             "the broker logged the sign-in to the journal")

@@ -11,10 +11,16 @@ import zsso_systemd as t
 KEY = "/etc/zendesk-sso/session-key"
 user, pw = t.TEST_USER, t.password()
 t.run(["install", "-m", "0640", "-o", "root", "-g", "zendesk-sso", "/dev/null", KEY])
+# The guide's order: revoke-all, then the config line. revoke-all reads
+# session.key_file from the config (exit 2 when unset), so in that order it
+# cannot write the key: recorded, then done the other way round.
 r = t.run(["zendesk-sso", "session", "revoke-all"])
+t.note(f"revoke-all before the config names the key (the guide's order): exit {r.returncode}: {r.stderr.strip()}")
+t.edit_config(lambda c: c.setdefault("session", {}).update(key_file=KEY))
+if r.returncode != 0:
+    r = t.run(["zendesk-sso", "session", "revoke-all"])
 print(r.stdout + r.stderr, end="")
 t.check(r.returncode == 0 and os.path.getsize(KEY) > 0, "`zendesk-sso session revoke-all` writes the first key")
-t.edit_config(lambda c: c.setdefault("session", {}).update(key_file=KEY))
 st = os.stat(KEY)
 t.check((st.st_mode & 0o777, st.st_uid, st.st_gid) == (0o640, 0, __import__("grp").getgrnam("zendesk-sso").gr_gid),
         "the key keeps root:zendesk-sso 0640")
