@@ -12,6 +12,7 @@ check() and ends with finish(), which prints "N passed, N failed" and exits
   systemctl(*args)             show(unit, *props) -> {prop: value}
   wait_until(predicate, timeout) -> bool   (polls state; never a fixed sleep)
   cursor() / journal(*units, since=cursor) -> text
+  journal_wait(regex, *units, since=cursor) -> text, once a line matches
   password(user) -> the test account's password   make_user(name, gecos) -> password
   edit_config(fn)              fn(dict) edits /etc/zendesk-sso/config.json; the
                                broker is stopped, so the next sign-in starts one with it
@@ -119,6 +120,14 @@ def journal(*units, since=None, grep=None):
     if grep:
         argv += ["--grep", grep]
     return run(argv).stdout
+
+
+def journal_wait(pattern, *units, since=None, timeout=30):
+    """journal(*units, since=since) once a line matches the regex pattern
+    (journald stores lines a moment after they are logged), else as it is at
+    the timeout."""
+    wait_until(lambda: re.search(pattern, journal(*units, since=since)), timeout)
+    return journal(*units, since=since)
 
 
 def password(user=TEST_USER):

@@ -53,7 +53,7 @@ with t.standin() as z:
     done = b.answer(page, now)
     t.check(t.accepted(z, done) is not None, f"the right code gets a token ({done.status})")
     t.check(users_file.read_text() != before, "pam_oath recorded the used code in the users file")
-    print(t.journal(t.BROKER, since=c), end="")
+    print(t.journal_wait(r"step 1: (user|answered).*\n.*step 1: user", t.BROKER, since=c), end="")
     b2 = t.Browser()
     page = b2.sign_in(user, pw)
     again = b2.answer(page, now) if t.Browser.prompts(page) else page
