@@ -14,7 +14,7 @@
 #
 # Root only; as anyone else it says SKIP and exits 0. Cleans up after itself
 # on failure and Ctrl-C (container powered off, its cgroups and work dir
-# removed). Costs: the root once (~1-2.5 min, ~300 MB), then ~2-3 min a run.
+# removed). Costs: the root once (1-5 min, ~320 MB), then ~3 min a run.
 #
 #   scripts/systemd-test.sh                      every scenario
 #   scripts/systemd-test.sh password session     only scenarios whose file name contains a word
@@ -34,26 +34,30 @@ for tool in systemd-nspawn mmdebstrap nsenter; do
 	command -v "$tool" >/dev/null || { echo "systemd-test: FAIL: $tool missing (scripts/install-deps.sh installs it)"; exit 1; }
 done
 T_START=$SECONDS
+
+# A run killed with SIGKILL (no trap) left its container, cgroups and work
+# dir: the next run powers that container off and removes them.
+for old in /var/tmp/zendesk-sso-systemd-test.*; do
+	[ -f "$old/owner" ] || continue
+	owner=$(cat "$old/owner")
+	kill -0 "$owner" 2>/dev/null && continue   # a run in progress
+	echo "systemd-test: cleaning up after a killed run ($old)"
+	npid=$(cat "$old/nspawn.pid" 2>/dev/null)
+	if [ -n "$npid" ] && [ "$(ps -o comm= -p "$npid" 2>/dev/null)" = systemd-nspawn ]; then
+		for p in $(pgrep -P "$npid"); do kill -RTMIN+4 "$p" 2>/dev/null; done
+		for _ in $(seq 300); do kill -0 "$npid" 2>/dev/null || break; sleep 0.2; done
+		kill -KILL "$npid" 2>/dev/null
+	fi
+	for cg in /sys/fs/cgroup/zendesk-sso-systemd-test."$owner" /sys/fs/cgroup/*/zendesk-sso-systemd-test."$owner"; do
+		[ -d "$cg" ] && find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null
+	done
+	rm -rf "$old"
+done
+
 WORK=$(mktemp -d /var/tmp/zendesk-sso-systemd-test.XXXXXX)
 chmod 0755 "$WORK"
+echo $$ >"$WORK/owner"
 NSPAWN_PID='' CT='' CGROUPS=()
-
-# --- cleanup, also on failure and Ctrl-C --------------------------------------
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	if [ -n "${ZSSO_SYSTEMD_KEEP:-}" ] && [ -n "$CT" ] && kill -0 "$CT" 2>/dev/null; then
-		echo "systemd-test: container kept (ZSSO_SYSTEMD_KEEP): nsenter -t $CT -a -r -w bash;  power off: kill -RTMIN+4 $CT; then rm -rf $WORK; find ${CGROUPS[*]} -depth -type d -exec rmdir {} +"
-		exit $rc
-	fi
-	stop_container
-	# The container's cgroups (payload, supervisor, its own tree), deepest first.
-	for cg in "${CGROUPS[@]}"; do find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null; done
-	rm -rf "$WORK"
-	exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 # wait_until SECONDS COMMAND...: polls the command until it succeeds (state,
 # never a fixed sleep); 1 when the bound is reached.
@@ -66,18 +70,7 @@ wait_until() {
 	done
 }
 
-# --- the root filesystem and the .deb -----------------------------------------
-echo "=== root filesystem (tests/systemd/build-root.sh)"
-t0=$SECONDS
-ROOT=$("$T/build-root.sh") || { echo "systemd-test: FAIL: building the root filesystem"; exit 1; }
-echo "root: $ROOT ($((SECONDS - t0)) s)"
-echo "=== the .deb (scripts/build-deb.sh --reuse $BUILD)"
-t0=$SECONDS
-DEB=$("$SRC/scripts/build-deb.sh" --reuse "$BUILD") || { echo "systemd-test: FAIL: building the .deb"; exit 1; }
-mkdir "$WORK/deb" && cp "$DEB" "$WORK/deb/"
-echo "package: $DEB ($((SECONDS - t0)) s)"
-
-# --- boot -----------------------------------------------------------------------
+# --- the container -------------------------------------------------------------
 # A cgroup of its own in every hierarchy systemd uses (nspawn --keep-unit runs
 # the container in the cgroup it was started in: two runs in one cgroup would
 # clash). cgroup2 alone, or the hybrid layout (name=systemd v1 + unified).
@@ -129,6 +122,36 @@ stop_container() {
 	NSPAWN_PID='' CT=''
 }
 
+# --- cleanup, also on failure and Ctrl-C --------------------------------------
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	if [ -n "${ZSSO_SYSTEMD_KEEP:-}" ] && [ -n "$CT" ] && kill -0 "$CT" 2>/dev/null; then
+		echo "systemd-test: container kept (ZSSO_SYSTEMD_KEEP): nsenter -t $CT -a -r -w bash;  power off: kill -RTMIN+4 $CT; then rm -rf $WORK; find ${CGROUPS[*]} -depth -type d -exec rmdir {} +"
+		exit $rc
+	fi
+	stop_container
+	# The container's cgroups (payload, supervisor, its own tree), deepest first.
+	for cg in "${CGROUPS[@]}"; do find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null; done
+	rm -rf "$WORK"
+	exit $rc
+}
+
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- the root filesystem and the .deb -----------------------------------------
+echo "=== root filesystem (tests/systemd/build-root.sh)"
+t0=$SECONDS
+ROOT=$("$T/build-root.sh") || { echo "systemd-test: FAIL: building the root filesystem"; exit 1; }
+echo "root: $ROOT ($((SECONDS - t0)) s)"
+echo "=== the .deb (scripts/build-deb.sh --reuse $BUILD)"
+t0=$SECONDS
+DEB=$("$SRC/scripts/build-deb.sh" --reuse "$BUILD") || { echo "systemd-test: FAIL: building the .deb"; exit 1; }
+mkdir "$WORK/deb" && cp "$DEB" "$WORK/deb/"
+echo "package: $DEB ($((SECONDS - t0)) s)"
+
+# --- boot ----------------------------------------------------------------------
 echo "=== boot (systemd-nspawn --boot --private-network --volatile=overlay)"
 t0=$SECONDS
 make_cgroups || { echo "systemd-test: FAIL: cannot make a cgroup for the container"; exit 1; }
@@ -147,7 +170,11 @@ if ! wait_until 60 booted; then
 	echo "systemd-test: FAIL: systemd-nspawn did not start a container; its output:"; cat "$WORK/console.log"
 	exit 1
 fi
-# Booted: systemd says running (or degraded, with the failed units named).
+# Booted: systemd's socket is there, then it says running (or degraded,
+# with the failed units named).
+if ! wait_until 60 test -S "/proc/$CT/root/run/systemd/private"; then
+	echo "systemd-test: FAIL: systemd in the container opened no /run/systemd/private"; exit 1
+fi
 state=$(in_ct timeout 180 systemctl is-system-running --wait 2>&1)
 echo "container: PID 1 is $CT on the host; systemd: $state ($((SECONDS - t0)) s)"
 

@@ -8,8 +8,8 @@
 #   4. booted systemd: that .deb installed in a Debian 12 booted with systemd-nspawn, set up as
 #      README.Debian says, every scenario of tests/systemd/ through Apache -> CGI -> the socket-
 #      activated broker under its real unit (root only; scripts/systemd-test.sh). The root
-#      filesystem is built once (mmdebstrap, a few minutes) and cached in /var/tmp; with it
-#      cached the stage takes a few minutes
+#      filesystem is built once (mmdebstrap, 1-5 minutes) and cached in /var/tmp; with it
+#      cached the stage takes about 3 minutes
 # Usage:
 #   scripts/test.sh              everything
 #   scripts/test.sh -L unit      stage 1 only, with these ctest arguments

@@ -6,16 +6,18 @@
 # Built once with mmdebstrap from the archive the host's apt uses (this is
 # the install step: it downloads; the tests themselves are offline) and
 # cached OUTSIDE the clone, in $ZSSO_NSPAWN_CACHE (/var/tmp/zendesk-sso-nspawn)
-# under <hash>/root, where <hash> covers root-packages.txt and this script:
-# editing either builds a new root. Atomic: built in a temporary directory
-# and renamed, so a killed build never leaves a half root behind; a flock
-# makes concurrent runs wait for one build. The three newest roots are kept.
-# Root only. About 1-2.5 minutes and ~300 MB.
+# under <hash>/root, where <hash> covers the lines of root-packages.txt and
+# of this script that are not comments: a changed package list or recipe
+# builds a new root, a changed comment does not. Atomic: built in a
+# temporary directory and renamed, so a killed build never leaves a half
+# root behind; a flock makes concurrent runs wait for one build. The three
+# newest roots are kept. Root only. 1-5 minutes (the mirror, the load) and
+# ~320 MB.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache=${ZSSO_NSPAWN_CACHE:-/var/tmp/zendesk-sso-nspawn}
 list=$here/root-packages.txt
-hash=$(cat "$list" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16)
+hash=$(grep -hEv '^\s*(#|$)' "$list" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16)
 root=$cache/$hash/root
 
 mkdir -p "$cache"
@@ -44,11 +46,12 @@ t0=$SECONDS
 # - Services a Debian install starts that the tests start themselves when
 #   they need them (nginx would take Apache's port 80; the KDC has no realm
 #   yet) are disabled, so the boot ends "running", not "degraded".
-# - Timers that would reach for the network are masked (there is none).
+# - Timers that would reach for the network, or start services in the
+#   middle of a run, are masked.
 mmdebstrap --mode=root --variant=minbase --quiet \
 	--include="$(IFS=,; echo "${pkgs[*]}")" \
 	--customize-hook='chroot "$1" systemctl disable nginx.service krb5-kdc.service krb5-admin-server.service 2>/dev/null || true' \
-	--customize-hook='chroot "$1" systemctl mask apt-daily.timer apt-daily-upgrade.timer man-db.timer e2scrub_all.timer fstrim.timer 2>/dev/null || true' \
+	--customize-hook='chroot "$1" systemctl mask apt-daily.timer apt-daily-upgrade.timer man-db.timer e2scrub_all.timer fstrim.timer dpkg-db-backup.timer 2>/dev/null || true' \
 	--customize-hook='echo zsso-nspawn >"$1/etc/hostname"' \
 	--customize-hook='rm -f "$1/etc/machine-id"; : >"$1/etc/machine-id"' \
 	bookworm "$tmp/root" "${sources[@]}" >&2

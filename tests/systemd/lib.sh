@@ -9,6 +9,7 @@
 #   wait_until SECONDS CMD...   polls until the command succeeds (1 at the bound)
 #   make_user NAME GECOS a local account with a random password, kept in
 #                        $TEST_STATE/NAME.password
+#   get URL              prints "STATUS BODY" (the body's newlines dropped)
 #   finish               "N passed, N failed" for this scenario; exit 1 on a failure
 . /src/tests/systemd/test-env
 export LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive
@@ -32,9 +33,14 @@ make_user() {
 	getent passwd "$name" >/dev/null ||
 		useradd --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --comment "$gecos" "$name"
 	pw=$(new_secret)
-	echo "$name:$pw" | chpasswd
+	echo "$name:$pw" | chpasswd -c YESCRYPT   # no PAM: its password stack has pam_krb5 first here
 	printf '%s\n' "$pw" >"$TEST_STATE/$name.password"
 	chmod 0600 "$TEST_STATE/$name.password"
+}
+get() {
+	local out
+	out=$(curl -s --max-time 30 -w '\n%{http_code}' "$1")
+	echo "$(tail -n 1 <<<"$out") $(head -n -1 <<<"$out" | tr -d '\n')"
 }
 snapshot() { /usr/bin/python3 -c 'import zsso_systemd as t; t.snapshot()'; }
 finish() {

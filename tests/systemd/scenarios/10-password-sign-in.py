@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Password sign-in through Apache -> CGI -> the socket-activated broker
 under its shipped unit; the stand-in verifies the token with PyJWT."""
+import re
 import zsso_systemd as t
 
 user, pw = t.TEST_USER, t.password()
@@ -18,9 +19,9 @@ with t.standin() as z:
     s = t.show(t.BROKER, "ActiveState", "MainPID", "User", "TriggeredBy")
     t.check(s["ActiveState"] == "active" and "zendesk-sso-authd.socket" in s["TriggeredBy"],
             f"the socket started the broker under its unit ({s})")
-    who = t.run(["ps", "-o", "user=,group=,supgrp=", "-p", s["MainPID"]]).stdout.split()
-    t.check(who[:2] == ["zendesk-sso", "zendesk-sso"] and "shadow" in who[2].split(","),
+    who = t.credentials(s["MainPID"])
+    t.check(who[:2] == ("zendesk-sso", "zendesk-sso") and "shadow" in who[2],
             f"it runs as zendesk-sso, group zendesk-sso, with shadow ({who})")
-    t.check(t.wait_until(lambda: 'user "zsso-ct"' in t.journal(t.BROKER) or user in t.journal(t.BROKER), 20),
+    t.check(re.search(f'user "{user}" from 127.0.0.1: ', t.journal_wait(f'user "{user}" from', t.BROKER)),
             "the broker logged the sign-in to the journal")
 t.finish()

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: BSD-3-Clause
-"""Sign-in sessions set up as the admin guide says (broker mode): the key
-root:zendesk-sso 0640, written by `zendesk-sso session revoke-all`, and
-session.key_file in the config. A second visit from the same browser goes
+"""Sign-in sessions set up as the admin guide says (broker mode):
+session.key_file in the config, the key root:zendesk-sso 0640, written by
+`zendesk-sso session revoke-all`. A second visit from the same browser goes
 straight on to Zendesk with a fresh token, no form; the broker signs and
 checks the cookie (the web server still reads no secret)."""
 import os
@@ -11,10 +11,15 @@ import zsso_systemd as t
 KEY = "/etc/zendesk-sso/session-key"
 user, pw = t.TEST_USER, t.password()
 t.run(["install", "-m", "0640", "-o", "root", "-g", "zendesk-sso", "/dev/null", KEY])
+# revoke-all reads session.key_file from the config: before the config
+# names it, it refuses (the guide showed that order until this stage ran it).
+r = t.run(["zendesk-sso", "session", "revoke-all"])
+t.check(r.returncode == 2 and "session.key_file is not set" in r.stderr,
+        f"revoke-all before the config names the key refuses, saying why (exit {r.returncode})")
+t.edit_config(lambda c: c.setdefault("session", {}).update(key_file=KEY))
 r = t.run(["zendesk-sso", "session", "revoke-all"])
 print(r.stdout + r.stderr, end="")
 t.check(r.returncode == 0 and os.path.getsize(KEY) > 0, "`zendesk-sso session revoke-all` writes the first key")
-t.edit_config(lambda c: c.setdefault("session", {}).update(key_file=KEY))
 st = os.stat(KEY)
 t.check((st.st_mode & 0o777, st.st_uid, st.st_gid) == (0o640, 0, __import__("grp").getgrnam("zendesk-sso").gr_gid),
         "the key keeps root:zendesk-sso 0640")

@@ -10,12 +10,12 @@ expect "zendesk-sso check passes" test $rc -eq 0
 expect "... having pinged the broker as www-data" grep -q "ok: the broker answered a ping from www-data" <<<"$out"
 expect "... with the unit's user (zendesk-sso, /usr/lib/systemd/system/zendesk-sso-authd.service)" \
 	grep -q "zendesk-sso (broker, /usr/lib/systemd/system/zendesk-sso-authd.service)" <<<"$out"
-expect "GET /zendesk/health: 200 ok" test "$(curl -s -w ' %{http_code}' "$BASE/health")" = "ok 200"
+expect "GET /zendesk/health: 200 ok" test "$(get "$BASE/health")" = "200 ok"
 systemctl stop zendesk-sso-authd.socket zendesk-sso-authd.service
-body=$(curl -s -w ' %{http_code}' "$BASE/health")
-expect "with the socket stopped: 503 unavailable ($body)" test "$body" = "unavailable 503"
+got=$(get "$BASE/health")
+expect "with the socket stopped: 503 unavailable ($got)" test "$got" = "503 unavailable"
 out=$(zendesk-sso check 2>&1); rc=$?
 expect "... and check fails, naming the socket" bash -c '[ '$rc' -ne 0 ] && grep -q authd.sock <<<"$0"' "$out"
 systemctl start zendesk-sso-authd.socket
-expect "socket started again: 200 ok" test "$(curl -s -w ' %{http_code}' "$BASE/health")" = "ok 200"
+expect "socket started again: 200 ok" test "$(get "$BASE/health")" = "200 ok"
 finish

@@ -25,8 +25,8 @@ r = t.run(["nginx", "-t"])
 t.check(r.returncode == 0, "nginx -t accepts the snippets" + ("" if r.returncode == 0 else ": " + r.stderr))
 t.check(t.systemctl("start", "nginx").returncode == 0, "systemctl start nginx")
 with t.standin() as z:
-    health = t.run(["curl", "-s", "-w", " %{http_code}", base + "/health"]).stdout
-    t.check(health == "ok 200", f"GET /zendesk/health through nginx: {health}")
+    health = t.e2e.fetch("GET", base + "/health")
+    t.check((health.status, health.body.strip()) == (200, "ok"), f"GET /zendesk/health through nginx: {health.status}")
     reply = t.sign_in(user, pw, base=base)
     t.check(t.accepted(z, reply) is not None, f"a password sign-in through nginx + fcgiwrap gets a token ({reply.status})")
     bad = t.sign_in(user, pw + "x", base=base)
