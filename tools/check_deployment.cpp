@@ -596,7 +596,8 @@ void Deployment::check_web_server() {
       problem("web server: the CGI runs, but " + answered + " \"unavailable\": it cannot sign anyone in",
               "the cause is in the CGI's log line: journalctl -t zendesk-sso.cgi -g health -n 3");
     else
-      r_.passed.push_back("the web server ran the CGI: " + answered);
+      r_.passed.push_back("the web server ran the CGI: " + answered +
+                          (r.status == 403 ? " (its own refusal: 127.0.0.1 is outside network.ip_ranges)" : ""));
     return;
   }
   std::string restart = apache ? "systemctl restart apache2" : "nginx -t && systemctl reload nginx";

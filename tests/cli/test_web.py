@@ -95,6 +95,16 @@ class HealthAnswers(WebCase):
                       "answered 200", out)
         self.assertIn("200 health", self.s.web.error_log(), "the CGI itself answered")
 
+    def test_loopback_outside_the_ranges_still_proves_the_cgi_runs(self):
+        saved = self.s.config
+        self.addCleanup(lambda: (setattr(self.s, "config", saved), self.s.sandbox.write_config(saved)))
+        self.s.configure({"network": {"ip_ranges": ["10.0.0.0/8"]}})
+        self.s.sandbox.write_config(self.s.config)
+        rc, out, err = self.check()
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn(f"ok: the web server ran the CGI: GET http://127.0.0.1:{self.s.web.port}/zendesk/health "
+                      "answered 403 (its own refusal: 127.0.0.1 is outside network.ip_ranges)", out)
+
     def test_no_web_server_listening_is_a_warning(self):
         port = unused_port()
         self.listen(port)
