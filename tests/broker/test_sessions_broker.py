@@ -5,7 +5,8 @@ web server can read neither it nor the Zendesk secret), verifies the cookie
 a "session" request carries and runs the account checks; the CGI only passes
 cookies on. BrokerSessions runs tests/e2e/session_checks.py's checks;
 RealAccountSessions (root only) shows a real local account locked with
-`usermod -L` gets no token from its session."""
+`usermod -L` gets no token from its session, and that an expired account's
+right password looks like a wrong one (issue 22, point 4)."""
 
 import atexit
 import json
@@ -138,6 +139,22 @@ class RealAccountSessions(unittest.TestCase):
             subprocess.run(["usermod", "-U", self.m.user], check=True, capture_output=True, timeout=WAIT)
         # The same cookie works again once unlocked: the lock was the reason.
         self.assert_token(self.again(value))
+
+    def test_expired_account_with_its_right_password_looks_like_a_wrong_one(self):
+        # Issue 22, point 4: chage -E 0 must not confirm the password (status,
+        # page and the failure deadline alike); the log keeps the reason.
+        subprocess.run(["chage", "-E", "0", self.m.user], check=True, capture_output=True, timeout=WAIT)
+        try:
+            right = self.s.sign_in(self.m.user, self.password)
+            wrong = self.s.sign_in(self.m.user, "not-" + self.password)
+        finally:
+            subprocess.run(["chage", "-E", "-1", self.m.user], check=True, capture_output=True, timeout=WAIT)
+        self.assertEqual((right.status, wrong.status), (401, 401), right.body)
+        self.assertIn("The user name or password is incorrect.", right.body)
+        self.assertNotIn("may not sign in", right.body)
+        log = self.log_path.read_text()
+        self.assertRegex(log, r"bad_login \(refused after a correct password \(answered as a bad login\): "
+                              r"[^\n]*pam_acct_mgmt[^\n]*\); answered (at the failure deadline|\d+ ms after)")
 
     def test_expired_account_gets_no_token_from_its_session(self):
         r = self.s.sign_in(self.m.user, self.password)

@@ -766,7 +766,7 @@ class Profiles(StackCase):
             "pam": {"service": "zendesk-sso-agents"},
         }}})
         # the gate in auth only "optional" (it still mints in setcred), so the
-        # account stage is what refuses: 403 rather than 401
+        # account stage is what refuses, after a correct password
         s.add_service("zendesk-sso-agents",
                       "auth     required   {matrix} passdb={passdb}\n"
                       "auth     optional   {module} config={config} profile=agents\n"
@@ -799,11 +799,21 @@ class Profiles(StackCase):
             pyjwt.decode(token, self.s.secret, algorithms=["HS256"])
 
     def test_non_agent_is_refused_by_the_profiles_account_stack(self):
+        # Issue 22, point 4: after a correct password the refusal looks like a
+        # wrong password (page and status), so it does not confirm the password.
         r = self.s.sign_in("alice", self.s.passwords["alice"], path="/login/agents")
-        self.assertEqual(r.status, 403, r.body)
-        self.assertIn("may not sign in", r.body)
+        wrong = self.s.sign_in("alice", "not-" + self.s.passwords["alice"], path="/login/agents")
+        self.assertEqual((r.status, wrong.status), (401, 401), r.body)
+        self.assertIn("The user name or password is incorrect.", r.body)
+        self.assertNotIn("may not sign in", r.body)
         self.assertIn('name="password"', r.body, "the form again")
-        self.assertIn("403 not allowed", self.log_line(self.request_id(r.body))[0])
+        # The same page but for its request id (and the CSRF token it carries).
+        strip = lambda body: re.sub(r'<code>[^<]*</code>|value="[^"]*"', "", body)  # noqa: E731
+        self.assertEqual(strip(r.body), strip(wrong.body))
+        # The log keeps the real reason.
+        line = self.log_line(self.request_id(r.body))[0]
+        self.assertIn("401 bad login", line)
+        self.assertIn("refused after a correct password", line)
 
     def test_base_cookie_does_not_count_for_the_profile(self):
         # The browser sends the base's cookie (Path=/zendesk/login) to
