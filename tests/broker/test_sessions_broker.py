@@ -5,8 +5,9 @@ web server can read neither it nor the Zendesk secret), verifies the cookie
 a "session" request carries and runs the account checks; the CGI only passes
 cookies on. BrokerSessions runs tests/e2e/session_checks.py's checks;
 RealAccountSessions (root only) shows a real local account locked with
-`usermod -L` gets no token from its session, and that an expired account's
-right password looks like a wrong one (issue 22, point 4)."""
+`usermod -L` gets no token from its session, that changing its password
+ends its sessions, and that an expired account's right password looks like
+a wrong one (issue 22, points 4 and 6)."""
 
 import atexit
 import json
@@ -139,6 +140,27 @@ class RealAccountSessions(unittest.TestCase):
             subprocess.run(["usermod", "-U", self.m.user], check=True, capture_output=True, timeout=WAIT)
         # The same cookie works again once unlocked: the lock was the reason.
         self.assert_token(self.again(value))
+
+    def set_password(self, password):
+        subprocess.run(["chpasswd"], input=f"{self.m.user}:{password}\n", text=True, check=True,
+                       capture_output=True, timeout=WAIT)
+
+    def test_password_change_ends_its_sessions(self):
+        # Issue 22, point 6: a copied session cookie must not outlive the password.
+        r = self.s.sign_in(self.m.user, self.password)
+        self.assert_token(r)
+        value = session_cookie_of(r)[0]
+        self.assert_token(self.again(value))
+        # Reset to the very same password: a new salt, so a new hash, and a reset counts.
+        self.set_password(self.password)
+        refused = self.again(value)
+        self.assertNotIn('name="jwt"', refused.body)
+        self.assertIn('name="password"', refused.body, "the form again")
+        self.assertIn("the password changed since the sign-in", self.log_path.read_text())
+        # The password works, and the new session it makes does too.
+        r = self.s.sign_in(self.m.user, self.password)
+        self.assert_token(r)
+        self.assert_token(self.again(session_cookie_of(r)[0]))
 
     def test_expired_account_with_its_right_password_looks_like_a_wrong_one(self):
         # Issue 22, point 4: chage -E 0 must not confirm the password (status,
