@@ -19,7 +19,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.environ["ZSSO_SOURCE_DIR"], "tests", "e2e"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from session_checks import COOKIE, RETURN_TO, session_cookie_of, write_key  # noqa: E402
+from session_checks import COOKIE, RETURN_TO, make_cookie, session_cookie_of, write_key  # noqa: E402
 from session_checks import SessionChecks  # noqa: E402
 from test_e2e_broker import BrokerStackCase  # noqa: E402
 from zsso_e2e import Stack, apache_user, fetch, hidden_fields  # noqa: E402
@@ -81,7 +81,7 @@ class RealAccountSessions(unittest.TestCase):
             s = cls.s
             cls.socket = str(s.dir / "authd.sock")
             key = str(s.dir / "session-key")
-            write_key(key)
+            cls.key_text = write_key(key)
             s.configure({"broker": {"socket": cls.socket, "allowed_peers": ["nobody"]},
                          "network": {"ip_ranges": ["127.0.0.0/8"]},
                          "pam": {"service": cls.m.service},
@@ -141,6 +141,10 @@ class RealAccountSessions(unittest.TestCase):
         # The same cookie works again once unlocked: the lock was the reason.
         self.assert_token(self.again(value))
 
+    def assert_form_only(self, r):
+        self.assertNotIn('name="jwt"', r.body)
+        self.assertIn('name="password"', r.body, "the form again")
+
     def set_password(self, password):
         subprocess.run(["chpasswd"], input=f"{self.m.user}:{password}\n", text=True, check=True,
                        capture_output=True, timeout=WAIT)
@@ -157,6 +161,12 @@ class RealAccountSessions(unittest.TestCase):
         self.assertNotIn('name="jwt"', refused.body)
         self.assertIn('name="password"', refused.body, "the form again")
         self.assertIn("the password changed since the sign-in", self.log_path.read_text())
+        # The binding is as documented: an independent implementation's cookie
+        # bound to today's hash works, one bound to yesterday's does not.
+        with open("/etc/shadow") as shadow:
+            today = next(line.split(":")[1] for line in shadow if line.split(":")[0] == self.m.user)
+        self.assert_token(self.again(make_cookie(self.key_text, self.m.user, password_hash=today)))
+        self.assert_form_only(self.again(make_cookie(self.key_text, self.m.user, password_hash=today + "x")))
         # The password works, and the new session it makes does too.
         r = self.s.sign_in(self.m.user, self.password)
         self.assert_token(r)
