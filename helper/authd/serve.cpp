@@ -147,17 +147,8 @@ class Connection : public Asker {
     ::alarm(static_cast<unsigned>((deadline.delay() + deadline.jitter_range()).count() / 1000 + 2 +
                                   opt_.io_timeout.count()));
     const FailureDeadline::Answered a = deadline.wait(request_start_);
-    if (a.random_failed) log(LOG_ERR, "getrandom failed: the failure delay's jitter is a constant");
-    if (a.overran) {
-      // The answer's time is the work's own: see FailureDeadline::wait.
-      log(LOG_WARNING, decision + "; answered " + std::to_string(a.after.count()) + " ms after the request, " +
-                           std::to_string(a.overrun.count()) +
-                           " ms past the failure deadline: its time may tell what the PAM stack did; raise "
-                           "broker.failure_delay_ms above the slowest refusal");
-    } else {
-      log(LOG_NOTICE, decision + "; answered at the failure deadline, " + std::to_string(a.after.count()) +
-                          " ms after the request");
-    }
+    // An overrun's answer time is the work's own: see FailureDeadline::wait.
+    log(a.overran || a.random_failed ? LOG_WARNING : LOG_NOTICE, decision + a.describe());
     return answer(resp);
   }
 
@@ -442,11 +433,7 @@ int Connection::run() {
     log(LOG_NOTICE, decision + "; nobody is waiting for the answer");
     return 1;
   }
-  if (resp.status == wire::Status::bad_login) {
-    const std::string skipped = out.pam_delay_skipped_ms < 0 ? std::string()
-        : "; libpam's failure delay (" + std::to_string(out.pam_delay_skipped_ms) + " ms) skipped";
-    return answer_refusal(cfg, resp, decision + skipped);
-  }
+  if (resp.status == wire::Status::bad_login) return answer_refusal(cfg, resp, decision + pam_delay_note(out));
   log(out.status == LoginStatus::ok ? LOG_INFO : LOG_NOTICE, decision);
   return answer(resp);
 }

@@ -93,6 +93,8 @@ class Asker {
 // one, a stack that asks more than the password is refused (503, "needs the
 // broker"), as a web request cannot wait for a second answer.
 LoginOutcome pam_login(const Config& cfg, const LoginRequest& req, Asker* asker = nullptr);
+// "; libpam's failure delay (N ms) skipped" for a refusal's log line, or nothing.
+std::string pam_delay_note(const LoginOutcome& out);
 
 // The same through the broker at cfg.broker.socket.
 LoginOutcome broker_login(const Config& cfg, const LoginRequest& req);

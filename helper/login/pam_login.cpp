@@ -237,6 +237,11 @@ std::string conversation_note(const ConversationData& data) {
 
 }  // namespace
 
+std::string pam_delay_note(const LoginOutcome& out) {
+  if (out.pam_delay_skipped_ms < 0) return {};
+  return "; libpam's failure delay (" + std::to_string(out.pam_delay_skipped_ms) + " ms) skipped";
+}
+
 LoginOutcome pam_login(const Config& cfg, const LoginRequest& req, Asker* asker) {
   if (req.user.empty()) return outcome(LoginStatus::bad_login, "empty user name");
   ConversationData data;
@@ -313,7 +318,7 @@ LoginOutcome pam_login(const Config& cfg, const LoginRequest& req, Asker* asker)
     if (is_service_failure(rc)) return outcome(LoginStatus::unavailable, std::move(why));
     // After a correct password, a refusal of the account (chage -E, a policy
     // only the account stack checks) would confirm the password if it showed:
-    // it looks like a wrong password (page, status and, in the broker, time);
+    // it looks like a wrong password (page, status and time: the caller's deadline);
     // the log keeps the reason. A password just changed here was known already.
     if (!req.password_checked_by_web_server && !changed_password)
       return outcome(LoginStatus::bad_login, "refused after a correct password (answered as a bad login): " + why);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// The broker's failure deadline (helper/authd/failure_deadline.hpp, issue 22
+// The failure deadline (helper/login/failure_deadline.hpp, issue 22
 // points 3 and 11) under an injected clock, sleep and random source: every
 // kind of refusal, however long its work took, is answered at the request's
 // start + the delay + one jitter drawn from the same range. Nothing here is
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace zsso::authd {
+namespace zsso {
 namespace {
 
 using std::chrono::milliseconds;
@@ -117,4 +117,4 @@ TEST(FailureDeadline, TheSystemJitterStaysInsideItsRange) {
 }
 
 }  // namespace
-}  // namespace zsso::authd
+}  // namespace zsso

@@ -48,6 +48,11 @@ def csrf_token():
     return b64url(os.urandom(32))
 
 
+# A refusal's log line when it was answered at the failure deadline (issue 22).
+PACED = (r"; (answered at the failure deadline, \d+ ms after the request|answered \d+ ms after the request, "
+         r"\d+ ms past the failure deadline)")
+
+
 class StackCase(StackTestCase):
     """Assertions shared by the classes below."""
 
@@ -189,6 +194,9 @@ class WrongPassword(StackCase):
         self.assertNotIn("not the password", r.body)
         rid = self.request_id(r.body)
         self.assertIn("401 bad login", self.log_line(rid)[0])
+        # Answered at the failure deadline, libpam's own delay skipped (issue 22,
+        # point 3): the path the refusal took, never its time.
+        self.assertRegex(self.log_line(rid)[0], r"; libpam's failure delay \(\d+ ms\) skipped" + PACED)
 
     def test_unknown_user_looks_exactly_like_a_wrong_password(self):
         a = self._attempt("alice", "not the password")
@@ -814,6 +822,7 @@ class Profiles(StackCase):
         line = self.log_line(self.request_id(r.body))[0]
         self.assertIn("401 bad login", line)
         self.assertIn("refused after a correct password", line)
+        self.assertRegex(line, PACED)
 
     def test_base_cookie_does_not_count_for_the_profile(self):
         # The browser sends the base's cookie (Path=/zendesk/login) to

@@ -6,7 +6,7 @@
 
 #include "zsso/random.hpp"
 
-namespace zsso::authd {
+namespace zsso {
 
 FailureDeadline::Hooks FailureDeadline::system() {
   Hooks h;
@@ -31,6 +31,16 @@ FailureDeadline::Hooks FailureDeadline::system() {
     return false;
   };
   return h;
+}
+
+std::string FailureDeadline::Answered::describe() const {
+  std::string out = random_failed ? "; getrandom failed: the jitter was a constant" : "";
+  if (overran)
+    return out + "; answered " + std::to_string(after.count()) + " ms after the request, " +
+           std::to_string(overrun.count()) +
+           " ms past the failure deadline: its time may tell what the PAM stack did; raise "
+           "broker.failure_delay_ms above the slowest refusal";
+  return out + "; answered at the failure deadline, " + std::to_string(after.count()) + " ms after the request";
 }
 
 FailureDeadline::FailureDeadline(std::chrono::milliseconds delay, Hooks hooks)
@@ -67,4 +77,4 @@ FailureDeadline::Answered FailureDeadline::wait(Clock::time_point start) const {
   return out;
 }
 
-}  // namespace zsso::authd
+}  // namespace zsso

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// When the broker answers a refused sign-in (issue 22, points 3 and 11).
+// When a refused sign-in is answered (issue 22, points 3 and 11): by the
+// broker (helper/authd/serve.cpp), and in direct mode by zendesk-sso-direct.so.
 //
 // Every refusal that looks like a bad login - unknown user, a policy or
 // account refusal, a lock, a wrong password, a throttled pair - is answered
@@ -18,8 +19,9 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <string>
 
-namespace zsso::authd {
+namespace zsso {
 
 class FailureDeadline {
  public:
@@ -43,6 +45,9 @@ class FailureDeadline {
     bool overran = false;
     std::chrono::milliseconds overrun{0};
     bool random_failed = false;           // getrandom failed: the jitter was the middle of its range
+    // For the refusal's log line: "; answered at the failure deadline, N ms
+    // after the request", or what an overrun leaks and what to do.
+    std::string describe() const;
   };
   // Sleeps until the answer to a refused request that started at `start` may go.
   Answered wait(Clock::time_point start) const;
@@ -55,4 +60,4 @@ class FailureDeadline {
   Hooks hooks_;
 };
 
-}  // namespace zsso::authd
+}  // namespace zsso
