@@ -14,7 +14,7 @@
 #
 # Root only; as anyone else it says SKIP and exits 0. Cleans up after itself
 # on failure and Ctrl-C (container powered off, its cgroups and work dir
-# removed). Costs: the root once (1-5 min, ~320 MB), then ~3 min a run.
+# removed). Costs: the root once (1-5 min, ~320 MB), then 1-3 min a run.
 #
 #   scripts/systemd-test.sh                      every scenario
 #   scripts/systemd-test.sh password session     only scenarios whose file name contains a word

@@ -9,7 +9,7 @@
 #      README.Debian says, every scenario of tests/systemd/ through Apache -> CGI -> the socket-
 #      activated broker under its real unit (root only; scripts/systemd-test.sh). The root
 #      filesystem is built once (mmdebstrap, 1-5 minutes) and cached in /var/tmp; with it
-#      cached the stage takes about 3 minutes
+#      cached the stage takes 1-3 minutes
 # Usage:
 #   scripts/test.sh              everything
 #   scripts/test.sh -L unit      stage 1 only, with these ctest arguments
