@@ -900,6 +900,21 @@ class Stack:
     def configure(self, overrides):
         self.config = deep_merge(self.config, overrides)
 
+    def catalogues(self):
+        """The build's translations (po/, the .mo files), copied beside the
+        stack: the web server's user (maybe with a private /tmp) reads them
+        from there, wherever the build tree is. Returns the folder, for
+        helper.locale_dir."""
+        locale = self.dir / "locale"
+        locale.mkdir(exist_ok=True)
+        for mo in (self.build_dir / "po").glob("*/LC_MESSAGES/zendesk-sso.mo"):
+            target = locale / mo.relative_to(self.build_dir / "po")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(mo, target)
+        for p in [locale] + list(locale.rglob("*")):
+            os.chmod(p, 0o755 if p.is_dir() else 0o644)
+        return locale
+
     def fake_clock(self):
         """The CGI asks a FakeClock, not the kernel, whether the clock is
         synchronised (call before start); returns it, to set its state."""
@@ -1062,8 +1077,11 @@ def demo(build_dir, source_dir, port=None, server="apache"):
     if apache_user():
         os.chown(session_key, 0, grp.getgrnam(apache_user()[1]).gr_gid)
     os.chmod(session_key, 0o640 if apache_user() else 0o600)
-    s.configure({"helper": {"site_name": "zendesk-sso demo"}, "network": {"ip_ranges": ["127.0.0.0/8"]},
-                 "session": {"key_file": str(session_key)}})
+    # The pages in the visitor's language (Accept-Language): the build's catalogues.
+    locale = s.catalogues()
+    languages = sorted(p.name for p in locale.iterdir())
+    s.configure({"helper": {"site_name": "zendesk-sso demo", "locale_dir": str(locale)},
+                 "network": {"ip_ranges": ["127.0.0.0/8"]}, "session": {"key_file": str(session_key)}})
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -1094,6 +1112,9 @@ The form signs you in through PAM (pam_matrix + pam_zendesk.so); the token goes
 to a local stand-in for Zendesk at {s.standin.url}/access/jwt, which verifies it
 with PyJWT and shows the decoded claims. Sign-out page: {s.base_url}/logout
 CGI log: {s.web.dir / ("fcgiwrap.log" if server == "nginx" else "error.log")}
+
+Languages: English{", " + ", ".join(languages) if languages else " only (no translations built: po/)"}, as the browser asks
+(Accept-Language).
 
 Sign-in session: after signing in, open the link above again (or in a new
 tab): you land on the stand-in without the form, with a fresh token
