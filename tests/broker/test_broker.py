@@ -57,7 +57,7 @@ class World:
     """A sandbox with users, a PAM service, a config and a running broker."""
 
     def __init__(self, test, config_extra=None, allowed_peers=None, broker_args=(),
-                 system_pam=False):
+                 system_pam=False, extra_env=None):
         root = tempfile.mkdtemp(prefix="zsso-broker-", dir=wire.work_root())
         test.addCleanup(shutil.rmtree, root, True)
         # The programs and the module live in the sandbox: a broker with a
@@ -116,6 +116,7 @@ class World:
         self.log_path = self.sb.dir / "authd.log"
         self.proc = None
         self.broker_args = list(broker_args)
+        self.extra_env = dict(extra_env or {})
 
     def start(self, *extra):
         self.log = open(self.log_path, "w")
@@ -134,7 +135,7 @@ class World:
         return argv if self.system_pam else wire.with_private_tmp(argv, self.sb.dir / "tmp")
 
     def env(self):
-        env = self.sb.env()
+        env = self.sb.env(self.extra_env)
         if self.system_pam:
             env["LD_PRELOAD"] = "libnss_wrapper.so"
         return env
@@ -519,6 +520,69 @@ class Throttling(unittest.TestCase):
             self.w.login("alice", "guess", "--address", addr)
         self.assertEqual(self.w.login("alice", "wonderland", "--address", addr)["status"], "ok",
                          "2 + 2 failures with a success between never reach 3")
+
+
+class StateDirs(unittest.TestCase):
+    """Issue 22.10: every state folder beside the socket (conv/, throttle/,
+    faillock/) must be the broker's own and writable by nobody else, or the
+    broker refuses to start with one line naming the folder and the fix."""
+
+    def refused_start(self, name, prepare):
+        w = World(self, config_extra={"broker": {"max_failures": 5}})
+        prepare(w.sb.dir / name)
+        # It logs "listening on" before it checks (the folders are made as the
+        # broker's user, after binding), so wait for it to end.
+        with open(w.log_path, "w") as log:
+            proc = subprocess.Popen(w.isolated([w.authd, "--config", str(w.sb.config_path), "--listen", w.socket,
+                                                "--log-stderr"]),
+                                    env=w.env(), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                    preexec_fn=wire.die_with_parent)
+            try:
+                self.assertEqual(proc.wait(WAIT), 1, w.log_text())
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        lines = [l for l in w.log_text().splitlines() if "refusing to start" in l]
+        self.assertEqual(len(lines), 1, w.log_text())
+        self.assertIn(str(w.sb.dir / name), lines[0])
+        self.assertFalse(os.path.exists(w.socket), "the socket is removed")
+        return lines[0]
+
+    def test_a_folder_others_may_write_is_refused(self):
+        def loose(path):
+            path.mkdir()
+            os.chmod(path, 0o777)
+        for name in ("throttle", "conv", "faillock"):
+            with self.subTest(name=name):
+                line = self.refused_start(name, loose)
+                self.assertIn("mode 0777", line)
+                self.assertIn("writable by nobody else", line)
+
+    def test_a_symlink_is_refused(self):
+        def link(path):
+            target = path.parent / "elsewhere"
+            target.mkdir(mode=0o700)
+            path.symlink_to(target)
+        line = self.refused_start("throttle", link)
+        self.assertIn("is not a directory", line)
+
+    @unittest.skipUnless(IS_ROOT, "needs root to give the folder another owner (CI runs as root)")
+    def test_a_folder_of_another_user_is_refused(self):
+        def others(path):
+            path.mkdir(mode=0o700)
+            os.chown(path, NOBODY_UID, NOGROUP_GID)
+        line = self.refused_start("throttle", others)
+        self.assertIn(f"owned by uid {NOBODY_UID}", line)
+
+    def test_its_own_folders_are_made_and_narrowed(self):
+        w = World(self, config_extra={"broker": {"max_failures": 5}})
+        (w.sb.dir / "throttle").mkdir(mode=0o750)
+        os.chmod(w.sb.dir / "throttle", 0o750)
+        w.start()
+        self.addCleanup(w.stop)
+        self.assertEqual(stat.S_IMODE((w.sb.dir / "throttle").stat().st_mode), 0o700)
+        self.assertEqual(stat.S_IMODE((w.sb.dir / "conv").stat().st_mode), 0o711)
 
 
 class Concurrency(unittest.TestCase):

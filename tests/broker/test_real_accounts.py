@@ -266,13 +266,14 @@ class RealLocalAccounts(unittest.TestCase):
         # As zendesk-sso-authd.socket + zendesk-sso-authd.service run it: the
         # unit's ExecStart, the listening socket on fd 3 (Accept=no), the
         # broker's user with group shadow and no_new_privs, the secret
-        # root:<broker> 0640, and conv/ made for it as RuntimeDirectory= does.
+        # root:<broker> 0640, and conv/ and throttle/ made for it as RuntimeDirectory= does.
         units = Path(os.environ["ZSSO_SOURCE_DIR"]) / "examples" / "systemd"
         exec_start = re.search(r"^ExecStart=(.*)$", (units / "zendesk-sso-authd.service").read_text(),
                                re.M).group(1).split()
-        conv = Path(self.socket).parent / "conv"
-        conv.mkdir(mode=0o700, exist_ok=True)
-        os.chown(conv, pwd.getpwnam(self.m.broker_user).pw_uid, grp.getgrnam(self.m.broker_user).gr_gid)
+        for name in ("conv", "throttle"):
+            state = Path(self.socket).parent / name
+            state.mkdir(mode=0o700, exist_ok=True)
+            os.chown(state, pwd.getpwnam(self.m.broker_user).pw_uid, grp.getgrnam(self.m.broker_user).gr_gid)
         config = self.write_config("root", secret_group=self.m.broker_user)
         self.assertEqual(exec_start[:3], ["/usr/sbin/zendesk-sso-authd", "--config",
                                           "/etc/zendesk-sso/config.json"])
