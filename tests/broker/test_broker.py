@@ -29,6 +29,7 @@ import broker_wire as wire  # noqa: E402
 
 AUTHD = os.environ["ZSSO_AUTHD"]
 TOOL = os.environ["ZSSO_BROKER_TOOL"]
+CLI = os.environ["ZSSO_CLI"]
 NSS_CASEFOLD = os.environ["ZSSO_NSS_CASEFOLD"]
 MODULE = os.environ["ZSSO_PAM_MODULE"]
 IS_ROOT = os.geteuid() == 0
@@ -626,6 +627,60 @@ class FullStore(unittest.TestCase):
         self.assertEqual(refused["status"], "bad_login", refused)
         self.assertRegex(w.log_text(), r'request "rid-full": user "alice": bad_login \(throttled: the failure '
                                        r'store holds 6 tallies, every one with a ban running')
+
+
+class Unlock(unittest.TestCase):
+    """Issue 25.3: `zendesk-sso unlock USER [--from ADDR]` lifts the broker's
+    bans of one person, against a running broker's store."""
+
+    def unlock(self, *args):
+        p = subprocess.run([CLI, "--config", str(self.w.sb.config_path), "unlock", *args], capture_output=True,
+                           text=True, env=self.w.env(), timeout=WAIT)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return p.stdout
+
+    def signs_in_from(self, addr):
+        return self.w.login("alice", "wonderland", "--address", addr)["status"] == "ok"
+
+    def test_lifts_one_address_then_all(self):
+        self.w = throttling_world(self)
+        a, b, sprayer = "10.66.6.1", "10.66.6.2", "10.55.5.5"
+        for addr in (a, b):
+            for _ in range(3):
+                self.w.login("alice", "guess", "--address", addr)
+        for i in range(6):
+            self.w.login(f"made-up-{i}", "x", "--address", sprayer)
+        self.w.login("mallory", "guess", "--address", b)
+        self.assertFalse(self.signs_in_from(a))
+
+        out = self.unlock("alice", "--from", a)
+        self.assertRegex(out, r"lifted alice: 10\.66\.6\.1 \(banned, \d+ s left\)")
+        self.assertNotIn("10.66.6.2 (", out)
+        # The sandbox's stack has no pam_faillock (the root-only RealLocalAccounts
+        # test reads the shipped stack's).
+        self.assertIn(f"pam_faillock: the PAM service {self.w.sb.service_dir}/zendesk-sso does not use it", out)
+        self.assertTrue(self.signs_in_from(a))
+        self.assertFalse(self.signs_in_from(b), "--from lifts one address only")
+
+        # Any spelling NSS resolves to alice; the sprayer's ban is named, not lifted.
+        out = self.unlock("ALICE")
+        self.assertRegex(out, r"lifted alice: 10\.66\.6\.2 \(banned")
+        self.assertRegex(out, r"10\.55\.5\.5 refuses every account .*zendesk-sso unlock alice --from 10\.55\.5\.5")
+        self.assertTrue(self.signs_in_from(b))
+        self.assertIn("mallory", [t.split("account ")[1].split("\n")[0] for t in tallies(self.w).values()
+                                  if "account " in t], "another person's tally stays")
+        self.assertFalse(self.signs_in_from(sprayer))
+        out = self.unlock("alice", "--from", sprayer)
+        self.assertIn("lifted alice: every account from 10.55.5.5 (banned", out)
+        self.assertTrue(self.signs_in_from(sprayer))
+        self.assertIn("no failures of alice: it refuses alice nowhere", self.unlock("alice"))
+
+    def test_bad_address_is_a_usage_error(self):
+        self.w = World(self)
+        p = subprocess.run([CLI, "--config", str(self.w.sb.config_path), "unlock", "alice", "--from", "nowhere"],
+                           capture_output=True, text=True, env=self.w.env(), timeout=WAIT)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("is not an IPv4 or IPv6 address", p.stderr)
 
 
 class StateDirs(unittest.TestCase):
