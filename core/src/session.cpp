@@ -49,14 +49,14 @@ Result<SessionKeys> SessionKeys::from_secrets(const Secret& current, const Secre
 
 Result<SessionKeys> SessionKeys::load(const SessionConfig& cfg) {
   if (cfg.key_file.empty()) return Error{"session.key_file is not set"};
-  auto cur = load_secret_file(cfg.key_file);
+  auto cur = load_secret_file(cfg.key_file, kSessionKeyHolds);
   if (!cur) return Error{cur.error()};
   std::optional<Secret> prev;
   if (!cfg.previous_key_file.empty()) {
     struct stat st{};
     // Removing the previous key file ends the grace period; nothing else may be wrong with it.
     if (::lstat(cfg.previous_key_file.c_str(), &st) == 0 || errno != ENOENT) {
-      auto p = load_secret_file(cfg.previous_key_file);
+      auto p = load_secret_file(cfg.previous_key_file, "the previous session key (or remove the file)");
       if (!p) return Error{p.error()};
       prev = std::move(*p);
     }

@@ -33,7 +33,7 @@ from test_cgi import OPEN_REDIRECTS, csrf_token  # noqa: E402  (tests/e2e)
 FORM = "application/x-www-form-urlencoded"
 LOGIN, LOGOUT = "/zendesk/login", "/zendesk/logout"
 
-# What each documented page says (helper/cgi/routes.cpp), and Apache's own.
+# What each documented page says (helper/cgi/), and Apache's own.
 PAGE = {
     "form": '<form method="post" action="/zendesk/login">',
     "incorrect": "The user name or password is incorrect.",

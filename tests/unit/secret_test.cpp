@@ -158,7 +158,10 @@ TEST(SecretFile, RefusesFileOwnedBySomeoneElse) {
   std::string path = write_file(dir.file("secret"), "s3cret", 0600);
   ASSERT_EQ(::chown(path.c_str(), 65534, 65534), 0);
   std::string e = load_error(path);
-  EXPECT_NE(e.find("owned by uid 65534"), std::string::npos) << e;
+  // The one wording of the rule (issue 25.6): who owns it, who reads it.
+  EXPECT_NE(e.find("uid 65534), read here by root (uid 0); it must be owned by root or by the user that reads it"),
+            std::string::npos)
+      << e;
 }
 
 TEST(SecretFile, AcceptsForeignGroupWithMode0640) {

@@ -18,6 +18,9 @@
 
 namespace zsso {
 
+// What session.key_file holds, for the "empty" message: never pasted, written.
+inline constexpr std::string_view kSessionKeyHolds = "a key: zendesk-sso session revoke-all writes one";
+
 class SessionKeys {
  public:
   // session.key_file, and session.previous_key_file when set and present

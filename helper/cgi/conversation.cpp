@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The later steps of a multi-step sign-in (an OTP code, a new password …):
+// the broker holds the PAM conversation, bound to a cookie of this browser's;
+// the page carries the conversation id and the step.
+#include <syslog.h>
+
+#include <algorithm>
+
+#include "csrf.hpp"
+#include "handler.hpp"
+#include "zsso/broker_protocol.hpp"
+#include "zsso/text.hpp"
+
+namespace zsso::cgi {
+
+Response Handler::prompt(const LoginOutcome& out, std::string_view return_to, const std::string& binding,
+                         std::string log) {
+  auto token = new_csrf_token();
+  if (!token) return server_error(500, "CSRF token: " + token.error());
+  const std::string action = route_url("login");
+  std::string again = action;
+  if (!return_to.empty()) again += "?return_to=" + percent_encode(return_to);
+  const std::string conversation = hex_lower(out.conversation);
+  Response r;
+  r.status = 200;
+  r.body = prompt_page(frame(), {action, *token, return_to, conversation, out.step, out.messages, again});
+  r.content_security_policy = csp();
+  r.header("Set-Cookie", csrf_cookie(*token, kCsrfLifetimeSeconds));
+  r.header("Set-Cookie", cookie(conversation_cookie_name(), binding, cfg_.broker.sign_in_deadline));
+  r.log_priority = LOG_INFO;
+  r.log_message = std::move(log) + " conversation=" + broker::conversation_tag(out.conversation) +
+                  " step=" + std::to_string(out.step);
+  return r;
+}
+
+Response Handler::start_again(std::string_view return_to, std::string log) {
+  std::string again = route_url("login");
+  if (!return_to.empty()) again += "?return_to=" + percent_encode(return_to);
+  Response r = page(410, N_("Sign-in expired"),
+                    N_("This sign-in took too long or has already ended. Start again from the sign-in form."), LOG_NOTICE,
+                    std::move(log), again, N_("Start again"));
+  r.header("Set-Cookie", cookie(conversation_cookie_name(), "", 0));
+  return r;
+}
+
+Response Handler::next_step(const FormFields& fields, std::string_view return_to, const std::string& claimed) {
+  const std::string* conv_hex = form_get(fields, "conversation");
+  const std::string* step_text = form_get(fields, "step");
+  auto id = conv_hex ? broker::conversation_from_hex(*conv_hex) : std::nullopt;
+  int step = 0;
+  if (step_text && !step_text->empty() && step_text->size() <= 3 &&
+      std::all_of(step_text->begin(), step_text->end(), [](char c) { return c >= '0' && c <= '9'; }))
+    step = std::stoi(*step_text);
+  if (!id || step < 1 || step > 255) return bad_request("malformed conversation or step field" + claimed);
+  const std::string tag = " conversation=" + broker::conversation_tag(*id) + " step=" + std::to_string(step);
+  if (cfg_.broker.socket.empty())
+    return start_again(return_to, "410 continue request in direct mode (no broker holds conversations)" + tag);
+  auto bindings = cookie_values(req_.cookie, conversation_cookie_name());
+  if (bindings.size() != 1 || bindings.front().empty() || bindings.front().size() > broker::kMaxBinding)
+    return start_again(return_to, "410 continue request without this browser's conversation cookie" + tag);
+
+  ContinueRequest cr;
+  cr.conversation = *id;
+  cr.binding = std::string(bindings.front());
+  cr.step = static_cast<std::uint8_t>(step);
+  cr.client_address = client_;
+  cr.request_id = env_.request_id;
+  for (std::size_t k = 0; k < broker::kMaxAnswers; ++k) {
+    const std::string name = "answer" + std::to_string(k);
+    if (form_count(fields, name) > 1) return bad_request("repeated form field " + name);
+    const std::string* a = form_get(fields, name);
+    if (!a) break;
+    cr.answers.emplace_back(a->begin(), a->end());
+  }
+  if (cr.answers.empty()) return bad_request("continue request without answers" + tag);
+  LoginOutcome out = broker_continue(cfg_, cr);
+  return outcome_page(out, "", false, return_to, cr.binding, tag);
+}
+
+}  // namespace zsso::cgi

@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// One request's handler, private to the CGI: the state every route shares
+// (config, language, the page frame, the log line) and the routes' methods,
+// each defined in the file of its job:
+//
+//   routes.cpp         dispatch: method and body checks, config, address check, which route
+//   handler.cpp        what every route shares: config, language, look, message and error pages
+//   cookies.cpp        the sign-in pages' cookies (CSRF token, conversation binding)
+//   sign_in_form.cpp   the form: GET /login (which way signs in), POST /login (CSRF, password)
+//   remote_user.cpp    sign-in by the web server's own authentication (REMOTE_USER)
+//   sessions.cpp       sign-in sessions: a token without the form, the session cookie
+//   conversation.cpp   the later steps of a multi-step sign-in (OTP, password change …)
+//   sign_in_outcome.cpp  what a sign-in's result shows: the token to Zendesk, or why not
+//   logout.cpp         /logout: sign-out and Zendesk's error reports
+//   health.cpp         /health for load balancers
+//
+// A new route or a new way to sign in gets a file of its own and a group of
+// declarations below; routes.cpp only learns to send requests there.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "i18n.hpp"
+#include "login.hpp"
+#include "pages.hpp"
+#include "request.hpp"
+#include "response.hpp"
+#include "routes.hpp"
+#include "zsso/config.hpp"
+#include "zsso/result.hpp"
+#include "zsso/url.hpp"
+
+namespace zsso::cgi {
+
+inline constexpr std::string_view kDefaultSiteName = "Zendesk sign-in";
+// Longer user names (typed, or REMOTE_USER) fail like wrong ones, without PAM.
+inline constexpr std::size_t kMaxUser = 256;
+
+// A profile's name in a path or cookie name: letters, digits, '-', '_', at most 64.
+bool is_profile_name(std::string_view n);
+
+class Handler {
+ public:
+  Handler(Request& req, const Environment& env) : req_(req), env_(env) {}
+
+  Response handle() { return finish(run()); }
+
+ private:
+  Request& req_;
+  const Environment& env_;
+  Route route_;
+  Config cfg_;
+  std::string site_name_ = std::string(kDefaultSiteName);
+  std::string client_;      // resolved client address, for PAM_RHOST and logs
+  bool https_ = false;      // served over HTTPS, here or at a trusted TLS-terminating proxy
+  std::string notes_;       // extra facts for the log line (dropped return_to, override in use)
+
+  // The page's language, resolved on first use (after the config when it
+  // loaded): lang_hint_ (Zendesk's locale_id, or the form's lang), then
+  // Accept-Language, then helper.default_language.
+  std::string lang_hint_;
+  bool lang_ready_ = false;
+  Language lang_;
+  bool brand_ready_ = false;
+  std::string style_ = std::string(kPageStyle);
+  std::string logo_;
+  bool config_tried_ = false;
+
+  // ---- routes.cpp: dispatch
+  Response run();
+  Response base_redirect();
+  Response method_not_allowed(std::string log, std::string_view allow);
+
+  // ---- handler.cpp: shared by every route
+  const Language& lang();
+  std::string_view t(std::string_view msgid) { return tr(lang(), msgid); }
+  void ensure_brand();
+  PageFrame frame();
+  // The CSP for a page built with frame(): the style it carries, by hash.
+  std::string csp(std::string_view script_hash = {}, const std::vector<std::string>& form_targets = {});
+  std::string route_url(std::string_view what) const;
+  bool served_over_https() const;
+  void note(std::string_view s);
+  void hint_from_locale_id(const FormFields& fields);
+  Result<void> load_config();
+  void config_for_page();
+  std::string checked_return_to(const std::string* raw);
+  // The older call shape (title, text, … as msgids), kept so callers
+  // written against it still build; new code passes a Message with a next step.
+  Response page(int status, std::string_view title, std::string_view text, int prio, std::string log,
+                std::string_view link_url = {}, std::string_view link_label = {}, bool show_request_id = false);
+  // A message page; m's texts are msgids (N_), translated here.
+  Response page(int status, Message m, int prio, std::string log);
+  Response finish(Response r);
+  Response not_found();
+  Response bad_request(std::string why);
+  Response server_error(int status, std::string why);
+  Response refused(std::string_view text, std::string log);
+  Response outside_ranges(std::string log);
+
+  // ---- cookies.cpp: the sign-in pages' cookies
+  std::string csrf_cookie_name() const;
+  std::string csrf_cookie(std::string_view value, std::int64_t max_age) const;
+  std::string conversation_cookie_name() const;
+  std::string cookie(std::string_view name, std::string_view value, std::int64_t max_age) const;
+
+  // ---- sign_in_form.cpp
+  Response login_get();
+  Response login_post();
+  Response login_form(int status, std::string_view return_to, std::string_view user, std::string_view message,
+                      std::string log);
+
+  // ---- remote_user.cpp
+  bool web_server_signed_in();
+  Response remote_user_sign_in(std::string_view return_to);
+
+  // ---- sessions.cpp (issue 13)
+  bool sessions_on() const { return cfg_.session.enabled(); }
+  std::string session_cookie(std::string_view value, std::int64_t max_age) const;
+  std::optional<std::string_view> session_cookie_sent() const;
+  std::optional<Response> session_sign_in(std::string_view return_to);
+  void set_session(Response& r, const LoginOutcome& out, std::string_view user);
+  void clear_sessions(Response& r) const;
+
+  // ---- conversation.cpp
+  Response next_step(const FormFields& fields, std::string_view return_to, const std::string& claimed);
+  Response prompt(const LoginOutcome& out, std::string_view return_to, const std::string& binding, std::string log);
+  Response start_again(std::string_view return_to, std::string log);
+
+  // ---- sign_in_outcome.cpp
+  Response attempt(LoginRequest& lr, std::string_view return_to);
+  Response outcome_page(LoginOutcome& out, std::string_view user, bool remote_user, std::string_view return_to,
+                        const std::string& binding, std::string log_prefix);
+  Response deliver(const std::string& token, std::string_view return_to, std::string log,
+                   const std::vector<broker::Message>& messages = {});
+
+  // ---- logout.cpp
+  Response logout();
+
+  // ---- health.cpp
+  Response health();
+  Response health_answer(int status, std::string log);
+};
+
+}  // namespace zsso::cgi
