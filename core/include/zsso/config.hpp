@@ -93,6 +93,11 @@ struct BrokerConfig {
   // the address is refused for ban_seconds, doubling likewise. Well above
   // one person's typos (max_failures per account, then a ban). 0: off.
   std::int64_t max_failures_per_address = 30;
+  // Every refused password sign-in is answered this many milliseconds after
+  // its request arrived, plus a random jitter of up to a quarter of it, the
+  // same whatever the reason (issue 22): long enough to cover the slowest
+  // password check, so the time of a refusal tells nothing. 0: at once.
+  std::int64_t failure_delay_ms = 2000;
 };
 
 struct HelperConfig {
