@@ -88,6 +88,11 @@ struct BrokerConfig {
   std::int64_t max_failures = 5;
   std::int64_t failure_window = 900;
   std::int64_t ban_seconds = 300;
+  // A spray of names from one address: after this many failed sign-ins of
+  // any accounts from one client address (an IPv6 /64) within failure_window,
+  // the address is refused for ban_seconds, doubling likewise. Well above
+  // one person's typos (max_failures per account, then a ban). 0: off.
+  std::int64_t max_failures_per_address = 30;
   // Every refused password sign-in is answered this many milliseconds after
   // its request arrived, plus a random jitter of up to a quarter of it, the
   // same whatever the reason (issue 22): long enough to cover the slowest
