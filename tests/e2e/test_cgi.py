@@ -287,6 +287,20 @@ class Csrf(StackCase):
         self._refused(self._post(b_cookie.value, a_fields["csrf"]), "cookie and form token differ")
         self.assertEqual(self._post(b_cookie.value, b_fields["csrf"]).status, 200)
 
+    def test_a_planted_twin_cookie_does_not_pass(self):
+        # Issue 22.7: over plain HTTP a sibling host or another path can set a
+        # second zsso_csrf; the browser sends both (no Sec-Fetch-Site/Origin:
+        # an older browser). The attacker's value in the form must not pass
+        # because one of the two cookies matches it, in either order.
+        victim, attacker = csrf_token(), csrf_token()
+        for cookie in (f"zsso_csrf={victim}; zsso_csrf={attacker}", f"zsso_csrf={attacker}; zsso_csrf={victim}"):
+            with self.subTest(cookie=cookie):
+                self._refused(self.post_login({"user": "alice", "password": self.s.passwords["alice"],
+                                               "csrf": attacker}, cookie), "sent in several different cookies")
+        # Copies of one value (the same cookie twice) still sign in.
+        self.assertEqual(self.post_login({"user": "alice", "password": self.s.passwords["alice"], "csrf": victim},
+                                         f"zsso_csrf={victim}; zsso_csrf={victim}").status, 200)
+
     def test_expiry_is_the_cookies_max_age(self):
         # No time inside the token any more: the browser drops the cookie
         # after Max-Age, and a POST without it gets the "form expired" page.
