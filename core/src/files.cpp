@@ -17,9 +17,12 @@ namespace zsso {
 
 namespace {
 
-// Regular, owned by root or us, writable by nobody else.
-Result<void> check_owner_and_mode(const std::string& path, const struct stat& st) {
+// Regular, owned by root (or us), writable by nobody else.
+Result<void> check_owner_and_mode(const std::string& path, const struct stat& st,
+                                  TrustedOwner owner = TrustedOwner::root_or_running_user) {
   if (!S_ISREG(st.st_mode)) return Error{path + ": not a regular file"};
+  if (owner == TrustedOwner::root && st.st_uid != 0)
+    return Error{path + ": owned by uid " + std::to_string(st.st_uid) + "; must be owned by root"};
   if (st.st_uid != 0 && st.st_uid != ::geteuid())
     return Error{path + ": owned by uid " + std::to_string(st.st_uid) +
                  "; must be owned by root or uid " + std::to_string(::geteuid())};
@@ -75,11 +78,11 @@ Result<Buffer> read_checked(const std::string& path, const TrustedFileRules& rul
 
 }  // namespace
 
-Result<void> check_trusted_path(const std::string& path) {
+Result<void> check_trusted_path(const std::string& path, TrustedOwner owner) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) return Error{path + ": " + errno_text(errno)};
   if (S_ISLNK(st.st_mode)) return Error{path + ": is a symbolic link; refusing to follow it"};
-  return check_owner_and_mode(path, st);
+  return check_owner_and_mode(path, st, owner);
 }
 
 Result<std::string> read_trusted_file(const std::string& path, const TrustedFileRules& rules) {
