@@ -178,6 +178,9 @@ EXPECTED_FILES="
 /usr/share/doc/zendesk-sso/README.Debian.gz
 /usr/share/doc/zendesk-sso/admin-guide.md.gz
 /usr/share/doc/zendesk-sso/images/branded-login.png
+/usr/share/doc/zendesk-sso/images/multistep-code.png
+/usr/share/doc/zendesk-sso/images/password-change-1.png
+/usr/share/doc/zendesk-sso/images/password-change-2.png
 /usr/share/locale/de/LC_MESSAGES/zendesk-sso.mo
 /usr/share/locale/es/LC_MESSAGES/zendesk-sso.mo
 /usr/share/locale/fr/LC_MESSAGES/zendesk-sso.mo
@@ -195,6 +198,12 @@ expect "dpkg -c lists every expected file${missing:+ (missing: $(echo $missing))
 extra=$(comm -13 <(tr ' ' '\n' <<<"$EXPECTED_FILES" | sed '/^$/d' | sort) <(echo "$PKG_FILES") |
 	grep -v '^/usr/share/doc/zendesk-sso/examples/')
 expect "no unexpected files in the package${extra:+ (extra: $(echo $extra))}" test -z "$extra"
+# Every picture the shipped guide links is shipped beside it.
+unshipped=$(dpkg-deb --fsys-tarfile "$DEB" | tar -xO ./usr/share/doc/zendesk-sso/admin-guide.md.gz | gzip -dc |
+	grep -o '(images/[A-Za-z0-9_.-]*)' | tr -d '()' | sort -u |
+	while read -r img; do grep -qx "/usr/share/doc/zendesk-sso/$img" <<<"$PKG_FILES" || echo "$img"; done)
+expect "every image the admin guide links is in the package${unshipped:+ (missing: $(echo $unshipped))}" \
+	test -z "$unshipped"
 expect "every entry is owned by root/root" test -z "$(awk '$2 != "root/root"' <<<"$LISTING")"
 expect "no entry in the package is setuid/setgid" test -z "$(awk '$1 ~ /[sS]/' <<<"$LISTING")"
 expect "conffiles: config, PAM service, Apache conf, nginx snippets" \

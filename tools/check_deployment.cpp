@@ -19,11 +19,14 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <regex>
 #include <set>
 #include <sstream>
 
+#include "http.hpp"
 #include "login.hpp"
+#include "zsso/files.hpp"
 #include "zsso/secret.hpp"
 #include "zsso/text.hpp"
 
@@ -220,6 +223,84 @@ std::string describe_file(const struct stat& st) {
   return user_name(st.st_uid) + ":" + group_name(st.st_gid) + " " + mode;
 }
 
+// Where the running web server should answer for the CGI: always
+// 127.0.0.1 (the Host name only through CURLOPT_RESOLVE, pinned to it), at
+// the port and path of the enabled conf.
+struct WebTarget {
+  std::string server;      // "Apache" / "nginx"
+  std::string conf;        // the file that told us
+  std::string host = "127.0.0.1";
+  bool tls = false;
+  int port = 80;
+  std::string path = "/zendesk";
+  std::string url() const {
+    return std::string(tls ? "https://" : "http://") + host + ":" + std::to_string(port) + path + "/health";
+  }
+};
+
+int port_or(const std::string& digits, int fallback) {
+  if (digits.empty() || digits.size() > 5) return fallback;
+  int p = std::stoi(digits);
+  return p > 0 && p < 65536 ? p : fallback;
+}
+
+std::optional<WebTarget> apache_target(const std::string& dir) {
+  std::regex alias(R"((?:^|\n)[ \t]*ScriptAlias[ \t]+(/[^ \t\n]*?)/?[ \t]+"?[^\n]*zendesk-sso\.cgi)", std::regex::icase);
+  WebTarget t;
+  t.server = "Apache";
+  t.conf = dir + "/conf-enabled/zendesk-sso.conf";
+  std::string text = read_text(t.conf);
+  std::error_code ec;
+  if (text.empty())
+    for (const auto& e : fs::directory_iterator(dir + "/sites-enabled", ec))
+      if (std::string site = read_text(e.path().string()); std::regex_search(site, alias)) {
+        t.conf = e.path().string();
+        text = site;
+        break;
+      }
+  if (text.empty()) return std::nullopt;
+  if (auto p = first_match(text, alias); !p.empty()) t.path = p;
+  // HTTPS when a TLS site is enabled (the conf is global: every vhost serves it).
+  std::regex ssl_on(R"((?:^|\n)\s*SSLEngine\s+on)", std::regex::icase);
+  if (fs::exists(dir + "/mods-enabled/ssl.load"))
+    for (const auto& e : fs::directory_iterator(dir + "/sites-enabled", ec))
+      if (std::string site = read_text(e.path().string()); std::regex_search(site, ssl_on)) {
+        t.tls = true;
+        t.port = port_or(first_match(site, std::regex(R"(<VirtualHost[^>]*:(\d+)\s*>)", std::regex::icase)), 443);
+        return t;
+      }
+  // Plain HTTP: the first Listen of ports.conf (Debian: Listen 80).
+  t.port = port_or(first_match(read_text(dir + "/ports.conf"),
+                               std::regex(R"((?:^|\n)[ \t]*Listen[ \t]+(?:\S*:)?(\d+)[ \t]*(?:\n|$))",
+                                          std::regex::icase)),
+                   80);
+  return t;
+}
+
+std::optional<WebTarget> nginx_target(const std::string& dir) {
+  std::error_code ec;
+  for (const char* sub : {"/sites-enabled", "/conf.d"})
+    for (const auto& e : fs::directory_iterator(dir + sub, ec)) {
+      std::string text = read_text(e.path().string());
+      if (text.find("zendesk-sso") == std::string::npos) continue;
+      std::smatch m;
+      WebTarget t;
+      t.server = "nginx";
+      t.conf = e.path().string();
+      if (std::regex_search(text, m, std::regex(R"((?:^|\n)\s*listen\s+(?:\S*:)?(\d+)([^;\n]*);)"))) {
+        t.port = port_or(m[1].str(), 80);
+        t.tls = std::regex_search(m[2].str(), std::regex(R"(\bssl\b)"));
+      }
+      std::string name = first_match(text, std::regex(R"((?:^|\n)\s*server_name\s+([A-Za-z0-9.-]+)[\s;])"));
+      if (!name.empty() && name.find('.') != std::string::npos) t.host = name;
+      std::string split = first_match(read_text(dir + "/snippets/zendesk-sso.conf"),
+                                      std::regex(R"(fastcgi_split_path_info\s+\(\?s\)\^\((/[^)]*)\))"));
+      if (!split.empty()) t.path = split;
+      return t;
+    }
+  return std::nullopt;
+}
+
 class Deployment {
  public:
   Deployment(const std::vector<Config>& all, const std::string& config_path, const DeploymentOptions& opt,
@@ -248,6 +329,7 @@ class Deployment {
   void check_ping();
   void check_https();
   void check_https_nginx();
+  void check_web_server();
 };
 
 void Deployment::find_users() {
@@ -311,7 +393,8 @@ void Deployment::check_opens(const Account& who, const std::string& role) {
       });
       if (!err.empty())
         problem(prefix + "zendesk.secret_file: as " + who.name + " (" + role + "): " + err,
-                "chown root:" + who.group + " " + c.zendesk.secret_file + " && chmod 0640 " + c.zendesk.secret_file);
+                secret_file_fix(c.zendesk.secret_file, err, who.group,
+                                paste_command(c.zendesk.secret_file, "the shared secret from Zendesk")));
       else
         check_secret_rule(c, prefix, who, role);
     }
@@ -413,9 +496,13 @@ void Deployment::check_ping() {
     return;
   }
   std::string fix;
-  if (err.find("peer not in broker.allowed_peers") != std::string::npos)
-    fix = "add \"" + web_->name + "\" to broker.allowed_peers in the broker's config " + config_path_;
-  else if (err.find("cannot load its configuration") != std::string::npos)
+  if (err.find("peer not in broker.allowed_peers") != std::string::npos) {
+    // Say what happened, not the wire's words.
+    problem("broker: the broker refused " + web_->name + " (the web server's user): not in broker.allowed_peers of "
+                "the config it reads",
+            "add \"" + web_->name + "\" to broker.allowed_peers in the broker's config " + config_path_);
+    return;
+  } else if (err.find("cannot load its configuration") != std::string::npos)
     fix = "see the broker's log (journalctl -t zendesk-sso-authd), and check the config as its user: "
           "runuser -u " + (broker_ ? broker_->name : std::string("zendesk-sso")) + " -- zendesk-sso check --config-only";
   else if (err.find("connect:") != std::string::npos)
@@ -442,7 +529,7 @@ void Deployment::check_https() {
       std::string(!ssl_module ? "mod_ssl is not enabled" : "no enabled site has SSLEngine on") +
       "): passwords would cross the network in clear and Zendesk's remote login URL must be https://\n"
       "  fix: a2enmod ssl && a2ensite default-ssl && systemctl reload apache2 (then put your certificate in "
-      "SSLCertificateFile/SSLCertificateKeyFile of " + dir + "/sites-available/default-ssl.conf; README \"HTTPS\")");
+      "SSLCertificateFile/SSLCertificateKeyFile of " + dir + "/sites-available/default-ssl.conf; admin guide, section 4, \"HTTPS\")");
 }
 
 // nginx: the sites that serve zendesk-sso (through fcgiwrap) must listen with ssl.
@@ -463,9 +550,73 @@ void Deployment::check_https_nginx() {
                           "ssl_certificate_key /etc/ssl/private/HOST.key; then nginx -t && systemctl reload nginx");
 }
 
+// The end-to-end question no file answers: does the running web server run
+// the CGI? GET its /health over loopback (and nowhere else: no proxy, the
+// host name pinned to 127.0.0.1). The certificate is not verified: only the
+// one-word answer is read, and nothing secret is sent.
+void Deployment::check_web_server() {
+  std::optional<WebTarget> t = apache_target(opt_.apache_dir);
+  if (!t) t = nginx_target(opt_.nginx_dir);
+  if (!t) return;
+  const bool apache = t->server == "Apache";
+  const std::string url = t->url();
+  const std::string log = apache ? "/var/log/apache2/error.log" : "/var/log/nginx/error.log";
+  std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
+  if (!curl) return;
+  CURL* c = curl.get();
+  curl_slist* resolve = nullptr;
+  if (t->host != "127.0.0.1")
+    resolve = curl_slist_append(nullptr, (t->host + ":" + std::to_string(t->port) + ":127.0.0.1").c_str());
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> resolve_list(resolve, curl_slist_free_all);
+  if (resolve) curl_easy_setopt(c, CURLOPT_RESOLVE, resolve);
+  curl_easy_setopt(c, CURLOPT_PROXY, "");
+  curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+  curl_easy_setopt(c, CURLOPT_USERAGENT, "zendesk-sso-check/1");
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  Reply r;
+  r.max_body = 64 * 1024;
+  std::string error;
+  const std::string from = " (" + t->server + ", " + t->conf + ")";
+  if (CURLcode rc = perform_request(c, url, nullptr, nullptr, r, error); rc != CURLE_OK) {
+    r_.warnings.push_back("web server: GET " + url + from + ": " + error + ": is " + t->server +
+                          " running? The CGI was not tried\n  fix: systemctl status " +
+                          (apache ? "apache2" : "nginx"));
+    return;
+  }
+  const std::string answered = "GET " + url + " answered " + std::to_string(r.status);
+  if (from_our_cgi(r)) {
+    if (r.status == 503)
+      problem("web server: the CGI runs, but " + answered + " \"unavailable\": it cannot sign anyone in",
+              "the cause is in the CGI's log line: journalctl -t zendesk-sso.cgi -g health -n 3");
+    else
+      r_.passed.push_back("the web server ran the CGI: " + answered +
+                          (r.status == 403 ? " (its own refusal: 127.0.0.1 is outside network.ip_ranges)" : ""));
+    return;
+  }
+  std::string restart = apache ? "systemctl restart apache2" : "nginx -t && systemctl reload nginx";
+  if (r.status == 503)
+    problem("web server: the web server could not run the CGI: " + answered + " from " + t->server +
+                " itself, not from the CGI, which then logs nothing" + from,
+            apache ? restart + " (mod_cgid's daemon starts only on a restart, not on a reload); the cause is in " + log
+                   : "systemctl enable --now fcgiwrap.socket; the cause is in " + log);
+  else if (r.status == 404)
+    problem("web server: " + answered + " from " + t->server + ": it does not serve the CGI there" + from,
+            apache ? "a2enconf zendesk-sso && " + restart : "include snippets/zendesk-sso.conf; in the server block, " + restart);
+  else
+    problem("web server: " + answered + " from " + t->server + ", not from the CGI" + from, "the cause is in " + log);
+}
+
 void Deployment::run() {
   find_users();
   check_https();
+  check_web_server();
   if (::geteuid() != 0) {
     r_.warnings.push_back("not root: the files were not opened as the web server's and the broker's users, and "
                           "the broker was not pinged (sudo zendesk-sso check)");
@@ -483,6 +634,35 @@ void Deployment::run() {
 }
 
 }  // namespace
+
+std::string paste_command(const std::string& path, std::string_view what) {
+  return "cat > " + path + "   # paste " + std::string(what) + ", Enter, Ctrl-D";
+}
+
+std::string secret_file_fix(const std::string& path, const std::string& error, const std::string& group,
+                            const std::string& fill) {
+  const std::string own = "chown root:" + group + " " + path + " && chmod 0640 " + path;
+  auto says = [&](std::string_view what) { return error.find(what) != std::string::npos; };
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return "install -m 0640 -o root -g " + group + " /dev/null " + path + " && " + fill;
+    return "sudo zendesk-sso check (" + path + ": " + errno_text(errno) + ")";
+  }
+  if (S_ISLNK(st.st_mode))
+    return "put the file itself there: cp --remove-destination \"$(readlink -f " + path + ")\" " + path + " && " + own;
+  if (!S_ISREG(st.st_mode)) return "put a regular file there (rm it, then " + fill + ")";
+  // Owner and mode (the loader's words, files.hpp), or a reader that may not open it.
+  if (says(kOwnerRule) || says(kSecretRule) || says("writable") || says(errno_text(EACCES))) return own;
+  return fill;   // empty, or not one line of text
+}
+
+std::string secret_reader_group(const Config& cfg, const DeploymentOptions& opt) {
+  const bool broker = !cfg.broker.socket.empty();
+  const std::string& user = broker ? opt.broker_user : opt.web_user;
+  if (!user.empty())
+    if (const passwd* pw = ::getpwnam(user.c_str())) return group_name(pw->pw_gid);
+  return broker ? "zendesk-sso" : "www-data";
+}
 
 void check_deployment(const std::vector<Config>& all, const std::string& config_path, const DeploymentOptions& opt,
                       CheckReport& report) {

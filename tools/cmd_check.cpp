@@ -2,6 +2,7 @@
 // check: everything an admin can get wrong before the first login, named at once.
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -106,6 +107,7 @@ int cmd_check(const Context& ctx) {
     }
 
   std::set<std::string> secrets_seen, services_seen;
+  const std::string reader_group = secret_reader_group(*cfg, dopt);
   for (const auto& c : all) {
     std::string who = c.profile.empty() ? "" : "profile " + c.profile + ": ";
     // A profile inherits the base's values: one message per placeholder.
@@ -118,7 +120,10 @@ int cmd_check(const Context& ctx) {
         problems.push_back(who + "zendesk.secret_file: " + s.error() +
                            (c.profile.empty() ? std::string()
                                               : " (write this profile's secret there, or delete the profiles." +
-                                                    c.profile + " block if Zendesk has no second JWT configuration)"));
+                                                    c.profile + " block if Zendesk has no second JWT configuration)") +
+                           "\n  fix: " +
+                           secret_file_fix(c.zendesk.secret_file, s.error(), reader_group,
+                                           paste_command(c.zendesk.secret_file, "the shared secret from Zendesk")));
       else if (s->size() < 32)
         warnings.push_back(who + c.zendesk.secret_file + ": only " + std::to_string(s->size()) +
                            " bytes; Zendesk's shared secrets are longer — is it the whole secret?");
@@ -132,7 +137,9 @@ int cmd_check(const Context& ctx) {
       const std::string& f = oauth ? c.api.oauth_token_file : c.api.token_file;
       if (secrets_seen.insert(f).second) {
         auto t = load_secret_file(f);
-        if (!t) problems.push_back(who + (oauth ? "api.oauth_token_file: " : "api.token_file: ") + t.error());
+        if (!t)
+          problems.push_back(who + (oauth ? "api.oauth_token_file: " : "api.token_file: ") + t.error() + "\n  fix: " +
+                             secret_file_fix(f, t.error(), reader_group, paste_command(f, "the token from Zendesk")));
       }
       if (c.api.email_domains.empty())
         warnings.push_back(who + "api.email_domains is not set: `zendesk-sso sync` refuses to run without it");
@@ -143,7 +150,16 @@ int cmd_check(const Context& ctx) {
     }
     if (c.session.enabled() && secrets_seen.insert(c.session.key_file + "\n" + c.session.previous_key_file).second) {
       auto k = SessionKeys::load(c.session);
-      if (!k) problems.push_back(who + "session: " + k.error());
+      if (!k) {
+        // The key is never pasted: revoke-all writes it (and ends every session).
+        const bool previous = !c.session.previous_key_file.empty() && k.error().rfind(c.session.previous_key_file, 0) == 0;
+        const std::string& f = previous ? c.session.previous_key_file : c.session.key_file;
+        std::string fill = previous ? "rm " + f + "   # ends the rotation's grace period" : "zendesk-sso session revoke-all";
+        struct stat st {};
+        std::string fix =
+            ::lstat(f.c_str(), &st) != 0 && errno == ENOENT ? fill : secret_file_fix(f, k.error(), reader_group, fill);
+        problems.push_back(who + "session: " + k.error() + "\n  fix: " + fix);
+      }
     }
     // pam_zendesk.so learns its profile only from its profile= argument, so a
     // profile on the base's PAM service would be minted with the base's secret.

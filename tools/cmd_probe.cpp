@@ -11,6 +11,7 @@
 #include <ctime>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -124,17 +125,115 @@ class Browser {
     return out;
   }
   const std::string& error() const { return error_; }
+  CURLcode code() const { return code_; }
 
  private:
   std::optional<Reply> perform(const std::string& url, const std::string* body) {
     Reply r;
-    if (perform_request(curl_.get(), url, body ? "POST" : nullptr, body, r, error_) != CURLE_OK) return std::nullopt;
+    code_ = perform_request(curl_.get(), url, body ? "POST" : nullptr, body, r, error_);
+    if (code_ != CURLE_OK) return std::nullopt;
     return r;
   }
 
   std::unique_ptr<CURL, CurlDeleter> curl_;
   std::string error_;
+  CURLcode code_ = CURLE_OK;
 };
+
+bool is_certificate_error(CURLcode rc) {
+  return rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_ISSUER_ERROR;
+}
+
+// The server's certificate as it is, read by a second connection that
+// verifies nothing and sends nothing (CONNECT_ONLY): what it is for
+// ("Subject", the "Subject Alternative Name" entries) and who signed it.
+struct CertificateNames {
+  std::string subject, issuer;
+  std::vector<std::string> dns;   // DNS: and IP Address: entries, as written
+};
+
+std::optional<CertificateNames> peer_certificate(const std::string& url) {
+  std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
+  if (!curl) return std::nullopt;
+  CURL* c = curl.get();
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
+  curl_easy_setopt(c, CURLOPT_CERTINFO, 1L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+  if (curl_easy_perform(c) != CURLE_OK) return std::nullopt;
+  curl_certinfo* info = nullptr;
+  if (curl_easy_getinfo(c, CURLINFO_CERTINFO, &info) != CURLE_OK || !info || info->num_of_certs < 1) return std::nullopt;
+  CertificateNames out;
+  for (curl_slist* e = info->certinfo[0]; e; e = e->next) {
+    std::string_view line = e->data;
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string_view key = line.substr(0, colon), value = trim(line.substr(colon + 1));
+    if (key == "Subject") out.subject = value;
+    else if (key == "Issuer") out.issuer = value;
+    else if (key == "X509v3 Subject Alternative Name")
+      for (std::size_t start = 0; start < value.size();) {
+        std::size_t comma = std::min(value.find(',', start), value.size());
+        out.dns.emplace_back(trim(value.substr(start, comma - start)));
+        start = comma + 1;
+      }
+  }
+  return out;
+}
+
+std::optional<std::string> url_host(const std::string& url) {
+  std::unique_ptr<CURLU, CurlUrlDeleter> u(curl_url());
+  char* host = nullptr;
+  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK ||
+      curl_url_get(u.get(), CURLUPART_HOST, &host, 0) != CURLUE_OK)
+    return std::nullopt;
+  std::string out(host);
+  curl_free(host);
+  return out;
+}
+
+std::optional<std::string> with_host(const std::string& url, const std::string& host) {
+  std::unique_ptr<CURLU, CurlUrlDeleter> u(curl_url());
+  char* out = nullptr;
+  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK ||
+      curl_url_set(u.get(), CURLUPART_HOST, host.c_str(), 0) != CURLUE_OK ||
+      curl_url_get(u.get(), CURLUPART_URL, &out, 0) != CURLUE_OK)
+    return std::nullopt;
+  std::string s(out);
+  curl_free(out);
+  return s;
+}
+
+// A TLS failure, with what the certificate is for and the two ways out: the
+// host name it holds, and --cacert for a certificate no system CA signed
+// (Debian's default-ssl serves the self-signed ssl-cert-snakeoil.pem).
+std::string describe_tls_failure(const std::string& url, const std::string& error, bool have_cacert) {
+  std::string out = "GET " + url + ": " + error;
+  auto cert = peer_certificate(url);
+  if (!cert) return out;
+  std::string names;
+  for (const auto& n : cert->dns) names += (names.empty() ? "" : ", ") + n;
+  out += "\n  the server's certificate: subject " + (cert->subject.empty() ? "(none)" : cert->subject) +
+         (names.empty() ? "" : "; names " + names) + "; issuer " +
+         (cert->issuer == cert->subject ? "itself (self-signed)" : cert->issuer);
+  auto host = url_host(url);
+  std::string first_dns;
+  bool holds_host = false;
+  for (const auto& n : cert->dns) {
+    if (n.rfind("DNS:", 0) == 0 && first_dns.empty() && n.find('*') == std::string::npos) first_dns = n.substr(4);
+    if (host && (n == "DNS:" + *host || n == "IP Address:" + *host)) holds_host = true;
+  }
+  if (host && !holds_host && !first_dns.empty())
+    if (auto better = with_host(url, first_dns)) out += "\n  fix: use the name the certificate holds: " + *better;
+  if (!have_cacert)
+    out += "\n  fix: give probe the certificate (or its CA) with --cacert FILE; for Debian's default-ssl: "
+           "--cacert /etc/ssl/certs/ssl-cert-snakeoil.pem";
+  else if (holds_host)
+    out += "\n  fix: the --cacert file does not vouch for this certificate: give the certificate itself or its CA";
+  return out;
+}
 
 // base resolved against a relative reference (the form's action).
 std::optional<std::string> resolve(const std::string& base, const std::string& ref) {
@@ -220,6 +319,73 @@ std::string describe_refusal(long status) {
   }
 }
 
+// A refusal: the CGI's own page, or the web server's when the CGI never ran.
+std::string describe_answer(const Reply& r) {
+  if (r.status == 503 && !from_our_cgi(r))
+    return "503 from the web server, not from the CGI: the web server could not run the CGI: see its error log "
+           "(Apache: /var/log/apache2/error.log; after a2enmod cgid, systemctl restart apache2: a reload does not "
+           "start mod_cgid's daemon)";
+  return describe_refusal(r.status);
+}
+
+// The text inside <label for="id">…</label>, tags dropped, unescaped.
+std::string label_for(std::string_view html, std::string_view id) {
+  std::string key = "<label for=\"" + std::string(id) + "\">";
+  auto at = html.find(key);
+  if (at == std::string_view::npos) return std::string(id);
+  auto end = html.find("</label>", at);
+  std::string_view inner = html.substr(at + key.size(), end == std::string_view::npos ? 0 : end - at - key.size());
+  std::string text;
+  bool in_tag = false;
+  for (char ch : inner) {
+    if (ch == '<') in_tag = true;
+    else if (ch == '>') in_tag = false;
+    else if (!in_tag) text += ch;
+  }
+  return html_unescape(text);
+}
+
+// A prompt page of a multi-step sign-in (second factor, new password): its
+// fields answer0, answer1… and the hidden ones that carry the conversation.
+struct PromptPage {
+  std::vector<std::pair<std::string, std::string>> prompts;   // field, label
+  std::vector<std::pair<std::string, std::string>> hidden;
+  std::string action;
+};
+
+std::optional<PromptPage> prompt_page(const std::string& html) {
+  if (html.find("name=\"conversation\"") == std::string::npos) return std::nullopt;
+  PromptPage p;
+  auto action = attribute_after(html, "<form method=\"post\"", "action");
+  if (!action) return std::nullopt;
+  p.action = *action;
+  for (int k = 0;; ++k) {
+    std::string id = "answer" + std::to_string(k);
+    if (html.find("name=\"" + id + "\"") == std::string::npos) break;
+    p.prompts.emplace_back(id, label_for(html, id));
+  }
+  constexpr std::string_view key = "<input type=\"hidden\" name=\"";
+  for (auto at = html.find(key); at != std::string::npos; at = html.find(key, at + 1)) {
+    auto start = at + key.size();
+    auto end = html.find('"', start);
+    if (end == std::string::npos) break;
+    std::string name = html.substr(start, end - start);
+    if (auto v = input_value(html, name)) p.hidden.emplace_back(html_unescape(name), *v);
+  }
+  return p;
+}
+
+// One line of stdin (a terminal is asked, without echo for a secret);
+// false when stdin has no line left.
+bool read_answer(const std::string& prompt, bool secret, WipedString& out) {
+  if (isatty(STDIN_FILENO)) std::fprintf(stderr, "%s", prompt.c_str());
+  std::optional<NoEcho> quiet;
+  if (secret) quiet.emplace();
+  if (!std::getline(std::cin, out.s)) return false;
+  if (!out.s.empty() && out.s.back() == '\r') out.s.pop_back();
+  return true;
+}
+
 }  // namespace
 
 int cmd_probe(const Context& ctx) {
@@ -242,12 +408,7 @@ int cmd_probe(const Context& ctx) {
   if (!secret) return kUsage;
 
   WipedString password;
-  {
-    if (isatty(STDIN_FILENO)) std::fprintf(stderr, "Password for %s: ", user->c_str());
-    NoEcho quiet;
-    std::getline(std::cin, password.s);
-    if (!password.s.empty() && password.s.back() == '\r') password.s.pop_back();
-  }
+  read_answer("Password for " + *user + ": ", true, password);
   if (password.s.empty()) {
     std::fprintf(stderr, "zendesk-sso: probe: no password on stdin\n");
     return kUsage;
@@ -270,17 +431,20 @@ int cmd_probe(const Context& ctx) {
       std::printf("  note: plain http on loopback; a deployment must use https\n");
     else
       std::fprintf(stderr, "warning: %s is plain HTTP: passwords would cross the network in clear, and Zendesk's "
-                           "remote login URL must be https:// (README \"HTTPS\")\n", url.c_str());
+                           "remote login URL must be https:// (admin guide, section 4, \"HTTPS\")\n", url.c_str());
   }
 
   // 1. The sign-in form (or, in REMOTE_USER mode, the token straight away).
   auto form = browser.get(url);
+  if (!form && is_certificate_error(browser.code()))
+    return fail(describe_tls_failure(url, browser.error(), args->has("--cacert")));
   if (!form) return fail("GET " + url + ": " + browser.error());
   if (form->status == 403) return fail("GET " + describe_forbidden(false, *form), &*form);
-  if (form->status != 200) return fail("GET " + describe_refusal(form->status), &*form);
+  if (form->status != 200) return fail("GET " + describe_answer(*form), &*form);
   std::string missing = missing_security_headers(*form);
   if (!missing.empty()) std::printf("  warning: missing security headers: %s\n", missing.c_str());
   Reply delivery;
+  int n = 1;   // the last step printed
   if (form->body.find("<form id=\"zendesk-sso\"") != std::string::npos) {
     step(1, "GET " + std::to_string(form->status) + ": signed in by the web server (REMOTE_USER), no form");
     delivery = std::move(*form);
@@ -301,8 +465,45 @@ int cmd_probe(const Context& ctx) {
     if (!posted) return fail("POST " + *target + ": " + browser.error());
     if (posted->status == 403) return fail("POST " + describe_forbidden(true, *posted), &*posted);
     if (posted->status != 200 && posted->status != 302)
-      return fail("POST " + describe_refusal(posted->status), &*posted);
-    step(2, "POST " + std::to_string(posted->status) + ": credentials accepted");
+      return fail("POST " + describe_answer(*posted), &*posted);
+    step(2, "POST " + std::to_string(posted->status) +
+                (prompt_page(posted->body) ? ": password taken, the stack asks more" : ": credentials accepted"));
+    // A multi-step stack (a one-time code, a new password) asks more, one
+    // page at a time: each answer is the next line of stdin.
+    n = 2;
+    int line = 1;
+    while (posted->status == 200) {
+      auto page = prompt_page(posted->body);
+      if (!page) break;
+      if (++n > 12) return fail("the stack asked more than 10 pages of questions", &*posted);
+      WipedString answers;
+      for (const auto& [name, value] : page->hidden) answers.s += (answers.s.empty() ? "" : "&") + name + "=" + browser.escape(value);
+      std::string asked;
+      for (const auto& [field, label] : page->prompts) {
+        asked += (asked.empty() ? "" : ", ") + quote_for_log(label);
+        WipedString answer;
+        bool secret = posted->body.find("name=\"" + field + "\" type=\"password\"") != std::string::npos;
+        if (!read_answer(label + " ", secret, answer))
+          return fail("the PAM stack asked " + quote_for_log(label) + " after " +
+                      (line == 1 ? std::string("the password") : "answer " + std::to_string(line - 1)) +
+                      ", and stdin has no line " + std::to_string(line + 1) +
+                      ": give each further answer on its own line after the password (e.g. the one-time code)");
+        ++line;
+        answers.s += "&" + field + "=" + browser.escape(answer.s);
+      }
+      auto target = resolve(posted->effective_url.empty() ? url : posted->effective_url, page->action);
+      if (!target) return fail("form action " + quote_for_log(page->action) + " is not a URL");
+      auto next = browser.post(*target, answers.s);
+      if (!next) return fail("POST " + *target + ": " + browser.error());
+      if (next->status == 403) return fail("POST " + describe_forbidden(true, *next), &*next);
+      if (next->status == 401)
+        return fail("POST 401 after the stack asked " + asked + ": refused (a wrong or already used code, or an "
+                    "earlier answer that the stack checks only now)", &*next);
+      if (next->status != 200 && next->status != 302)
+        return fail("POST " + describe_answer(*next) + " (after the stack asked " + asked + ")", &*next);
+      step(n, "POST " + std::to_string(next->status) + ": the stack asked " + asked + ", answered from stdin");
+      posted = std::move(next);
+    }
     delivery = std::move(*posted);
   }
 
@@ -316,15 +517,19 @@ int cmd_probe(const Context& ctx) {
     token = *t;
     endpoint = loc->substr(0, loc->find('?'));
     return_to = query_value(*loc, "return_to").value_or("");
-    step(3, "delivery by GET (legacy) to " + endpoint);
+    step(++n, "delivery by GET (legacy) to " + endpoint);
   } else {
     auto t = input_value(delivery.body, "jwt");
     auto action = attribute_after(delivery.body, "<form id=\"zendesk-sso\"", "action");
-    if (!t || !action) return fail("200 but no token form in the page", &delivery);
+    if (!t || !action) {
+      if (delivery.body.find("name=\"user\"") != std::string::npos && delivery.body.find("name=\"password\"") != std::string::npos)
+        return fail("200 but the sign-in form again: the last answer was refused", &delivery);
+      return fail("200 but no token form in the page", &delivery);
+    }
     token = *t;
     endpoint = *action;
     return_to = input_value(delivery.body, "return_to").value_or("");
-    step(3, "delivery by auto-submitting POST form to " + endpoint);
+    step(++n, "delivery by auto-submitting POST form to " + endpoint);
   }
   if (endpoint != jwt_endpoint(cfg->zendesk))
     std::printf("  warning: the configured endpoint is %s (does the helper use another config?)\n",
@@ -342,7 +547,7 @@ int cmd_probe(const Context& ctx) {
     auto it = claims->find(k);
     return it == claims->end() ? std::string("-") : it->is_string() ? it->get<std::string>() : it->dump();
   };
-  step(4, "token verifies with " + cfg->zendesk.secret_file + ": email " + text("email") + ", name " +
+  step(++n, "token verifies with " + cfg->zendesk.secret_file + ": email " + text("email") + ", name " +
               quote_for_log(text("name")) + ", external_id " + text("external_id") + ", iat " + text("iat"));
   std::printf("ok: sign-in works. The token was not sent to Zendesk (that would use it up).\n");
   return kOk;

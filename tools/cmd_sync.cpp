@@ -216,7 +216,7 @@ int cmd_sync(const Context& ctx) {
   if (keys.id_is_external_id)
     if (auto ek = template_key(ascii_lower(cfg->claims.email))) keys.email = *ek;
   const std::string& token_file = api.oauth_token_file.empty() ? api.token_file : api.oauth_token_file;
-  auto token = load_secret_file(token_file);
+  auto token = load_secret_file(token_file, "the API token from Zendesk's admin page (Apps and integrations > APIs)");
   if (!token) {
     std::fprintf(stderr, "zendesk-sso: sync: api.%s: %s\n", api.oauth_token_file.empty() ? "token_file" : "oauth_token_file",
                  token.error().c_str());

@@ -22,6 +22,12 @@ std::size_t on_header(char* p, std::size_t size, std::size_t n, void* out) {
   return size * n;
 }
 
+bool from_our_cgi(const Reply& r) {
+  const std::string* csp = r.header("content-security-policy");
+  return csp && csp->find("default-src 'none'") != std::string::npos &&
+         csp->find("frame-ancestors 'none'") != std::string::npos;
+}
+
 CURLcode perform_request(CURL* c, const std::string& url, const char* method, const std::string* body, Reply& r,
                          std::string& error) {
   char errbuf[CURL_ERROR_SIZE] = {0};

@@ -51,6 +51,11 @@ struct Reply {
 std::size_t on_body(char* p, std::size_t size, std::size_t n, void* reply);
 std::size_t on_header(char* p, std::size_t size, std::size_t n, void* reply);
 
+// Whether the answer is one of zendesk-sso.cgi's own (every one carries its
+// Content-Security-Policy), not the web server's error page: a 503 that is
+// not ours means the web server could not run the CGI at all.
+bool from_our_cgi(const Reply& r);
+
 // One request on c: GET when method is null, else METHOD with body as its
 // body (POST by default, PUT through CURLOPT_CUSTOMREQUEST). Fills r (status,
 // headers, body, effective URL); on a transfer failure returns its code and

@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <pwd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -17,21 +19,30 @@ namespace zsso {
 
 namespace {
 
+std::string mode_text(const struct stat& st) {
+  char m[8];
+  std::snprintf(m, sizeof m, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  return m;
+}
+
+// "zendesk-sso (uid 101)", or the number alone for a uid without a name.
+std::string describe_uid(uid_t uid) {
+  std::string out = "uid " + std::to_string(uid);
+  if (const passwd* pw = ::getpwuid(uid)) return pw->pw_name + (" (" + out + ")");
+  return out;
+}
+
 // Regular, owned by root (or us), writable by nobody else.
 Result<void> check_owner_and_mode(const std::string& path, const struct stat& st,
                                   TrustedOwner owner = TrustedOwner::root_or_running_user) {
   if (!S_ISREG(st.st_mode)) return Error{path + ": not a regular file"};
   if (owner == TrustedOwner::root && st.st_uid != 0)
-    return Error{path + ": owned by uid " + std::to_string(st.st_uid) + "; must be owned by root"};
+    return Error{path + ": owned by " + describe_uid(st.st_uid) + "; it must be owned by root"};
   if (st.st_uid != 0 && st.st_uid != ::geteuid())
-    return Error{path + ": owned by uid " + std::to_string(st.st_uid) +
-                 "; must be owned by root or uid " + std::to_string(::geteuid())};
+    return Error{path + ": owned by " + describe_uid(st.st_uid) + ", read here by " + describe_uid(::geteuid()) +
+                 "; " + std::string(kOwnerRule)};
   if (st.st_mode & (S_IWGRP | S_IWOTH))
-    return Error{path + ": group- or world-writable (mode " + [&] {
-      char m[8];
-      std::snprintf(m, sizeof m, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-      return std::string(m);
-    }() + "); run chmod go-w"};
+    return Error{path + ": group- or world-writable (mode " + mode_text(st) + "); run chmod go-w"};
   return {};
 }
 
@@ -47,7 +58,7 @@ Result<Buffer> read_checked(const std::string& path, const TrustedFileRules& rul
   if (::fstat(fd.get(), &st) != 0) return Error{path + ": " + errno_text(errno)};
   if (auto ok = check_owner_and_mode(path, st); !ok) return Error{ok.error()};
   if (!rules.allow_world_readable && (st.st_mode & S_IROTH))
-    return Error{path + ": world-readable; run chmod 0640 (root:GROUP of its one reader; zendesk-sso check says which)"};
+    return Error{path + ": world-readable (mode " + mode_text(st) + "); " + std::string(kSecretRule)};
   if (static_cast<std::size_t>(st.st_size) > rules.max_size)
     return Error{path + ": larger than " + std::to_string(rules.max_size) + " bytes"};
 

@@ -24,7 +24,7 @@ bool constant_time_equal(const void* a, const void* b, std::size_t n) noexcept {
   return diff == 0;
 }
 
-Result<Secret> load_secret_file(const std::string& path) {
+Result<Secret> load_secret_file(const std::string& path, std::string_view holds) {
   TrustedFileRules rules;
   rules.max_size = 4096;
   rules.allow_world_readable = false;
@@ -36,7 +36,7 @@ Result<Secret> load_secret_file(const std::string& path) {
     b.pop_back();
     if (!b.empty() && b.back() == '\r') b.pop_back();
   }
-  if (b.empty()) return Error{path + ": empty; paste the shared secret from Zendesk's admin page"};
+  if (b.empty()) return Error{path + ": empty; it must hold " + std::string(holds)};
   for (unsigned char c : b)
     if (c < 0x20 || c == 0x7f)
       return Error{path + ": contains a control character or more than one line"};

@@ -388,6 +388,35 @@ class Pages(OathStack, unittest.TestCase):
             self.restart_broker()
 
 
+    def probe(self, user, *lines):
+        cli = Path(os.environ["ZSSO_BUILD_DIR"]) / "tools" / "zendesk-sso"
+        return subprocess.run([str(cli), "--config", str(self.s.sandbox.config_path), "probe", self.s.login_url,
+                               "--user", user], input="".join(line + "\n" for line in lines),
+                              capture_output=True, text=True, timeout=120)
+
+    def test_probe_answers_each_question_from_the_next_stdin_line(self):
+        # zendesk-sso probe on a two-step stack (issue 25.4): the password,
+        # then the code on the next line; with no line left it names the question.
+        r = self.probe("bob", self.s.passwords["bob"])
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("[2] POST 200: password taken, the stack asks more", r.stdout)
+        self.assertRegex(r.stdout, r'FAILED: the PAM stack asked "[^"]*(OATH|code)[^"]*" after the password, and '
+                                   r"stdin has no line 2: give each further answer on its own line")
+        self.assertNotIn("no token form", r.stdout)
+        code = self.code("bob")
+        r = self.probe("bob", self.s.passwords["bob"], code)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertRegex(r.stdout, r'\[3\] POST 200: the stack asked "[^"]*(OATH|code)[^"]*", answered from stdin')
+        self.assertIn(f"[4] delivery by auto-submitting POST form to {self.s.standin.url}/access/jwt", r.stdout)
+        self.assertIn("[5] token verifies with", r.stdout)
+        self.assertIn("ok: sign-in works", r.stdout)
+        for secret in (self.s.passwords["bob"], code):
+            self.assertNotIn(secret, r.stdout + r.stderr)
+        r = self.probe("bob", self.s.passwords["bob"], wrong_code(self.keys["bob"]))
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertRegex(r.stdout, r'FAILED: POST 401 after the stack asked "[^"]*": refused \(a wrong or already used code')
+
+
 class DirectMode(BrokerStack, unittest.TestCase):
     """No broker.socket: the CGI runs PAM itself and cannot hold a
     conversation. Its answers every password prompt with the form's password

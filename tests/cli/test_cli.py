@@ -196,24 +196,40 @@ class Check(unittest.TestCase):
         self.assertGreaterEqual(len(err.strip().splitlines()), 2)
 
     def test_secret_file_problems(self):
+        # Each refusal states the rule in the one wording and is followed by
+        # the command that fixes it (issue 25.6). The example is in broker
+        # mode: the broker's group (zendesk-sso) reads the secret.
         secret = os.path.join(self.f.dir, "secret")
+        own = f"fix: chown root:zendesk-sso {secret} && chmod 0640 {secret}"
         os.chmod(secret, 0o644)
-        self.assert_check_fails(self.f.config, "zendesk.secret_file", "world-readable")
+        err = self.assert_check_fails(self.f.config, "zendesk.secret_file",
+                                      "world-readable (mode 0644); a secret is for its one reader: root:GROUP 0640",
+                                      own)
+        self.assertNotIn("check says which", err)
         os.chmod(secret, 0o620)
-        self.assert_check_fails(self.f.config, "group- or world-writable")
+        self.assert_check_fails(self.f.config, "group- or world-writable", own)
         os.chmod(secret, 0o600)
         with open(secret, "w"):
             pass
-        self.assert_check_fails(self.f.config, "empty")
+        self.assert_check_fails(self.f.config, "empty; it must hold the shared secret from Zendesk's admin page",
+                                f"fix: cat > {secret}   # paste the shared secret from Zendesk, Enter, Ctrl-D")
         os.remove(secret)
-        self.assert_check_fails(self.f.config, "No such file")
+        self.assert_check_fails(self.f.config, "No such file",
+                                f"fix: install -m 0640 -o root -g zendesk-sso /dev/null {secret} && cat > {secret}")
         os.symlink(os.path.join(self.f.dir, "secret-agents"), secret)
-        self.assert_check_fails(self.f.config, "symbolic link")
+        self.assert_check_fails(self.f.config, "symbolic link",
+                                f'fix: put the file itself there: cp --remove-destination "$(readlink -f {secret})"')
         os.remove(secret)
         self.f.write("secret", SECRET, 0o600)
         if os.geteuid() == 0:
             os.chown(secret, 65534, 65534)
-            self.assert_check_fails(self.f.config, "owned by uid 65534")
+            err = self.assert_check_fails(self.f.config, "owned by uid 65534, read here by root (uid 0); "
+                                          "it must be owned by root or by the user that reads it", own)
+            self.assertNotIn("must be owned by root or uid 0", err)
+        # Every problem line has its fix line.
+        for line in err.splitlines():
+            if "zendesk.secret_file" in line:
+                self.assertIn("\n" + line + "\n  fix: ", "\n" + err, err)
 
     def test_email_template_without_at_is_a_warning(self):
         cfg = self.variant('"email": "{user}@acme.com"', '"email": "{user}"')
@@ -500,12 +516,30 @@ class Session(unittest.TestCase):
         for args in (["session"], ["session", "revoke"], ["session", "revoke-all", "x"]):
             self.assertEqual(self.f.run(*args, config=self.config)[0], 2)
 
+    def test_check_advises_revoke_all_for_an_empty_session_key(self):
+        # The guide's order: the config line, the empty file, then revoke-all.
+        # Between the last two, check names the key and the command that
+        # writes it, never "the shared secret from Zendesk" (issue 25.5).
+        self.f.write("session-key", "", 0o640)
+        rc, out, err = self.f.run("check", config=self.config)
+        self.assertEqual(rc, 1, out)
+        self.assertIn(f"session: {self.key}: empty; it must hold a key: zendesk-sso session revoke-all writes one\n"
+                      "  fix: zendesk-sso session revoke-all", err)
+        self.assertNotIn("Zendesk's admin page", err)
+        self.assertNotIn("paste", err)
+        os.remove(self.key)
+        rc, out, err = self.f.run("check", config=self.config)
+        self.assertIn("  fix: zendesk-sso session revoke-all", err)
+        self.assertEqual(self.f.run("session", "revoke-all", config=self.config)[0], 0)
+        self.assertEqual(self.f.run("check", config=self.config)[0], 0)
+
     def test_check_names_a_bad_session_key(self):
         self.f.write("session-key", "short\n", 0o600)
         rc, out, err = self.f.run("check", config=self.config)
         self.assertEqual(rc, 1)
         self.assertIn("session: ", err)
         self.assertIn("shorter than 32 bytes", err)
+        self.assertIn("  fix: zendesk-sso session revoke-all", err)
 
 
 class Usage(unittest.TestCase):

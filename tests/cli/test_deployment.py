@@ -12,6 +12,7 @@ import pwd
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +25,13 @@ SHIPPED = sys.argv[3]
 IS_ROOT = os.geteuid() == 0
 TAG = f"{os.getpid() % 100000}"
 WEB, BROKER, OTHER = f"zsso-tw{TAG}", f"zsso-tb{TAG}", f"zsso-tx{TAG}"
+
+
+def unused_port():
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def sh(*argv):
@@ -161,8 +169,32 @@ class Deployment(unittest.TestCase):
         self.write_config(["nosuchuser-zsso", OTHER])
         self.assert_fails('broker.allowed_peers: "nosuchuser-zsso" is not a user on this host',
                           f"broker.allowed_peers does not include the web server's user {WEB}",
-                          "peer not in broker.allowed_peers",
+                          f"broker: the broker refused {WEB} (the web server's user): not in broker.allowed_peers",
                           f'add "{WEB}" to broker.allowed_peers')
+
+    def test_ping_refused_by_a_broker_with_other_peers_says_so(self):
+        # check's config admits the web server; the broker reads another
+        # that does not: the ping's refusal is named as what happened
+        # (issue 25.11), not as "no answer … unavailable (peer not in …)".
+        other = os.path.join(self.dir, "broker.json")
+        with open(self.config) as f:
+            text = f.read()
+        self.write(other, text.replace(f'"allowed_peers": ["{WEB}"]', f'"allowed_peers": ["{OTHER}"]'), "root", 0o644)
+        self.stop_broker()
+        log = os.path.join(self.dir, "other.log")
+        with open(log, "w") as fh:
+            self.broker = subprocess.Popen([AUTHD, "--config", other, "--listen", self.socket,
+                                            "--socket-group", WEB, "--log-stderr"],
+                                           stdin=subprocess.DEVNULL, stdout=fh, stderr=fh)
+        for _ in range(500):
+            if "listening on" in self.read(log):
+                break
+            time.sleep(0.01)
+        err = self.assert_fails(f"broker: the broker refused {WEB} (the web server's user): not in "
+                                "broker.allowed_peers of the config it reads\n"
+                                f'  fix: add "{WEB}" to broker.allowed_peers in the broker\'s config {self.config}')
+        self.assertNotIn("no answer to a ping", err)
+        self.assertNotIn("unavailable (peer not in", err)
 
     def test_allowed_peers_by_group(self):
         self.write_config([f"@{WEB}"])
@@ -229,9 +261,15 @@ class Deployment(unittest.TestCase):
         os.mkdir(os.path.join(self.apache, "conf-enabled"))
         with open(os.path.join(self.apache, "conf-enabled", "zendesk-sso.conf"), "w") as f:
             f.write("ScriptAlias /zendesk /usr/lib/cgi-bin/zendesk-sso/zendesk-sso.cgi\n")
+        port = unused_port()   # no Apache runs here: asking it for /health is a warning
+        with open(os.path.join(self.apache, "ports.conf"), "w") as f:
+            f.write(f"Listen {port}\n")
         rc, out, err = self.check(web=None)
         self.assertEqual(rc, 0, err)
         self.assertIn(f"files open as {WEB} (web server, {self.apache}/envvars)", out)
+        self.assertIn(f"warning: web server: GET http://127.0.0.1:{port}/zendesk/health (Apache, {self.apache}/"
+                      "conf-enabled/zendesk-sso.conf): ", err)
+        self.assertIn("is Apache running? The CGI was not tried", err)
         # The conf is enabled, and nothing serves it over HTTPS.
         self.assertIn("warning: Apache serves /zendesk/login over plain HTTP only (mod_ssl is not enabled)", err)
         self.assertIn("a2enmod ssl && a2ensite default-ssl", err)
@@ -239,10 +277,11 @@ class Deployment(unittest.TestCase):
         open(os.path.join(self.apache, "mods-enabled", "ssl.load"), "w").close()
         os.mkdir(os.path.join(self.apache, "sites-enabled"))
         with open(os.path.join(self.apache, "sites-enabled", "default-ssl.conf"), "w") as f:
-            f.write("<VirtualHost _default_:443>\n  SSLEngine on\n</VirtualHost>\n")
+            f.write(f"<VirtualHost _default_:{port}>\n  SSLEngine on\n</VirtualHost>\n")
         rc, out, err = self.check(web=None)
         self.assertEqual(rc, 0, err)
         self.assertNotIn("plain HTTP", err)
+        self.assertIn(f"GET https://127.0.0.1:{port}/zendesk/health", err, "the TLS site's port, over HTTPS")
 
     def test_direct_mode_secret_is_the_web_servers(self):
         with open(self.config) as f:
@@ -261,16 +300,19 @@ class Deployment(unittest.TestCase):
         sites = os.path.join(self.nginx, "sites-enabled")
         os.mkdir(sites)
         site = os.path.join(sites, "intranet")
+        port = unused_port()   # nothing listens: the /health question is a warning
         with open(site, "w") as f:
-            f.write("server {\n  listen 80;\n  location /zendesk/ { include snippets/zendesk-sso.conf; }\n}\n")
+            f.write(f"server {{\n  listen {port};\n  location /zendesk/ {{ include snippets/zendesk-sso.conf; }}\n}}\n")
         rc, out, err = self.check()
         self.assertEqual(rc, 0, err)
         self.assertIn(f'warning: nginx: {site} serves zendesk-sso but has no "listen ... ssl"', err)
+        self.assertIn(f"warning: web server: GET http://127.0.0.1:{port}/zendesk/health (nginx, {site})", err)
         with open(site, "w") as f:
-            f.write("server {\n  listen 443 ssl;\n  location /zendesk/ { include snippets/zendesk-sso.conf; }\n}\n")
+            f.write(f"server {{\n  listen {port} ssl;\n  location /zendesk/ {{ include snippets/zendesk-sso.conf; }}\n}}\n")
         rc, out, err = self.check()
         self.assertEqual(rc, 0, err)
         self.assertNotIn("nginx:", err)
+        self.assertIn(f"GET https://127.0.0.1:{port}/zendesk/health (nginx, {site})", err)
 
     def test_unknown_web_user(self):
         rc, out, err = self.check(web="nosuchuser-zsso")

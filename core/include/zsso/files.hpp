@@ -5,11 +5,19 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 #include "zsso/result.hpp"
 #include "zsso/secret.hpp"
 
 namespace zsso {
+
+// The rules, in the words every message (the CGI's, the broker's,
+// pam_zendesk's, zendesk-sso check's) and the docs use.
+inline constexpr std::string_view kOwnerRule = "it must be owned by root or by the user that reads it";
+inline constexpr std::string_view kSecretRule =
+    "a secret is for its one reader: root:GROUP 0640, GROUP the reading user's (broker mode: zendesk-sso, "
+    "direct mode: www-data)";
 
 struct TrustedFileRules {
   std::size_t max_size = 1 << 20;

@@ -60,6 +60,8 @@ class Secret {
 // group- or world-writable, world-readable, owned by someone other than root
 // or the running user, empty, or larger than 4 KiB. One trailing newline
 // (LF or CRLF) is trimmed; the bytes are the HMAC key as-is (never decoded).
-Result<Secret> load_secret_file(const std::string& path);
+// holds: what belongs in the file, for the "empty" message.
+inline constexpr std::string_view kZendeskSecretHolds = "the shared secret from Zendesk's admin page";
+Result<Secret> load_secret_file(const std::string& path, std::string_view holds = kZendeskSecretHolds);
 
 }  // namespace zsso
