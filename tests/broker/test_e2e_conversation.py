@@ -534,6 +534,14 @@ class RealAccountStack(BrokerStack):
                 "account  required   pam_unix.so\n"
                 f"account  required   {module} config={config}\n"
                 "password required   pam_unix.so yescrypt\n")
+            # The shipped stack's shape: a password stack that changes nothing.
+            cls.password_denied = cls.add_pam_service(
+                f"{tag}-deny",
+                f"auth     requisite  {module} config={config}\n"
+                "auth     required   pam_unix.so\n"
+                "account  required   pam_unix.so\n"
+                f"account  required   {module} config={config}\n"
+                "password required   pam_deny.so\n")
             s.configure({"pam": {"service": cls.two_factor},
                          "claims": {"email": "{user}@example.test", "tags_from_groups": []}})
             s.start()
@@ -580,9 +588,11 @@ class RealAccountStack(BrokerStack):
         run(["faillock", "--dir", str(self.faillock), "--user", self.user, "--reset"])
         self.use_service(self.two_factor)
 
-    def use_service(self, service, **helper):
-        self.s.configure({"pam": {"service": service}})
-        self.s.config["helper"].pop("password_change_url", None)
+    def use_service(self, service, change_expired_passwords=False, **helper):
+        self.s.configure({"pam": {"service": service},
+                          "broker": {"change_expired_passwords": change_expired_passwords}})
+        for key in ("password_change_url", "help_contact"):
+            self.s.config["helper"].pop(key, None)
         self.s.configure({"helper": helper})
         self.s.sandbox.write_config(self.s.config)   # read anew by the CGI and the broker per request
 
@@ -644,7 +654,7 @@ class RealAccount(RealAccountStack, unittest.TestCase):
         return self.walk(b, page, answer), seen
 
     def test_expired_password_is_changed_through_the_pages(self):
-        self.use_service(self.password_change)
+        self.use_service(self.password_change, change_expired_passwords=True)
         run(["chage", "-d", "0", self.user])
         b = Browser(self.s)
         (done, asked), labels = self.walk_password_change(b, REAL_PASSWORD, NEW_PASSWORD)
@@ -663,6 +673,47 @@ class RealAccount(RealAccountStack, unittest.TestCase):
         for log in (self.broker_log(), self.s.apache.error_log()):
             self.assertNotIn(NEW_PASSWORD, log)
             self.assertNotIn(REAL_PASSWORD, log)
+
+    def assert_told_password_expired(self, r, help_shown):
+        # An honest page: the password expired, where to get help; never the
+        # "may not sign in" of a refused account, and no token.
+        self.assertEqual(r.status, 403, r.body)
+        self.assertIn("Your password has expired and must be changed before you can sign in.", r.body)
+        self.assertNotIn("may not sign in", r.body)
+        self.assertNotIn('name="jwt"', r.body)
+        self.assertNotIn('name="conversation"', r.body)
+        if help_shown:
+            self.assertIn("The contact below can help you.", r.body)
+            self.assertIn("IT service desk, extension 4711", r.body)
+        else:
+            self.assertIn("Ask your IT support how to change it.", r.body)
+        self.cgi_log_line(r"403 password expired user=(\"%s\"|unknown\(%d bytes\)), told to change it elsewhere: "
+                          % (re.escape(self.user), len(self.user)))
+        # Nothing was changed, and nothing counted against the account.
+        self.assertIn("password must be changed", run(["chage", "-l", self.user]))
+        self.assertEqual(self.failures(), [])
+
+    def test_expired_password_shipped_default_says_so_and_names_the_help_contact(self):
+        self.use_service(self.password_denied, help_contact="IT service desk, extension 4711")
+        run(["chage", "-d", "0", self.user])
+        self.assert_told_password_expired(Browser(self.s).start(self.user, REAL_PASSWORD), help_shown=True)
+        self.assertIn("pam_acct_mgmt: password expired; told to change it elsewhere (broker.change_expired_passwords "
+                      "is off, helper.password_change_url empty)", self.broker_log())
+        # The page only after the right password: a wrong one is a wrong password.
+        self.assertEqual(Browser(self.s).start(self.user, "not-the-password").status, 401)
+
+    def test_expired_password_shipped_default_without_help_contact(self):
+        self.use_service(self.password_denied)
+        run(["chage", "-d", "0", self.user])
+        self.assert_told_password_expired(Browser(self.s).start(self.user, REAL_PASSWORD), help_shown=False)
+
+    def test_expired_password_a_stack_that_cannot_change_it_says_so(self):
+        # Opted in, but the stack's password lines change nothing (pam_deny):
+        # still the honest page, and the log says why.
+        self.use_service(self.password_denied, change_expired_passwords=True)
+        run(["chage", "-d", "0", self.user])
+        self.assert_told_password_expired(Browser(self.s).start(self.user, REAL_PASSWORD), help_shown=False)
+        self.assertIn("pam_acct_mgmt: password expired; not changed: PAM service", self.broker_log())
 
     def test_expired_password_sent_to_password_change_url(self):
         self.use_service(self.password_change, password_change_url="https://passwords.acme.test/change?user=%u&x=1")

@@ -609,11 +609,48 @@ class Logout(StackCase):
 
 class Health(StackCase):
     """GET /health for load balancers: 200 "ok" when the config loads, 503
-    "unavailable" when not; ip_ranges apply unless helper.health_from_anywhere."""
+    "unavailable" when not; ip_ranges apply unless helper.health_from_anywhere.
+    Its log line says when the clock is not synchronised (the kernel's answer
+    from tests/e2e/fake_clock.c; issue 24.3)."""
 
     @classmethod
     def prepare(cls, s):
         s.configure({"network": {"ip_ranges": ["127.0.0.1/32"]}})
+        cls.clock = s.fake_clock()
+
+    def health_log_line(self):
+        """GET /health (200 "ok"), and the CGI's line for it."""
+        before = set(self.s.web.error_log().splitlines())
+        r = fetch("GET", self.s.base_url + "/health")
+        self.assertEqual((r.status, r.body), (200, "ok\n"))
+        for _ in range(50):   # the CGI's stderr reaches the error log right after the response
+            lines = [l for l in self.s.web.error_log().splitlines() if " health" in l and l not in before]
+            if lines:
+                self.assertEqual(len(lines), 1, lines)
+                return lines[0]
+            time.sleep(0.05)
+        self.fail("no log line for GET /health")
+
+    def test_an_unsynchronised_clock_is_in_the_health_line_and_the_answer_stays_ok(self):
+        self.clock.set("unsynchronised")
+        self.addCleanup(self.clock.set, "synchronised")
+        line = self.health_log_line()
+        self.assertIn("200 health: the system clock is not synchronised (the kernel's adjtimex status: STA_UNSYNC): "
+                      "Zendesk refuses a token whose iat is more than 3 minutes off its own clock", line)
+        self.assertIn("timedatectl set-ntp true", line)
+
+    def test_a_synchronised_clock_says_nothing(self):
+        self.clock.set("synchronised")
+        line = self.health_log_line()
+        self.assertIn('"/zendesk/health": 200 health', line)
+        self.assertNotIn("synchronised", line)
+
+    def test_a_clock_state_it_cannot_read_says_nothing_either(self):
+        # Under a seccomp filter (systemd's ProtectClock=) adjtimex fails: /health
+        # cannot tell, and says nothing on every probe; check says it once.
+        self.clock.set("unreadable")
+        self.addCleanup(self.clock.set, "synchronised")
+        self.assertNotIn("synchronised", self.health_log_line())
 
     def _curl(self, interface, url):
         out = subprocess.run(["curl", "-sS", "--interface", interface, "-w", "\n%{http_code} %{content_type}",
