@@ -117,7 +117,7 @@ Response Handler::deliver(const std::string& token, std::string_view return_to, 
   // The form token and any conversation cookie have done their job.
   r.header("Set-Cookie", csrf_cookie("", 0));
   if (!cookie_values(req_.cookie, conversation_cookie_name()).empty())
-    r.header("Set-Cookie", cookie(conversation_cookie_name(), "", 0));
+    r.header("Set-Cookie", conversation_cookie("", 0));
   if (cfg_.zendesk.delivery == Delivery::get) {
     r.status = 302;
     r.header("Location", jwt_get_url(cfg_.zendesk, token, return_to));

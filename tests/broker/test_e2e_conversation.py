@@ -43,14 +43,16 @@ PROMPT_FIELD = re.compile(r'<label for="(answer\d+)">(.*?)</label>\n'
 class Browser:
     """A cookie jar and the form fields of the last page."""
 
-    def __init__(self, stack):
+    def __init__(self, stack, headers=None, login_url=None):
         self.s = stack
+        self.headers = dict(headers or {})   # sent with every request (a proxy's, say)
+        self.login_url = login_url or stack.login_url
         self.jar = {}
         self.set_cookies = []   # every Set-Cookie header seen, in order
 
     def request(self, method, url, fields=None):
         cookie = "; ".join(f"{k}={v}" for k, v in self.jar.items())
-        r = fetch(method, url, body=fields, headers={"Cookie": cookie} if cookie else {})
+        r = fetch(method, url, body=fields, headers={**self.headers, **({"Cookie": cookie} if cookie else {})})
         for header in r.all("Set-Cookie"):
             self.set_cookies.append(header)
             name, rest = header.split("=", 1)
@@ -62,17 +64,17 @@ class Browser:
         return r
 
     def start(self, user, password, query=""):
-        form = self.request("GET", self.s.login_url + query)
+        form = self.request("GET", self.login_url + query)
         assert form.status == 200, form.body
         fields = hidden_fields(form.body)
         fields.update({"user": user, "password": password})
-        return self.request("POST", self.s.login_url, fields)
+        return self.request("POST", self.login_url, fields)
 
     def answer(self, page, *answers, fields=None):
         f = dict(fields if fields is not None else hidden_fields(page.body))
         for i, a in enumerate(answers):
             f[f"answer{i}"] = a
-        return self.request("POST", self.s.login_url, f)
+        return self.request("POST", self.login_url, f)
 
 
 def prompts(page):
@@ -272,6 +274,41 @@ class Pages(OathStack, unittest.TestCase):
         self.assertRegex(self.broker_log(), r'conversation %s step 1: answered' % tag)
         for log in (self.broker_log(), self.s.apache.error_log()):
             self.assertNotIn(self.s.passwords["alice"], log)
+
+    def test_over_https_the_conversation_cookie_is_host_prefixed(self):
+        # Issue 22.8: behind a trusted TLS-terminating proxy the conversation
+        # cookie, like the CSRF cookie, is __Host-, Secure, Path=/, so a
+        # sibling host can neither set nor shadow it; a profile's keeps its
+        # suffix. The bare name (what another host could plant) does not count.
+        self.s.configure({"network": {"trusted_proxies": ["127.0.0.1/32"]}, "profiles": {"agents": {}}})
+        self.s.sandbox.write_config(self.s.config)
+        self.restart_broker()
+        try:
+            for path, name in (("", "__Host-zsso_conv"), ("/agents", "__Host-zsso_conv_agents")):
+                with self.subTest(name=name):
+                    b = Browser(self.s, headers={"X-Forwarded-Proto": "https"}, login_url=self.s.login_url + path)
+                    page = b.start("alice", self.s.passwords["alice"])
+                    self.assertEqual(page.status, 200, page.body)
+                    conv = [c for c in page.all("Set-Cookie") if "zsso_conv" in c]
+                    self.assertEqual(len(conv), 1, page.all("Set-Cookie"))
+                    self.assertRegex(conv[0], "^" + re.escape(name) + r"=[0-9a-f]{16,64}; Path=/; Max-Age=\d+; "
+                                              r"HttpOnly; SameSite=Strict; Secure$")
+            # The base route's conversation: the bare name is refused, the prefixed one completes.
+            b = Browser(self.s, headers={"X-Forwarded-Proto": "https"})
+            page = b.start("alice", self.s.passwords["alice"])
+            binding = b.jar.pop("__Host-zsso_conv")
+            b.jar["zsso_conv"] = binding
+            r = b.answer(page, self.code("alice"))
+            self.assertEqual(r.status, 410, r.body)
+            self.cgi_log_line(r"410 continue request without this browser's conversation cookie")
+            del b.jar["zsso_conv"]
+            b.jar["__Host-zsso_conv"] = binding
+            assert_alice_token(self, self.delivered_token(b.answer(page, self.code("alice"))), self.s.secret)
+        finally:
+            self.s.config["network"].pop("trusted_proxies", None)
+            self.s.config.pop("profiles", None)
+            self.s.sandbox.write_config(self.s.config)
+            self.restart_broker()
 
     def test_the_prompt_label_is_escaped(self):
         # pam_oath puts the user name in its prompt; this one has markup in it.
