@@ -186,7 +186,7 @@ fail() { RESULTS+=("FAIL   $1"); echo "FAIL: $1"; FAILED=$((FAILED + 1)); }
 known() { RESULTS+=("KNOWN  $1"); echo "KNOWN FAILURE: $1"; KNOWN=$((KNOWN + 1)); }
 
 # Our units' journal lines since CURSOR (a scenario's start).
-UNITS=(-u 'zendesk-sso*' -u apache2.service -u nginx.service -u 'fcgiwrap*' -u 'krb5*' -u systemd-journald.service)
+UNITS=(-u 'zendesk-sso*' -u apache2.service -u nginx.service -u 'fcgiwrap*' -u 'krb5*' -u 'sssd*' -u systemd-journald.service)
 journal_since() {
 	echo "--- journal (our units) since the scenario started:"
 	in_ct journalctl --no-pager -q -o short-monotonic --after-cursor="$1" "${UNITS[@]}" | tail -n 150
