@@ -648,7 +648,7 @@ class RealAccount(RealAccountStack, unittest.TestCase):
         run(["chage", "-d", "0", self.user])
         b = Browser(self.s)
         page = b.start(self.user, REAL_PASSWORD)
-        self.assertEqual([label for label, _, _ in prompts(page)], ["One-time code"], page.body)
+        self.assertEqual(len(prompts(page)), 1, page.body)   # the code
         r = b.answer(page, self.code())
         self.assertEqual(r.status, 302, r.body)
         self.assertEqual(r.header("Location"),
