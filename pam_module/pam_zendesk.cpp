@@ -37,10 +37,12 @@ int guarded(pam_handle_t* pamh, int on_exception, int argc, const char** argv, W
 
 // The failure delay this module asks libpam for, as pam_unix does by default.
 // libpam waits the longest delay any module of the stack asked for (varied
-// around it) after every failed pam_authenticate, so
-// asking before any decision makes a refusal by this gate (unknown user,
-// root, outside the ranges), a lock and a wrong password take the same time
-// from outside, whatever the rest of the stack does.
+// around it) after every failed pam_authenticate: asking before any decision
+// gives a refusal by this gate (unknown user, root, outside the ranges) the
+// delay a wrong password gets, for any program that runs the stack.
+// zendesk-sso (broker and direct mode) replaces it (PAM_FAIL_DELAY) with its
+// own deadline from the request's start, as libpam's jitter is the same for requests begun in the same
+// second and leaves the password hash's time visible (issue 22).
 constexpr unsigned kFailDelayMicroseconds = 2'000'000;
 
 ZSSO_PAM_EXPORT int pam_sm_authenticate(pam_handle_t* pamh, int /*flags*/, int argc, const char** argv) {

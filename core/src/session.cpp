@@ -15,6 +15,7 @@ namespace zsso {
 namespace {
 constexpr std::string_view kMacLabel = "zendesk-sso session v1";
 constexpr std::string_view kIdLabel = "zendesk-sso session key id v1";
+constexpr std::string_view kPasswordLabel = "zendesk-sso session password v2";
 constexpr std::size_t kMac = kSessionMac;
 }  // namespace
 
@@ -66,7 +67,31 @@ Result<SessionKeys> SessionKeys::load(const SessionConfig& cfg) {
   return keys;
 }
 
-Result<std::string> SessionKeys::issue(const Session& s) {
+std::optional<std::string> SessionKeys::bound_to(Key& k, const std::string& user, const SessionCredential& cred) {
+  if (cred.kind == SessionCredential::Kind::none) return std::string("n");
+  // The hash is already one-way; keyed, so the cookie gives no offline test
+  // of a guessed password, and tied to the user so it cannot be moved.
+  SecureBytes input;
+  auto add = [&](std::string_view part) { input.insert(input.end(), part.begin(), part.end()); };
+  add(kPasswordLabel);
+  input.push_back('\0');
+  add(user);
+  input.push_back('\0');
+  add(cred.password_hash);
+  unsigned char mac[kMac];
+  const bool ok = k.mac->mac({reinterpret_cast<const char*>(input.data()), input.size()}, mac);
+  if (!ok) return std::nullopt;
+  std::string out = "p";
+  base64url_encode_append(out, mac, kSessionBoundBytes);
+  secure_wipe(mac, sizeof mac);
+  return out;
+}
+
+Result<std::string> SessionKeys::issue(const Session& s_in, const SessionCredential& cred) {
+  Session s = s_in;
+  auto bound = bound_to(current_, s.user, cred);
+  if (!bound) return Error{"HMAC failed"};
+  s.bound = std::move(*bound);
   auto signed_part = session_signed_part(s, current_.id);
   if (!signed_part) return Error{"session fields out of range"};
   std::string v = std::move(*signed_part);
@@ -79,10 +104,13 @@ Result<std::string> SessionKeys::issue(const Session& s) {
 }
 
 SessionVerdict SessionKeys::verify(std::string_view value, std::string_view profile, std::int64_t now,
-                                   const SessionConfig& limits) {
+                                   const SessionConfig& limits, const SessionCredential& cred) {
   SessionVerdict out;
   auto p = parse_session_cookie(value);
-  if (!p) return out;
+  if (!p) {
+    if (is_old_session_format(value)) out.check = SessionCheck::old_format;
+    return out;
+  }
   Key* key = nullptr;
   if (p->session.key_id == current_.id) key = &current_;
   else if (previous_ && p->session.key_id == previous_->id) key = &*previous_;
@@ -102,6 +130,13 @@ SessionVerdict SessionKeys::verify(std::string_view value, std::string_view prof
   else if (limits.max_seconds <= 0 || now - s.issued_at >= limits.max_seconds) out.check = SessionCheck::expired;
   else if (limits.idle_seconds > 0 && now - s.last_used >= limits.idle_seconds) out.check = SessionCheck::idle;
   else out.check = SessionCheck::ok;
+  if (out.check == SessionCheck::ok) {
+    // With the key that signed the value (a previous key's sessions stay bound too).
+    auto expect_bound = bound_to(*key, s.user, cred);
+    if (!expect_bound || expect_bound->size() != s.bound.size() ||
+        CRYPTO_memcmp(expect_bound->data(), s.bound.data(), s.bound.size()) != 0)
+      out.check = SessionCheck::credential_changed;
+  }
   return out;
 }
 

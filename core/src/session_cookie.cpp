@@ -12,7 +12,8 @@ namespace zsso {
 
 namespace {
 
-constexpr std::string_view kVersion = "1";
+constexpr std::string_view kVersion = "2";
+constexpr std::string_view kOldVersion = "1";
 constexpr std::size_t kMaxSeconds = 12;   // decimal digits of a time (year 33658 and below)
 
 bool is_profile_text(std::string_view n) {
@@ -40,9 +41,17 @@ bool is_lower_hex(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-// The value split at its dots: exactly seven parts.
-std::optional<std::array<std::string_view, 7>> split(std::string_view v) {
-  std::array<std::string_view, 7> parts;
+// "n", or "p" and the base64url of kSessionBoundBytes bytes.
+bool is_bound_text(std::string_view b) {
+  if (b == "n") return true;
+  if (b.size() < 2 || b.front() != 'p') return false;
+  auto raw = base64url_decode(b.substr(1));
+  return raw && raw->size() == kSessionBoundBytes && base64url_encode(*raw) == b.substr(1);
+}
+
+// The value split at its dots: exactly eight parts.
+std::optional<std::array<std::string_view, 8>> split(std::string_view v) {
+  std::array<std::string_view, 8> parts;
   std::size_t i = 0;
   while (true) {
     auto dot = v.find('.');
@@ -70,26 +79,28 @@ std::optional<SessionCookieParts> parse_session_cookie(std::string_view value) {
   if (!issued || !last || *last < *issued) return std::nullopt;
   auto profile = base64url_decode(p[4]);
   auto user = base64url_decode(p[5]);
-  auto mac = base64url_decode(p[6]);
+  auto mac = base64url_decode(p[7]);
   if (!profile || !user || !mac || mac->size() != kSessionMac) return std::nullopt;
-  if (!is_profile_text(*profile) || !is_user_text(*user)) return std::nullopt;
+  if (!is_profile_text(*profile) || !is_user_text(*user) || !is_bound_text(p[6])) return std::nullopt;
   SessionCookieParts out;
   out.session.profile = std::move(*profile);
   out.session.user = std::move(*user);
   out.session.issued_at = *issued;
   out.session.last_used = *last;
   out.session.key_id = std::string(p[1]);
-  out.signed_part = value.substr(0, value.size() - p[6].size() - 1);
+  out.session.bound = std::string(p[6]);
+  out.signed_part = value.substr(0, value.size() - p[7].size() - 1);
   out.mac = std::move(*mac);
   return out;
 }
 
 std::optional<std::string> session_signed_part(const Session& s, std::string_view key_id) {
   if (!is_profile_text(s.profile) || !is_user_text(s.user) || s.issued_at < 0 || s.last_used < s.issued_at ||
-      std::to_string(s.last_used).size() > kMaxSeconds)
+      std::to_string(s.last_used).size() > kMaxSeconds || !is_bound_text(s.bound))
     return std::nullopt;
   return std::string(kVersion) + "." + std::string(key_id) + "." + std::to_string(s.issued_at) + "." +
-         std::to_string(s.last_used) + "." + base64url_encode(s.profile) + "." + base64url_encode(s.user);
+         std::to_string(s.last_used) + "." + base64url_encode(s.profile) + "." + base64url_encode(s.user) + "." +
+         s.bound;
 }
 
 std::string session_cookie_name(std::string_view profile) {
@@ -111,8 +122,15 @@ const char* to_string(SessionCheck c) {
     case SessionCheck::future: return "issued in the future";
     case SessionCheck::expired: return "past session.max_seconds";
     case SessionCheck::idle: return "unused for longer than session.idle_seconds";
+    case SessionCheck::old_format: return "made by an older version (sign in again)";
+    case SessionCheck::credential_changed: return "the password changed since the sign-in (or its hash is no longer readable)";
   }
   return "?";
+}
+
+bool is_old_session_format(std::string_view value) {
+  return value.size() > kOldVersion.size() && value.substr(0, kOldVersion.size()) == kOldVersion &&
+         value[kOldVersion.size()] == '.';
 }
 
 std::optional<Session> parse_session_unverified(std::string_view value) {

@@ -15,6 +15,7 @@
 #include <ctime>
 #include <optional>
 
+#include "failure_deadline.hpp"
 #include "login.hpp"
 #include "peer.hpp"
 #include "throttle.hpp"
@@ -103,7 +104,7 @@ bool same_secret(std::string_view a, std::string_view b) {
 class Connection : public Asker {
  public:
   Connection(int fd, const ServeOptions& opt)
-      : fd_(fd), opt_(opt), start_(wire::Clock::now()) {}
+      : fd_(fd), opt_(opt), start_(wire::Clock::now()), request_start_(start_) {}
 
   int run();
 
@@ -138,6 +139,20 @@ class Connection : public Asker {
     return sent ? 0 : 1;
   }
 
+  // A refused password sign-in (every kind a bad login): answered at the
+  // failure deadline from the current request's start, whatever the reason.
+  int answer_refusal(const Config& cfg, const wire::Response& resp, std::string decision) {
+    if (!fd_.valid()) return answer(resp);
+    const FailureDeadline deadline(std::chrono::milliseconds(cfg.broker.failure_delay_ms));
+    // The sleep must not meet the PAM watchdog: it has its own bound.
+    ::alarm(static_cast<unsigned>((deadline.delay() + deadline.jitter_range()).count() / 1000 + 2 +
+                                  opt_.io_timeout.count()));
+    const FailureDeadline::Answered a = deadline.wait(request_start_);
+    // An overrun's answer time is the work's own: see FailureDeadline::wait.
+    log(a.overran || a.random_failed ? LOG_WARNING : LOG_NOTICE, decision + a.describe());
+    return answer(resp);
+  }
+
   int refuse(wire::Status status, wire::Detail detail, const std::string& why) {
     log(LOG_WARNING, why);
     return answer({status, detail, {}});
@@ -165,6 +180,7 @@ class Connection : public Asker {
   UniqueFd fd_;                 // the connection the next answer goes to (none while waiting)
   const ServeOptions& opt_;
   wire::Clock::time_point start_;
+  wire::Clock::time_point request_start_;   // the current request's (the first, or the step's answer)
   std::optional<Peer> peer_;
   std::vector<std::string> allowed_peers_;
   std::string request_id_;
@@ -250,6 +266,7 @@ bool Connection::wait_for_answer(const std::vector<wire::Message>& page, std::ve
     if (n <= 0) continue;
     UniqueFd conn(::accept4(conv_.get(), nullptr, nullptr, SOCK_CLOEXEC));
     if (!conn.valid()) continue;
+    const auto arrived = wire::Clock::now();
     auto who = peer_of(conn.get());
     if (!who || !peer_allowed(allowed_peers_, *who)) {
       log(LOG_WARNING, "conversation socket: refused a peer not in broker.allowed_peers" +
@@ -297,6 +314,7 @@ bool Connection::wait_for_answer(const std::vector<wire::Message>& page, std::ve
       continue;
     }
     request_id_ = req.request_id;
+    request_start_ = arrived;
     log(LOG_INFO, "answered");
     answers = std::move(req.answers);
     fd_ = std::move(conn);
@@ -389,20 +407,19 @@ int Connection::run() {
   login.client_address = req.client_address;
   login.profile = req.profile;
   login.request_id = req.request_id;
+  login.caller_paces_failures = true;
   // Guessing from one address: refused without PAM, like a wrong password
-  // and after about as long (pam_unix's failure delay), so the page and the
-  // time say nothing new. The account's owner elsewhere is not affected.
+  // and at the same failure deadline, so the page and the time say nothing
+  // new. The account's owner elsewhere is not affected.
   const Throttle throttle(throttle_dir(socket_base_), cfg.broker);
   const bool throttled_pair = throttle.enabled() && !req.remote_user && !req.client_address.empty();
   if (throttled_pair) {
     if (auto wait = throttle.banned(req.user, req.client_address, ::time(nullptr))) {
-      ::sleep(2);
       const std::string why = "throttled: too many failed sign-ins of this account from " + req.client_address +
                               " (broker.max_failures); " + std::to_string(*wait) + " s left";
-      log(LOG_NOTICE, "user " + user_for_log(req.user) + ": bad_login (" + why + ")");
       wire::Response refused(wire::Status::bad_login, wire::Detail::pam);
       refused.cause = why;
-      return answer(refused);
+      return answer_refusal(cfg, refused, "user " + user_for_log(req.user) + ": bad_login (" + why + ")");
     }
   }
 
@@ -427,6 +444,7 @@ int Connection::run() {
     log(LOG_NOTICE, decision + "; nobody is waiting for the answer");
     return 1;
   }
+  if (resp.status == wire::Status::bad_login) return answer_refusal(cfg, resp, decision + pam_delay_note(out));
   log(out.status == LoginStatus::ok ? LOG_INFO : LOG_NOTICE, decision);
   return answer(resp);
 }

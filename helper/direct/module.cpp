@@ -3,12 +3,14 @@
 // only for a route without broker.socket (see direct_module.h). It does what
 // the broker does for one request, in the CGI's process: the PAM
 // transaction, and the session cookie when sessions are on.
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <new>
 #include <string>
 
 #include "direct_module.h"
+#include "failure_deadline.hpp"
 #include "login.hpp"
 #include "zsso/config.hpp"
 #include "zsso/secret.hpp"
@@ -25,6 +27,7 @@ char* c_copy(const std::string& s) {
 const char* or_empty(const char* s) { return s ? s : ""; }
 
 zsso::LoginOutcome run(const zsso_direct_request& in) {
+  const auto start = zsso::FailureDeadline::Clock::now();
   auto cfg = zsso::load_config(or_empty(in.config_path), or_empty(in.profile));
   if (!cfg) return {zsso::LoginStatus::unavailable, {}, "direct mode: config: " + cfg.error()};
   if (in.from_session) {
@@ -42,7 +45,15 @@ zsso::LoginOutcome run(const zsso_direct_request& in) {
   lr.client_address = or_empty(in.client_address);
   lr.profile = or_empty(in.profile);
   lr.request_id = or_empty(in.request_id);
+  lr.caller_paces_failures = true;
   zsso::LoginOutcome out = zsso::pam_login(*cfg, lr);
+  // As the broker does (answer_refusal): every refusal at one deadline from
+  // the request's start, libpam's own delay skipped (issue 22).
+  if (out.status == zsso::LoginStatus::bad_login) {
+    const zsso::FailureDeadline deadline(std::chrono::milliseconds(cfg->broker.failure_delay_ms));
+    const auto a = deadline.wait(start);
+    out.detail += pam_delay_note(out) + a.describe();
+  }
   // As the broker does (attach_new_session): a new session after a sign-in.
   if (out.status == zsso::LoginStatus::ok && cfg->session.enabled()) {
     auto cookie = zsso::new_session_cookie(*cfg, lr.user, lr.profile, in.now);

@@ -26,6 +26,10 @@ struct LoginRequest {
   std::string profile;        // config profile ("" = base)
   std::string request_id;     // for log lines
   std::string binding;        // broker mode: the browser's conversation cookie value
+  // The caller answers refusals at its own deadline (the broker's
+  // FailureDeadline): libpam's failure delay is replaced by a hook that only
+  // notes what it would have waited (LoginOutcome::pam_delay_skipped_ms).
+  bool caller_paces_failures = false;
 };
 
 // The next step of a conversation the broker holds (broker mode only).
@@ -40,8 +44,9 @@ struct ContinueRequest {
 
 enum class LoginStatus {
   ok,            // token holds the signed JWT
-  bad_login,     // pam_authenticate failed: wrong password or unknown user (never told apart)
-  not_allowed,   // pam_acct_mgmt failed: ranges, groups, uid, expired, locked
+  bad_login,     // pam_authenticate failed: wrong password or unknown user (never told apart); also
+                 // pam_acct_mgmt after a correct password, which must not confirm it (issue 22)
+  not_allowed,   // pam_acct_mgmt failed without a password (REMOTE_USER, sessions): ranges, groups, uid, expired
   unavailable,   // broker down / PAM misconfigured / token not produced: 503
   error,         // anything else: 500
   prompt,        // the stack asks more: show messages, answer with broker_continue
@@ -68,6 +73,9 @@ struct LoginOutcome {
   // The last answer of a multi-step sign-in: the user name the broker's
   // conversation started with (the later steps' requests do not carry it).
   std::string user;
+  // With caller_paces_failures: the failure delay libpam would have slept
+  // after a failed pam_authenticate (its hook ran instead); -1: none.
+  long pam_delay_skipped_ms = -1;
 };
 
 // Asks the person signing in, for a PAM conversation that needs more than
@@ -89,6 +97,8 @@ class Asker {
 // one, a stack that asks more than the password is refused (503, "needs the
 // broker"), as a web request cannot wait for a second answer.
 LoginOutcome pam_login(const Config& cfg, const LoginRequest& req, Asker* asker = nullptr);
+// "; libpam's failure delay (N ms) skipped" for a refusal's log line, or nothing.
+std::string pam_delay_note(const LoginOutcome& out);
 
 // The same through the broker at cfg.broker.socket.
 LoginOutcome broker_login(const Config& cfg, const LoginRequest& req);

@@ -31,6 +31,7 @@ struct ConversationData {
   int prompts_refused = 0;
   int passwords_given = 0;
   int binary_refused = 0;
+  long fail_delay_skipped_ms = -1;         // what libpam would have slept (skip_fail_delay)
   // What the modules told the user (pam_faillock: "The account is locked due
   // to 3 failed logins."), kept for the log.
   std::vector<std::string> said;
@@ -164,6 +165,16 @@ extern "C" int answer_prompts(int n, const struct pam_message** msg, struct pam_
   }
 }
 
+// libpam's failure delay, replaced (PAM_FAIL_DELAY) when the caller answers
+// refusals at its own deadline: libpam calls this instead of sleeping, with
+// the conversation's appdata. Its sleep would be seeded with the second the
+// transaction began, the same for requests sent together, so the work before
+// it (a password hash only admitted accounts reach) would show (issue 22).
+extern "C" void skip_fail_delay(int status, unsigned usec, void* appdata) {
+  auto* data = static_cast<ConversationData*>(appdata);
+  if (data && status != PAM_SUCCESS) data->fail_delay_skipped_ms = static_cast<long>(usec / 1000);
+}
+
 // Owns the handle; pam_end gets the status of the last call, as modules expect.
 class PamTransaction {
  public:
@@ -226,6 +237,11 @@ std::string conversation_note(const ConversationData& data) {
 
 }  // namespace
 
+std::string pam_delay_note(const LoginOutcome& out) {
+  if (out.pam_delay_skipped_ms < 0) return {};
+  return "; libpam's failure delay (" + std::to_string(out.pam_delay_skipped_ms) + " ms) skipped";
+}
+
 LoginOutcome pam_login(const Config& cfg, const LoginRequest& req, Asker* asker) {
   if (req.user.empty()) return outcome(LoginStatus::bad_login, "empty user name");
   // pam_zendesk.so signs with the secret at the very end: one it cannot use
@@ -248,6 +264,11 @@ LoginOutcome pam_login(const Config& cfg, const LoginRequest& req, Asker* asker)
     if (rc != PAM_SUCCESS) return outcome(LoginStatus::error, svc + "pam_set_item(PAM_RHOST): " + tx.error(rc));
   }
 
+  if (req.caller_paces_failures) {
+    int rc = tx.track(pam_set_item(tx.get(), PAM_FAIL_DELAY, reinterpret_cast<const void*>(&skip_fail_delay)));
+    if (rc != PAM_SUCCESS) return outcome(LoginStatus::error, svc + "pam_set_item(PAM_FAIL_DELAY): " + tx.error(rc));
+  }
+
   if (!req.password_checked_by_web_server) {
     int rc = tx.track(pam_authenticate(tx.get(), PAM_DISALLOW_NULL_AUTHTOK));
     if (rc != PAM_SUCCESS) {
@@ -263,7 +284,9 @@ LoginOutcome pam_login(const Config& cfg, const LoginRequest& req, Asker* asker)
       // PAM_AUTH_ERR), a refused prompt is a stack we cannot serve.
       if (data.prompts_refused) return outcome(LoginStatus::unavailable, std::move(why));
       if (is_service_failure(rc) && rc != PAM_CONV_ERR) return outcome(LoginStatus::unavailable, std::move(why));
-      return outcome(LoginStatus::bad_login, std::move(why));
+      LoginOutcome bad = outcome(LoginStatus::bad_login, std::move(why));
+      bad.pam_delay_skipped_ms = data.fail_delay_skipped_ms;
+      return bad;
     }
   }
 
@@ -297,6 +320,12 @@ LoginOutcome pam_login(const Config& cfg, const LoginRequest& req, Asker* asker)
     std::string why = svc + "pam_acct_mgmt: " + tx.error(rc) + what_pam_said(data) + conversation_note(data);
     if (data.no_answer) return outcome(LoginStatus::gone, std::move(why));
     if (is_service_failure(rc)) return outcome(LoginStatus::unavailable, std::move(why));
+    // After a correct password, a refusal of the account (chage -E, a policy
+    // only the account stack checks) would confirm the password if it showed:
+    // it looks like a wrong password (page, status and time: the caller's deadline);
+    // the log keeps the reason. A password just changed here was known already.
+    if (!req.password_checked_by_web_server && !changed_password)
+      return outcome(LoginStatus::bad_login, "refused after a correct password (answered as a bad login): " + why);
     return outcome(LoginStatus::not_allowed, std::move(why));
   }
 

@@ -98,7 +98,8 @@ class World:
         # The shipped shape: the policy gate first in auth, so refusals look like bad logins.
         self.sb.write_service("zendesk-sso", self.sb.standard_stack())
         # The agents' service leaves the policy to account (pam_zendesk stays in auth,
-        # optional, for setcred), so its refusals come back as not_allowed.
+        # optional, for setcred): its refusals come after a correct password, and
+        # look like a wrong one (issue 22, point 4).
         self.sb.write_service("zendesk-sso-agents",
                               "auth     required   {matrix} passdb={passdb}\n"
                               "auth     optional   {module} config={config} profile=agents\n"
@@ -240,10 +241,15 @@ class Login(unittest.TestCase):
         self.assertEqual(self.w.login("alice", "wonderland", "--address", "192.0.2.1")["status"],
                          "bad_login")
 
-    def test_account_policy_refusal_is_not_allowed(self):
-        out = self.w.login("mallory", "evil", "--profile", "agents")
-        self.assertEqual(out["status"], "not_allowed", out)
+    def test_account_refusal_after_a_correct_password_looks_like_a_bad_login(self):
+        # Issue 22, point 4: "not allowed" here would confirm mallory's password.
+        out = self.w.login("mallory", "evil", "--profile", "agents", "--request-id", "rid-acct")
+        self.assertEqual(out["status"], "bad_login", out)
         self.assertEqual(out["token"], "")
+        # The log keeps the real reason.
+        self.assertRegex(self.w.log_text(), r'request "rid-acct": user "mallory" from 10\.1\.2\.3 profile agents: '
+                                            r'bad_login \(refused after a correct password \(answered as a bad login\): '
+                                            r'PAM service zendesk-sso-agents: pam_acct_mgmt')
 
     def test_profile_uses_the_profiles_pam_service(self):
         out = self.w.login("alice", "wonderland", "--profile", "agents")
@@ -537,6 +543,52 @@ class Throttling(unittest.TestCase):
             self.w.login("alice", "guess", "--address", addr)
         self.assertEqual(self.w.login("alice", "wonderland", "--address", addr)["status"], "ok",
                          "2 + 2 failures with a success between never reach 3")
+
+
+class RefusalDeadline(unittest.TestCase):
+    """Issue 22, points 3, 4 and 11: every kind of refused password sign-in
+    is answered at the broker's failure deadline (from the request's start,
+    one jitter distribution for all), with libpam's own failure delay
+    skipped. Deterministic: it checks that each refusal took that path (the
+    broker's line for it), never how long anything took; the deadline itself
+    is proven under an injected clock (broker.failure_deadline.*)."""
+
+    PACED = r"; (answered at the failure deadline, \d+ ms after the request|answered \d+ ms after the request, " \
+            r"\d+ ms past the failure deadline)"
+
+    def setUp(self):
+        self.w = World(self, config_extra={"broker": {"max_failures": 2, "failure_window": 600,
+                                                      "ban_seconds": 60}}).start()
+        self.addCleanup(self.w.stop)
+
+    def refused(self, rid, user, password, *extra):
+        out = self.w.login(user, password, "--request-id", rid, *extra)
+        self.assertEqual(out["status"], "bad_login", out)
+        return out
+
+    def test_every_refusal_kind_is_answered_at_the_failure_deadline(self):
+        pam_kinds = {"rid-unknown": ("nosuchuser", "wonderland"),
+                     "rid-gate": ("mallory", "evil"),              # denied group: the auth gate refuses
+                     "rid-wrong": ("alice", "not-wonderland")}
+        for rid, (user, password) in pam_kinds.items():
+            self.refused(rid, user, password)
+        # The right password, then the account stack refuses (issue 22, point 4).
+        self.refused("rid-acct", "mallory", "evil", "--profile", "agents")
+        # A throttled pair, refused without PAM (point 11).
+        for i in range(2):
+            self.refused(f"rid-guess{i}", "alice", "guess", "--address", "10.66.6.6")
+        self.refused("rid-banned", "alice", "wonderland", "--address", "10.66.6.6")
+        log = self.w.log_text()
+        for rid in [*pam_kinds, "rid-guess0", "rid-guess1"]:
+            # libpam asked for its delay (pam_zendesk's 2 s) and the broker skipped it.
+            self.assertRegex(log, rf'request "{rid}": [^\n]*: bad_login \([^\n]*\); libpam\'s failure delay '
+                                  rf'\(\d+ ms\) skipped{self.PACED}')
+        self.assertRegex(log, rf'request "rid-acct": [^\n]*: bad_login \(refused after a correct password[^\n]*\)'
+                              rf'{self.PACED}')
+        self.assertRegex(log, rf'request "rid-banned": user "alice": bad_login \(throttled: [^\n]*\){self.PACED}')
+        # Successes are not held back.
+        self.assertEqual(self.w.login("alice", "wonderland", "--request-id", "rid-ok")["status"], "ok")
+        self.assertNotRegex(log + self.w.log_text(), r'request "rid-ok": [^\n]*failure deadline')
 
 
 class Concurrency(unittest.TestCase):

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: BSD-3-Clause
-"""Every refused sign-in takes the same time from outside (issue 14, point 1).
+"""Every refused sign-in takes the same time from outside (issue 14, point 1;
+issue 22, points 3 and 4).
 
 Root only (CI): a throwaway local account with a password, a system account
 (refused by the access policy: uid below min_uid), the shipped local-accounts
@@ -9,12 +10,15 @@ its own faillock folder) in /etc/pam.d, zendesk-sso-authd as root, and the
 CGI under a private Apache in broker mode: browser -> Apache -> CGI -> broker
 -> real libpam and pam_unix. All removed afterwards.
 
-It times POST /login for an unknown user, the policy-refused system account
-and the eligible account with a wrong password, interleaved, and checks
-that the medians are within a factor of 1.5 of each other: a measured
-property of the answers (the same failure delay for all three), not a
-threshold on speed. Before pam_zendesk asked libpam for a failure delay,
-the first two took about 10 ms and the third about 2 s (pam_unix's delay).
+It posts the form for an unknown user, the policy-refused system account,
+the eligible account with a wrong password and, expired with `chage -E 0`,
+the eligible account with its right password, and checks that each got the
+same 401 page and that the broker answered each at its failure deadline
+(its line for the request says so, and that libpam's own delay was skipped
+where PAM asked for one). Deterministic: it proves the path each refusal
+took, never compares times (a statistical rule would fail an honest fix by
+chance); the deadline itself is proven under an injected clock
+(broker.failure_deadline.*) and measured by bench/timing/refusal_pairs.py.
 """
 
 import atexit
@@ -25,7 +29,6 @@ import pwd
 import re
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,12 +48,8 @@ BUILD = Path(os.environ["ZSSO_BUILD_DIR"])
 SOURCE = Path(os.environ["ZSSO_SOURCE_DIR"])
 IS_ROOT = os.geteuid() == 0
 WAIT = 60
-# Per kind: three kinds, about 2 s each, so about 50 s in all. libpam varies
-# each delay by up to half either way; with 8 samples the medians of three
-# equal distributions stray past a factor of 1.5 about once in 4000 runs
-# (5 samples: once in 150).
-SAMPLES = 8
-FACTOR = 1.5
+PACED = r"; (answered at the failure deadline, \d+ ms after the request|answered \d+ ms after the request, " \
+        r"\d+ ms past the failure deadline)"
 PASSWORD = "Fd-c0rrect-Horse-9"
 SECRET = "Qw8eR7tY6uI5oP4aS3dF2gH1jK0lZ9xC8vB7nM6qW5eR4tY3"
 PREFIX = "zsso-fd-"    # zsso-fd-<pid>-u (eligible), -s (system account), PAM service zsso-fd-<pid>
@@ -192,7 +191,7 @@ class FailureDelay(unittest.TestCase):
         cls.cleanup()
 
     def post(self, user, password):
-        """One sign-in through the form; returns (status, seconds the POST took)."""
+        """One sign-in through the form; returns (response, seconds the POST took)."""
         form = fetch("GET", self.login_url)
         self.assertEqual(form.status, 200, form.body)
         name, morsel = next(iter(form.cookies().items()))
@@ -209,21 +208,28 @@ class FailureDelay(unittest.TestCase):
         self.assertEqual(ok.status, 200, ok.body + self.apache.error_log()[-2000:] + self.broker_log.read_text())
         self.assertIn("jwt", ok.body)
 
-        kinds = {"unknown user": (f"{PREFIX}{os.getpid()}-x", PASSWORD),
-                 "policy-refused system account": (self.system_user, PASSWORD),
-                 "eligible account, wrong password": (self.user, "not-" + PASSWORD)}
-        times = {k: [] for k in kinds}
-        for _ in range(SAMPLES):   # interleaved, so drift on a busy machine hits all three alike
-            for kind, (user, password) in kinds.items():
+        kinds = {"unknown user": (f"{PREFIX}{os.getpid()}-x", PASSWORD, True),
+                 "policy-refused system account": (self.system_user, PASSWORD, True),
+                 "eligible account, wrong password": (self.user, "not-" + PASSWORD, True),
+                 "expired account, right password": (self.user, PASSWORD, False)}
+        report = []
+        for kind, (user, password, pam_delay) in kinds.items():
+            expired = kind.startswith("expired")
+            if expired:
+                run(["chage", "-E", "0", self.user])
+            try:
                 r, seconds = self.post(user, password)
-                self.assertEqual(r.status, 401, f"{kind}: {r.body}")
-                self.assertIn("The user name or password is incorrect.", r.body)
-                times[kind].append(seconds)
-        medians = {k: statistics.median(v) for k, v in times.items()}
-        report = ", ".join(f"{k}: median {m * 1000:.0f} ms of {[round(t * 1000) for t in times[k]]}"
-                           for k, m in medians.items())
-        print(report)
-        self.assertLessEqual(max(medians.values()), FACTOR * min(medians.values()), report)
+            finally:
+                if expired:
+                    run(["chage", "-E", "-1", self.user])
+            report.append(f"{kind}: {seconds * 1000:.0f} ms")
+            self.assertEqual(r.status, 401, f"{kind}: {r.body}")
+            self.assertIn("The user name or password is incorrect.", r.body)
+            rid = re.search(r"Request id: <code>([A-Za-z0-9_-]+)</code>", r.body).group(1)
+            skipped = r"; libpam's failure delay \(\d+ ms\) skipped" if pam_delay else ""
+            self.assertRegex(self.broker_log.read_text(), rf'request "{rid}": [^\n]*: bad_login \([^\n]*\)'
+                                                          rf'{skipped}{PACED}', kind)
+        print(", ".join(report))   # for the reader; not a pass rule
 
 
 if __name__ == "__main__":

@@ -5,7 +5,9 @@ web server can read neither it nor the Zendesk secret), verifies the cookie
 a "session" request carries and runs the account checks; the CGI only passes
 cookies on. BrokerSessions runs tests/e2e/session_checks.py's checks;
 RealAccountSessions (root only) shows a real local account locked with
-`usermod -L` gets no token from its session."""
+`usermod -L` gets no token from its session, that changing its password
+ends its sessions, and that an expired account's right password looks like
+a wrong one (issue 22, points 4 and 6)."""
 
 import atexit
 import json
@@ -17,7 +19,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.environ["ZSSO_SOURCE_DIR"], "tests", "e2e"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from session_checks import COOKIE, RETURN_TO, session_cookie_of, write_key  # noqa: E402
+from session_checks import COOKIE, RETURN_TO, make_cookie, session_cookie_of, write_key  # noqa: E402
 from session_checks import SessionChecks  # noqa: E402
 from test_e2e_broker import BrokerStackCase  # noqa: E402
 from zsso_e2e import Stack, apache_user, fetch, hidden_fields  # noqa: E402
@@ -79,7 +81,7 @@ class RealAccountSessions(unittest.TestCase):
             s = cls.s
             cls.socket = str(s.dir / "authd.sock")
             key = str(s.dir / "session-key")
-            write_key(key)
+            cls.key_text = write_key(key)
             s.configure({"broker": {"socket": cls.socket, "allowed_peers": ["nobody"]},
                          "network": {"ip_ranges": ["127.0.0.0/8"]},
                          "pam": {"service": cls.m.service},
@@ -138,6 +140,53 @@ class RealAccountSessions(unittest.TestCase):
             subprocess.run(["usermod", "-U", self.m.user], check=True, capture_output=True, timeout=WAIT)
         # The same cookie works again once unlocked: the lock was the reason.
         self.assert_token(self.again(value))
+
+    def assert_form_only(self, r):
+        self.assertNotIn('name="jwt"', r.body)
+        self.assertIn('name="password"', r.body, "the form again")
+
+    def set_password(self, password):
+        subprocess.run(["chpasswd"], input=f"{self.m.user}:{password}\n", text=True, check=True,
+                       capture_output=True, timeout=WAIT)
+
+    def test_password_change_ends_its_sessions(self):
+        # Issue 22, point 6: a copied session cookie must not outlive the password.
+        r = self.s.sign_in(self.m.user, self.password)
+        self.assert_token(r)
+        value = session_cookie_of(r)[0]
+        self.assert_token(self.again(value))
+        # Reset to the very same password: a new salt, so a new hash, and a reset counts.
+        self.set_password(self.password)
+        refused = self.again(value)
+        self.assertNotIn('name="jwt"', refused.body)
+        self.assertIn('name="password"', refused.body, "the form again")
+        self.assertIn("the password changed since the sign-in", self.log_path.read_text())
+        # The binding is as documented: an independent implementation's cookie
+        # bound to today's hash works, one bound to yesterday's does not.
+        with open("/etc/shadow") as shadow:
+            today = next(line.split(":")[1] for line in shadow if line.split(":")[0] == self.m.user)
+        self.assert_token(self.again(make_cookie(self.key_text, self.m.user, password_hash=today)))
+        self.assert_form_only(self.again(make_cookie(self.key_text, self.m.user, password_hash=today + "x")))
+        # The password works, and the new session it makes does too.
+        r = self.s.sign_in(self.m.user, self.password)
+        self.assert_token(r)
+        self.assert_token(self.again(session_cookie_of(r)[0]))
+
+    def test_expired_account_with_its_right_password_looks_like_a_wrong_one(self):
+        # Issue 22, point 4: chage -E 0 must not confirm the password (status,
+        # page and the failure deadline alike); the log keeps the reason.
+        subprocess.run(["chage", "-E", "0", self.m.user], check=True, capture_output=True, timeout=WAIT)
+        try:
+            right = self.s.sign_in(self.m.user, self.password)
+            wrong = self.s.sign_in(self.m.user, "not-" + self.password)
+        finally:
+            subprocess.run(["chage", "-E", "-1", self.m.user], check=True, capture_output=True, timeout=WAIT)
+        self.assertEqual((right.status, wrong.status), (401, 401), right.body)
+        self.assertIn("The user name or password is incorrect.", right.body)
+        self.assertNotIn("may not sign in", right.body)
+        log = self.log_path.read_text()
+        self.assertRegex(log, r"bad_login \(refused after a correct password \(answered as a bad login\): "
+                              r"[^\n]*pam_acct_mgmt[^\n]*\); answered (at the failure deadline|\d+ ms after)")
 
     def test_expired_account_gets_no_token_from_its_session(self):
         r = self.s.sign_in(self.m.user, self.password)

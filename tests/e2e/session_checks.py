@@ -32,14 +32,24 @@ def b64(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def make_cookie(key, user, profile="", issued=None, last=None):
-    """A session cookie value signed with key (the key file's bytes)."""
+def make_cookie(key, user, profile="", issued=None, last=None, password_hash=None, version=2):
+    """A session cookie value signed with key (the key file's bytes), bound
+    to password_hash (the account's shadow hash) or, when None, to nothing
+    (the test users live in nss_wrapper, with no shadow entry). version=1:
+    the older format, without the binding."""
     key = key.encode() if isinstance(key, str) else key
     issued = int(time.time()) if issued is None else issued
     last = issued if last is None else last
     mac_key = hmac.new(key, b"zendesk-sso session v1", hashlib.sha256).digest()
     kid = hmac.new(key, b"zendesk-sso session key id v1", hashlib.sha256).digest()[:4].hex()
-    value = f"1.{kid}.{issued}.{last}.{b64(profile.encode())}.{b64(user.encode())}"
+    value = f"{version}.{kid}.{issued}.{last}.{b64(profile.encode())}.{b64(user.encode())}"
+    if version >= 2:
+        if password_hash is None:
+            value += ".n"
+        else:
+            digest = hmac.new(mac_key, b"zendesk-sso session password v2\0" + user.encode() + b"\0"
+                              + password_hash.encode(), hashlib.sha256).digest()
+            value += ".p" + b64(digest[:16])
     return value + "." + b64(hmac.new(mac_key, value.encode(), hashlib.sha256).digest())
 
 
@@ -199,12 +209,15 @@ class SessionChecks:
             "expired": make_cookie(key, "alice", issued=now - self.base_session["max_seconds"] - 5, last=now - 10),
             "idle": make_cookie(key, "alice", issued=now - 100, last=now - self.base_session["idle_seconds"] - 5),
             "garbage": "%00<script>",
+            # The format before sessions were bound to the password (issue 22): sign in again.
+            "older format": make_cookie(key, "alice", version=1),
         }
         for what, bad in cases.items():
             with self.subTest(what):
                 self.assert_form(self.again(bad))
         self.log_line(r'200 form, session not used: .*bad signature')
         self.log_line(r'200 form, session not used: .*issued for another profile')
+        self.log_line(r'200 form, session not used: .*made by an older version \(sign in again\)')
         # The independent implementation's cookie with the right key works: the format is as documented.
         self.assert_token_from_session(self.again(make_cookie(key, "alice")))
 

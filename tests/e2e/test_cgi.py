@@ -48,6 +48,11 @@ def csrf_token():
     return b64url(os.urandom(32))
 
 
+# A refusal's log line when it was answered at the failure deadline (issue 22).
+PACED = (r"; (answered at the failure deadline, \d+ ms after the request|answered \d+ ms after the request, "
+         r"\d+ ms past the failure deadline)")
+
+
 class StackCase(StackTestCase):
     """Assertions shared by the classes below."""
 
@@ -189,6 +194,9 @@ class WrongPassword(StackCase):
         self.assertNotIn("not the password", r.body)
         rid = self.request_id(r.body)
         self.assertIn("401 bad login", self.log_line(rid)[0])
+        # Answered at the failure deadline, libpam's own delay skipped (issue 22,
+        # point 3): the path the refusal took, never its time.
+        self.assertRegex(self.log_line(rid)[0], r"; libpam's failure delay \(\d+ ms\) skipped" + PACED)
 
     def test_unknown_user_looks_exactly_like_a_wrong_password(self):
         a = self._attempt("alice", "not the password")
@@ -766,7 +774,7 @@ class Profiles(StackCase):
             "pam": {"service": "zendesk-sso-agents"},
         }}})
         # the gate in auth only "optional" (it still mints in setcred), so the
-        # account stage is what refuses: 403 rather than 401
+        # account stage is what refuses, after a correct password
         s.add_service("zendesk-sso-agents",
                       "auth     required   {matrix} passdb={passdb}\n"
                       "auth     optional   {module} config={config} profile=agents\n"
@@ -799,11 +807,22 @@ class Profiles(StackCase):
             pyjwt.decode(token, self.s.secret, algorithms=["HS256"])
 
     def test_non_agent_is_refused_by_the_profiles_account_stack(self):
+        # Issue 22, point 4: after a correct password the refusal looks like a
+        # wrong password (page and status), so it does not confirm the password.
         r = self.s.sign_in("alice", self.s.passwords["alice"], path="/login/agents")
-        self.assertEqual(r.status, 403, r.body)
-        self.assertIn("may not sign in", r.body)
+        wrong = self.s.sign_in("alice", "not-" + self.s.passwords["alice"], path="/login/agents")
+        self.assertEqual((r.status, wrong.status), (401, 401), r.body)
+        self.assertIn("The user name or password is incorrect.", r.body)
+        self.assertNotIn("may not sign in", r.body)
         self.assertIn('name="password"', r.body, "the form again")
-        self.assertIn("403 not allowed", self.log_line(self.request_id(r.body))[0])
+        # The same page but for its request id (and the CSRF token it carries).
+        strip = lambda body: re.sub(r'<code>[^<]*</code>|value="[^"]*"', "", body)  # noqa: E731
+        self.assertEqual(strip(r.body), strip(wrong.body))
+        # The log keeps the real reason.
+        line = self.log_line(self.request_id(r.body))[0]
+        self.assertIn("401 bad login", line)
+        self.assertIn("refused after a correct password", line)
+        self.assertRegex(line, PACED)
 
     def test_base_cookie_does_not_count_for_the_profile(self):
         # The browser sends the base's cookie (Path=/zendesk/login) to

@@ -175,8 +175,98 @@ TEST(Session, ParseUnverifiedReadsTheFieldsOnly) {
   EXPECT_EQ(s->last_used - s->issued_at, 7);
   EXPECT_FALSE(parse_session_unverified("1.00000000.1.1..YWxpY2U.x"));
   EXPECT_FALSE(parse_session_unverified(""));
-  EXPECT_FALSE(parse_session_unverified("2" + issue(k).substr(1)));
+  EXPECT_FALSE(parse_session_unverified("3" + issue(k).substr(1)));
   EXPECT_FALSE(parse_session_unverified("1.00000000.01.1..YWxpY2U." + std::string(43, 'A')));
+}
+
+// Issue 22, point 6: a session is bound to the password its sign-in proved.
+SessionCredential password(std::string hash) {
+  SessionCredential c;
+  c.kind = SessionCredential::Kind::password;
+  c.password_hash = std::move(hash);
+  return c;
+}
+
+constexpr std::string_view kHash = "$y$j9T$F5Jx5fExrKuJdh.Ga2Bzq.$Ekc0PlJnmtA2zBl0sNiLNPHGOUtn2n5hUGIDGMrOCn3";
+constexpr std::string_view kNewHash = "$y$j9T$Q5c2wHPdKb8zqBnPd8YBm/$wUDNxFZq9xO8tWn8o0yG7Cq3Y3pQzWsG4k9vLpyR0bA";
+
+std::string issue_bound(SessionKeys& k, const SessionCredential& cred, std::string user = "alice") {
+  Session s;
+  s.user = std::move(user);
+  s.issued_at = kT0;
+  s.last_used = kT0;
+  auto v = k.issue(s, cred);
+  EXPECT_TRUE(v.ok()) << v.error();
+  return *v;
+}
+
+TEST(SessionBinding, AChangedPasswordEndsTheSession) {
+  auto k = keys(kKeyA);
+  std::string v = issue_bound(k, password(std::string(kHash)));
+  EXPECT_TRUE(k.verify(v, "", kT0, limits(), password(std::string(kHash))).ok());
+  // chpasswd, even to the same password: a new salt, a new hash.
+  EXPECT_EQ(k.verify(v, "", kT0, limits(), password(std::string(kNewHash))).check, SessionCheck::credential_changed);
+  // Locked (usermod -L puts "!" in front), or no longer readable: not the same credential.
+  EXPECT_EQ(k.verify(v, "", kT0, limits(), password("!" + std::string(kHash))).check, SessionCheck::credential_changed);
+  EXPECT_EQ(k.verify(v, "", kT0, limits(), {}).check, SessionCheck::credential_changed);
+}
+
+TEST(SessionBinding, AnAccountWithoutAReadableHashIsBoundToNothing) {
+  auto k = keys(kKeyA);
+  std::string v = issue_bound(k, {});
+  EXPECT_EQ(v.substr(v.rfind('.') - 2, 2), ".n");
+  EXPECT_TRUE(k.verify(v, "", kT0, limits(), {}).ok());
+  // The account got a local password since: the session made without it ends.
+  EXPECT_EQ(k.verify(v, "", kT0, limits(), password(std::string(kHash))).check, SessionCheck::credential_changed);
+}
+
+TEST(SessionBinding, TheCookieCarriesAKeyedDigestNotTheHash) {
+  auto a = keys(kKeyA), b = keys(kKeyB);
+  std::string va = issue_bound(a, password(std::string(kHash)));
+  std::string vb = issue_bound(b, password(std::string(kHash)));
+  EXPECT_EQ(va.find("j9T"), std::string::npos);
+  auto bound = [](const std::string& v) {
+    auto parts = parse_session_unverified(v);
+    return parts ? parts->bound : std::string();
+  };
+  ASSERT_EQ(bound(va).size(), 1 + 22u);   // "p" + 16 bytes in base64url
+  EXPECT_EQ(bound(va)[0], 'p');
+  EXPECT_NE(bound(va), bound(vb));        // keyed: another key, another digest
+  // Tied to the user too: the same hash under another name binds differently.
+  EXPECT_NE(bound(va), bound(issue_bound(a, password(std::string(kHash)), "bob")));
+}
+
+TEST(SessionBinding, APreviousKeysSessionStaysBoundAndRefreshesUnderTheNewKey) {
+  auto old = keys(kKeyA);
+  std::string v = issue_bound(old, password(std::string(kHash)));
+  auto rotated = keys(kKeyB, kKeyA);
+  auto r = rotated.verify(v, "", kT0, limits(), password(std::string(kHash)));
+  ASSERT_TRUE(r.ok()) << to_string(r.check);
+  EXPECT_EQ(rotated.verify(v, "", kT0, limits(), password(std::string(kNewHash))).check,
+            SessionCheck::credential_changed);
+  auto refreshed = rotated.issue(r.session, password(std::string(kHash)));
+  ASSERT_TRUE(refreshed.ok());
+  EXPECT_TRUE(keys(kKeyB).verify(*refreshed, "", kT0, limits(), password(std::string(kHash))).ok());
+}
+
+TEST(SessionBinding, AnUnknownBindingKindIsMalformed) {
+  auto k = keys(kKeyA);
+  std::string v = issue_bound(k, {});
+  std::string other = v;
+  other.replace(v.rfind('.') - 1, 1, "k");
+  EXPECT_EQ(k.verify(other, "", kT0, limits()).check, SessionCheck::malformed);
+}
+
+TEST(SessionFormat, VersionOneValuesAreRefusedCleanlyAsOld) {
+  // A value as the previous release made it: seven parts, no binding.
+  auto k = keys(kKeyA);
+  const std::string v1 = "1." + k.current_id() + "." + std::to_string(kT0) + "." + std::to_string(kT0) +
+                         ".." + base64url_encode("alice") + "." + std::string(43, 'A');
+  EXPECT_FALSE(parse_session_unverified(v1));
+  EXPECT_EQ(k.verify(v1, "", kT0, limits()).check, SessionCheck::old_format);
+  EXPECT_FALSE(k.verify(v1, "", kT0, limits()).ok());
+  EXPECT_STREQ(to_string(SessionCheck::old_format), "made by an older version (sign in again)");
+  EXPECT_EQ(issue(k).substr(0, 2), "2.");
 }
 
 TEST(Session, CookieNamesCarryTheHostPrefixAndProfile) {

@@ -29,11 +29,13 @@ class SessionKeys {
   static Result<SessionKeys> load(const SessionConfig& cfg);
   static Result<SessionKeys> from_secrets(const Secret& current, const Secret* previous);
 
-  // A new cookie value signed with the current key (s.key_id is ignored).
-  Result<std::string> issue(const Session& s);
-  // Parses, picks the key by id, checks the MAC, the profile and the lifetimes.
+  // A new cookie value signed with the current key and bound to cred
+  // (s.key_id and s.bound are ignored).
+  Result<std::string> issue(const Session& s, const SessionCredential& cred = {});
+  // Parses, picks the key by id, checks the MAC, the profile, the lifetimes
+  // and that the session is bound to cred, the account's credential now.
   SessionVerdict verify(std::string_view value, std::string_view profile, std::int64_t now,
-                        const SessionConfig& limits);
+                        const SessionConfig& limits, const SessionCredential& cred = {});
   const std::string& current_id() const { return current_.id; }
 
  private:
@@ -42,6 +44,8 @@ class SessionKeys {
     std::unique_ptr<Hs256Key> mac;
   };
   static Result<Key> derive(const Secret& file_key);
+  // The "bound" field for cred under key k (session_cookie.hpp); nullopt on an HMAC failure.
+  static std::optional<std::string> bound_to(Key& k, const std::string& user, const SessionCredential& cred);
   Key current_;
   std::optional<Key> previous_;
 };

@@ -3,10 +3,17 @@
 // signed in as USER for PROFILE at ISSUED, last used at LAST", authenticated
 // with a key every web host (or broker) behind one balancer shares.
 //
-//   value = "1" "." kid "." issued "." last "." b64url(profile) "." b64url(user) "." b64url(mac)
+//   value = "2" "." kid "." issued "." last "." b64url(profile) "." b64url(user) "." bound "." b64url(mac)
 //   kid   = hex of the first 4 bytes of HMAC-SHA256(file key, "zendesk-sso session key id v1")
 //   mac   = HMAC-SHA256(HMAC-SHA256(file key, "zendesk-sso session v1"), everything before the last ".")
+//   bound = what the session is bound to, the credential its sign-in proved (issue 22, point 6):
+//           "p" b64url(first 16 bytes of HMAC-SHA256(the same MAC key,
+//                      "zendesk-sso session password v2" NUL user NUL shadow hash))
+//             a local account's password: a change or reset (a new sp_pwdp) ends the session;
+//           "n" no credential the broker can read (directory accounts, direct mode).
+//           A later kind: the security key that signed in (removing it ends its sessions).
 //
+// Version 1 values (no "bound") are refused as old_format: sign in again.
 // issued and last are decimal seconds since the epoch. The value carries no
 // secret; anything changed in it fails the MAC (compared in constant time).
 // The key id only picks which key to try (current or previous, during a
@@ -41,11 +48,24 @@ struct Session {
   std::int64_t issued_at = 0;          // the password (or REMOTE_USER) sign-in
   std::int64_t last_used = 0;          // the last sign-in from this session
   std::string key_id;                  // set by parse/issue
+  std::string bound;                   // the "bound" field (set by parse/issue; see above)
 };
+
+// What a session is bound to, read where it is signed and verified (the
+// broker): the seam for every credential kind the "bound" field can carry.
+struct SessionCredential {
+  enum class Kind { none, password };
+  Kind kind = Kind::none;
+  std::string password_hash;           // kind password: the account's shadow hash (sp_pwdp)
+};
+
+inline constexpr std::size_t kSessionBoundBytes = 16;
 
 // The structure alone, no MAC check: for log lines about a value the broker
 // has verified already, and for the fuzzer. nullopt for anything malformed.
 std::optional<Session> parse_session_unverified(std::string_view value);
+// A value of the retired version 1 format ("1." ...), told apart for the log.
+bool is_old_session_format(std::string_view value);
 
 // A value taken apart for SessionKeys::verify: the fields, the bytes the MAC
 // covers (a view into the value) and the MAC itself (kSessionMac bytes).
@@ -56,11 +76,15 @@ struct SessionCookieParts {
 };
 std::optional<SessionCookieParts> parse_session_cookie(std::string_view value);
 
-// Everything before the MAC for s under key_id ("1.kid.issued.last.profile.user");
+// Everything before the MAC for s under key_id ("2.kid.issued.last.profile.user.bound");
 // nullopt when a field is out of range (bad profile or user text, times).
 std::optional<std::string> session_signed_part(const Session& s, std::string_view key_id);
 
-enum class SessionCheck { ok, malformed, unknown_key, forged, wrong_profile, future, expired, idle };
+enum class SessionCheck {
+  ok, malformed, unknown_key, forged, wrong_profile, future, expired, idle,
+  old_format,          // a version 1 value, from before sessions were bound to a credential
+  credential_changed,  // the password was changed or reset since the sign-in (or can no longer be read)
+};
 const char* to_string(SessionCheck c);
 
 struct SessionVerdict {
