@@ -49,6 +49,6 @@ if [ -f "$build/CMakeCache.txt" ]; then
 else
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZSSO_TESTS=OFF -DZSSO_BENCH=OFF >/dev/null
 fi
-cmake --build "$build" -j"$(nproc)" --target zendesk-sso-cgi pam_zendesk zendesk-sso
+cmake --build "$build" -j"$(nproc)" --target zendesk-sso-cgi pam_zendesk zendesk-sso zsso_translations
 # Debian's python3 (python3-jwt), not whatever python3 comes first on PATH.
 exec /usr/bin/python3 "$root/tests/e2e/zsso_e2e.py" demo --build "$build" --source "$root" "$@"

@@ -5,6 +5,11 @@
 #      then Release builds with gcc and clang (what packagers build)
 #   2. hardening: the suites again under ASan+UBSan, and the libFuzzer smoke runs
 #   3. the .deb: built, linted, installed, tested against the installed files, purged (root only)
+#   4. booted systemd: that .deb installed in a Debian 12 booted with systemd-nspawn, set up as
+#      README.Debian says, every scenario of tests/systemd/ through Apache -> CGI -> the socket-
+#      activated broker under its real unit (root only; scripts/systemd-test.sh). The root
+#      filesystem is built once (mmdebstrap, 1-5 minutes) and cached in /var/tmp; with it
+#      cached the stage takes 1-3 minutes
 # Usage:
 #   scripts/test.sh              everything
 #   scripts/test.sh -L unit      stage 1 only, with these ctest arguments
@@ -60,6 +65,7 @@ if [ $# -eq 0 ]; then
   stage "Release builds (gcc, clang)" release_builds
   [ -x "$root/scripts/hardening.sh" ] && stage "hardening (sanitizers, fuzzers)" "$root/scripts/hardening.sh"
   [ -x "$root/scripts/package-test.sh" ] && stage "package (.deb installed and purged)" "$root/scripts/package-test.sh"
+  [ -x "$root/scripts/systemd-test.sh" ] && stage "booted systemd (.deb under systemd-nspawn)" "$root/scripts/systemd-test.sh"
 fi
 
 # One closing line over every ctest run above.

@@ -3,7 +3,8 @@
 // by a child process that has become the user who opens it in production
 // (the web server's user for the CGI, the broker's for zendesk-sso-authd),
 // and the broker is asked for a ping over its socket as the web server's
-// user. Each problem comes with the command that fixes it.
+// user. Each problem comes with the command that fixes it. The host's clock
+// too: Zendesk's window is 3 minutes.
 #include "check_deployment.hpp"
 
 #include <fcntl.h>
@@ -26,6 +27,7 @@
 
 #include "http.hpp"
 #include "login.hpp"
+#include "zsso/clock.hpp"
 #include "zsso/files.hpp"
 #include "zsso/secret.hpp"
 #include "zsso/text.hpp"
@@ -330,6 +332,7 @@ class Deployment {
   void check_https();
   void check_https_nginx();
   void check_web_server();
+  void check_clock();
 };
 
 void Deployment::find_users() {
@@ -613,7 +616,16 @@ void Deployment::check_web_server() {
     problem("web server: " + answered + " from " + t->server + ", not from the CGI" + from, "the cause is in " + log);
 }
 
+// Zendesk refuses tokens more than 3 minutes off its clock: an unsynchronised
+// clock fails every sign-in sooner or later, all at once.
+void Deployment::check_clock() {
+  const ClockStatus clock = system_clock_status();
+  if (clock.sync == ClockSync::synchronised) r_.passed.push_back("the system clock is synchronised (adjtimex)");
+  else r_.warnings.push_back(clock_warning(clock));
+}
+
 void Deployment::run() {
+  check_clock();
   find_users();
   check_https();
   check_web_server();

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // `zendesk-sso check`'s deployment half (check_deployment.cpp): the files as
 // the web server's and the broker's users open them, broker.allowed_peers,
-// the socket, a ping to the broker as the web server's user, HTTPS.
+// the socket, a ping to the broker as the web server's user, HTTPS, the clock.
 #pragma once
 
 #include <sys/types.h>

@@ -2,8 +2,14 @@
 #include "cli.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 
 namespace zsso::cli {
+
+std::string pam_service_path(const std::string& service) {
+  const char* dir = std::getenv("PAM_WRAPPER_SERVICE_DIR");
+  return std::string(dir && *dir ? dir : "/etc/pam.d") + "/" + service;
+}
 
 std::optional<Config> load_or_report(const Context& ctx) {
   auto cfg = load_config(ctx.config_path, ctx.profile);

@@ -22,6 +22,9 @@ struct Context {
   std::vector<std::string> args;   // after the command name
 };
 
+// Where libpam looks for the service file (pam_wrapper redirects it in tests).
+std::string pam_service_path(const std::string& service);
+
 // Loads the config or prints why not (to stderr).
 std::optional<Config> load_or_report(const Context& ctx);
 // Loads the config's shared secret (zendesk.secret_file) or prints why not.
@@ -46,5 +49,6 @@ int cmd_ip_test(const Context& ctx);
 int cmd_probe(const Context& ctx);   // cmd_probe.cpp and cmd_sync.cpp: the libcurl users
 int cmd_sync(const Context& ctx);
 int cmd_session(const Context& ctx);
+int cmd_unlock(const Context& ctx);
 
 }  // namespace zsso::cli

@@ -21,12 +21,6 @@ namespace zsso::cli {
 
 namespace {
 
-// Where libpam looks for the service file (pam_wrapper redirects it in tests).
-std::string pam_service_path(const std::string& service) {
-  const char* dir = std::getenv("PAM_WRAPPER_SERVICE_DIR");
-  return std::string(dir && *dir ? dir : "/etc/pam.d") + "/" + service;
-}
-
 // The shipped config's placeholders (examples/config.json): check refuses
 // them, each with what to put there instead.
 constexpr std::string_view kPlaceholderSubdomain = "your-subdomain";   // "YOUR-SUBDOMAIN", lowered by the parser

@@ -36,6 +36,10 @@ Commands:
                              session.previous_key_file: every sign-in session ends
   session rotate             the same, but the old key becomes session.previous_key_file:
                              sessions go on until that file is removed
+  unlock USER [--from ADDR]  lift the broker's bans of USER (after too many failed sign-ins;
+                             from every address, or from ADDR only, with ADDR's own ban on
+                             every account), and say what pam_faillock holds for USER and
+                             the command that resets it
 
 Options:
   --config FILE    default: $ZENDESK_SSO_CONFIG, else /etc/zendesk-sso/config.json
@@ -58,6 +62,7 @@ constexpr Command kCommands[] = {
     {"probe", zsso::cli::cmd_probe},
     {"sync", zsso::cli::cmd_sync},
     {"session", zsso::cli::cmd_session},
+    {"unlock", zsso::cli::cmd_unlock},
 };
 
 }  // namespace

@@ -243,7 +243,8 @@ void read_pam(Reader& rd, const J& j, PamConfig& pc) {
 
 void read_broker(Reader& rd, const J& j, BrokerConfig& b) {
   if (!rd.object(j, "broker", {"socket", "allowed_peers", "prompt_timeout", "sign_in_deadline", "max_sign_ins",
-                               "max_failures", "failure_window", "ban_seconds", "failure_delay_ms"}))
+                               "max_failures", "failure_window", "ban_seconds", "max_failures_per_address",
+                               "failure_delay_ms", "change_expired_passwords"}))
     return;
   rd.string(j, "broker", "socket", b.socket);
   // The conversation sockets beside it ("conv/" + 32 hex digits) must fit too.
@@ -256,7 +257,9 @@ void read_broker(Reader& rd, const J& j, BrokerConfig& b) {
   rd.integer(j, "broker", "max_failures", 0, 1000, b.max_failures);
   rd.integer(j, "broker", "failure_window", 1, 86400, b.failure_window);
   rd.integer(j, "broker", "ban_seconds", 1, 3600, b.ban_seconds);
+  rd.integer(j, "broker", "max_failures_per_address", 0, 100000, b.max_failures_per_address);
   rd.integer(j, "broker", "failure_delay_ms", 0, 10000, b.failure_delay_ms);
+  rd.boolean(j, "broker", "change_expired_passwords", b.change_expired_passwords);
   if (b.sign_in_deadline <= b.prompt_timeout)
     rd.fail("broker.sign_in_deadline", "must be longer than broker.prompt_timeout");
 }

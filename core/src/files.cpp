@@ -32,9 +32,12 @@ std::string describe_uid(uid_t uid) {
   return out;
 }
 
-// Regular, owned by root or us, writable by nobody else.
-Result<void> check_owner_and_mode(const std::string& path, const struct stat& st) {
+// Regular, owned by root (or us), writable by nobody else.
+Result<void> check_owner_and_mode(const std::string& path, const struct stat& st,
+                                  TrustedOwner owner = TrustedOwner::root_or_running_user) {
   if (!S_ISREG(st.st_mode)) return Error{path + ": not a regular file"};
+  if (owner == TrustedOwner::root && st.st_uid != 0)
+    return Error{path + ": owned by " + describe_uid(st.st_uid) + "; it must be owned by root"};
   if (st.st_uid != 0 && st.st_uid != ::geteuid())
     return Error{path + ": owned by " + describe_uid(st.st_uid) + ", read here by " + describe_uid(::geteuid()) +
                  "; " + std::string(kOwnerRule)};
@@ -86,11 +89,11 @@ Result<Buffer> read_checked(const std::string& path, const TrustedFileRules& rul
 
 }  // namespace
 
-Result<void> check_trusted_path(const std::string& path) {
+Result<void> check_trusted_path(const std::string& path, TrustedOwner owner) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) return Error{path + ": " + errno_text(errno)};
   if (S_ISLNK(st.st_mode)) return Error{path + ": is a symbolic link; refusing to follow it"};
-  return check_owner_and_mode(path, st);
+  return check_owner_and_mode(path, st, owner);
 }
 
 Result<std::string> read_trusted_file(const std::string& path, const TrustedFileRules& rules) {

@@ -20,6 +20,7 @@
 #include <set>
 
 #include "peer.hpp"
+#include "state_dir.hpp"
 #include "throttle.hpp"
 #include "warm.hpp"
 #include "zsso/broker_protocol.hpp"
@@ -80,13 +81,7 @@ Result<UniqueFd> make_socket(const ListenOptions& lo, gid_t group) {
 // sockets) but listable by nobody else, so only who knows an id finds its
 // socket. Sockets a killed broker left behind are removed.
 Result<void> prepare_conversation_dir(const std::string& dir) {
-  if (dir.empty()) return Error{"the socket path has no directory for conv/"};
-  if (::mkdir(dir.c_str(), 0711) != 0 && errno != EEXIST) return Error{dir + ": mkdir: " + errno_text(errno)};
-  struct stat st {};
-  if (::lstat(dir.c_str(), &st) != 0) return Error{dir + ": " + errno_text(errno)};
-  if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid())
-    return Error{dir + ": exists and is not a directory of the broker's user; remove it"};
-  if (::chmod(dir.c_str(), 0711) != 0) return Error{dir + ": chmod: " + errno_text(errno)};
+  if (auto ok = prepare_state_dir(dir, 0711); !ok) return ok;
   if (DIR* d = ::opendir(dir.c_str())) {
     while (dirent* e = ::readdir(d)) {
       std::string name = e->d_name;
@@ -94,6 +89,23 @@ Result<void> prepare_conversation_dir(const std::string& dir) {
     }
     ::closedir(d);
   }
+  return {};
+}
+
+// Every state folder beside the socket, before the first sign-in: conv/,
+// throttle/ (when broker.max_failures is on) and the packaged PAM stack's
+// faillock/ (when present; its stack names it). Each must be the broker's
+// own and writable by nobody else (state_dir.hpp).
+Result<void> prepare_state_dirs(const std::string& socket_path, const Config& cfg) {
+  if (auto dir = prepare_conversation_dir(broker::conversation_dir(socket_path)); !dir)
+    return Error{"conversation sockets: " + dir.error()};
+  if (cfg.broker.max_failures > 0)
+    if (auto dir = prepare_state_dir(throttle_dir(socket_path), 0700); !dir)
+      return Error{"failure tallies (broker.max_failures): " + dir.error()};
+  auto slash = socket_path.rfind('/');
+  if (slash != std::string::npos)
+    if (auto dir = prepare_state_dir(socket_path.substr(0, slash) + "/faillock", 0700, false); !dir)
+      return Error{"pam_faillock's tallies: " + dir.error()};
   return {};
 }
 
@@ -178,11 +190,8 @@ int run_listener(const ListenOptions& lo, const ServeOptions& so) {
       return 1;
     }
   }
-  // The failure tallies (broker.max_failures): the broker's alone.
-  if (auto t = throttle_dir(path); !t.empty() && ::mkdir(t.c_str(), 0700) != 0 && errno != EEXIST)
-    ::syslog(LOG_WARNING, "%s: mkdir: %s; per-address throttling is off", t.c_str(), errno_text(errno).c_str());
-  if (auto dir = prepare_conversation_dir(broker::conversation_dir(path)); !dir) {
-    log_error("conversation sockets: " + dir.error());
+  if (auto dirs = prepare_state_dirs(path, *cfg); !dirs) {
+    log_error("refusing to start: " + dirs.error());
     if (lo.inherited_fd < 0) ::unlink(lo.path.c_str());
     return 1;
   }

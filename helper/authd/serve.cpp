@@ -413,10 +413,10 @@ int Connection::run() {
   // new. The account's owner elsewhere is not affected.
   const Throttle throttle(throttle_dir(socket_base_), cfg.broker);
   const bool throttled_pair = throttle.enabled() && !req.remote_user && !req.client_address.empty();
+  const ThrottleAccount counted_as = throttled_pair ? throttle_account(req.user) : ThrottleAccount{};
   if (throttled_pair) {
-    if (auto wait = throttle.banned(req.user, req.client_address, ::time(nullptr))) {
-      const std::string why = "throttled: too many failed sign-ins of this account from " + req.client_address +
-                              " (broker.max_failures); " + std::to_string(*wait) + " s left";
+    if (auto refusal = throttle.refused(counted_as, req.client_address, ::time(nullptr))) {
+      const std::string& why = refusal->why;
       wire::Response refused(wire::Status::bad_login, wire::Detail::pam);
       refused.cause = why;
       return answer_refusal(cfg, refused, "user " + user_for_log(req.user) + ": bad_login (" + why + ")");
@@ -426,8 +426,8 @@ int Connection::run() {
   LoginOutcome out = pam_login(cfg, login, this);
   login.password.clear();
   login.password.shrink_to_fit();
-  if (throttled_pair && out.status == LoginStatus::bad_login) throttle.failed(req.user, req.client_address, ::time(nullptr));
-  if (throttled_pair && out.status == LoginStatus::ok) throttle.succeeded(req.user, req.client_address);
+  if (throttled_pair && out.status == LoginStatus::bad_login) throttle.failed(counted_as, req.client_address, ::time(nullptr));
+  if (throttled_pair && out.status == LoginStatus::ok) throttle.succeeded(counted_as, req.client_address);
 
   wire::Response resp{to_wire(out.status), detail_for(out), std::move(out.token)};
   if (out.status == LoginStatus::ok) resp.messages = std::move(out.messages);

@@ -26,7 +26,7 @@ Response Handler::prompt(const LoginOutcome& out, std::string_view return_to, co
   r.body = prompt_page(frame(), {action, *token, return_to, conversation, out.step, out.messages, again});
   r.content_security_policy = csp();
   r.header("Set-Cookie", csrf_cookie(*token, kCsrfLifetimeSeconds));
-  r.header("Set-Cookie", cookie(conversation_cookie_name(), binding, cfg_.broker.sign_in_deadline));
+  r.header("Set-Cookie", conversation_cookie(binding, cfg_.broker.sign_in_deadline));
   r.log_priority = LOG_INFO;
   r.log_message = std::move(log) + " conversation=" + broker::conversation_tag(out.conversation) +
                   " step=" + std::to_string(out.step);
@@ -39,7 +39,7 @@ Response Handler::start_again(std::string_view return_to, std::string log) {
   Response r = page(410, N_("Sign-in expired"),
                     N_("This sign-in took too long or has already ended. Start again from the sign-in form."), LOG_NOTICE,
                     std::move(log), again, N_("Start again"));
-  r.header("Set-Cookie", cookie(conversation_cookie_name(), "", 0));
+  r.header("Set-Cookie", conversation_cookie("", 0));
   return r;
 }
 

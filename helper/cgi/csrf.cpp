@@ -14,6 +14,7 @@ const char* to_string(CsrfCheck c) {
     case CsrfCheck::missing: return "missing";
     case CsrfCheck::mismatch: return "cookie and form token differ";
     case CsrfCheck::malformed: return "malformed";
+    case CsrfCheck::several: return "sent in several different cookies";
   }
   return "?";
 }
@@ -35,10 +36,14 @@ bool is_csrf_token(std::string_view token) {
 CsrfCheck check_csrf(const std::vector<std::string_view>& cookie_values, std::string_view form_value) {
   if (cookie_values.empty() || form_value.empty()) return CsrfCheck::missing;
   if (!is_csrf_token(form_value)) return CsrfCheck::malformed;
+  auto same = [](std::string_view a, std::string_view b) {
+    return a.size() == b.size() && constant_time_equal(a.data(), b.data(), a.size());
+  };
+  // A twin planted beside ours (plain HTTP: a sibling host's Domain= cookie,
+  // another path's) must not let its value pass because one of the two matches.
   for (auto c : cookie_values)
-    if (c.size() == form_value.size() && constant_time_equal(c.data(), form_value.data(), c.size()))
-      return CsrfCheck::ok;
-  return CsrfCheck::mismatch;
+    if (!same(c, cookie_values.front())) return CsrfCheck::several;
+  return same(cookie_values.front(), form_value) ? CsrfCheck::ok : CsrfCheck::mismatch;
 }
 
 std::string cross_site_refusal(std::string_view sec_fetch_site, std::string_view origin, std::string_view own_origin) {

@@ -12,10 +12,13 @@
 // 2. A random double-submit token: 32 bytes from getrandom(2), base64url,
 //    in a cookie (Max-Age = kCsrfLifetimeSeconds, HttpOnly, SameSite=Strict)
 //    and in the form's hidden field; a POST passes only when the field is
-//    well-formed and equal to a cookie value. A cross-site page can neither
-//    read our cookie nor, over HTTPS, write it: the "__Host-" prefix makes
-//    the browser accept it only with Secure, Path=/ and no Domain, so no
-//    sibling subdomain and no plain-HTTP page can plant a value it knows.
+//    well-formed and equal to the one cookie value sent. A cross-site page
+//    can neither read our cookie nor, over HTTPS, write it: the "__Host-"
+//    prefix makes the browser accept it only with Secure, Path=/ and no
+//    Domain, so no sibling subdomain and no plain-HTTP page can plant a value
+//    it knows. Over plain HTTP a sibling host (Domain=) or a page on another
+//    path can plant a twin beside ours; the browser then sends both, so two
+//    different values are refused rather than either one accepted.
 //
 // Nothing is signed: the token's only job is to be a value the attacker's
 // page cannot know or set, so no key, no clock and no OpenSSL are needed, and
@@ -38,7 +41,7 @@ inline constexpr std::int64_t kCsrfLifetimeSeconds = 600;   // the cookie's Max-
 inline constexpr std::size_t kCsrfTokenBytes = 32;
 inline constexpr std::size_t kCsrfTokenChars = 43;           // base64url, no padding
 
-enum class CsrfCheck { ok, missing, mismatch, malformed };
+enum class CsrfCheck { ok, missing, mismatch, malformed, several };
 const char* to_string(CsrfCheck c);
 
 // A fresh token: kCsrfTokenBytes from getrandom(2), base64url.
@@ -49,8 +52,9 @@ Result<std::string> new_csrf_token();
 bool is_csrf_token(std::string_view token);
 
 // Both halves of the double submit: the form value must be well-formed and
-// equal (compared in constant time) to one of the cookie's values (the
-// browser may send several, from different paths).
+// equal (compared in constant time) to the cookie's value. Several values
+// (the browser sends every cookie of the name it holds, from any path or
+// Domain) pass only when all are that value; different ones are "several".
 CsrfCheck check_csrf(const std::vector<std::string_view>& cookie_values, std::string_view form_value);
 
 // Layer 1 as a pure function. own_origin is this site's

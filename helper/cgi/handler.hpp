@@ -103,11 +103,13 @@ class Handler {
   Response refused(std::string_view text, std::string log);
   Response outside_ranges(std::string log);
 
-  // ---- cookies.cpp: the sign-in pages' cookies
+  // ---- cookies.cpp: the sign-in pages' cookies (one shape, by https_)
+  std::string form_cookie_name(std::string_view base) const;
+  std::string form_cookie(std::string_view base, std::string_view value, std::int64_t max_age) const;
   std::string csrf_cookie_name() const;
   std::string csrf_cookie(std::string_view value, std::int64_t max_age) const;
   std::string conversation_cookie_name() const;
-  std::string cookie(std::string_view name, std::string_view value, std::int64_t max_age) const;
+  std::string conversation_cookie(std::string_view value, std::int64_t max_age) const;
 
   // ---- sign_in_form.cpp
   Response login_get();

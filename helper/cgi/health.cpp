@@ -2,8 +2,11 @@
 // /health: a load balancer's question, answered in one word.
 #include <syslog.h>
 
+#include <algorithm>
+
 #include "client_address.hpp"
 #include "handler.hpp"
+#include "zsso/clock.hpp"
 #include "zsso/policy.hpp"
 
 namespace zsso::cgi {
@@ -11,12 +14,19 @@ namespace zsso::cgi {
 // A load balancer's question: can this host sign people in? 200 when the
 // config loads and (broker mode) the broker answers a ping; else 503. The
 // body is one word either way; the reason goes to the log only.
+// An unsynchronised clock is said in the same line, as a warning: Zendesk
+// refuses tokens more than 3 minutes off, and monitoring is where an admin
+// looks. The answer stays: the clock may still be right.
 Response Handler::health_answer(int status, std::string log) {
   Response r;
   r.status = status;
   r.content_type = "text/plain; charset=utf-8";
   r.body = status == 200 ? "ok\n" : "unavailable\n";
   r.log_priority = status == 200 ? LOG_DEBUG : LOG_ERR;
+  if (const ClockStatus clock = system_clock_status(); clock.sync == ClockSync::unsynchronised) {
+    log += (log.empty() ? "" : "; ") + clock_warning(clock);
+    r.log_priority = std::min(r.log_priority, LOG_WARNING);
+  }
   r.log_message = std::to_string(status) + " health" + (log.empty() ? "" : ": " + log);
   return r;
 }

@@ -60,13 +60,16 @@ std::optional<Response> Handler::session_sign_in(std::string_view return_to) {
 }
 
 // After a sign-in: the cookie the broker (or the direct-mode module) made;
-// this process never holds session.key_file.
+// this process never holds session.key_file. Max-Age is what is left of the
+// session when it was signed, on the signer's clock (last_used is its "now"
+// then): never past issued_at + max_seconds. This process's clock, read when
+// the request began, would add the time the sign-in took.
 void Handler::set_session(Response& r, const LoginOutcome& out, std::string_view) {
   if (!sessions_on()) return;
   const std::string& value = out.session;
   auto s = parse_session_unverified(value);
   if (!s) return;
-  r.header("Set-Cookie", session_cookie(value, s->issued_at + cfg_.session.max_seconds - env_.now));
+  r.header("Set-Cookie", session_cookie(value, s->issued_at + cfg_.session.max_seconds - s->last_used));
 }
 
 // /logout: every session cookie this browser sent goes, not only the route's

@@ -67,6 +67,18 @@ Response Handler::outcome_page(LoginOutcome& out, std::string_view user, bool re
       return login_form(403, return_to, account, N_("This account may not sign in to Zendesk from here."),
                         "403 not allowed " + who + ": " + out.detail);
     case LoginStatus::password_expired: {
+      // Not changed here (broker.change_expired_passwords off, or the change
+      // failed): say so, and who helps — never "may not sign in", which
+      // blames an account that is fine.
+      if (cfg_.helper.password_change_url.empty()) {
+        const bool help = !cfg_.helper.help_contact.empty() || !cfg_.helper.help_url.empty();
+        return page(403,
+                    Message{N_("Password expired"),
+                            N_("Your password has expired and must be changed before you can sign in."),
+                            help ? N_("The contact below can help you.") : N_("Ask your IT support how to change it."),
+                            route_url("login"), N_("Sign in again")},
+                    LOG_NOTICE, "403 password expired " + who + ", told to change it elsewhere: " + out.detail);
+      }
       // The admin's own password-change page; %u is the user, URL-encoded.
       std::string url;
       for (std::size_t i = 0; i < cfg_.helper.password_change_url.size(); ++i) {
@@ -108,7 +120,7 @@ Response Handler::deliver(const std::string& token, std::string_view return_to, 
   // The form token and any conversation cookie have done their job.
   r.header("Set-Cookie", csrf_cookie("", 0));
   if (!cookie_values(req_.cookie, conversation_cookie_name()).empty())
-    r.header("Set-Cookie", cookie(conversation_cookie_name(), "", 0));
+    r.header("Set-Cookie", conversation_cookie("", 0));
   if (cfg_.zendesk.delivery == Delivery::get) {
     r.status = 302;
     r.header("Location", jwt_get_url(cfg_.zendesk, token, return_to));

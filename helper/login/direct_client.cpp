@@ -52,8 +52,12 @@ const Module& module() {
   static const Module m = [] {
     Module r;
     const std::string path = module_path();
-    // Code we load must be as trusted as the CGI itself.
-    if (auto ok = check_trusted_path(path); !ok) {
+    // Code we load must be as trusted as the CGI itself. Installed (under
+    // /usr, or where this build installs it) that is root's alone: a module
+    // there owned by the web server's user is one the web server could
+    // rewrite. The running user's own passes elsewhere only (a build tree).
+    const bool installed = path.starts_with("/usr/") || path == ZSSO_DIRECT_MODULE_PATH;
+    if (auto ok = check_trusted_path(path, installed ? TrustedOwner::root : TrustedOwner::root_or_running_user); !ok) {
       r.error = "direct mode module " + ok.error();
       return r;
     }

@@ -293,14 +293,20 @@ LoginOutcome pam_login(const Config& cfg, const LoginRequest& req, Asker* asker)
   bool changed_password = false;
   int rc = tx.track(pam_acct_mgmt(tx.get(), PAM_DISALLOW_NULL_AUTHTOK));
   if (rc == PAM_NEW_AUTHTOK_REQD) {
-    // An expired password. Elsewhere (helper.password_change_url), or here
-    // through the same pages: up to 3 tries, then the account is checked
-    // again, as the policy's answer was hidden behind the expiry.
+    // An expired password. Changed elsewhere (helper.password_change_url, or
+    // wherever the help contact says: the page tells the person which), or,
+    // when the admin opted in, here through the same pages: up to 3 tries,
+    // then the account is checked again, as the policy's answer was hidden
+    // behind the expiry. Never "may not sign in": the account is fine.
+    const std::string expired = svc + "pam_acct_mgmt: password expired; ";
     if (!cfg.helper.password_change_url.empty())
-      return outcome(LoginStatus::password_expired, svc + "pam_acct_mgmt: password expired; sent to helper.password_change_url" + what_pam_said(data));
+      return outcome(LoginStatus::password_expired, expired + "sent to helper.password_change_url" + what_pam_said(data));
+    if (!cfg.broker.change_expired_passwords)
+      return outcome(LoginStatus::password_expired, expired + "told to change it elsewhere (broker.change_expired_passwords "
+                                                              "is off, helper.password_change_url empty)" + what_pam_said(data));
     if (!asker)
-      return outcome(LoginStatus::not_allowed, svc + "pam_acct_mgmt: password expired; changing it needs the broker "
-                                                     "(or set helper.password_change_url)" + what_pam_said(data));
+      return outcome(LoginStatus::password_expired, expired + "told to change it elsewhere (changing it on the pages "
+                                                              "needs zendesk-sso-authd, broker.socket)" + what_pam_said(data));
     for (int attempt = 1; attempt <= kPasswordChangeTries; ++attempt) {
       rc = tx.track(pam_chauthtok(tx.get(), PAM_CHANGE_EXPIRED_AUTHTOK));
       if (rc != PAM_AUTHTOK_ERR || data.no_answer) break;
@@ -311,7 +317,9 @@ LoginOutcome pam_login(const Config& cfg, const LoginRequest& req, Asker* asker)
                         conversation_note(data);
       if (data.no_answer) return outcome(LoginStatus::gone, std::move(why));
       if (is_service_failure(rc) && rc != PAM_CONV_ERR) return outcome(LoginStatus::unavailable, std::move(why));
-      return outcome(LoginStatus::not_allowed, std::move(why));
+      // Not changed (refused new passwords, a stack that cannot write):
+      // still expired, and the page says so.
+      return outcome(LoginStatus::password_expired, expired + "not changed: " + why);
     }
     rc = tx.track(pam_acct_mgmt(tx.get(), PAM_DISALLOW_NULL_AUTHTOK));
     changed_password = true;

@@ -206,11 +206,12 @@ def faillock_deny():
     return int(m.group(1)) if m else 3
 
 
-def sign_in(base, user, password, path="/login"):
-    form = e2e.fetch("GET", base + path)
+def sign_in(base, user, password, path="/login", source=None):
+    """The form, then its POST (both from source, a local address, when given)."""
+    form = e2e.fetch("GET", base + path, source=source)
     cookie = "; ".join(f"{k}={v.value}" for k, v in form.cookies().items())
     return e2e.fetch("POST", base + path, body=dict(e2e.hidden_fields(form.body), user=user, password=password),
-                     headers={"Cookie": cookie})
+                     headers={"Cookie": cookie}, source=source)
 
 
 def delivered_jwt(reply):
@@ -317,25 +318,29 @@ def main():
         out = e2e.fetch("GET", base + "/logout")
         check(out.status in (200, 302), f"GET {mount}/logout ({out.status})")
 
-        # 7. Brute force: pam_faillock in the installed stack counts each
-        # failure (in its dir=, where the broker's user may write), locks the
-        # account after `deny` of them (the successful sign-in above reset
-        # the count), and `faillock --reset` unlocks it.
+        # 7. Brute force from one address: the broker bans the (account,
+        # address) pair after broker.max_failures (5) wrong passwords, far
+        # below the installed stack's pam_faillock deny=30, which counts each
+        # failure that reached PAM (in its dir=, where the broker's user may
+        # write; the successful sign-in above reset the count). `zendesk-sso
+        # unlock` lifts the ban and shows faillock's count.
         tally_dir = faillock_dir()
         def failures_recorded():
             r = subprocess.run(["faillock", "--dir", tally_dir, "--user", a.user], capture_output=True, text=True)
             return len([l for l in r.stdout.splitlines() if re.match(r"^\d{4}-\d\d-\d\d ", l)])
         check(failures_recorded() == 0, "a successful sign-in leaves no failures recorded")
-        deny = faillock_deny()
-        for _ in range(deny):
+        for _ in range(7):
             sign_in(base, a.user, password + "x")
-        check(failures_recorded() == deny, f"pam_faillock recorded {deny} failures in {tally_dir}")
-        locked = sign_in(base, a.user, password)
-        check(locked.status in (401, 403) and not delivered_jwt(locked),
-              f"after {deny} failures the right password is refused too ({locked.status})")
-        subprocess.run(["faillock", "--dir", tally_dir, "--user", a.user, "--reset"], check=True)
+        check(failures_recorded() == 5, f"pam_faillock recorded the 5 failures that reached PAM in {tally_dir}")
+        banned = sign_in(base, a.user, password)
+        check(banned.status == 401 and not delivered_jwt(banned),
+              f"after 5 failures from one address the right password is refused from it too ({banned.status})")
+        u = subprocess.run(["zendesk-sso", "unlock", a.user], capture_output=True, text=True)
+        check(u.returncode == 0 and f"lifted {a.user}: 127.0.0.1 (banned" in u.stdout
+              and f"5 failures of {a.user} recorded" in u.stdout,
+              f"`zendesk-sso unlock {a.user}` lifts the ban and shows faillock's count: {u.stdout}{u.stderr}")
         unlocked = sign_in(base, a.user, password)
-        check(unlocked.status == 200 and delivered_jwt(unlocked), "`faillock --reset` lets the user in again")
+        check(unlocked.status == 200 and delivered_jwt(unlocked), "`zendesk-sso unlock` lets the user in again")
 
         # 8. A profile (admin guide section 6): /login/agents signs with the
         # agents configuration's secret, not the base one.

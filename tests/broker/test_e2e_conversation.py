@@ -43,14 +43,16 @@ PROMPT_FIELD = re.compile(r'<label for="(answer\d+)">(.*?)</label>\n'
 class Browser:
     """A cookie jar and the form fields of the last page."""
 
-    def __init__(self, stack):
+    def __init__(self, stack, headers=None, login_url=None):
         self.s = stack
+        self.headers = dict(headers or {})   # sent with every request (a proxy's, say)
+        self.login_url = login_url or stack.login_url
         self.jar = {}
         self.set_cookies = []   # every Set-Cookie header seen, in order
 
     def request(self, method, url, fields=None):
         cookie = "; ".join(f"{k}={v}" for k, v in self.jar.items())
-        r = fetch(method, url, body=fields, headers={"Cookie": cookie} if cookie else {})
+        r = fetch(method, url, body=fields, headers={**self.headers, **({"Cookie": cookie} if cookie else {})})
         for header in r.all("Set-Cookie"):
             self.set_cookies.append(header)
             name, rest = header.split("=", 1)
@@ -62,17 +64,17 @@ class Browser:
         return r
 
     def start(self, user, password, query=""):
-        form = self.request("GET", self.s.login_url + query)
+        form = self.request("GET", self.login_url + query)
         assert form.status == 200, form.body
         fields = hidden_fields(form.body)
         fields.update({"user": user, "password": password})
-        return self.request("POST", self.s.login_url, fields)
+        return self.request("POST", self.login_url, fields)
 
     def answer(self, page, *answers, fields=None):
         f = dict(fields if fields is not None else hidden_fields(page.body))
         for i, a in enumerate(answers):
             f[f"answer{i}"] = a
-        return self.request("POST", self.s.login_url, f)
+        return self.request("POST", self.login_url, f)
 
 
 def prompts(page):
@@ -272,6 +274,41 @@ class Pages(OathStack, unittest.TestCase):
         self.assertRegex(self.broker_log(), r'conversation %s step 1: answered' % tag)
         for log in (self.broker_log(), self.s.apache.error_log()):
             self.assertNotIn(self.s.passwords["alice"], log)
+
+    def test_over_https_the_conversation_cookie_is_host_prefixed(self):
+        # Issue 22.8: behind a trusted TLS-terminating proxy the conversation
+        # cookie, like the CSRF cookie, is __Host-, Secure, Path=/, so a
+        # sibling host can neither set nor shadow it; a profile's keeps its
+        # suffix. The bare name (what another host could plant) does not count.
+        self.s.configure({"network": {"trusted_proxies": ["127.0.0.1/32"]}, "profiles": {"agents": {}}})
+        self.s.sandbox.write_config(self.s.config)
+        self.restart_broker()
+        try:
+            for path, name in (("", "__Host-zsso_conv"), ("/agents", "__Host-zsso_conv_agents")):
+                with self.subTest(name=name):
+                    b = Browser(self.s, headers={"X-Forwarded-Proto": "https"}, login_url=self.s.login_url + path)
+                    page = b.start("alice", self.s.passwords["alice"])
+                    self.assertEqual(page.status, 200, page.body)
+                    conv = [c for c in page.all("Set-Cookie") if "zsso_conv" in c]
+                    self.assertEqual(len(conv), 1, page.all("Set-Cookie"))
+                    self.assertRegex(conv[0], "^" + re.escape(name) + r"=[0-9a-f]{16,64}; Path=/; Max-Age=\d+; "
+                                              r"HttpOnly; SameSite=Strict; Secure$")
+            # The base route's conversation: the bare name is refused, the prefixed one completes.
+            b = Browser(self.s, headers={"X-Forwarded-Proto": "https"})
+            page = b.start("alice", self.s.passwords["alice"])
+            binding = b.jar.pop("__Host-zsso_conv")
+            b.jar["zsso_conv"] = binding
+            r = b.answer(page, self.code("alice"))
+            self.assertEqual(r.status, 410, r.body)
+            self.cgi_log_line(r"410 continue request without this browser's conversation cookie")
+            del b.jar["zsso_conv"]
+            b.jar["__Host-zsso_conv"] = binding
+            assert_alice_token(self, self.delivered_token(b.answer(page, self.code("alice"))), self.s.secret)
+        finally:
+            self.s.config["network"].pop("trusted_proxies", None)
+            self.s.config.pop("profiles", None)
+            self.s.sandbox.write_config(self.s.config)
+            self.restart_broker()
 
     def test_a_known_prompt_shows_its_label_not_the_modules_text(self):
         # pam_oath puts the user name (here with markup) in its prompt; the
@@ -541,6 +578,14 @@ class RealAccountStack(BrokerStack):
                 "account  required   pam_unix.so\n"
                 f"account  required   {module} config={config}\n"
                 "password required   pam_unix.so yescrypt\n")
+            # The shipped stack's shape: a password stack that changes nothing.
+            cls.password_denied = cls.add_pam_service(
+                f"{tag}-deny",
+                f"auth     requisite  {module} config={config}\n"
+                "auth     required   pam_unix.so\n"
+                "account  required   pam_unix.so\n"
+                f"account  required   {module} config={config}\n"
+                "password required   pam_deny.so\n")
             s.configure({"pam": {"service": cls.two_factor},
                          "claims": {"email": "{user}@example.test", "tags_from_groups": []}})
             s.start()
@@ -587,9 +632,11 @@ class RealAccountStack(BrokerStack):
         run(["faillock", "--dir", str(self.faillock), "--user", self.user, "--reset"])
         self.use_service(self.two_factor)
 
-    def use_service(self, service, **helper):
-        self.s.configure({"pam": {"service": service}})
-        self.s.config["helper"].pop("password_change_url", None)
+    def use_service(self, service, change_expired_passwords=False, **helper):
+        self.s.configure({"pam": {"service": service},
+                          "broker": {"change_expired_passwords": change_expired_passwords}})
+        for key in ("password_change_url", "help_contact"):
+            self.s.config["helper"].pop(key, None)
         self.s.configure({"helper": helper})
         self.s.sandbox.write_config(self.s.config)   # read anew by the CGI and the broker per request
 
@@ -670,7 +717,7 @@ class RealAccount(RealAccountStack, unittest.TestCase):
         return self.walk(b, page, answer), seen
 
     def test_expired_password_is_changed_through_the_pages(self):
-        self.use_service(self.password_change)
+        self.use_service(self.password_change, change_expired_passwords=True)
         run(["chage", "-d", "0", self.user])
         b = Browser(self.s)
         (done, asked), labels = self.walk_password_change(b, REAL_PASSWORD, NEW_PASSWORD)
@@ -689,6 +736,47 @@ class RealAccount(RealAccountStack, unittest.TestCase):
         for log in (self.broker_log(), self.s.apache.error_log()):
             self.assertNotIn(NEW_PASSWORD, log)
             self.assertNotIn(REAL_PASSWORD, log)
+
+    def assert_told_password_expired(self, r, help_shown):
+        # An honest page: the password expired, where to get help; never the
+        # "may not sign in" of a refused account, and no token.
+        self.assertEqual(r.status, 403, r.body)
+        self.assertIn("Your password has expired and must be changed before you can sign in.", r.body)
+        self.assertNotIn("may not sign in", r.body)
+        self.assertNotIn('name="jwt"', r.body)
+        self.assertNotIn('name="conversation"', r.body)
+        if help_shown:
+            self.assertIn("The contact below can help you.", r.body)
+            self.assertIn("IT service desk, extension 4711", r.body)
+        else:
+            self.assertIn("Ask your IT support how to change it.", r.body)
+        self.cgi_log_line(r"403 password expired user=(\"%s\"|unknown\(%d bytes\)), told to change it elsewhere: "
+                          % (re.escape(self.user), len(self.user)))
+        # Nothing was changed, and nothing counted against the account.
+        self.assertIn("password must be changed", run(["chage", "-l", self.user]))
+        self.assertEqual(self.failures(), [])
+
+    def test_expired_password_shipped_default_says_so_and_names_the_help_contact(self):
+        self.use_service(self.password_denied, help_contact="IT service desk, extension 4711")
+        run(["chage", "-d", "0", self.user])
+        self.assert_told_password_expired(Browser(self.s).start(self.user, REAL_PASSWORD), help_shown=True)
+        self.assertIn("pam_acct_mgmt: password expired; told to change it elsewhere (broker.change_expired_passwords "
+                      "is off, helper.password_change_url empty)", self.broker_log())
+        # The page only after the right password: a wrong one is a wrong password.
+        self.assertEqual(Browser(self.s).start(self.user, "not-the-password").status, 401)
+
+    def test_expired_password_shipped_default_without_help_contact(self):
+        self.use_service(self.password_denied)
+        run(["chage", "-d", "0", self.user])
+        self.assert_told_password_expired(Browser(self.s).start(self.user, REAL_PASSWORD), help_shown=False)
+
+    def test_expired_password_a_stack_that_cannot_change_it_says_so(self):
+        # Opted in, but the stack's password lines change nothing (pam_deny):
+        # still the honest page, and the log says why.
+        self.use_service(self.password_denied, change_expired_passwords=True)
+        run(["chage", "-d", "0", self.user])
+        self.assert_told_password_expired(Browser(self.s).start(self.user, REAL_PASSWORD), help_shown=False)
+        self.assertIn("pam_acct_mgmt: password expired; not changed: PAM service", self.broker_log())
 
     def test_expired_password_sent_to_password_change_url(self):
         self.use_service(self.password_change, password_change_url="https://passwords.acme.test/change?user=%u&x=1")

@@ -36,6 +36,8 @@ import broker_wire as wire  # noqa: E402
 AUTHD = os.environ["ZSSO_AUTHD"]
 TOOL = os.environ["ZSSO_BROKER_TOOL"]
 MODULE = os.environ["ZSSO_PAM_MODULE"]
+CLI = os.environ["ZSSO_CLI"]
+SOURCE = Path(os.environ["ZSSO_SOURCE_DIR"])
 IS_ROOT = os.geteuid() == 0
 WAIT = 60
 PASSWORD = "c0rrect-Horse-battery"
@@ -192,9 +194,9 @@ class RealLocalAccounts(unittest.TestCase):
         self.log_path = log_path
         return proc
 
-    def login_as_nobody(self, config, password, direct=False):
+    def login_as_nobody(self, config, password, direct=False, address="127.0.0.1"):
         argv = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--",
-                self.m.tool, "--config", config, "--user", self.m.user, "--address", "127.0.0.1"]
+                self.m.tool, "--config", config, "--user", self.m.user, "--address", address]
         if direct:
             argv.append("--direct")
         p = subprocess.run(argv, input=password + "\n", capture_output=True, text=True,
@@ -266,13 +268,14 @@ class RealLocalAccounts(unittest.TestCase):
         # As zendesk-sso-authd.socket + zendesk-sso-authd.service run it: the
         # unit's ExecStart, the listening socket on fd 3 (Accept=no), the
         # broker's user with group shadow and no_new_privs, the secret
-        # root:<broker> 0640, and conv/ made for it as RuntimeDirectory= does.
+        # root:<broker> 0640, and conv/ and throttle/ made for it as RuntimeDirectory= does.
         units = Path(os.environ["ZSSO_SOURCE_DIR"]) / "examples" / "systemd"
         exec_start = re.search(r"^ExecStart=(.*)$", (units / "zendesk-sso-authd.service").read_text(),
                                re.M).group(1).split()
-        conv = Path(self.socket).parent / "conv"
-        conv.mkdir(mode=0o700, exist_ok=True)
-        os.chown(conv, pwd.getpwnam(self.m.broker_user).pw_uid, grp.getgrnam(self.m.broker_user).gr_gid)
+        for name in ("conv", "throttle"):
+            state = Path(self.socket).parent / name
+            state.mkdir(mode=0o700, exist_ok=True)
+            os.chown(state, pwd.getpwnam(self.m.broker_user).pw_uid, grp.getgrnam(self.m.broker_user).gr_gid)
         config = self.write_config("root", secret_group=self.m.broker_user)
         self.assertEqual(exec_start[:3], ["/usr/sbin/zendesk-sso-authd", "--config",
                                           "/etc/zendesk-sso/config.json"])
@@ -300,6 +303,57 @@ class RealLocalAccounts(unittest.TestCase):
         self.assertEqual(out["status"], "ok", out)
         self.assert_claims_match_passwd(out["token"])
         self.assertEqual(self.login_as_nobody(config, "wrong")["status"], "bad_login")
+
+    def test_shipped_stack_one_address_cannot_lock_the_account(self):
+        # Issue 22.5: examples/pam.d/zendesk-sso itself (this build's module,
+        # its config, the faillock folder beside the socket), the broker's
+        # default throttle, a real account. With deny=3 (Debian's default)
+        # five wrong guesses from 127.0.0.2 locked the account at 127.0.0.1.
+        config = self.write_config("root")
+        faillock = self.dir / "faillock"
+        faillock.mkdir(mode=0o700)
+        text = (SOURCE / "examples" / "pam.d" / "zendesk-sso").read_text()
+        text = re.sub(r"^(\S+\s+\S+\s+)pam_zendesk\.so\b", rf"\g<1>{self.m.module} config={config}", text,
+                      flags=re.M)
+        text = text.replace("dir=/run/zendesk-sso/faillock", f"dir={faillock}")
+        self.assertEqual(text.count(f"dir={faillock}"), 4, text)
+        self.m.service_path.write_text(text)
+        self.start_broker(config)
+        attacker, owner = "127.0.0.2", "127.0.0.1"
+        for _ in range(12):
+            self.assertEqual(self.login_as_nobody(config, "a wrong guess", address=attacker)["status"], "bad_login")
+        throttled = self.log_path.read_text().count("throttled: too many failed sign-ins of this account")
+        self.assertEqual(throttled, 7, "5 reached PAM, the rest were refused by the broker")
+        records = [l for l in subprocess.run(["faillock", "--dir", str(faillock), "--user", self.m.user],
+                                             capture_output=True, text=True, timeout=WAIT).stdout.splitlines()
+                   if re.search(r"\sV$", l)]
+        self.assertEqual(len(records), 5, records)
+        # zendesk-sso unlock against this broker's store: the attacker's
+        # address is lifted, and pam_faillock's count is described, not touched.
+        p = subprocess.run([CLI, "--config", config, "unlock", self.m.user, "--from", attacker],
+                           capture_output=True, text=True, timeout=WAIT)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(p.stdout, rf"lifted {self.m.user}: 127\.0\.0\.2 \(banned, \d+ s left\)")
+        self.assertIn(f"pam_faillock ({faillock}, from {self.m.service_path}): 5 failures of {self.m.user} "
+                      f"recorded, the last from \"127.0.0.2\" at ", p.stdout)
+        self.assertIn("(it locks the account at deny=30)", p.stdout)
+        self.assertIn(f"reset it with: faillock --dir {faillock} --user {self.m.user} --reset", p.stdout)
+        # The owner, from their own address, was never locked out; nor is the
+        # attacker's address now (5 more would ban it again).
+        out = self.login_as_nobody(config, PASSWORD, address=owner)
+        self.assertEqual(out["status"], "ok", out)
+        self.assert_claims_match_passwd(out["token"])
+        self.assertEqual(self.login_as_nobody(config, PASSWORD, address=attacker)["status"], "ok")
+
+    def test_the_shipped_stacks_give_faillock_one_ceiling(self):
+        # Both shipped stacks: the same deny= on every pam_faillock auth line,
+        # far above the broker's per-address ban (broker.max_failures, 5).
+        for name in ("zendesk-sso", "zendesk-sso-otp"):
+            lines = [l for l in (SOURCE / "examples" / "pam.d" / name).read_text().splitlines()
+                     if re.match(r"auth\s.*pam_faillock\.so", l)]
+            self.assertTrue(lines, name)
+            self.assertEqual({re.search(r"\bdeny=(\d+)", l).group(1) if "deny=" in l else None
+                              for l in lines}, {"30"}, name)
 
     def test_broker_user_without_group_shadow_cannot(self):
         config = self.write_config(self.m.broker_user)

@@ -129,22 +129,8 @@ class BrandedPage(StackTestCase):
             "banner": "Authorised use only. Sign-ins are logged; misuse is reported to <Security>.",
             "help_contact": "IT service desk, extension 4711",
             "help_url": "https://help.acme.test/it",
-            "locale_dir": str(cls.catalogues(stack)),
+            "locale_dir": str(stack.catalogues()),
         }})
-
-    @staticmethod
-    def catalogues(stack):
-        """The built .mo files, copied beside the stack: Apache (maybe with a
-        private /tmp) reads them from there, wherever the build tree is."""
-        import shutil
-        locale = stack.dir / "locale"
-        for mo in (stack.build_dir / "po").glob("*/LC_MESSAGES/zendesk-sso.mo"):
-            target = locale / mo.relative_to(stack.build_dir / "po")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(mo, target)
-        for p in [locale] + list(locale.rglob("*")):
-            os.chmod(p, 0o755 if p.is_dir() else 0o644)
-        return locale
 
     def open_page(self, browser, accept_language=None):
         page = browser.new_page()

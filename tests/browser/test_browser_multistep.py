@@ -167,7 +167,7 @@ class BrowserPasswordChange(conv.RealAccountStack, unittest.TestCase):
         super().setUpClass()
 
     def test_expired_password_is_changed_in_the_browser(self):
-        self.use_service(self.password_change)
+        self.use_service(self.password_change, change_expired_passwords=True)
         conv.run(["chage", "-d", "0", self.user])
         with Chromium() as browser:
             page = browser.new_page()

@@ -17,7 +17,7 @@ import unittest
 from pathlib import Path
 
 sys.path.insert(0, os.path.join(os.environ["ZSSO_SOURCE_DIR"], "tests", "e2e"))
-from zsso_e2e import Stack, apache_user  # noqa: E402
+from zsso_e2e import FakeClock, Stack, apache_user  # noqa: E402
 
 CLI = str(Path(os.environ["ZSSO_BUILD_DIR"]) / "tools" / "zendesk-sso")
 
@@ -69,12 +69,12 @@ class WebCase(unittest.TestCase):
         user = apache_user()
         return user[0] if user else pwd.getpwuid(os.geteuid()).pw_name
 
-    def check(self):
+    def check(self, *extra, env=None):
         p = subprocess.run([CLI, "--config", str(self.s.sandbox.config_path), "check",
                             "--apache-dir", str(self.apache_dir), "--nginx-dir", str(self.nginx_dir),
-                            "--web-user", self.web_user()],
+                            "--web-user", self.web_user(), *extra],
                            capture_output=True, text=True, timeout=120,
-                           env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+                           env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", **(env or {})})
         return p.returncode, p.stdout, p.stderr
 
     def probe(self, url, *extra, stdin=None):
@@ -83,6 +83,50 @@ class WebCase(unittest.TestCase):
                            input=stdin if stdin is not None else self.s.passwords["alice"] + "\n",
                            capture_output=True, text=True, timeout=120)
         return p.returncode, p.stdout, p.stderr
+
+
+class Clock(WebCase):
+    """check warns when the kernel says the clock is not synchronised: Zendesk
+    refuses tokens more than 3 minutes off (issue 24.3). The kernel's answer
+    is tests/e2e/fake_clock.c's, preloaded into check only."""
+
+    @classmethod
+    def prepare(cls, stack):
+        cls.clock = FakeClock(stack.build_dir, stack.dir)
+
+    def check_with(self, state, *extra):
+        self.clock.set(state)
+        return self.check(*extra, env=self.clock.env())
+
+    def test_a_synchronised_clock_passes(self):
+        rc, out, err = self.check_with("synchronised")
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("ok: the system clock is synchronised (adjtimex)", out)
+        self.assertNotIn("synchronised", err)
+
+    def test_an_unsynchronised_clock_is_a_warning_naming_zendesks_window_and_the_fix(self):
+        rc, out, err = self.check_with("unsynchronised")
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("warning: the system clock is not synchronised (the kernel's adjtimex status: STA_UNSYNC): "
+                      "Zendesk refuses a token whose iat is more than 3 minutes off its own clock (\"Invalid iat\", "
+                      "cause clock-skew); turn on an NTP client: timedatectl set-ntp true (package systemd-timesyncd), "
+                      "or apt install chrony\n", err)
+        self.assertNotIn("synchronised", out)
+
+    def test_a_clock_it_cannot_read_is_a_warning_too(self):
+        rc, out, err = self.check_with("unreadable")
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("warning: cannot tell whether the system clock is synchronised (adjtimex: Operation not "
+                      "permitted): Zendesk refuses a token whose iat is more than 3 minutes off", err)
+        self.assertIn("make sure an NTP client runs (timedatectl status, or chronyc tracking)", err)
+
+    def test_config_only_leaves_the_host_alone(self):
+        self.clock.set("unsynchronised")
+        p = subprocess.run([CLI, "--config", str(self.s.sandbox.config_path), "check", "--config-only"],
+                           capture_output=True, text=True, timeout=60,
+                           env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", **self.clock.env()})
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertNotIn("synchronised", p.stdout + p.stderr)
 
 
 class HealthAnswers(WebCase):

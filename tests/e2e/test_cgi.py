@@ -18,15 +18,18 @@ import json
 import os
 import re
 import struct
+import pwd
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from zsso_e2e import StackTestCase, assert_alice_token, fetch, hidden_fields, form_action  # noqa: E402
+from zsso_e2e import (DIRECT_MODULE, StackTestCase, apache_user, assert_alice_token, fetch,  # noqa: E402
+                      form_action, hidden_fields, stage_cgi)
 
 import jwt as pyjwt  # noqa: E402
 
@@ -294,6 +297,20 @@ class Csrf(StackCase):
         self._refused(self._post(a_cookie.value, b_fields["csrf"]), "cookie and form token differ")
         self._refused(self._post(b_cookie.value, a_fields["csrf"]), "cookie and form token differ")
         self.assertEqual(self._post(b_cookie.value, b_fields["csrf"]).status, 200)
+
+    def test_a_planted_twin_cookie_does_not_pass(self):
+        # Issue 22.7: over plain HTTP a sibling host or another path can set a
+        # second zsso_csrf; the browser sends both (no Sec-Fetch-Site/Origin:
+        # an older browser). The attacker's value in the form must not pass
+        # because one of the two cookies matches it, in either order.
+        victim, attacker = csrf_token(), csrf_token()
+        for cookie in (f"zsso_csrf={victim}; zsso_csrf={attacker}", f"zsso_csrf={attacker}; zsso_csrf={victim}"):
+            with self.subTest(cookie=cookie):
+                self._refused(self.post_login({"user": "alice", "password": self.s.passwords["alice"],
+                                               "csrf": attacker}, cookie), "sent in several different cookies")
+        # Copies of one value (the same cookie twice) still sign in.
+        self.assertEqual(self.post_login({"user": "alice", "password": self.s.passwords["alice"], "csrf": victim},
+                                         f"zsso_csrf={victim}; zsso_csrf={victim}").status, 200)
 
     def test_expiry_is_the_cookies_max_age(self):
         # No time inside the token any more: the browser drops the cookie
@@ -592,11 +609,48 @@ class Logout(StackCase):
 
 class Health(StackCase):
     """GET /health for load balancers: 200 "ok" when the config loads, 503
-    "unavailable" when not; ip_ranges apply unless helper.health_from_anywhere."""
+    "unavailable" when not; ip_ranges apply unless helper.health_from_anywhere.
+    Its log line says when the clock is not synchronised (the kernel's answer
+    from tests/e2e/fake_clock.c; issue 24.3)."""
 
     @classmethod
     def prepare(cls, s):
         s.configure({"network": {"ip_ranges": ["127.0.0.1/32"]}})
+        cls.clock = s.fake_clock()
+
+    def health_log_line(self):
+        """GET /health (200 "ok"), and the CGI's line for it."""
+        before = set(self.s.web.error_log().splitlines())
+        r = fetch("GET", self.s.base_url + "/health")
+        self.assertEqual((r.status, r.body), (200, "ok\n"))
+        for _ in range(50):   # the CGI's stderr reaches the error log right after the response
+            lines = [l for l in self.s.web.error_log().splitlines() if " health" in l and l not in before]
+            if lines:
+                self.assertEqual(len(lines), 1, lines)
+                return lines[0]
+            time.sleep(0.05)
+        self.fail("no log line for GET /health")
+
+    def test_an_unsynchronised_clock_is_in_the_health_line_and_the_answer_stays_ok(self):
+        self.clock.set("unsynchronised")
+        self.addCleanup(self.clock.set, "synchronised")
+        line = self.health_log_line()
+        self.assertIn("200 health: the system clock is not synchronised (the kernel's adjtimex status: STA_UNSYNC): "
+                      "Zendesk refuses a token whose iat is more than 3 minutes off its own clock", line)
+        self.assertIn("timedatectl set-ntp true", line)
+
+    def test_a_synchronised_clock_says_nothing(self):
+        self.clock.set("synchronised")
+        line = self.health_log_line()
+        self.assertIn('"/zendesk/health": 200 health', line)
+        self.assertNotIn("synchronised", line)
+
+    def test_a_clock_state_it_cannot_read_says_nothing_either(self):
+        # Under a seccomp filter (systemd's ProtectClock=) adjtimex fails: /health
+        # cannot tell, and says nothing on every probe; check says it once.
+        self.clock.set("unreadable")
+        self.addCleanup(self.clock.set, "synchronised")
+        self.assertNotIn("synchronised", self.health_log_line())
 
     def _curl(self, interface, url):
         out = subprocess.run(["curl", "-sS", "--interface", interface, "-w", "\n%{http_code} %{content_type}",
@@ -985,6 +1039,45 @@ class Misconfiguration(StackCase):
         finally:
             os.chmod(module, 0o644)
         self.assertEqual(self.s.sign_in("alice", self.s.passwords["alice"]).status, 200)
+
+    def _sign_in_by_hand(self, cgi, user):
+        """A password sign-in by running the CGI copy cgi as user, as the web
+        server would (its environment, CGI/1.1 variables): (status, log)."""
+        t = csrf_token()
+        body = urllib.parse.urlencode({"user": "alice", "password": self.s.passwords["alice"], "csrf": t}).encode()
+        env = {**self.s.cgi_environment(), "PATH": "/usr/bin:/bin", "GATEWAY_INTERFACE": "CGI/1.1",
+               "REQUEST_METHOD": "POST", "SCRIPT_NAME": "/zendesk", "PATH_INFO": "/login", "HTTP_HOST": "127.0.0.1",
+               "CONTENT_TYPE": "application/x-www-form-urlencoded", "CONTENT_LENGTH": str(len(body)),
+               "REMOTE_ADDR": "127.0.0.1", "HTTP_COOKIE": f"zsso_csrf={t}"}
+        r = subprocess.run([str(cgi)], input=body, env=env, capture_output=True, timeout=60,
+                           user=user[0], group=user[1], extra_groups=[])
+        status = re.match(rb"Status: (\d+)", r.stdout)
+        self.assertTrue(status, r.stdout[:300])
+        return int(status.group(1)), r.stderr.decode(errors="replace")
+
+    def test_an_installed_direct_mode_module_must_be_roots(self):
+        # Issue 22.11: under /usr, where the package installs it, a module
+        # owned by the web server's user is one that user could rewrite:
+        # refused (503), never loaded. Elsewhere (a build tree) the running
+        # user's own module still loads: the control, same copy, same owner.
+        user = apache_user()
+        if not user:
+            self.skipTest("needs root: a module owned by another user, a folder under /usr")
+        uid = pwd.getpwnam(user[0]).pw_uid
+        for parent, installed in (("/tmp", False), ("/usr/local/lib", True)):
+            with self.subTest(parent=parent), tempfile.TemporaryDirectory(dir=parent, prefix="zsso-module-") as d:
+                os.chmod(d, 0o755)
+                cgi = stage_cgi(self.s.cgi, d)
+                os.chown(Path(d) / DIRECT_MODULE, uid, -1)
+                status, log = self._sign_in_by_hand(cgi, user)
+                if installed:
+                    self.assertEqual(status, 503, log)
+                    # The owner by name where NSS knows it (the sandbox's nss_wrapper may not).
+                    self.assertRegex(log, re.escape(f"{d}/{DIRECT_MODULE}: owned by ") +
+                                     rf"(\S+ \()?uid {uid}\)?; it must be owned by root")
+                else:
+                    self.assertEqual(status, 200, log)
+                    self.assertIn("200 signed in", log)
 
     def test_missing_pam_service_is_503(self):
         self.s.configure({"pam": {"service": "no-such-service"}})

@@ -1,8 +1,11 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: BSD-3-Clause
 """scripts/demo.sh: a busy port is named before anything is installed or
-built, and the demo's package list is a subset of the full one."""
+built, the demo's package list is a subset of the full one, and the running
+demo answers a German browser in German (issue 24.4)."""
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
@@ -12,6 +15,8 @@ from pathlib import Path
 
 SOURCE = Path(os.environ["ZSSO_SOURCE_DIR"])
 BUILD = Path(os.environ["ZSSO_BUILD_DIR"])
+sys.path.insert(0, str(SOURCE / "tests" / "e2e"))
+from zsso_e2e import fetch  # noqa: E402
 
 
 def packages(name):
@@ -56,6 +61,65 @@ class BusyPort(unittest.TestCase):
         self.assertIn(f"port {self.port} on 127.0.0.1 is already in use", p.stderr)
         self.assertNotIn("Open:", p.stdout)
         self.assertNotIn("Traceback", p.stderr)
+
+
+class Running(unittest.TestCase):
+    """The demo itself (the Python half demo.sh ends in, on this build):
+    the printed URL serves each browser in its language (issue 24.4)."""
+
+    @classmethod
+    def setUpClass(cls):
+        # No --port: the demo takes a free one itself, so no other program can hold it.
+        cls.proc = subprocess.Popen(["/usr/bin/python3", str(SOURCE / "tests" / "e2e" / "zsso_e2e.py"), "demo",
+                                     "--build", str(BUILD), "--source", str(SOURCE)],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cls.banner = ""
+        for line in cls.proc.stdout:   # ends when the demo exits
+            cls.banner += line
+            if line.startswith("Press Ctrl-C"):
+                break
+        m = re.search(r"^  Open: +(\S+)$", cls.banner, re.M)
+        if not m:
+            cls.stop()
+            raise AssertionError(f"the demo printed no URL:\n{cls.banner}{cls.proc.stderr.read()}")
+        cls.url = m.group(1)
+
+    @classmethod
+    def stop(cls):
+        if cls.proc.poll() is None:
+            cls.proc.send_signal(signal.SIGINT)   # what Ctrl-C sends
+        cls.tail, cls.err = cls.proc.communicate(timeout=60)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stop()
+
+    def test_a_german_browser_gets_the_german_page(self):
+        r = fetch("GET", self.url, headers={"Accept-Language": "de-DE,de;q=0.9,en;q=0.8"})
+        self.assertEqual(r.status, 200, r.body)
+        self.assertIn('<html lang="de">', r.body)
+        for text in ('<label for="user">Benutzername</label>', '<label for="password">Passwort</label>',
+                     '<button type="submit">Anmelden</button>',
+                     "Melden Sie sich mit Ihrem Konto für zendesk-sso demo bei Zendesk an."):
+            self.assertIn(text, r.body)
+
+    def test_a_browser_that_asks_nothing_gets_english(self):
+        r = fetch("GET", self.url)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertIn('<html lang="en">', r.body)
+        self.assertIn('<label for="user">', r.body)
+        self.assertNotIn("Benutzername", r.body)
+
+    def test_the_banner_names_the_languages(self):
+        self.assertRegex(self.banner, r"Languages: English, .*\bde\b.*, as the browser asks")
+
+    def test_demo_sh_builds_the_catalogues(self):
+        # A new build-demo/ has only what demo.sh's cmake --build names.
+        line = next(l for l in (SOURCE / "scripts" / "demo.sh").read_text().splitlines()
+                    if l.startswith("cmake --build"))
+        self.assertIn("zsso_translations", line.split("--target", 1)[1].split())
+        self.assertTrue((BUILD / "po" / "de" / "LC_MESSAGES" / "zendesk-sso.mo").is_file(),
+                        "zsso_translations makes the catalogues the demo copies")
 
 
 class PackageLists(unittest.TestCase):

@@ -25,8 +25,9 @@ httpd.conf, any number of CGI mounts and extra directives, env passed with
 SetEnv, optionally syslog_socket: its own /dev/log, and bind_mounts), Nginx
 (private nginx.conf + fcgiwrap with the shipped examples/nginx snippets, env
 passed with fastcgi_param, the same namespace options), BasicAuthService
-(auth_request's service), free_port(), fetch() (one request with cookies and
-a source address).
+(auth_request's service), FakeClock (the kernel's clock status as a test sets
+it; Stack.fake_clock() gives it to the CGI), free_port(), fetch() (one request
+with cookies and a source address).
 """
 
 import copy
@@ -799,6 +800,32 @@ class BasicAuthService:
 WEB_SERVERS = ("apache", "nginx")
 
 
+class FakeClock:
+    """What the kernel says about the clock's synchronisation, as a test sets
+    it (tests/e2e/fake_clock.c, preloaded; issue 24.3). env(preload) gives a
+    process the library after its other preloads; set(state) changes the
+    answer of every process that has it, at once: "synchronised",
+    "unsynchronised" or "unreadable". The library is copied into folder, so
+    the web server's user reads it wherever the build tree is."""
+
+    def __init__(self, build_dir, folder):
+        self.lib = Path(folder) / "libzsso_fake_clock.so"
+        shutil.copy(Path(build_dir) / "tests" / "e2e" / "libzsso_fake_clock.so", self.lib)
+        os.chmod(self.lib, 0o755)
+        self.state = Path(folder) / "clock-state"
+        self.set("synchronised")
+
+    def set(self, state):
+        self.state.write_text(state + "\n")
+        os.chmod(self.state, 0o644)
+
+    def env(self, preload=""):
+        env = {"LD_PRELOAD": f"{preload} {self.lib}".strip(), "ZSSO_FAKE_CLOCK_FILE": str(self.state)}
+        # A sanitizer build (scripts/hardening.sh): its options (verify_asan_link_order=0) go along.
+        env.update({k: os.environ[k] for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS") if k in os.environ})
+        return env
+
+
 class Stack:
     """PamSandbox (tests/pam) + ZendeskStandIn + a web server running
     zendesk-sso.cgi at /zendesk: Apache (mod_cgid), or with server="nginx"
@@ -872,6 +899,28 @@ class Stack:
     # configuration before (or between) starts
     def configure(self, overrides):
         self.config = deep_merge(self.config, overrides)
+
+    def catalogues(self):
+        """The build's translations (po/, the .mo files), copied beside the
+        stack: the web server's user (maybe with a private /tmp) reads them
+        from there, wherever the build tree is. Returns the folder, for
+        helper.locale_dir."""
+        locale = self.dir / "locale"
+        locale.mkdir(exist_ok=True)
+        for mo in (self.build_dir / "po").glob("*/LC_MESSAGES/zendesk-sso.mo"):
+            target = locale / mo.relative_to(self.build_dir / "po")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(mo, target)
+        for p in [locale] + list(locale.rglob("*")):
+            os.chmod(p, 0o755 if p.is_dir() else 0o644)
+        return locale
+
+    def fake_clock(self):
+        """The CGI asks a FakeClock, not the kernel, whether the clock is
+        synchronised (call before start); returns it, to set its state."""
+        clock = FakeClock(self.build_dir, self.dir)
+        self.cgi_env.update(clock.env(self.sandbox.env().get("LD_PRELOAD", "")))
+        return clock
 
     def add_service(self, name, text=None):
         self.services[name] = text
@@ -1028,8 +1077,11 @@ def demo(build_dir, source_dir, port=None, server="apache"):
     if apache_user():
         os.chown(session_key, 0, grp.getgrnam(apache_user()[1]).gr_gid)
     os.chmod(session_key, 0o640 if apache_user() else 0o600)
-    s.configure({"helper": {"site_name": "zendesk-sso demo"}, "network": {"ip_ranges": ["127.0.0.0/8"]},
-                 "session": {"key_file": str(session_key)}})
+    # The pages in the visitor's language (Accept-Language): the build's catalogues.
+    locale = s.catalogues()
+    languages = sorted(p.name for p in locale.iterdir())
+    s.configure({"helper": {"site_name": "zendesk-sso demo", "locale_dir": str(locale)},
+                 "network": {"ip_ranges": ["127.0.0.0/8"]}, "session": {"key_file": str(session_key)}})
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -1060,6 +1112,9 @@ The form signs you in through PAM (pam_matrix + pam_zendesk.so); the token goes
 to a local stand-in for Zendesk at {s.standin.url}/access/jwt, which verifies it
 with PyJWT and shows the decoded claims. Sign-out page: {s.base_url}/logout
 CGI log: {s.web.dir / ("fcgiwrap.log" if server == "nginx" else "error.log")}
+
+Languages: English{", " + ", ".join(languages) if languages else " only (no translations built: po/)"}, as the browser asks
+(Accept-Language).
 
 Sign-in session: after signing in, open the link above again (or in a new
 tab): you land on the stand-in without the form, with a fresh token

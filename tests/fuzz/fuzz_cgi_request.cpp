@@ -60,9 +60,10 @@ void csrf(std::string_view cookie_header, std::string_view form_value) {
   auto values = zsso::cgi::cookie_values(cookie_header, "zsso_csrf");
   auto c = zsso::cgi::check_csrf(values, form_value);
   (void)zsso::cgi::to_string(c);
-  // Passes exactly when the field is well-formed and one cookie value equals it.
-  bool equal = false;
-  for (auto v : values) equal = equal || v == form_value;
+  // Passes exactly when the field is well-formed and every cookie value
+  // (at least one) equals it: a planted twin beside ours never passes.
+  bool equal = !values.empty();
+  for (auto v : values) equal = equal && v == form_value;
   FUZZ_CHECK((c == zsso::cgi::CsrfCheck::ok) == (zsso::cgi::is_csrf_token(form_value) && equal));
   // A genuine token passes only with both halves equal.
   auto token = zsso::cgi::new_csrf_token();

@@ -258,7 +258,7 @@ class HardenedStack(Stack):
         text = "\n".join(lines) + "\n"
         text = re.sub(r"pam_unix\.so\S*( \S+)*$", "{matrix} passdb={passdb}", text, flags=re.M)
         text = text.replace("pam_zendesk.so", "{module} config={config}")
-        text = re.sub(r" dir=/\S+", "", text)
+        text = re.sub(r" (dir=/|deny=)\S+", "", text)
         text = re.sub(r"pam_faillock\.so", f"{{sysdir}}/pam_faillock.so dir={tally} deny={deny}", text)
         text = re.sub(r"(?<![/\w])(pam_deny|pam_permit)\.so", r"{sysdir}/\1.so", text)
         self.services[service] = self.counted(text)

@@ -115,7 +115,7 @@ class ExampleStacks(PamCase):
         text = "\n".join(example_lines("zendesk-sso")) + "\n"
         text = re.sub(r"pam_unix\.so\S*( \S+)*$", "{matrix} passdb={passdb}", text, flags=re.M)
         text = text.replace("pam_zendesk.so", "{module} config={config} debug")
-        text = re.sub(r" dir=/\S+", "", text)   # the broker's tally dir, as the sandbox's below
+        text = re.sub(r" (dir=/|deny=)\S+", "", text)   # the broker's tally dir and deny, as below
         text = re.sub(r"pam_faillock\.so", "{sysdir}/pam_faillock.so dir={dir}/faillock deny=3", text)
         text = re.sub(r"(?<![/\w])(pam_deny|pam_permit)\.so", r"{sysdir}/\1.so", text)
         os.makedirs(self.sb.dir / "faillock", exist_ok=True)

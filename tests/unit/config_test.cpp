@@ -483,6 +483,13 @@ TEST(Config, RejectsRelativeOrOverlongBrokerSocket) {
   expect_error_prefix(with("broker", "{\"socket\": \"/" + std::string(120, 'a') + "\"}"), "broker.socket:");
 }
 
+TEST(Config, ChangingExpiredPasswordsOnThePagesIsAnOptIn) {
+  // Off unless asked: the shipped broker cannot write /etc/shadow (issue 21).
+  EXPECT_FALSE(parse_ok(kMinimal).broker.change_expired_passwords);
+  EXPECT_TRUE(parse_ok(with("broker", R"({"change_expired_passwords": true})")).broker.change_expired_passwords);
+  expect_error_prefix(with("broker", R"({"change_expired_passwords": "yes"})"), "broker.change_expired_passwords:");
+}
+
 TEST(Config, AcceptsTheRetiredCsrfKeyFile) {
   // Retired in issue 16: old configs still load (check warns); a relative
   // path no longer matters because nothing opens it. Its type still counts.

@@ -52,9 +52,19 @@ TEST(CsrfCheck, EqualCookieAndFieldPass) {
   EXPECT_EQ(check_csrf({t}, t), CsrfCheck::ok);
 }
 
-TEST(CsrfCheck, AnyOfSeveralCookieValuesMayMatch) {
+TEST(CsrfCheck, APlantedTwinIsRefused) {
+  // Issue 22.7: "Cookie: zsso_csrf=VICTIM; zsso_csrf=ATTACKER" with the
+  // form carrying ATTACKER, in either order.
+  const std::string victim = token(), attacker = token();
+  EXPECT_EQ(check_csrf({victim, attacker}, attacker), CsrfCheck::several);
+  EXPECT_EQ(check_csrf({attacker, victim}, attacker), CsrfCheck::several);
+  EXPECT_EQ(check_csrf({victim, "junk"}, victim), CsrfCheck::several);
+}
+
+TEST(CsrfCheck, EqualCopiesPass) {
   const std::string t = token(), other = token();
-  EXPECT_EQ(check_csrf({other, "junk", t}, t), CsrfCheck::ok);
+  EXPECT_EQ(check_csrf({t, t, t}, t), CsrfCheck::ok);
+  EXPECT_EQ(check_csrf({other, other}, t), CsrfCheck::mismatch);
 }
 
 TEST(CsrfCheck, NoKeyIsInvolved) {
@@ -92,6 +102,7 @@ TEST(CsrfCheck, ReasonsForTheLog) {
   EXPECT_STREQ(to_string(CsrfCheck::missing), "missing");
   EXPECT_STREQ(to_string(CsrfCheck::mismatch), "cookie and form token differ");
   EXPECT_STREQ(to_string(CsrfCheck::malformed), "malformed");
+  EXPECT_STREQ(to_string(CsrfCheck::several), "sent in several different cookies");
 }
 
 constexpr std::string_view kSelf = "https://intranet.example";

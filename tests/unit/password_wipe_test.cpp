@@ -7,9 +7,6 @@
 // sanitizers, which replace them too).
 #include <fcntl.h>
 #include <malloc.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -24,6 +21,7 @@
 #include <string_view>
 
 #include "csrf.hpp"
+#include "cgi_test_support.hpp"
 #include "routes.hpp"
 #include "zsso/broker_protocol.hpp"
 #include "zsso/secret.hpp"
@@ -132,44 +130,6 @@ TEST(PasswordWipe, BrokenFormLeavesNoCopyInFreedMemory) {
   }
 }
 
-// A one-connection stand-in for zendesk-sso-authd in a child process (its
-// heap is its own): reads the request, answers bad_login.
-class FakeBroker {
- public:
-  explicit FakeBroker(const std::string& path) {
-    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd_, 4) != 0) return;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      int c = ::accept(fd_, nullptr, nullptr);
-      auto frame = broker::read_frame(c, broker::Clock::now() + std::chrono::seconds(10), broker::kMaxRequestSize);
-      std::string answer =
-          broker::encode_response({broker::Status::bad_login, broker::Detail::pam, {}});
-      broker::write_all(c, {reinterpret_cast<const unsigned char*>(answer.data()), answer.size()},
-                        broker::Clock::now() + std::chrono::seconds(10), nullptr);
-      ::_exit(frame.io == broker::Io::ok ? 0 : 3);
-    }
-  }
-  ~FakeBroker() {
-    if (pid_ > 0) ::waitpid(pid_, nullptr, 0);
-    if (fd_ >= 0) ::close(fd_);
-  }
-  bool ok() const { return pid_ > 0; }
-  int wait() {
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 99;
-  }
-
- private:
-  int fd_ = -1;
-  pid_t pid_ = -1;
-};
-
 TEST(PasswordWipe, CgiPathToTheBrokerLeavesNoCopyInFreedMemory) {
   namespace fs = std::filesystem;
   char tmpl[] = "/tmp/zsso-wipe-XXXXXX";
@@ -187,7 +147,8 @@ TEST(PasswordWipe, CgiPathToTheBrokerLeavesNoCopyInFreedMemory) {
     const std::int64_t now = ::time(nullptr);
     auto token = cgi::new_csrf_token();
     ASSERT_TRUE(token);
-    FakeBroker broker((dir / "authd.sock").string());
+    const broker::Response bad_login{broker::Status::bad_login, broker::Detail::pam};
+    testing::FakeBroker broker((dir / "authd.sock").string(), bad_login);
     ASSERT_TRUE(broker.ok());
     int status = 0;
     {
@@ -199,14 +160,7 @@ TEST(PasswordWipe, CgiPathToTheBrokerLeavesNoCopyInFreedMemory) {
         SecureBytes body = form_body(pw, *token);
         ASSERT_EQ(::write(p[1], body.data(), body.size()), static_cast<ssize_t>(body.size()));
         ::close(p[1]);
-        cgi::Request req;
-        req.method = "POST";
-        req.script_name = "/zendesk";
-        req.path_info = "/login";
-        req.content_type = "application/x-www-form-urlencoded";
-        req.content_length = body.size();
-        req.remote_addr = "127.0.0.1";
-        req.cookie = "zsso_csrf=" + *token;
+        cgi::Request req = testing::login_post(body.size(), *token);
         cgi::Environment env;
         env.config_path = (dir / "config.json").string();
         env.request_id = "wipe";

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <string>
@@ -195,6 +196,36 @@ TEST(TrustedFile, AllowsWorldReadableWhenTheRulesSaySo) {
   TrustedFileRules strict;
   strict.allow_world_readable = false;
   EXPECT_FALSE(read_trusted_file(path, strict).ok());
+}
+
+TEST(TrustedPath, RootOnlyRefusesTheRunningUsersOwnFile) {
+  // Issue 22.11: code under /usr (zendesk-sso-direct.so) must be root's; by
+  // default the running user's own file passes too. As root, a child plays
+  // the web server's user (nobody, 65534) for the running user.
+  TempDir dir;
+  ASSERT_EQ(::chmod(dir.path().c_str(), 0711), 0);
+  const std::string path = write_file(dir.file("module.so"), "code", 0644);
+  const bool as_root = ::geteuid() == 0;
+  if (as_root) {
+    EXPECT_TRUE(check_trusted_path(path, TrustedOwner::root).ok()) << "root's own passes";
+    ASSERT_EQ(::chown(path.c_str(), 65534, static_cast<gid_t>(-1)), 0);
+  }
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (as_root && ::seteuid(65534) != 0) ::_exit(10);
+    const bool by_default = check_trusted_path(path).ok();
+    auto root_only = check_trusted_path(path, TrustedOwner::root);
+    const bool refused = !root_only.ok() && root_only.error().find(": owned by ") != std::string::npos &&
+                         root_only.error().ends_with("; it must be owned by root");
+    ::_exit((by_default ? 0 : 1) | (refused ? 0 : 2));
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status) & 1, 0) << "by default the running user's own file passes";
+  EXPECT_EQ(WEXITSTATUS(status) & 2, 0) << "root only: the running user's own file is refused, saying why";
+  EXPECT_NE(WEXITSTATUS(status), 10) << "seteuid(65534) failed";
 }
 
 TEST(TrustedFile, HonoursMaxSize) {

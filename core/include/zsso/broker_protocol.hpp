@@ -127,7 +127,7 @@ enum class Detail : std::uint8_t {
   internal = 9,
   busy = 10,               // broker.max_sign_ins sign-ins are running already
   conversation = 11,       // a continue request that does not fit the conversation (binding, step, shape)
-  password_expired = 12,   // pam_acct_mgmt: new password needed; helper.password_change_url is set
+  password_expired = 12,   // pam_acct_mgmt: new password needed, not changed here (the page says where)
   timeout_prompt = 13,     // nobody answered the prompt in time (logged; the client sees the socket gone)
 };
 inline constexpr std::uint8_t kMaxDetail = 13;

@@ -88,11 +88,21 @@ struct BrokerConfig {
   std::int64_t max_failures = 5;
   std::int64_t failure_window = 900;
   std::int64_t ban_seconds = 300;
+  // A spray of names from one address: after this many failed sign-ins of
+  // any accounts from one client address (an IPv6 /64) within failure_window,
+  // the address is refused for ban_seconds, doubling likewise. Well above
+  // one person's typos (max_failures per account, then a ban). 0: off.
+  std::int64_t max_failures_per_address = 30;
   // Every refused password sign-in is answered this many milliseconds after
   // its request arrived, plus a random jitter of up to a quarter of it, the
   // same whatever the reason (issue 22): long enough to cover the slowest
   // password check, so the time of a refusal tells nothing. 0: at once.
   std::int64_t failure_delay_ms = 2000;
+  // An expired password is changed on the sign-in pages (pam_chauthtok
+  // through the conversation), when helper.password_change_url is empty.
+  // Off: the page says the password expired and where to change it. The
+  // stack's "password" lines must be able to write (admin guide).
+  bool change_expired_passwords = false;
 };
 
 struct HelperConfig {
@@ -112,7 +122,8 @@ struct HelperConfig {
   std::string primary_color;                 // "#rrggbb" or "" (the built-in blue)
   std::string banner;                        // sign-in notice ("authorised use only"), shown above the form
   // Where people with an expired password change it ("%u": the user name,
-  // URL-encoded). Empty: the broker asks for the new password itself.
+  // URL-encoded). Empty: the page names the help contact instead, or, with
+  // broker.change_expired_passwords, the broker asks for the new password.
   std::string password_change_url;
   // GET /health answers every client, not only those inside network.ip_ranges
   // (for load balancers outside them). Its body never says more than ok/unavailable.

@@ -29,10 +29,13 @@ struct TrustedFileRules {
 // Errors name the path and the reason.
 Result<std::string> read_trusted_file(const std::string& path, const TrustedFileRules& rules);
 
+// Who may own a trusted file: root, or also the running user.
+enum class TrustedOwner { root_or_running_user, root };
+
 // The same owner and mode checks on a file that is not read here (code to
 // load, e.g. zendesk-sso-direct.so): not a symlink, regular, owned by root
-// or the running user, not group/world-writable.
-Result<void> check_trusted_path(const std::string& path);
+// (or, unless owner is root, the running user), not group/world-writable.
+Result<void> check_trusted_path(const std::string& path, TrustedOwner owner = TrustedOwner::root_or_running_user);
 
 // Same checks; the content lands only in wiped memory.
 Result<SecureBytes> read_trusted_secret_file(const std::string& path, const TrustedFileRules& rules);
