@@ -23,7 +23,7 @@ enum RequestTag : std::uint8_t {
 };
 enum ResponseTag : std::uint8_t {
   kStatus = 1, kDetail = 2, kToken = 3, kResponseConversation = 4, kResponseStep = 5, kMessages = 6, kCause = 7,
-  kResponseSession = 8,
+  kResponseSession = 8, kResponseUser = 9,
 };
 constexpr std::uint8_t kFlagRemoteUser = 0x01;
 constexpr std::uint8_t kFlagPing = 0x02;
@@ -396,6 +396,8 @@ std::string encode_response(const Response& resp) {
   if (resp.status == Status::ok && resp.token.size() > kMaxToken) return internal();
   if (!resp.session.empty() && (resp.status != Status::ok || resp.token.empty() || !is_session_text(resp.session)))
     return internal();
+  if (!resp.user.empty() && (resp.status == Status::prompt || check_text(resp.user, kMaxUser, "user")))
+    return internal();
 
   std::string out;
   start_frame(out);
@@ -411,6 +413,7 @@ std::string encode_response(const Response& resp) {
   }
   if (!messages.empty()) put_field(out, kMessages, messages);
   if (!resp.session.empty()) put_field(out, kResponseSession, resp.session);
+  if (!resp.user.empty()) put_field(out, kResponseUser, resp.user);
   if (!resp.cause.empty()) {
     // Cleaned here, not refused: the cause is only ever logged.
     std::string cause = clean_message_text(resp.cause.substr(0, kMaxCause));
@@ -480,6 +483,11 @@ Decoded<Response> decode_response_body(std::span<const unsigned char> body) {
         if (!is_session_text(as_text(f.value))) return failed<Response>({Detail::malformed, "bad session cookie"});
         r.session.assign(as_text(f.value));
         break;
+      case kResponseUser:
+        if (f.value.empty() || check_text(as_text(f.value), kMaxUser, "user"))
+          return failed<Response>({Detail::malformed, "user is empty or not printable UTF-8"});
+        r.user.assign(as_text(f.value));
+        break;
       case kCause: {
         std::string_view text = as_text(f.value);
         if (text.size() > kMaxCause || !is_valid_utf8(text) || has_control_chars(text))
@@ -498,6 +506,7 @@ Decoded<Response> decode_response_body(std::span<const unsigned char> body) {
   if (fields.seen(kResponseSession) && (r.status != Status::ok || !fields.seen(kToken)))
     return failed<Response>({Detail::malformed, "session cookie without ok and a token"});
   const bool is_prompt = r.status == Status::prompt;
+  if (is_prompt && fields.seen(kResponseUser)) return failed<Response>({Detail::malformed, "user in a prompt answer"});
   if (is_prompt != fields.seen(kResponseConversation) || is_prompt != fields.seen(kResponseStep))
     return failed<Response>({Detail::malformed, "conversation fields present without prompt, or prompt without them"});
   auto prompts = static_cast<std::size_t>(std::count_if(r.messages.begin(), r.messages.end(),

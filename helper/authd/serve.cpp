@@ -23,6 +23,7 @@
 #include "zsso/broker_protocol.hpp"
 #include "zsso/cidr.hpp"
 #include "zsso/config.hpp"
+#include "zsso/secret.hpp"
 #include "zsso/text.hpp"
 #include "zsso/unique_fd.hpp"
 
@@ -356,8 +357,16 @@ int Connection::run() {
     return refuse(wire::Status::error, decoded.error.detail, "protocol error: " + decoded.error.message);
   wire::Request& req = decoded.value;
   request_id_ = req.request_id;
-  // The peer is allowed and the config loads: that is all a ping asks.
+  // The peer is allowed, the config loads and so does the secret every
+  // token needs (issue 25.7): that is all a ping asks.
   if (req.ping) {
+    if (auto secret = load_secret_file(base->zendesk.secret_file); !secret) {
+      const std::string why = "zendesk.secret_file: " + secret.error();
+      log(LOG_ERR, "ping: " + why);
+      wire::Response down(wire::Status::unavailable, wire::Detail::config);
+      down.cause = why;
+      return answer(down);
+    }
     log(LOG_DEBUG, "ping: ok");
     return answer({wire::Status::ok, wire::Detail::none, {}});
   }
@@ -424,6 +433,8 @@ int Connection::run() {
   if (out.status == LoginStatus::ok) resp.messages = std::move(out.messages);
   if (out.status == LoginStatus::ok) attach_new_session(cfg, req, resp);
   resp.cause = out.detail;
+  // After a conversation the CGI's request carried no user name: say whose it was.
+  if (step_ > 0 && resp.status != wire::Status::prompt) resp.user = req.user;
   const std::string client = req.client_address.empty() ? "-" : req.client_address;
   const std::string decision = "user " + user_for_log(req.user) + " from " + client +
                                (req.profile.empty() ? "" : " profile " + req.profile) + ": " +

@@ -126,6 +126,8 @@ class Handler {
   std::string session_cookie(std::string_view value, std::int64_t max_age) const;
   std::optional<std::string_view> session_cookie_sent() const;
   std::optional<Response> session_sign_in(std::string_view return_to);
+  // Why no sign-in can succeed now (broker down, secret unusable), for the log; nothing when it can.
+  std::optional<std::string> sign_in_down();
   void set_session(Response& r, const LoginOutcome& out, std::string_view user);
   void clear_sessions(Response& r) const;
 

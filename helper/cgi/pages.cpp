@@ -141,9 +141,46 @@ bool contains_word(std::string_view text, std::initializer_list<std::string_view
   return false;
 }
 
+// What a prompt asks, known by the module's own text (issue 25.11).
+enum class Asks { unknown, code, password, new_password, retype_password };
+
+bool starts_with(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
+
+Asks what_prompt_asks(const broker::Message& prompt) {
+  const std::string_view t = trim(prompt.text);
+  // pam_oath ("One-time password (OATH) for `alice':"), pam_google_authenticator.
+  if (starts_with(t, "One-time password (OATH) for ") || t == "Verification code:") return Asks::code;
+  // pam_unix (pam_unix_auth, pam_unix_passwd), as under the C locale.
+  if (t == "Password:") return Asks::password;
+  if (t == "New password:") return Asks::new_password;
+  if (t == "Retype new password:") return Asks::retype_password;
+  return Asks::unknown;
+}
+
+// The label: a translated one for the prompts we know, else the module's text.
+std::string_view prompt_label(const Language& L, const broker::Message& prompt) {
+  switch (what_prompt_asks(prompt)) {
+    case Asks::code: return tr(L, "One-time code");
+    case Asks::password: return tr(L, "Password");
+    case Asks::new_password: return tr(L, "New password");
+    case Asks::retype_password: return tr(L, "Retype new password");
+    case Asks::unknown: break;
+  }
+  return prompt.text.empty() ? tr(L, "Answer") : std::string_view(prompt.text);
+}
+
+// A one-time code is shown as it is typed (it is useless once used); a
+// masked field hides typing mistakes for nothing. Words that can also
+// name a secret PIN ("passcode", "pin", "token") keep the mask.
+bool is_code_prompt(const broker::Message& prompt) {
+  return what_prompt_asks(prompt) == Asks::code ||
+         contains_word(prompt.text, {"one-time", "one time", "verification code", "otp"});
+}
+
 // Hints for the browser and password managers, from the module's prompt.
 void append_input_hints(std::string& out, const broker::Message& prompt) {
-  if (contains_word(prompt.text, {"code", "otp", "one-time", "one time", "token", "verification", "passcode", "pin"})) {
+  if (is_code_prompt(prompt) ||
+      contains_word(prompt.text, {"code", "otp", "one-time", "one time", "token", "verification", "passcode", "pin"})) {
     out += " autocomplete=\"one-time-code\" inputmode=\"numeric\"";
   } else if (prompt.kind == broker::Message::Kind::echo_off) {
     out += contains_word(prompt.text, {"new", "retype", "again"}) ? " autocomplete=\"new-password\""
@@ -189,9 +226,9 @@ std::string prompt_page(const PageFrame& f, const PromptForm& form) {
     if (!m.is_prompt()) continue;
     const std::string id = "answer" + std::to_string(k++);
     out += "<label for=\"" + id + "\">";
-    html_escape_append(out, m.text.empty() ? tr(L, "Answer") : std::string_view(m.text));
+    html_escape_append(out, prompt_label(L, m));
     out += "</label>\n<input id=\"" + id + "\" name=\"" + id + "\" type=\"";
-    out += m.kind == broker::Message::Kind::echo_off ? "password" : "text";
+    out += m.kind == broker::Message::Kind::echo_off && !is_code_prompt(m) ? "password" : "text";
     out += "\"";
     append_input_hints(out, m);
     out += k == 1 ? " autofocus>\n" : ">\n";

@@ -35,7 +35,20 @@ Response Handler::login_get() {
   const std::string return_to = checked_return_to(form_get(*query, "return_to"));
   if (web_server_signed_in()) return remote_user_sign_in(return_to);
   if (auto r = session_sign_in(return_to)) return std::move(*r);
+  if (auto down = sign_in_down()) return server_error(503, "sign-in form not shown: " + *down);
   return login_form(200, return_to, {}, {}, "200 form");
+}
+
+// Nobody should type a password (and use up a code) for a sign-in that
+// cannot end in a token: the broker's ping (peer, config, secret; it never
+// holds a sign-in), or in direct mode the secret this process signs with.
+std::optional<std::string> Handler::sign_in_down() {
+  if (!cfg_.broker.socket.empty()) {
+    if (auto pong = broker_ping(cfg_); !pong) return pong.error();
+    return std::nullopt;
+  }
+  if (auto secret = load_secret_file(cfg_.zendesk.secret_file); !secret) return "zendesk.secret_file: " + secret.error();
+  return std::nullopt;
 }
 
 Response Handler::login_form(int status, std::string_view return_to, std::string_view user,

@@ -44,6 +44,11 @@ Response Handler::outcome_page(LoginOutcome& out, std::string_view user, bool re
                                std::string_view return_to, const std::string& binding, std::string step) {
   // Later steps come without a user name (the broker child knows it; its line names it).
   const std::string who = (user.empty() ? std::string("user=-") : "user=" + user_for_log(user)) + step;
+  // The account a later step was for: the broker's last answer names it (issue 25.2).
+  const std::string_view account = user.empty() ? std::string_view(out.user) : user;
+  // After a further prompt the refusal names what the stack asked (issue 25.10).
+  const std::string_view incorrect = step.empty() ? N_("The user name or password is incorrect.")
+                                                  : N_("The user name, password or code is incorrect.");
   switch (out.status) {
     case LoginStatus::ok: {
       Response r = deliver(out.token, return_to, "200 signed in " + who, out.messages);
@@ -55,13 +60,11 @@ Response Handler::outcome_page(LoginOutcome& out, std::string_view user, bool re
     case LoginStatus::bad_login:
       if (remote_user)
         return refused(N_("This account may not sign in to Zendesk."), "403 REMOTE_USER refused " + who + ": " + out.detail);
-      return login_form(401, return_to, step.empty() ? user : std::string_view{}, N_("The user name or password is incorrect."),
-                        "401 bad login " + who + ": " + out.detail);
+      return login_form(401, return_to, account, incorrect, "401 bad login " + who + ": " + out.detail);
     case LoginStatus::not_allowed:
       if (remote_user)
         return refused(N_("This account may not sign in to Zendesk from here."), "403 not allowed " + who + ": " + out.detail);
-      return login_form(403, return_to, step.empty() ? user : std::string_view{},
-                        N_("This account may not sign in to Zendesk from here."),
+      return login_form(403, return_to, account, N_("This account may not sign in to Zendesk from here."),
                         "403 not allowed " + who + ": " + out.detail);
     case LoginStatus::password_expired: {
       // Not changed here (broker.change_expired_passwords off, or the change
@@ -81,7 +84,7 @@ Response Handler::outcome_page(LoginOutcome& out, std::string_view user, bool re
       for (std::size_t i = 0; i < cfg_.helper.password_change_url.size(); ++i) {
         const char c = cfg_.helper.password_change_url[i];
         if (c == '%' && i + 1 < cfg_.helper.password_change_url.size() && cfg_.helper.password_change_url[i + 1] == 'u') {
-          url += percent_encode(user);
+          url += percent_encode(account);
           ++i;
         } else {
           url += c;

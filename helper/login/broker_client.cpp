@@ -102,6 +102,7 @@ LoginOutcome exchange(const std::string& path, SecureBytes& frame, bool gone_if_
   out.conversation = resp.value.conversation;
   out.step = resp.value.step;
   out.session = std::move(resp.value.session);
+  out.user = std::move(resp.value.user);
   out.detail = "broker: " + std::string(wire::status_name(resp.value.status));
   if (resp.value.detail != wire::Detail::none) out.detail += " (" + std::string(wire::detail_name(resp.value.detail)) + ")";
   // The broker's own words for it, so this log line names the cause too.
@@ -138,6 +139,9 @@ Result<void> broker_ping(const Config& cfg) {
   if (!frame) return Error{"ping: " + frame.error()};
   LoginOutcome out = exchange(cfg.broker.socket, *frame, false);
   if (out.status == LoginStatus::ok && out.token.empty()) return {};
+  // Told "busy" by the listener at broker.max_sign_ins (it answers that
+  // itself, without a child): up, only full; a sign-in now gets the busy page.
+  if (out.status == LoginStatus::busy) return {};
   if (out.detail.rfind("broker ", 0) == 0) return Error{out.detail};
   return Error{"broker " + cfg.broker.socket + " answered the ping: " + out.detail};
 }

@@ -70,6 +70,9 @@ struct LoginOutcome {
   // cookie value. Broker mode: from the broker; direct mode: session_login
   // or new_session_cookie.
   std::string session;
+  // The last answer of a multi-step sign-in: the user name the broker's
+  // conversation started with (the later steps' requests do not carry it).
+  std::string user;
   // With caller_paces_failures: the failure delay libpam would have slept
   // after a failed pam_authenticate (its hook ran instead); -1: none.
   long pam_delay_skipped_ms = -1;
@@ -85,7 +88,8 @@ class Asker {
   virtual bool ask(const std::vector<broker::Message>& page, std::vector<SecureBytes>& answers) = 0;
 };
 
-// In-process PAM transaction for cfg.pam.service:
+// In-process PAM transaction for cfg.pam.service, after checking that
+// zendesk.secret_file loads (else unavailable, before PAM asks anything):
 // pam_authenticate (unless password_checked_by_web_server) -> pam_acct_mgmt ->
 // pam_setcred(PAM_ESTABLISH_CRED) -> pam_getenv("ZENDESK_JWT").
 // With an asker, every prompt after the first password prompt (and the
@@ -102,8 +106,9 @@ LoginOutcome broker_login(const Config& cfg, const LoginRequest& req);
 LoginOutcome broker_continue(const Config& cfg, const ContinueRequest& req);
 
 // Asks the broker at cfg.broker.socket for a no-op answer: it checks the
-// caller against broker.allowed_peers and loads its config, and runs no PAM.
-// The error says which step failed (connect, refused peer, config ...).
+// caller against broker.allowed_peers and loads its config and the secret,
+// and runs no PAM. "busy" (broker.max_sign_ins reached) counts as up.
+// The error says which step failed (connect, refused peer, config, secret ...).
 Result<void> broker_ping(const Config& cfg);
 
 // pam_login (and, with sessions on, new_session_cookie after an ok) in

@@ -244,6 +244,10 @@ std::string pam_delay_note(const LoginOutcome& out) {
 
 LoginOutcome pam_login(const Config& cfg, const LoginRequest& req, Asker* asker) {
   if (req.user.empty()) return outcome(LoginStatus::bad_login, "empty user name");
+  // pam_zendesk.so signs with the secret at the very end: one it cannot use
+  // is found here, before the password is checked or a code used up.
+  if (auto secret = load_secret_file(cfg.zendesk.secret_file); !secret)
+    return outcome(LoginStatus::unavailable, "zendesk.secret_file: " + secret.error() + " (no password asked)");
   ConversationData data;
   data.password = req.password_checked_by_web_server ? nullptr : &req.password;
   data.asker = asker;

@@ -508,5 +508,45 @@ TEST(BrokerProtocol, SessionCookieRidesOnlyOnOk) {
                    .ok());
 }
 
+// ---- Issue 25.2: the last answer of a conversation names its user (response tag 9) ----
+
+Decoded<Response> round_trip(const Response& r) {
+  std::string frame = encode_response(r);
+  return decode_response_body(std::span<const unsigned char>(
+      reinterpret_cast<const unsigned char*>(frame.data()) + kHeaderSize, frame.size() - kHeaderSize));
+}
+
+TEST(BrokerProtocol, ConversationsLastAnswerCarriesTheUser) {
+  Response expired{Status::not_allowed, Detail::password_expired, {}};
+  expired.user = "alice";
+  auto d = round_trip(expired);
+  ASSERT_TRUE(d.ok()) << d.error.message;
+  EXPECT_EQ(d.value.detail, Detail::password_expired);
+  EXPECT_EQ(d.value.user, "alice");
+  Response refused{Status::bad_login, Detail::pam, {}};
+  refused.user = "b\xc3\xb6rje";
+  d = round_trip(refused);
+  ASSERT_TRUE(d.ok()) << d.error.message;
+  EXPECT_EQ(d.value.user, "b\xc3\xb6rje");
+  // A user the decoder would refuse (control character, too long, on a prompt) is the broker's bug.
+  for (auto bad : {std::string("a\nb"), std::string(kMaxUser + 1, 'a')}) {
+    Response r{Status::bad_login, Detail::pam, {}};
+    r.user = bad;
+    d = round_trip(r);
+    ASSERT_TRUE(d.ok());
+    EXPECT_EQ(d.value.status, Status::error);
+    EXPECT_TRUE(d.value.user.empty());
+  }
+  Response prompt{Status::prompt, Detail::none, {}};
+  prompt.step = 1;
+  prompt.messages = {{Message::Kind::echo_off, "Code: "}};
+  prompt.user = "alice";
+  EXPECT_EQ(round_trip(prompt).value.status, Status::error);
+  const std::string_view bad_login("\x01", 1), pam("\x08", 1);
+  for (auto value : {std::string(""), std::string("a\x01"), std::string(kMaxUser + 1, 'a')})
+    EXPECT_FALSE(decode_response_body(cat({field(1, bad_login), field(2, pam), field(9, value)})).ok()) << value;
+  EXPECT_TRUE(decode_response_body(cat({field(1, bad_login), field(2, pam), field(9, "alice")})).ok());
+}
+
 }  // namespace
 }  // namespace zsso::broker

@@ -307,6 +307,24 @@ class Ping(unittest.TestCase):
         self.assertEqual(out["status"], "error")
         self.assertIn("broker cannot load its configuration", out["detail"])
 
+    def test_ping_when_the_broker_cannot_use_the_secret(self):
+        # Issue 25.7: the ping that decides whether the form is shown finds
+        # a secret no token could be signed with, and says why.
+        w = World(self).start()
+        self.addCleanup(w.stop)
+        secret = w.sb.secret_path
+        mode = os.stat(secret).st_mode
+        os.chmod(secret, 0o644)   # world-readable: refused
+        try:
+            out = w.ping()
+        finally:
+            os.chmod(secret, mode)
+        self.assertEqual(out["status"], "error")
+        self.assertIn("broker cannot load its configuration", out["detail"])
+        self.assertIn("zendesk.secret_file", out["detail"])
+        self.assertIn("world-readable", out["detail"])
+        self.assertEqual(w.ping(), {"status": "ok", "detail": ""})
+
     @unittest.skipUnless(IS_ROOT, "needs root to run a client as another uid (CI runs as root)")
     def test_ping_from_a_peer_not_allowed_is_refused(self):
         w = World(self, broker_args=["--socket-mode", "0666"]).start()

@@ -104,8 +104,8 @@ class BrokerStackCase(unittest.TestCase):
 
 
 class BrokerE2E(BrokerStackCase):
-    def attempt(self, user, password, query=""):
-        form = fetch("GET", self.s.login_url + query)
+    def attempt(self, user, password, query="", form=None):
+        form = form or fetch("GET", self.s.login_url + query)
         self.assertEqual(form.status, 200, form.body)
         name, morsel = next(iter(form.cookies().items()))
         fields = hidden_fields(form.body)
@@ -158,12 +158,18 @@ class BrokerE2E(BrokerStackCase):
                           r'.*pam_authenticate: Authentication failure')
 
     def test_broker_down_is_503(self):
+        form = fetch("GET", self.s.login_url)   # shown while the broker was up
         self.stop_broker()
-        r = self.attempt("alice", self.s.passwords["alice"])
+        r = self.attempt("alice", self.s.passwords["alice"], form=form)
         self.assertEqual(r.status, 503, r.body)
         self.assertIn("Sign-in unavailable", r.body)
         self.assertNotIn("authd.sock", r.body, "no internals on the page")
         self.cgi_log_line(r"503 sign-in unavailable user=\"alice\": broker .*authd\.sock: connect: ")
+        # And no form while it is down (issue 25.11).
+        r = fetch("GET", self.s.login_url)
+        self.assertEqual(r.status, 503, r.body)
+        self.assertNotIn('name="password"', r.body)
+        self.cgi_log_line(r"503 sign-in form not shown: broker .*authd\.sock: connect: ")
 
     def test_health_is_200_when_the_broker_answers_the_ping(self):
         r = fetch("GET", self.s.base_url + "/health")
@@ -177,11 +183,14 @@ class BrokerE2E(BrokerStackCase):
         self.cgi_log_line(r"503 health: broker .*authd\.sock: connect: ")
 
     def test_web_server_not_in_allowed_peers_is_503(self):
+        form = fetch("GET", self.s.login_url)   # shown while the peer was allowed
         self.s.configure({"broker": {"allowed_peers": ["alice"]}})
         self.s.sandbox.write_config(self.s.config)
         try:
             self.start_broker("--socket-mode", "0666")
-            r = self.attempt("alice", self.s.passwords["alice"])
+            self.assertEqual(fetch("GET", self.s.login_url).status, 503)
+            self.cgi_log_line(r"503 sign-in form not shown: .*peer not in broker.allowed_peers")
+            r = self.attempt("alice", self.s.passwords["alice"], form=form)
             self.assertEqual(r.status, 503, r.body)
             self.cgi_log_line(r"503 sign-in unavailable .*peer not in broker.allowed_peers")
             h = fetch("GET", self.s.base_url + "/health")

@@ -237,9 +237,9 @@ class Pages(OathStack, unittest.TestCase):
         page = b.start("alice", self.s.passwords["alice"], "?return_to=" + urllib.parse.quote(return_to))
         self.assertEqual(page.status, 200, page.body)
         fields = prompts(page)
-        self.assertEqual([(label, kind) for label, kind, _ in fields],
-                         [(OATH_PROMPT.format(user="alice"), "password")])
-        # A code-like prompt: the browser's one-time-code hints.
+        # pam_oath's prompt, known: a translated label and a field that
+        # shows what is typed (issue 25.11), with the one-time-code hints.
+        self.assertEqual([(label, kind) for label, kind, _ in fields], [("One-time code", "text")])
         self.assertIn('autocomplete="one-time-code" inputmode="numeric"', fields[0][2])
         # The message above it, escaped.
         self.assertEqual(notes(page), ["Enter the code from your &lt;b&gt;phone&lt;/b&gt; &amp; press Continue."])
@@ -310,21 +310,25 @@ class Pages(OathStack, unittest.TestCase):
             self.s.sandbox.write_config(self.s.config)
             self.restart_broker()
 
-    def test_the_prompt_label_is_escaped(self):
-        # pam_oath puts the user name in its prompt; this one has markup in it.
+    def test_a_known_prompt_shows_its_label_not_the_modules_text(self):
+        # pam_oath puts the user name (here with markup) in its prompt; the
+        # page shows its own label instead (translations and unknown
+        # prompts: tests/unit/cgi_pages_test.cpp).
         page = Browser(self.s).start(self.EVE, "eve password")
         self.assertEqual(page.status, 200, page.body)
-        self.assertIn("for `eve&lt;b&gt;&#39;: </label>", page.body.replace("&#x27;", "&#39;")
-                      .replace("'", "&#39;"))
         self.assertNotIn("eve<b>", page.body)
-        self.assertEqual(prompts(page)[0][0], OATH_PROMPT.format(user=self.EVE))
+        self.assertNotIn("OATH", page.body)
+        self.assertEqual(prompts(page)[0][:2], ("One-time code", "text"))
 
     def test_wrong_code_shows_the_form_again(self):
         b = Browser(self.s)
         page = b.start("bob", self.s.passwords["bob"])
         done = b.answer(page, wrong_code(self.keys["bob"]))
         self.assertEqual(done.status, 401, done.body)
-        self.assertIn("The user name or password is incorrect.", done.body)
+        # Issue 25.10: the refusal names the code too, and keeps the user name.
+        self.assertIn("The user name, password or code is incorrect.", done.body)
+        self.assertIn('name="user" type="text" autocomplete="username" autocapitalize="none" '
+                      'spellcheck="false" required value="bob">', done.body)
         self.cgi_log_line(r"401 bad login user=- conversation=[0-9a-f]{8} step=1: broker: bad_login")
 
     def test_stolen_conversation_id_from_another_cookie_jar_is_410(self):
@@ -373,6 +377,46 @@ class Pages(OathStack, unittest.TestCase):
         self.assertIn("Start again", r.body)
         self.cgi_log_line(r"410 conversation over user=- conversation=[0-9a-f]{8} step=1: broker .*"
                           r"the conversation has ended")
+
+    def test_no_form_while_the_broker_is_down(self):
+        # Issue 25.11: nobody types a password for a sign-in that cannot work.
+        stop_broker(self.broker, None)
+        try:
+            r = fetch("GET", self.s.login_url)
+            self.assertEqual(r.status, 503, r.body)
+            self.assertIn("Sign-in unavailable", r.body)
+            self.assertNotIn('name="password"', r.body)
+            self.cgi_log_line(r"503 sign-in form not shown: broker %s" % re.escape(self.socket))
+        finally:
+            self.restart_broker()
+        self.assertEqual(fetch("GET", self.s.login_url).status, 200)
+
+    def test_an_unusable_secret_is_found_before_the_password_and_the_code(self):
+        # Issue 25.7: the broker checks the secret before PAM asks anything,
+        # and the CGI's line, found by the request id, names the cause.
+        b = Browser(self.s)
+        form = b.request("GET", self.s.login_url)
+        self.assertEqual(form.status, 200, form.body)
+        p = self.s.sandbox.secret_path
+        mode = os.stat(p).st_mode
+        os.chmod(p, 0o644)   # world-readable: refused
+        try:
+            fields = {**hidden_fields(form.body), "user": "alice", "password": self.s.passwords["alice"]}
+            r = b.request("POST", self.s.login_url, fields)
+            self.assertEqual(r.status, 503, r.body)
+            self.assertNotIn('name="conversation"', r.body)
+            rid = re.search(r"Request id: <code>([A-Za-z0-9_@-]+)</code>", r.body).group(1)
+            line = self.cgi_log_line(r".*req=%s .*" % re.escape(rid)).group(0)
+            self.assertIn("world-readable", line)
+            self.assertIn("(no password asked)", line)
+            self.assertNotIn("asked 1 prompt", self.broker_log().split(rid)[-1])
+            # And the form is not shown until it is fixed (the ping checks the secret).
+            r = b.request("GET", self.s.login_url)
+            self.assertEqual(r.status, 503, r.body)
+            self.assertIn("world-readable", self.cgi_log_line(r"503 sign-in form not shown: .*").group(0))
+        finally:
+            os.chmod(p, mode)
+        self.assertEqual(b.request("GET", self.s.login_url).status, 200)
 
     def test_at_the_cap_a_new_sign_in_is_503_busy(self):
         self.restart_broker("--max-children", "1")
@@ -622,8 +666,7 @@ class RealAccount(RealAccountStack, unittest.TestCase):
     def test_right_password_and_right_code(self):
         b = Browser(self.s)
         page = b.start(self.user, REAL_PASSWORD)
-        self.assertEqual([label for label, _, _ in prompts(page)], [OATH_PROMPT.format(user=self.user)],
-                         page.body)
+        self.assertEqual([label for label, _, _ in prompts(page)], ["One-time code"], page.body)
         self.assert_real_token(b.answer(page, self.code()))
         self.assertEqual(self.failures(), [])
         for log in (self.broker_log(), self.s.apache.error_log()):
@@ -637,6 +680,26 @@ class RealAccount(RealAccountStack, unittest.TestCase):
         self.assertEqual(r.status, 401, r.body)
         self.assertNotIn('name="jwt"', r.body)
         self.assertEqual(len(self.failures()), 1, run(["faillock", "--dir", str(self.faillock), "--user", self.user]))
+
+    def test_wrong_code_keeps_the_user_name_and_names_the_code(self):
+        b = Browser(self.s)
+        page = b.start(self.user, REAL_PASSWORD)
+        r = b.answer(page, wrong_code(self.key))
+        self.assertEqual(r.status, 401, r.body)
+        self.assertIn("The user name, password or code is incorrect.", r.body)
+        self.assertIn(f'required value="{self.user}">', r.body)
+
+    def test_expired_password_after_a_code_sent_to_password_change_url_with_the_user(self):
+        # Issue 25.2: the page after the code knows the user only from the broker.
+        self.use_service(self.two_factor, password_change_url="https://passwords.acme.test/change?user=%u&x=1")
+        run(["chage", "-d", "0", self.user])
+        b = Browser(self.s)
+        page = b.start(self.user, REAL_PASSWORD)
+        self.assertEqual(len(prompts(page)), 1, page.body)   # the code
+        r = b.answer(page, self.code())
+        self.assertEqual(r.status, 302, r.body)
+        self.assertEqual(r.header("Location"),
+                         f"https://passwords.acme.test/change?user={urllib.parse.quote(self.user)}&x=1")
 
     def test_wrong_password_is_refused_without_asking_the_code(self):
         r = Browser(self.s).start(self.user, "not-the-password")

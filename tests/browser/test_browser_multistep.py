@@ -87,7 +87,7 @@ class BrowserTwoStep(conv.OathStack, unittest.TestCase):
             page.wait_for(IS_PROMPT)
             fields = prompt_fields(page)
             self.assertEqual([f[1:] for f in fields],
-                             [[conv.OATH_PROMPT.format(user="alice"), "password", "one-time-code"]])
+                             [["One-time code", "text", "one-time-code"]])
             self.assertEqual(page.evaluate("document.activeElement.id"), "answer0", "the code field has focus")
             self.assertEqual(page.evaluate("document.querySelector('input#answer0').inputMode"), "numeric")
             # The module's message above the prompt, shown as text, not markup.
@@ -152,8 +152,10 @@ class BrowserTwoStep(conv.OathStack, unittest.TestCase):
             submit_and_wait(page)
             alert = page.wait_for("document.querySelector('[role=alert]') && "
                                   "document.querySelector('[role=alert]').textContent")
-            self.assertEqual(alert, "The user name or password is incorrect.")
-            self.assertEqual(page.evaluate("document.getElementById('user') !== null"), True)
+            # Issue 25.10: the code is named, the user name stays, the password is asked again.
+            self.assertEqual(alert, "The user name, password or code is incorrect.")
+            self.assertEqual(page.evaluate("document.getElementById('user').value"), "bob")
+            self.assertEqual(page.evaluate("document.activeElement.id"), "password")
 
 
 @unittest.skipUnless(conv.IS_ROOT, "skipped: needs root for a real local account whose password the "

@@ -993,21 +993,35 @@ class Misconfiguration(StackCase):
         finally:
             os.rename(str(self.s.sandbox.config_path) + ".away", self.s.sandbox.config_path)
 
-    def test_unreadable_secret_leaves_the_form_and_fails_the_sign_in(self):
-        # The form needs no key since issue 16 (the CSRF token is random), so
-        # a refused secret shows first when a token is minted.
+    def test_unreadable_secret_shows_no_form_and_names_the_cause_by_request_id(self):
+        # Issue 25.7 (changed by design: the form used to be shown, and the
+        # sign-in failed only after the password): no one is asked for a
+        # password that cannot end in a token, and the line the request id
+        # finds names the cause.
         p = self.s.sandbox.secret_path
         mode = os.stat(p).st_mode
+        form = fetch("GET", self.s.login_url)   # shown while the secret is fine
+        self.assertEqual(form.status, 200, form.body)
         os.chmod(p, 0o644)   # world-readable: refused
         try:
-            self.assertEqual(fetch("GET", self.s.login_url).status, 200)
-            r = self.s.sign_in("alice", self.s.passwords["alice"])
-            self.assertGreaterEqual(r.status, 500, r.body)
+            r, line = self._page(503)
+            self.assertIn("Sign-in unavailable", r.body)
+            self.assertNotIn('name="password"', r.body)
+            self.assertIn("zendesk.secret_file", line)
+            self.assertIn("world-readable", line)
+            # A form shown before: refused before PAM checks the password.
+            name, value = next(iter(form.cookies().items()))
+            fields = {**hidden_fields(form.body), "user": "alice", "password": self.s.passwords["alice"]}
+            r = fetch("POST", self.s.login_url, body=fields, headers={"Cookie": f"{name}={value.value}"})
+            self.assertEqual(r.status, 503, r.body)
             self.assertNotIn(self.s.secret, r.body)
             self.assertNotIn("jwt", r.body)
-            self.assertIn("world-readable", self.s.web.error_log())
+            line = self.log_line(self.request_id(r.body))[0]
+            self.assertIn("world-readable", line)
+            self.assertIn("(no password asked)", line)
         finally:
             os.chmod(p, mode)
+        self.assertEqual(fetch("GET", self.s.login_url).status, 200)
 
     def test_an_untrusted_direct_mode_module_is_not_loaded(self):
         # The CGI loads direct mode's PAM code from zendesk-sso-direct.so beside

@@ -39,6 +39,7 @@ bool same(const zb::Request& a, const zb::Request& b) {
 
 bool same(const zb::Response& a, const zb::Response& b) {
   return a.status == b.status && a.detail == b.detail && a.token == b.token && a.messages == b.messages && a.session == b.session &&
+         a.user == b.user &&
          (a.status != zb::Status::prompt || (a.conversation == b.conversation && a.step == b.step));
 }
 
@@ -103,6 +104,9 @@ void response_body(std::span<const unsigned char> in) {
   // broker_login refuses it), and a session cookie needs the token beside it.
   FUZZ_CHECK(r.status == zb::Status::ok || r.token.empty());
   FUZZ_CHECK(r.session.empty() || !r.token.empty());
+  // The account name comes only with a conversation's last answer, printable.
+  FUZZ_CHECK(r.user.empty() || (r.status != zb::Status::prompt && r.user.size() <= zb::kMaxUser && is_clean(r.user) &&
+                                r.user.find('\n') == std::string::npos));
   // A prompt answer asks 1 to kMaxAnswers things at a step >= 1; other answers ask nothing.
   auto prompts = static_cast<std::size_t>(
       std::count_if(r.messages.begin(), r.messages.end(), [](const zb::Message& m) { return m.is_prompt(); }));

@@ -207,5 +207,41 @@ TEST(Pages, CspAllowsDataImagesOnlyWhenAsked) {
   EXPECT_NE(build_csp("'sha256-x'", {}, {}, true).find("; img-src data:;"), std::string::npos);
 }
 
+// Issue 25.11: the prompts we know get a translated label; a code is not masked.
+TEST(Pages, KnownPromptsGetATranslatedLabelAndACodeIsNotMasked) {
+  LocaleSearch where{{kBuiltPo}, {}};
+  Language de = choose_language({"de"}, where);
+  using K = broker::Message::Kind;
+  const std::vector<broker::Message> messages = {
+      {K::echo_off, "One-time password (OATH) for `alice': "},
+      {K::echo_off, "Verification code: "},
+      {K::echo_off, "Password: "},
+      {K::echo_off, "New password: "},
+      {K::echo_off, "Retype new password: "},
+      {K::echo_off, "Enter PASSCODE <x>:"}};
+  const std::string page = prompt_page({"Acme", "rid", &de, "", {}},
+                                       {"/zendesk/login", "tok", "", "00", 1, messages, "/zendesk/login"});
+  auto field = [&](int k) {
+    const std::string id = "answer" + std::to_string(k);
+    auto at = page.find("<label for=\"" + id + "\">");
+    EXPECT_NE(at, std::string::npos) << page;
+    return page.substr(at, page.find('>', page.find("<input", at)) - at + 1);
+  };
+  EXPECT_EQ(field(0), "<label for=\"answer0\">Einmalcode</label>\n<input id=\"answer0\" name=\"answer0\" type=\"text\" "
+                      "autocomplete=\"one-time-code\" inputmode=\"numeric\" autofocus>");
+  EXPECT_EQ(field(1), "<label for=\"answer1\">Einmalcode</label>\n<input id=\"answer1\" name=\"answer1\" type=\"text\" "
+                      "autocomplete=\"one-time-code\" inputmode=\"numeric\">");
+  EXPECT_NE(field(2).find(">Passwort</label>"), std::string::npos);
+  EXPECT_NE(field(2).find("type=\"password\" autocomplete=\"current-password\""), std::string::npos);
+  EXPECT_NE(field(3).find(">Neues Passwort</label>"), std::string::npos);
+  EXPECT_NE(field(3).find("type=\"password\" autocomplete=\"new-password\""), std::string::npos);
+  EXPECT_NE(field(4).find(">Neues Passwort wiederholen</label>"), std::string::npos);
+  EXPECT_NE(field(4).find("type=\"password\" autocomplete=\"new-password\""), std::string::npos);
+  // An unknown prompt keeps the module's text (escaped), and a passcode (PIN + code) its mask.
+  EXPECT_NE(field(5).find(">Enter PASSCODE &lt;x&gt;:</label>"), std::string::npos);
+  EXPECT_NE(field(5).find("type=\"password\""), std::string::npos);
+  EXPECT_EQ(page.find("alice"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace zsso::cgi

@@ -8,7 +8,8 @@
 //   request  tags: 1 user, 2 password, 3 client address, 4 profile,
 //                  5 request id, 6 flags (1 byte: bit 0 = REMOTE_USER mode,
 //                  bit 1 = ping: no PAM, the broker answers ok once it has
-//                  checked the peer and loaded its config; user "-", no password),
+//                  checked the peer and loaded its config and the secret
+//                  (else unavailable with the cause); user "-", no password),
 //                  7 binding (the browser's conversation cookie),
 //                  8 conversation id (16 bytes), 9 step (1 byte),
 //                  10 answers (each: u16 length, bytes),
@@ -17,7 +18,9 @@
 //                  4 conversation id, 5 step, 6 messages (each: u8 kind,
 //                  u16 length, UTF-8 text), 7 cause (for the CGI's log line),
 //                  8 session cookie (with ok, when the broker's config has
-//                  sessions on: a new or refreshed value for the browser)
+//                  sessions on: a new or refreshed value for the browser),
+//                  9 user (the last answer of a conversation, never a prompt:
+//                  the account it was for, which later steps do not carry)
 //
 // Sessions (issue 13): a "session" request (flag value 4, tags 3-6 and 11,
 // no user or password) asks the broker to verify the browser's session
@@ -94,7 +97,7 @@ struct Request {
   std::string profile;         // "" = base configuration
   std::string request_id;
   bool remote_user = false;    // the web server authenticated the user: skip the password
-  bool ping = false;           // health check: peer + config only, no PAM, no token
+  bool ping = false;           // health check: peer, config and secret only, no PAM, no token
   std::string binding;         // start: the browser's conversation cookie; continue: the same again
   // Continuing a conversation (sent to the conversation's own socket):
   bool continues = false;      // conversation, step and answers set; user and password unused
@@ -144,6 +147,10 @@ struct Response {
   std::string cause;
   // With ok, when sessions are on: the browser's new session cookie value.
   std::string session;
+  // The last answer of a conversation: the user name it started with (the
+  // CGI's later steps do not carry it; helper.password_change_url's %u and
+  // the form shown again need it). Printable UTF-8, at most kMaxUser.
+  std::string user;
 };
 
 std::string_view status_name(Status s);
