@@ -74,6 +74,9 @@ struct Files {
     j["zendesk"]["secret_file"] = secret_path;
     j["profiles"]["agents"]["zendesk"]["secret_file"] = secret_path;
     j["network"]["ip_ranges"] = {"127.0.0.0/8"};
+    // Direct mode: GET /login first checks that a sign-in could work (issue 25.11),
+    // here by reading the secret; broker mode would ping a broker this bench has not.
+    j["broker"]["socket"] = "";
     std::ofstream(config_path()) << j.dump(2);
     ::chmod(config_path().c_str(), 0644);
   }

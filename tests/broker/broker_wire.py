@@ -109,6 +109,8 @@ def read_response(s):
             out["conversation"] = bytes(value)
         elif tag == 7:
             out["cause"] = value.decode()
+        elif tag == 9:
+            out["user"] = value.decode()
         elif tag == 5:
             out["step"] = value[0]
         elif tag == 6:

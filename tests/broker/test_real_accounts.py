@@ -212,7 +212,7 @@ class RealLocalAccounts(unittest.TestCase):
         self.assertEqual(claims["external_id"], str(self.entry.pw_uid))
 
     def test_direct_mode_as_nobody_cannot_check_the_password(self):
-        config = self.write_config("root")
+        config = self.write_config("nobody")   # the secret is readable: only the password check can fail
         out = self.login_as_nobody(config, PASSWORD, direct=True)
         self.assertNotEqual(out["status"], "ok")
         self.assertEqual(out["token"], "")
