@@ -60,7 +60,8 @@ with t.standin() as z:
     # Before: the shipped unit alone (what the example's old comments set up, plus /var/lib).
     c = t.cursor()
     prompts, reply, _ = sign_in_with_code(z)
-    t.check(prompts == [f"One-time password (OATH) for `{user}': "], f"the password is followed by the code page ({prompts})")
+    # pam_oath's prompt gets the friendly, translated label (issue 25.11).
+    t.check(prompts == ["One-time code"], f"the password is followed by the code page ({prompts})")
     t.check(t.accepted(z, reply) is None, f"without the drop-in the right code is refused ({reply.status}): the shipped unit stays closed")
     t.wait_until(lambda: "pam_oath" in t.journal(t.BROKER, since=c), 10)
     note = [l for l in t.journal(t.BROKER, since=c).splitlines() if "oath" in l.lower() or "bad_login" in l]
