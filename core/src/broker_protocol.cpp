@@ -279,8 +279,9 @@ Decoded<Request> decode_request_body(std::span<const unsigned char> body) {
       case kProfile: good = text_field(f.value, kMaxProfile, "profile", r.profile, err); break;
       case kRequestId: good = text_field(f.value, kMaxRequestId, "request id", r.request_id, err); break;
       case kFlags:
+        // A session request is its own kind: the session flag stands alone.
         if (f.value.size() != 1 || (f.value[0] & ~(kFlagRemoteUser | kFlagPing | kFlagSession)) ||
-            f.value[0] == (kFlagRemoteUser | kFlagSession)) {
+            ((f.value[0] & kFlagSession) && f.value[0] != kFlagSession)) {
           err = {Detail::malformed, "unknown flags"};
           good = false;
         } else {

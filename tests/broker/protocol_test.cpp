@@ -470,6 +470,8 @@ TEST(BrokerProtocol, SessionRequestsKeepTheirShape) {
            cat({field(3, "a"), flags4, field(11, kCookie), field(2, "pw")}),       // a password too
            cat({field(3, "a"), flags4, field(11, "not a cookie!")}),               // not base64url
            cat({field(3, "a"), field(6, "\x05"), field(11, kCookie)}),             // REMOTE_USER and session
+           cat({field(3, "a"), field(6, "\x06"), field(11, kCookie)}),             // ping and session
+           cat({field(3, "a"), field(6, "\x07"), field(11, kCookie)}),             // every flag (fuzz_broker found it)
            cat({field(1, "bob"), field(2, "pw"), field(3, ""), field(6, std::string_view("\0", 1)),
                 field(11, kCookie)}),                                              // cookie without the flag
            cat({field(3, "a"), flags4, field(11, std::string(1025, 'a'))}),        // over kMaxSession
