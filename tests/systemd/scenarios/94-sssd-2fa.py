@@ -22,7 +22,7 @@ and with FreeRADIUS stopped the right code is refused too (so it was RADIUS
 that said yes). The broker needs no drop-in: sssd reaches the KDC, the
 broker only sssd's local socket (PrivateNetwork=yes stays). Codes come from
 oathtool --totp. rlm_totp (3.2.1) accepts only the current 30 s step's code,
-so each code is computed with 15 s of its step left and used at once."""
+so each code is computed with 10 s of its step left and used at once."""
 import os
 import re
 import secrets
@@ -53,8 +53,8 @@ def wrong_code():
 
 def fresh_step():
     """rlm_totp takes the current step's code only: a code is computed with
-    15 s of its step left, and used at once."""
-    t.wait_until(lambda: int(time.time()) % 30 < 15, 31)
+    at least 10 s of its step left and used at once (a check takes ~0.1 s)."""
+    t.wait_until(lambda: int(time.time()) % 30 < 20, 31)
 
 
 # --- FreeRADIUS: the shipped totp site, listening on loopback ---------------------
