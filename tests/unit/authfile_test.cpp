@@ -146,13 +146,18 @@ TEST(Authfile, SideFileRoundTripsAndMapsUserHandles) {
   side[std::string(64, '\x01')] = {"alice", 17, "handle-alice"};
   side[std::string(32, '\x02')] = {"bob", 0, ""};
   auto text = format_side_file(side);
-  auto back = parse_side_file(text);
+  ASSERT_TRUE(text.ok()) << text.error();
+  auto back = parse_side_file(*text);
   ASSERT_TRUE(back.ok()) << back.error();
   ASSERT_EQ(back->size(), 2u);
   EXPECT_EQ(back->at(std::string(64, '\x01')).sign_count, 17u);
   EXPECT_EQ(account_for_user_handle(*back, "handle-alice"), "alice");
   EXPECT_EQ(account_for_user_handle(*back, "handle-bob"), "");
   EXPECT_EQ(account_for_user_handle(*back, ""), "");
+  // What the side file could not read back is not written.
+  EXPECT_FALSE(format_side_file({{std::string(32, '\x04'), {"bad\xff", 0, ""}}}).ok());
+  EXPECT_FALSE(format_side_file({{std::string(32, '\x04'), {"a:b", 0, ""}}}).ok());
+  EXPECT_FALSE(format_side_file({{std::string(32, '\x04'), {"a", 0, std::string(65, 'h')}}}).ok());
   // Two accounts claiming one handle name none.
   side[std::string(32, '\x03')] = {"mallory", 0, "handle-alice"};
   EXPECT_EQ(account_for_user_handle(side, "handle-alice"), "");

@@ -208,9 +208,11 @@ Result<SideFile> parse_side_file(std::string_view json) {
   return side;
 }
 
-std::string format_side_file(const SideFile& side) {
+Result<std::string> format_side_file(const SideFile& side) {
   nlohmann::json creds = nlohmann::json::object();
   for (const auto& [pk, rec] : side) {
+    if (pk.empty() || !valid_user(rec.user)) return Error{"side file record without a public key or a valid user"};
+    if (rec.user_handle.size() > 64) return Error{"user handle longer than 64 bytes"};
     nlohmann::json r = {{"user", rec.user}, {"sign_count", rec.sign_count}};
     if (!rec.user_handle.empty()) r["user_handle"] = base64url_encode(rec.user_handle);
     creds[base64_encode(pk)] = std::move(r);

@@ -65,7 +65,8 @@ struct SideRecord {
 };
 using SideFile = std::map<std::string, SideRecord>;  // key: raw public key bytes
 Result<SideFile> parse_side_file(std::string_view json);
-std::string format_side_file(const SideFile& side);
+// Refuses a record whose user name the authfile could not hold either.
+Result<std::string> format_side_file(const SideFile& side);
 
 // The account a passkey's user handle names, or "" when none does.
 std::string account_for_user_handle(const SideFile& side, std::string_view user_handle);
