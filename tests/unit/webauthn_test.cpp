@@ -319,6 +319,26 @@ TEST(WebAuthnParse, AttestationObjects) {
   EXPECT_REFUSED(verify_registration(rp, challenge, cdj, plain), Refusal::malformed);
 }
 
+// Found by fuzz_webauthn: libcbor 0.8 allocates a definite array or map for
+// its declared size before reading it (a 9-byte header asked for 13 GB).
+// Such headers, indefinite lengths and deep nesting are refused first.
+TEST(WebAuthnParse, CborHeadersClaimingMoreThanTheInputAreRefused) {
+  std::string head = cbor_head(5, 3) + cbor_text("fmt") + cbor_text("none") + cbor_text("attStmt");
+  EXPECT_REFUSED(parse_attestation_object(head + "\x9a\x66\x6d\x74\x64"), Refusal::malformed);
+  EXPECT_REFUSED(parse_attestation_object(head + "\x9b\xff\xff\xff\xff\xff\xff\xff\xff"), Refusal::malformed);
+  EXPECT_REFUSED(parse_cose_key("\xbb\x00\x00\x00\x01\x00\x00\x00\x00"), Refusal::malformed);
+  EXPECT_REFUSED(parse_cose_key("\xba\x00\x00\x00\x02" + std::string(3, '\x01')), Refusal::malformed);
+  EXPECT_REFUSED(parse_cose_key("\x5a\xff\xff\xff\xff"), Refusal::malformed);  // byte string past the end
+  EXPECT_REFUSED(parse_cose_key("\xbf\x01\x02\xff"), Refusal::malformed);      // indefinite map
+  std::string ext = auth_data("example.com", kUP | kFlagExtensions, 1);
+  auto nested = [](int containers) {  // a map, arrays of one, an empty array
+    return cbor_head(5, 1) + cbor_uint_or_neg(1) + std::string(static_cast<std::size_t>(containers - 2), '\x81') +
+           cbor_head(4, 0);
+  };
+  EXPECT_TRUE(parse_authenticator_data(ext + nested(16)).ok());
+  EXPECT_REFUSED(parse_authenticator_data(ext + nested(17)), Refusal::malformed);
+}
+
 TEST(WebAuthnParse, SelfAttestationAlgMustBeTheCredentials) {
   RelyingParty rp{"example.com", {"https://login.example.com"}, false};
   std::string challenge = random_bytes(16);

@@ -45,14 +45,67 @@ struct CborFree {
 };
 using CborItem = std::unique_ptr<cbor_item_t, CborFree>;
 
+// How many bytes the one well-formed CBOR item at the start of `in` takes;
+// nullopt if there is none. Checked before libcbor sees the bytes: libcbor
+// 0.8 allocates a definite array or map for its declared size up front, so
+// a 9-byte header declaring 2^32 entries asked it for gigabytes (found by
+// fuzz_webauthn). Here each declared entry must have a byte left to be in,
+// strings must fit, indefinite lengths (never in CTAP2's canonical CBOR)
+// are refused, and at most 16 containers nest.
+std::optional<std::size_t> cbor_item_size(std::string_view in) {
+  constexpr std::size_t kMaxDepth = 16;
+  const auto* b = reinterpret_cast<const unsigned char*>(in.data());
+  std::size_t pos = 0, n = in.size();
+  std::vector<std::uint64_t> pending{1};  // items still to read, per open container
+  while (!pending.empty()) {
+    if (pending.back() == 0) {
+      pending.pop_back();
+      continue;
+    }
+    --pending.back();
+    if (pos >= n) return std::nullopt;
+    unsigned major = b[pos] >> 5, info = b[pos] & 31;
+    ++pos;
+    std::uint64_t val = info;
+    if (info >= 24 && info <= 27) {
+      std::size_t len = std::size_t{1} << (info - 24);
+      if (n - pos < len) return std::nullopt;
+      val = 0;
+      for (std::size_t i = 0; i < len; ++i) val = val << 8 | b[pos + i];
+      pos += len;
+    } else if (info > 27) {
+      return std::nullopt;  // reserved, or an indefinite length
+    }
+    switch (major) {
+      case 2:
+      case 3:
+        if (val > n - pos) return std::nullopt;
+        pos += static_cast<std::size_t>(val);
+        break;
+      case 4:
+      case 5:
+        if (val > (n - pos) / (major == 5 ? 2 : 1) || pending.size() > kMaxDepth) return std::nullopt;
+        pending.push_back(major == 5 ? 2 * val : val);
+        break;
+      case 6:
+        if (pending.size() > kMaxDepth) return std::nullopt;
+        pending.push_back(1);
+        break;
+      default:  // 0, 1 integers; 7 simple values and floats: the head was all
+        break;
+    }
+  }
+  return pos;
+}
+
 // One whole CBOR item; read gets how many bytes it took (nullptr: all of them).
 CborItem cbor_parse(std::string_view in, std::size_t* read = nullptr) {
-  if (in.empty()) return {};
+  auto size = cbor_item_size(in);
+  if (!size || (!read && *size != in.size())) return {};
   cbor_load_result res{};
-  CborItem item(cbor_load(bytes(in), in.size(), &res));
-  if (!item || res.error.code != CBOR_ERR_NONE) return {};
+  CborItem item(cbor_load(bytes(in), *size, &res));
+  if (!item || res.error.code != CBOR_ERR_NONE || res.read != *size) return {};
   if (read) *read = res.read;
-  else if (res.read != in.size()) return {};
   return item;
 }
 
