@@ -81,6 +81,10 @@ Result<void> Writer::open(const std::string& path) {
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return Error{path + ": fstat: " + errno_text(errno)};
   if (!S_ISREG(st.st_mode)) return Error{path + ": not a regular file"};
+  // Readable by /metrics (the web server's user) whatever the umask: the
+  // broker's unit has UMask=0077, which made it 0600 and every count unseen.
+  if (st.st_uid == ::geteuid() && (st.st_mode & 07777) != 0644 && ::fchmod(fd.get(), 0644) != 0)
+    return Error{path + ": fchmod: " + errno_text(errno)};
   // A new file, or another layout's: started again (zeros, then the magic).
   if (st.st_size != static_cast<off_t>(sizeof(Layout))) {
     if (::ftruncate(fd.get(), 0) != 0 || ::ftruncate(fd.get(), sizeof(Layout)) != 0)

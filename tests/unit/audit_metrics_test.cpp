@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // audit.hpp (the event's names and forms) and metrics.hpp (the counter
 // files and their exposition), issue 24.
+#include <sys/stat.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <unistd.h>
@@ -141,6 +142,18 @@ TEST_F(CounterFiles, TwoWritersAreSummedAndExposed) {
   EXPECT_NE(text.find("zendesk_sso_broker_sign_in_duration_seconds_sum 2.400\n"), std::string::npos);
   EXPECT_NE(text.find("zendesk_sso_broker_slots_left 7\n"), std::string::npos);
   EXPECT_NE(text.find("zendesk_sso_broker_sign_ins_in_progress 3\n"), std::string::npos);
+}
+
+TEST_F(CounterFiles, TheFileIsReadableByTheScraperWhateverTheUmask) {
+  // The broker's unit has UMask=0077; /metrics runs as the web server's user.
+  const mode_t old = ::umask(077);
+  metrics::Writer w;
+  const bool opened = static_cast<bool>(w.open(dir_ + "/broker"));
+  ::umask(old);
+  ASSERT_TRUE(opened);
+  struct stat st {};
+  ASSERT_EQ(::stat((dir_ + "/broker").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0644u);
 }
 
 TEST_F(CounterFiles, AFileOfAnotherLayoutStartsAgain) {
