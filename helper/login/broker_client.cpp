@@ -31,6 +31,7 @@ LoginStatus from_wire(const wire::Response& r) {
       return r.detail == wire::Detail::password_expired ? LoginStatus::password_expired : LoginStatus::not_allowed;
     case wire::Status::unavailable:
       if (r.detail == wire::Detail::busy) return LoginStatus::busy;
+      if (r.detail == wire::Detail::limited) return LoginStatus::limited;
       if (r.detail == wire::Detail::conversation) return LoginStatus::gone;
       return LoginStatus::unavailable;
     case wire::Status::error:
