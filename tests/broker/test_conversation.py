@@ -412,6 +412,16 @@ class Cap(ConversationTestCase):
         again = self.w.start_raw("alice", "wonderland", binding="c")
         self.assert_prompt(again)
 
+    def test_a_ping_at_the_cap_is_answered_by_the_listener(self):
+        # Issue 22.1: pings (GET /login's check, /health) never take a slot, so
+        # a full broker still answers them "ok", not "busy" after the grace.
+        held = self.w.start_raw("alice", "wonderland", binding="b")
+        self.assert_prompt(held)
+        self.assertEqual(wire.exchange(self.w.socket, wire.frame(wire.ping_body())),
+                         dict(wire.exchange(self.w.socket, wire.frame(wire.ping_body())),
+                              status="ok", detail="none"))
+        self.assertNotIn("answered busy", self.w.log_text())
+
     def test_max_children_option_overrides_the_config(self):
         w = OathWorld(self, config_extra={"broker": {"max_sign_ins": 5}},
                       broker_args=["--max-children", "1"]).start()
@@ -507,6 +517,29 @@ class Shares(ConversationTestCase):
         self.assertEqual(w.start_raw("alice", "wonderland", binding="x", address="10.7.7.7")["status"], "prompt")
         out = w.start_raw("alice", "wonderland", binding="y", address="10.7.7.8")
         self.assertEqual(out["status"], "prompt", out)
+
+
+class DefaultShares(ConversationTestCase):
+    """The shipped numbers, with no key set: one address holds 4
+    conversations, one account 2 (issue 22.1)."""
+
+    def setUp(self):
+        self.w = OathWorld(self, users=("bob",))
+        self.w.sb.add_user("bob", 1003, gecos="Bob", password="builder", groups=["staff"])
+        self.w.start()
+        self.addCleanup(self.w.stop)
+
+    def test_one_address_holds_four_conversations_one_account_two(self):
+        for user, pw, b in (("alice", "wonderland", "a1"), ("alice", "wonderland", "a2"),
+                            ("bob", "builder", "b1"), ("bob", "builder", "b2")):
+            self.assert_prompt(self.w.start_raw(user, pw, binding=b), user=user)
+        out = self.w.start_raw("bob", "builder", binding="b3")
+        self.assertEqual((out["status"], out["detail"]), ("unavailable", "limited"), out)
+        out = self.w.start_raw("alice", "wonderland", binding="a3", address="10.9.9.9")
+        self.assertEqual((out["status"], out["detail"]), ("unavailable", "limited"), out)
+        self.assertIn("2 conversations held for user \"alice\" (broker.max_conversations_per_account)", out["cause"])
+        # (Its answer comes just before its child ends.)
+        wait_for(lambda: len(self.w.children()) == 4, "the four held conversations alone")
 
 
 class AccountShare(ConversationTestCase):
