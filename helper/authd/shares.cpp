@@ -40,8 +40,8 @@ std::optional<std::string> Shares::hold(pid_t pid, const std::string& account) {
     by_address += !me->second.share.address.empty() && c.share.address == me->second.share.address;
     by_account += c.account == account;
   }
-  if (held >= max_children_ - cfg_.reserved())
-    return std::to_string(held) + " conversations held; the last " + std::to_string(cfg_.reserved()) +
+  if (held >= max_children_ - reserved_)
+    return std::to_string(held) + " conversations held; the last " + std::to_string(reserved_) +
            " of broker.max_sign_ins are for new sign-ins (broker.reserved_sign_ins)";
   if (by_address >= cfg_.max_conversations_per_address)
     return std::to_string(by_address) + " conversations held from " + me->second.share.address +

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -24,7 +25,12 @@ struct ChildShare {
 
 class Shares {
  public:
-  Shares(const BrokerConfig& cfg, int max_children) : cfg_(cfg), max_children_(max_children) {}
+  // max_children: broker.max_sign_ins or --max-children; the reserved slots
+  // (an eighth unless set) are of it, and always leave one for a conversation.
+  Shares(const BrokerConfig& cfg, int max_children)
+      : cfg_(cfg), max_children_(max_children),
+        reserved_(std::min<std::int64_t>(cfg.reserved_sign_ins >= 0 ? cfg.reserved_sign_ins : max_children / 8,
+                                         std::max(0, max_children - 1))) {}
 
   // The share key of a client address: its /64 for IPv6; empty (not
   // capped per address) when none is given or it is in broker.limits_exempt.
@@ -50,6 +56,7 @@ class Shares {
 
   BrokerConfig cfg_;
   int max_children_;
+  std::int64_t reserved_;
   std::map<pid_t, Child> children_;
 };
 

@@ -422,6 +422,13 @@ class Cap(ConversationTestCase):
                               status="ok", detail="none"))
         self.assertNotIn("answered busy", self.w.log_text())
 
+    def test_the_reserved_slots_are_an_eighth_of_max_children(self):
+        # --max-children 2 with the default broker.max_sign_ins (64): an eighth
+        # of 2 is none reserved, so a conversation may still be held.
+        w = OathWorld(self, broker_args=["--max-children", "2"]).start()
+        self.addCleanup(w.stop)
+        self.assertEqual(w.start_raw("alice", "wonderland", binding="b")["status"], "prompt")
+
     def test_max_children_option_overrides_the_config(self):
         w = OathWorld(self, config_extra={"broker": {"max_sign_ins": 5}},
                       broker_args=["--max-children", "1"]).start()
