@@ -102,13 +102,8 @@ class Browser {
   explicit Browser(const std::string* cacert) : curl_(curl_easy_init()) {
     if (!curl_) return;
     CURL* c = curl_.get();
+    set_up_handle(c, {.user_agent = "zendesk-sso-probe/1", .protocols = "http,https", .timeout_s = 30});
     curl_easy_setopt(c, CURLOPT_COOKIEFILE, "");   // the cookie engine, in memory only
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "zendesk-sso-probe/1");
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     if (cacert) curl_easy_setopt(c, CURLOPT_CAINFO, cacert->c_str());
   }
   bool ok() const { return curl_ != nullptr; }

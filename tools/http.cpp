@@ -22,6 +22,23 @@ std::size_t on_header(char* p, std::size_t size, std::size_t n, void* out) {
   return size * n;
 }
 
+void set_up_handle(CURL* c, const HandleOptions& o) {
+  if (o.no_proxy) {
+    curl_easy_setopt(c, CURLOPT_PROXY, "");
+    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+  }
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, o.protocols);
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  if (o.connect_timeout_s > 0) curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, o.connect_timeout_s);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, o.timeout_s);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);   // a timeout never raises SIGALRM in the CLI
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, o.verify_tls ? 1L : 0L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, o.verify_tls ? 2L : 0L);
+  curl_easy_setopt(c, CURLOPT_USERAGENT, o.user_agent);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+}
+
 bool from_our_cgi(const Reply& r) {
   const std::string* csp = r.header("content-security-policy");
   return csp && csp->find("default-src 'none'") != std::string::npos &&

@@ -47,6 +47,20 @@ struct Reply {
   }
 };
 
+// How one of the CLI's handles talks: what differs between probe, check's
+// /health request and sync's API calls. Redirects are never followed (each
+// caller looks at a 302 itself) and replies land in a Reply (on_body,
+// on_header).
+struct HandleOptions {
+  const char* user_agent;             // "zendesk-sso-<command>/1"
+  const char* protocols;              // CURLOPT_PROTOCOLS_STR: "https", "http,https"
+  long timeout_s;                     // the whole transfer
+  long connect_timeout_s = 0;         // 0: libcurl's default
+  bool verify_tls = true;             // false only for our own server on loopback (check)
+  bool no_proxy = false;              // ignore http_proxy and friends (loopback requests)
+};
+void set_up_handle(CURL* c, const HandleOptions& o);
+
 // CURLOPT_WRITEFUNCTION / CURLOPT_HEADERFUNCTION with a Reply* as their data.
 std::size_t on_body(char* p, std::size_t size, std::size_t n, void* reply);
 std::size_t on_header(char* p, std::size_t size, std::size_t n, void* reply);

@@ -98,17 +98,9 @@ ZendeskApi::ZendeskApi(std::string origin, const SecureBytes& auth_header)
   if (headers_) headers_ = curl_slist_append(headers_, "Content-Type: application/json");
   CURL* c = curl_.get();
   bool loopback_http = origin_.rfind("http://", 0) == 0;   // only a checked loopback override is http
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, loopback_http ? "http" : "https");
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+  set_up_handle(c, {.user_agent = "zendesk-sso-sync/1", .protocols = loopback_http ? "http" : "https",
+                    .timeout_s = 60, .connect_timeout_s = 10});
   curl_easy_setopt(c, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
-  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "zendesk-sso-sync/1");
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers_);
 }
 

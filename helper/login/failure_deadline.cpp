@@ -35,6 +35,9 @@ FailureDeadline::Hooks FailureDeadline::system() {
 
 std::string FailureDeadline::Answered::describe() const {
   std::string out = random_failed ? "; getrandom failed: the jitter was a constant" : "";
+  if (off)
+    return out + "; answered " + std::to_string(after.count()) +
+           " ms after the request, no failure deadline (broker.failure_delay_ms is 0)";
   if (overran)
     return out + "; answered " + std::to_string(after.count()) + " ms after the request, " +
            std::to_string(overrun.count()) +
@@ -50,6 +53,7 @@ FailureDeadline::FailureDeadline(std::chrono::milliseconds delay, Hooks hooks)
 FailureDeadline::Answered FailureDeadline::wait(Clock::time_point start) const {
   Answered out;
   if (delay_ == std::chrono::milliseconds::zero()) {   // off: answered as soon as known
+    out.off = true;
     out.after = std::chrono::floor<std::chrono::milliseconds>(hooks_.now() - start);
     return out;
   }

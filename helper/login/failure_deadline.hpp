@@ -45,8 +45,10 @@ class FailureDeadline {
     bool overran = false;
     std::chrono::milliseconds overrun{0};
     bool random_failed = false;           // getrandom failed: the jitter was the middle of its range
+    bool off = false;                     // broker.failure_delay_ms is 0: answered as soon as known
     // For the refusal's log line: "; answered at the failure deadline, N ms
-    // after the request", or what an overrun leaks and what to do.
+    // after the request", what an overrun leaks and what to do, or that
+    // there is no deadline.
     std::string describe() const;
   };
   // Sleeps until the answer to a refused request that started at `start` may go.

@@ -42,6 +42,7 @@ class Decisions(HardenedTestCase):
     @classmethod
     def prepare(cls, s):
         s.configure({"network": {"ip_ranges": ["127.0.0.1/32"]}, "access": {"denied_groups": ["zd-denied"]},
+                     "broker": {"failure_delay_ms": 2000},   # paced as shipped: the lines name the deadline
                      "profiles": {"agents": {"access": {"allowed_groups": ["zd-agents"]},
                                              "pam": {"service": "zendesk-sso-agents"}}}})
         cls.tally = s.use_local_accounts_stack(deny=3)

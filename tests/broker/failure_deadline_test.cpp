@@ -103,6 +103,9 @@ TEST(FailureDeadline, ZeroDelayAnswersAtOnce) {
   EXPECT_TRUE(t.slept_until.empty());
   EXPECT_FALSE(a.overran);
   EXPECT_EQ(a.after, milliseconds(40));
+  // The log line does not claim a deadline there was not.
+  EXPECT_TRUE(a.off);
+  EXPECT_EQ(a.describe(), "; answered 40 ms after the request, no failure deadline (broker.failure_delay_ms is 0)");
 }
 
 TEST(FailureDeadline, TheSystemJitterStaysInsideItsRange) {

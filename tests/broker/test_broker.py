@@ -90,7 +90,10 @@ class World:
             "pam": {"service": "zendesk-sso"},
             # Throttling is off unless a test is about it (class Throttling):
             # many suites here send wrong passwords for alice from one address.
-            "broker": {"socket": self.socket, "allowed_peers": self.allowed_peers, "max_failures": 0},
+            # So is the failure deadline (2 s per refusal by default): its own
+            # tests (RefusalDeadline, FailDelay) configure it.
+            "broker": {"socket": self.socket, "allowed_peers": self.allowed_peers, "max_failures": 0,
+                       "failure_delay_ms": 0},
             "profiles": {"agents": {"pam": {"service": "zendesk-sso-agents"},
                                     "access": {"allowed_groups": ["staff"]}}},
         }
@@ -783,7 +786,7 @@ class RefusalDeadline(unittest.TestCase):
 
     def setUp(self):
         self.w = World(self, config_extra={"broker": {"max_failures": 2, "failure_window": 600,
-                                                      "ban_seconds": 60}}).start()
+                                                      "ban_seconds": 60, "failure_delay_ms": 2000}}).start()
         self.addCleanup(self.w.stop)
 
     def refused(self, rid, user, password, *extra):

@@ -879,6 +879,11 @@ class Stack:
                        "tags_from_groups": ["staff", "zd-agents"]},
             "pam": {"service": "zendesk-sso"},
             "helper": {"site_name": "Acme intranet"},
+            # Refusals answered at once: the failure deadline (2 s by default,
+            # issue 22.3) has tests of its own (broker.RefusalDeadline,
+            # broker.FailDelay, the unit tests); here it would only add 2 s to
+            # every wrong password. A test about it configures it.
+            "broker": {"failure_delay_ms": 0},
         }
         self.services = {"zendesk-sso": None}   # name -> stack text (None: the standard stack)
         self.cgi_env = {}
