@@ -287,6 +287,7 @@ int run_listener(const ListenOptions& lo, const ServeOptions& so) {
   std::map<pid_t, UniqueFd> controls;   // each child's control channel (shares.hpp); its keys: the children
   std::vector<Incoming> reading;        // requests still arriving
   std::deque<Incoming> waiting;         // whole requests waiting for a free slot
+  std::vector<Incoming> whole;          // arrived in this turn of the loop, being admitted
   bool stopping = false;
   auto reap = [&](int flags) {
     for (;;) {
@@ -318,8 +319,10 @@ int run_listener(const ListenOptions& lo, const ServeOptions& so) {
       listen_fd.reset();
       mine.reset();
       controls.clear();
+      // Other people's requests (passwords) are wiped, their connections closed here.
       reading.clear();
       waiting.clear();
+      whole.clear();
       child_so.control_fd = theirs.release();
       // exit, not _exit: the child is a whole broker process, so library
       // destructors (PAM modules, test wrappers) run as after socket activation.
@@ -453,7 +456,7 @@ int run_listener(const ListenOptions& lo, const ServeOptions& so) {
     }
     // Requests arriving: whole ones are admitted (after this loop: admit may
     // answer or fork, which must not see reading half-moved).
-    std::vector<Incoming> whole;
+    whole.clear();
     {
       std::vector<Incoming> still;
       for (std::size_t i = 0; i < reading.size(); ++i) {
