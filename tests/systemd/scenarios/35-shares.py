@@ -23,12 +23,7 @@ KEY = "/etc/zendesk-sso/session-key"
 HOLDER, OTHER, SESSION = "127.0.0.2", "127.0.0.3", "127.0.0.4"
 broker = pwd.getpwnam("zendesk-sso")
 
-# The OTP stack as its comments say (90-otp-pam-oath), sessions as the admin guide says (40-session).
-t.run(["install", "-d", "-o", "zendesk-sso", "-g", "zendesk-sso", "-m", "0700", "/var/lib/zendesk-sso", str(otp_dir)])
-dropins.mkdir(parents=True, exist_ok=True)
-(dropins / "otp.conf").symlink_to(shipped)
-t.systemctl("daemon-reload")
-t.write_pam_service(example.read_text())
+# Sessions as the admin guide says (40-session).
 t.run(["install", "-m", "0640", "-o", "root", "-g", "zendesk-sso", "/dev/null", KEY])
 # The shares' keys as the admin guide's table gives them (the defaults), and
 # an exempt range nobody here uses: `zendesk-sso check` accepts them.
@@ -40,6 +35,12 @@ t.edit_config(lambda c: (c.setdefault("session", {}).update(key_file=KEY),
 t.run(["zendesk-sso", "session", "revoke-all"])
 check = t.run(["zendesk-sso", "check"])
 t.check(check.returncode == 0, f"`zendesk-sso check` accepts the shares' keys (exit {check.returncode}): {check.stdout[-300:]}{check.stderr[-300:]}")
+# Then the OTP stack as its comments say (90-otp-pam-oath).
+t.run(["install", "-d", "-o", "zendesk-sso", "-g", "zendesk-sso", "-m", "0700", "/var/lib/zendesk-sso", str(otp_dir)])
+dropins.mkdir(parents=True, exist_ok=True)
+(dropins / "otp.conf").symlink_to(shipped)
+t.systemctl("daemon-reload")
+t.write_pam_service(example.read_text())
 
 keys = {}
 
