@@ -20,6 +20,7 @@ reuse=0
 [ "${1:-}" = --reuse ] && { reuse=1; shift; }
 BUILD=${1:?usage: build-deb.sh [--reuse] BUILD_DIR}
 mkdir -p "$BUILD"
+BUILD=$(cd "$BUILD" && pwd)   # absolute: cpack runs from inside it
 # One build per directory at a time (package-test.sh and systemd-test.sh
 # may run at once on one tree): the second waits, then reuses or rebuilds.
 exec 9>"$BUILD/.build-deb.lock"

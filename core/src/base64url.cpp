@@ -99,4 +99,16 @@ std::optional<std::string> base64url_decode(std::string_view text) {
   return out;
 }
 
+std::optional<std::string> base64_decode(std::string_view text) {
+  if (text.size() % 4 != 0) return std::nullopt;
+  std::size_t pad = text.ends_with("==") ? 2 : text.ends_with('=') ? 1 : 0;
+  std::string url(text.substr(0, text.size() - pad));
+  for (char& c : url) {
+    if (c == '-' || c == '_') return std::nullopt;
+    if (c == '+') c = '-';
+    else if (c == '/') c = '_';
+  }
+  return base64url_decode(url);
+}
+
 }  // namespace zsso

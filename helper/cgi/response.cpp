@@ -69,6 +69,10 @@ std::string serialize(const Response& r) {
   line("X-Content-Type-Options", "nosniff");
   line("X-Frame-Options", "DENY");   // for browsers without CSP frame-ancestors
   for (const auto& [name, value] : r.headers) line(name, value);
+  // Ours, not the web server's guess: without it Apache sends Content-Length
+  // or chunked depending on how much of the body it had read when it started
+  // answering, so two equal pages could differ in their headers by timing.
+  line("Content-Length", std::to_string(r.body.size()));
   out += "\r\n";
   out += r.body;
   return out;

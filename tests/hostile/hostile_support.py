@@ -211,7 +211,7 @@ class HardenedStack(Stack):
         # The real CGI, and a wrapper that records how it ended.
         bindir = self.dir / "bin"
         bindir.mkdir()
-        real = stage_cgi(self.cgi, bindir)
+        real = self.real_cgi = stage_cgi(self.cgi, bindir)
         wrapdir = self.dir / "wrap"
         wrapdir.mkdir()
         wrapper = wrapdir / "zendesk-sso.cgi"
@@ -303,6 +303,32 @@ class HardenedStack(Stack):
 
     def cgi_exits(self):
         return self.exits_path.read_text().splitlines()
+
+    def running_cgis(self):
+        """Processes running our CGI (the wrapper or the real program)."""
+        names = (str(self.cgi).encode(), str(self.real_cgi).encode())
+        out = []
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue   # gone meanwhile
+            if any(n in cmdline for n in names):
+                out.append(int(pid))
+        return out
+
+    def wait_for_cgis(self, timeout=60):
+        """Until no CGI Apache started is still running. A request Apache
+        answers itself (a body shorter than its Content-Length) may still have
+        started a CGI that logs after the client has its answer; after this,
+        that line is in cgi_log_lines()."""
+        deadline = time.monotonic() + timeout
+        while self.running_cgis():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"CGIs still running after {timeout} s: {self.running_cgis()}")
+            time.sleep(0.05)
 
     def access_log(self):
         return self.access_log_path.read_text(errors="replace") if self.access_log_path.exists() else ""

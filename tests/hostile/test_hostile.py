@@ -414,6 +414,7 @@ class Requests(HardenedTestCase):
         exits = len(s.cgi_exits())
         lines = len(s.cgi_log_lines())
         r = raw_http(s.apache.port, case.request, source=case.source)
+        s.wait_for_cgis()   # a CGI's line lands with its own case, never the next one's
         new_lines = s.cgi_log_lines()[lines:]
         new_calls = s.pam_calls()[calls:]
 

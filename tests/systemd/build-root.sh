@@ -44,13 +44,14 @@ echo "build-root: mmdebstrap bookworm (${#pkgs[@]} packages) into $root" >&2
 t0=$SECONDS
 # The customize hook: what every scenario expects of the booted system.
 # - Services a Debian install starts that the tests start themselves when
-#   they need them (nginx would take Apache's port 80; the KDC has no realm
-#   yet) are disabled, so the boot ends "running", not "degraded".
+#   they need them (nginx would take Apache's port 80; the KDC has no realm,
+#   FreeRADIUS none of our configuration yet) are disabled, so the boot
+#   ends "running", not "degraded".
 # - Timers that would reach for the network, or start services in the
 #   middle of a run, are masked.
 mmdebstrap --mode=root --variant=minbase --quiet \
 	--include="$(IFS=,; echo "${pkgs[*]}")" \
-	--customize-hook='chroot "$1" systemctl disable nginx.service krb5-kdc.service krb5-admin-server.service 2>/dev/null || true' \
+	--customize-hook='chroot "$1" systemctl disable nginx.service krb5-kdc.service krb5-admin-server.service freeradius.service 2>/dev/null || true' \
 	--customize-hook='chroot "$1" systemctl mask apt-daily.timer apt-daily-upgrade.timer man-db.timer e2scrub_all.timer fstrim.timer dpkg-db-backup.timer 2>/dev/null || true' \
 	--customize-hook='echo zsso-nspawn >"$1/etc/hostname"' \
 	--customize-hook='rm -f "$1/etc/machine-id"; : >"$1/etc/machine-id"' \

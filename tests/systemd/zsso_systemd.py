@@ -21,6 +21,7 @@ check() and ends with finish(), which prints "N passed, N failed" and exits
   sign_in(user, pw, ...)       GET the form, POST it -> Reply
   delivered(reply) -> jwt | None     accepted(z, reply) -> claims | None
   Browser()                    a cookie jar, for multi-page sign-ins and sessions
+  kerberos_realm(extra) -> host principal   kadmin(query)   a real MIT KDC (REALM)
 
 Everything a scenario changes under /etc, /var/lib/zendesk-sso and the
 KDC's state is undone after it by reset() (tests/systemd/reset.sh), and
@@ -229,6 +230,52 @@ def faillock_failures(user, tally_dir=None):
     r = run(["faillock", "--dir", tally_dir or faillock_dir(), "--user", user])
     return len([l for l in r.stdout.splitlines() if re.match(r"^\d{4}-\d\d-\d\d ", l)])
 
+
+REALM = "ZSSO.TEST"
+
+
+def kerberos_realm(kdc_conf_extra=""):
+    """A real MIT realm REALM in the container: /etc/krb5.conf and kdc.conf
+    (plus kdc_conf_extra, e.g. an [otp] section) for a KDC on 127.0.0.1,
+    the database, host/<hostname> in /etc/krb5.keytab (root:root 0600), and
+    krb5-kdc started. Returns the host principal."""
+    import secrets
+    import socket
+    Path("/etc/krb5.conf").write_text(f"""[libdefaults]
+    default_realm = {REALM}
+    dns_lookup_kdc = false
+    dns_lookup_realm = false
+    rdns = false
+[realms]
+    {REALM} = {{
+        kdc = 127.0.0.1
+        admin_server = 127.0.0.1
+    }}
+""")
+    Path("/etc/krb5kdc").mkdir(exist_ok=True)
+    Path("/etc/krb5kdc/kdc.conf").write_text(f"""[kdcdefaults]
+    kdc_ports = 88
+[realms]
+    {REALM} = {{
+        database_name = /var/lib/krb5kdc/principal
+        key_stash_file = /etc/krb5kdc/stash
+        acl_file = /etc/krb5kdc/kadm5.acl
+    }}
+""" + kdc_conf_extra)
+    r = run(["kdb5_util", "create", "-r", REALM, "-s", "-P", secrets.token_hex(16)])
+    check(r.returncode == 0, "kdb5_util create: the realm's database" + ("" if r.returncode == 0 else ": " + r.stderr))
+    host = f"host/{socket.gethostname()}"
+    kadmin(f"addprinc -randkey {host}")
+    kadmin(f"ktadd -k /etc/krb5.keytab {host}")
+    check(systemctl("start", "krb5-kdc.service").returncode == 0, "systemctl start krb5-kdc")
+    return host
+
+
+def kadmin(query):
+    """kadmin.local -q query, checked (a password after -pw is not printed)."""
+    r = run(["kadmin.local", "-r", REALM, "-q", query])
+    return check(r.returncode == 0 and "error" not in r.stderr.lower(),
+                 f"kadmin.local {query.split(' -pw ')[0]}" + ("" if r.returncode == 0 else ": " + r.stderr.strip()))
 
 PROMPT_FIELD = re.compile(r'<label for="(answer\d+)">(.*?)</label>\n'
                           r'<input id="\1" name="\1" type="(\w+)"([^>]*)>', re.S)

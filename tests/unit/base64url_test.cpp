@@ -131,3 +131,19 @@ TEST(Base64, MatchesOpenSslEncodeBlock) {
 
 }  // namespace
 }  // namespace zsso
+
+// Standard padded base64 as pamu2fcfg writes key handles and public keys.
+TEST(Base64Std, DecodesRfc4648VectorsStrictly) {
+  EXPECT_EQ(zsso::base64_decode(""), std::string());
+  EXPECT_EQ(zsso::base64_decode("Zg=="), std::string("f"));
+  EXPECT_EQ(zsso::base64_decode("Zm8="), std::string("fo"));
+  EXPECT_EQ(zsso::base64_decode("Zm9v"), std::string("foo"));
+  EXPECT_EQ(zsso::base64_decode("+/+/"), std::string("\xfb\xff\xbf", 3));
+  EXPECT_FALSE(zsso::base64_decode("Zg"));      // padding required
+  EXPECT_FALSE(zsso::base64_decode("Zh=="));    // non-zero trailing bits
+  EXPECT_FALSE(zsso::base64_decode("-_-_"));    // url alphabet
+  EXPECT_FALSE(zsso::base64_decode("Z==="));
+  EXPECT_FALSE(zsso::base64_decode("Zg==Zg=="));
+  for (std::string bytes : {std::string("\x00\x01\xfe\xff", 4), std::string("ab"), std::string(65, '\x9c')})
+    EXPECT_EQ(zsso::base64_decode(zsso::base64_encode(bytes)), bytes);
+}

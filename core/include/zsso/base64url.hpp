@@ -18,5 +18,8 @@ std::optional<std::string> base64url_decode(std::string_view text);
 // Standard alphabet (+ /) with '=' padding: what EVP_EncodeBlock makes.
 std::string base64_encode(std::string_view bytes);
 void base64_encode_append(std::string& out, const unsigned char* bytes, std::size_t n);
+// Strict standard base64 (pam_u2f's authfile): padding required to a
+// multiple of 4, no '-' or '_', zero trailing bits; one encoding per string.
+std::optional<std::string> base64_decode(std::string_view text);
 
 }  // namespace zsso

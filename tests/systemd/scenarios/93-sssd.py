@@ -9,10 +9,8 @@ over /etc/pam.d/zendesk-sso under the shipped unit, no drop-in. The right
 password signs in through Apache -> CGI -> broker -> pam_sss -> sssd (a
 token PyJWT accepts); a wrong one is refused; with sssd stopped the right
 one gets no token either, so it was sssd that said yes.
-(zendesk-sso-sssd-2fa is not driven: sssd uses [prompting/2fa] only for users
-its backend reports as having a second factor — IPA, or krb5 with the
-KDC's OTP preauthentication behind a RADIUS server — which the proxy
-provider cannot do.)"""
+(zendesk-sso-sssd-2fa needs a backend with a second factor, which the proxy
+provider has not: 94-sssd-2fa.py drives it with the krb5 provider.)"""
 import os
 from pathlib import Path
 import zsso_systemd as t
