@@ -308,6 +308,8 @@ std::string describe_refusal(long status) {
     case 400: return "400: the helper could not understand the request";
     case 401: return "401: wrong user name or password (or the account is unknown)";
     case 404: return "404: no such page (is the URL the helper's /login, and the profile name right?)";
+    case 429: return "429: too many sign-ins from this address or for this account at once (the broker's shares: "
+                     "broker.max_sign_ins_per_address and the like); wait for them to end";
     case 500: return "500: the helper is misconfigured (config or secret file)";
     case 503: return "503: sign-in unavailable (PAM service, broker or token minting failed)";
     default: return std::to_string(status) + ": unexpected answer";

@@ -187,6 +187,7 @@ std::string_view detail_name(Detail d) {
     case Detail::conversation: return "does not fit the conversation";
     case Detail::password_expired: return "password expired";
     case Detail::timeout_prompt: return "no answer to the prompt in time";
+    case Detail::limited: return "this address or account holds its share of sign-ins";
   }
   return "?";
 }

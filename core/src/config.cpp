@@ -244,7 +244,9 @@ void read_pam(Reader& rd, const J& j, PamConfig& pc) {
 void read_broker(Reader& rd, const J& j, BrokerConfig& b) {
   if (!rd.object(j, "broker", {"socket", "allowed_peers", "prompt_timeout", "sign_in_deadline", "max_sign_ins",
                                "max_failures", "failure_window", "ban_seconds", "max_failures_per_address",
-                               "failure_delay_ms", "change_expired_passwords"}))
+                               "failure_delay_ms", "change_expired_passwords", "max_sign_ins_per_address",
+                               "max_conversations_per_address", "max_conversations_per_account",
+                               "reserved_sign_ins", "limits_exempt"}))
     return;
   rd.string(j, "broker", "socket", b.socket);
   // The conversation sockets beside it ("conv/" + 32 hex digits) must fit too.
@@ -260,6 +262,13 @@ void read_broker(Reader& rd, const J& j, BrokerConfig& b) {
   rd.integer(j, "broker", "max_failures_per_address", 0, 100000, b.max_failures_per_address);
   rd.integer(j, "broker", "failure_delay_ms", 0, 10000, b.failure_delay_ms);
   rd.boolean(j, "broker", "change_expired_passwords", b.change_expired_passwords);
+  rd.integer(j, "broker", "max_sign_ins_per_address", 1, 4096, b.max_sign_ins_per_address);
+  rd.integer(j, "broker", "max_conversations_per_address", 1, 4096, b.max_conversations_per_address);
+  rd.integer(j, "broker", "max_conversations_per_account", 1, 4096, b.max_conversations_per_account);
+  rd.integer(j, "broker", "reserved_sign_ins", 0, 4095, b.reserved_sign_ins);
+  if (b.reserved_sign_ins >= b.max_sign_ins)
+    rd.fail("broker.reserved_sign_ins", "must be below broker.max_sign_ins (else no conversation is ever held)");
+  rd.string_list(j, "broker", "limits_exempt", b.limits_exempt_text);
   if (b.sign_in_deadline <= b.prompt_timeout)
     rd.fail("broker.sign_in_deadline", "must be longer than broker.prompt_timeout");
 }
@@ -437,6 +446,8 @@ void read_document(Reader& rd, const J& j, Config& cfg, const NetworkConfig* bas
   };
   ranges(&NetworkConfig::ip_ranges, &NetworkConfig::ranges, "network.ip_ranges");
   ranges(&NetworkConfig::trusted_proxies_text, &NetworkConfig::trusted_proxies, "network.trusted_proxies");
+  if (auto exempt = CidrSet::parse(cfg.broker.limits_exempt_text, "broker.limits_exempt")) cfg.broker.limits_exempt = std::move(*exempt);
+  else rd.errors.push_back(exempt.error());
 }
 
 // Objects merge key by key; anything else replaces.

@@ -18,15 +18,21 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <set>
+#include <deque>
+#include <map>
+#include <span>
+#include <vector>
 
 #include "audit_log.hpp"
 #include "peer.hpp"
+#include "shares.hpp"
 #include "state_dir.hpp"
 #include "throttle.hpp"
 #include "warm.hpp"
+#include "zsso/account.hpp"
 #include "zsso/broker_protocol.hpp"
 #include "zsso/config.hpp"
+#include "zsso/secret.hpp"
 #include "zsso/text.hpp"
 #include "zsso/unique_fd.hpp"
 
@@ -153,13 +159,88 @@ std::string bound_path(int fd) {
   return std::string(addr.sun_path, ::strnlen(addr.sun_path, len - offsetof(sockaddr_un, sun_path)));
 }
 
-// At the limit: say so at once instead of leaving the client in the backlog.
-void answer_busy(int listen_fd) {
-  UniqueFd conn(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
-  if (!conn.valid()) return;
-  std::string frame = broker::encode_response({broker::Status::unavailable, broker::Detail::busy, {}});
-  (void)::send(conn.get(), frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-  ::shutdown(conn.get(), SHUT_WR);
+// The listener reads each request itself, to know its client address and
+// kind before it gives it a slot (issue 22.1). A request is whole when its
+// frame is; the child is handed its bytes.
+struct Incoming {
+  UniqueFd conn;
+  Peer peer;
+  broker::Clock::time_point arrived;
+  SecureBytes buf;            // the frame so far (header, then body)
+  std::size_t want = broker::kHeaderSize;
+  bool have_header = false;
+  ChildShare share;           // once whole
+};
+
+// Sends a frame on a connection the listener answers itself, then drops
+// what the client sent unread, so it sees an end of stream, not a reset.
+void answer_on(int fd, const broker::Response& resp) {
+  std::string frame = broker::encode_response(resp);
+  (void)broker::write_all(fd, {reinterpret_cast<const unsigned char*>(frame.data()), frame.size()},
+                          broker::Clock::now() + std::chrono::seconds(1));
+  ::shutdown(fd, SHUT_WR);
+  unsigned char scratch[4096];
+  for (std::size_t dropped = 0; dropped < broker::kMaxRequestSize;) {
+    ssize_t n = ::recv(fd, scratch, sizeof scratch, MSG_DONTWAIT);
+    if (n <= 0) break;
+    dropped += static_cast<std::size_t>(n);
+  }
+}
+
+void refuse_on(const Incoming& in, broker::Status status, broker::Detail detail, const std::string& why,
+               int prio = LOG_WARNING) {
+  ::syslog(prio, "%s (%s)", why.c_str(), in.peer.describe().c_str());
+  answer_on(in.conn.get(), {status, detail, {}});
+}
+
+enum class Progress { more, whole, done };
+
+// Reads what has arrived of in's frame. done: answered or dropped here (a
+// bad or cut frame); whole: in.buf holds the body.
+Progress read_more(Incoming& in) {
+  for (;;) {
+    const std::size_t got = in.buf.size();
+    in.buf.resize(in.want);
+    ssize_t n = ::recv(in.conn.get(), in.buf.data() + got, in.want - got, MSG_DONTWAIT);
+    in.buf.resize(got + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return Progress::more;
+      ::syslog(LOG_WARNING, "reading the request: %s (%s)", errno_text(errno).c_str(), in.peer.describe().c_str());
+      return Progress::done;
+    }
+    if (n == 0) {
+      if (in.buf.empty() && !in.have_header) {
+        ::syslog(LOG_INFO, "connection closed before a request (%s)", in.peer.describe().c_str());
+        return Progress::done;
+      }
+      refuse_on(in, broker::Status::error, broker::Detail::malformed,
+                std::string("protocol error: ") + (in.have_header ? "truncated frame: body cut short" : "truncated frame header"));
+      return Progress::done;
+    }
+    if (in.buf.size() < in.want) continue;
+    if (in.have_header) return Progress::whole;
+    auto hdr = broker::decode_header(std::span<const unsigned char, broker::kHeaderSize>(in.buf.data(), broker::kHeaderSize),
+                                     broker::kMaxRequestSize);
+    if (!hdr.ok()) {
+      refuse_on(in, broker::Status::error, hdr.error.detail, "protocol error: " + hdr.error.message);
+      return Progress::done;
+    }
+    in.have_header = true;
+    in.want = hdr.value;
+    in.buf.clear();
+    if (in.want == 0) return Progress::whole;
+  }
+}
+
+// The child's end of the control channel: "H" + account asks to hold a
+// conversation; the listener answers "Y", or "N" + why not.
+void answer_hold(int fd, pid_t pid, Shares& shares) {
+  char msg[512];
+  ssize_t n = ::recv(fd, msg, sizeof msg, MSG_DONTWAIT);
+  if (n <= 1 || msg[0] != 'H') return;
+  auto why = shares.hold(pid, std::string(msg + 1, static_cast<std::size_t>(n - 1)));
+  std::string reply = why ? "N" + *why : std::string("Y");
+  (void)::send(fd, reply.data(), reply.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
 }  // namespace
@@ -237,40 +318,159 @@ int run_listener(const ListenOptions& lo, const ServeOptions& so) {
   set_log_format(cfg->log.format);
   if (cfg->metrics.enabled) open_counters(path, max_children_for(lo, *cfg));
   const int max_children = max_children_for(lo, *cfg);
+  Shares shares(cfg->broker, max_children);
 
-  std::set<pid_t> child_pids;   // to end held conversations when we stop
-  int children = 0;
+  std::map<pid_t, UniqueFd> controls;   // each child's control channel (shares.hpp); its keys: the children
+  std::vector<Incoming> reading;        // requests still arriving
+  std::deque<Incoming> waiting;         // whole requests waiting for a free slot
+  std::vector<Incoming> whole;          // arrived in this turn of the loop, being admitted
   bool stopping = false;
-  auto reap = [&children, &child_pids, max_children](int flags) {
+  auto reap = [&](int flags) {
     for (;;) {
       int status = 0;
       pid_t pid = ::waitpid(-1, &status, flags);
       if (pid <= 0) return;
-      --children;
-      counters().set_gauges(children, max_children);
-      child_pids.erase(pid);
+      shares.ended(pid);
+      controls.erase(pid);
+      counters().set_gauges(shares.running(), max_children);
       if (WIFSIGNALED(status))
         ::syslog(LOG_WARNING, "child %d ended by signal %d", static_cast<int>(pid), WTERMSIG(status));
     }
   };
 
-  // At the limit, new connections wait in the backlog while sign-ins end
-  // (a burst of password sign-ins queues for a moment). When none has ended
-  // for kBusyGrace, the children are held by people who are typing: the
-  // waiting clients are told "busy" at once rather than left hanging.
-  constexpr auto kBusyGrace = std::chrono::seconds(3);
-  auto last_progress = std::chrono::steady_clock::now();
-  while (!stopping) {
-    const bool full = children >= max_children;
-    pollfd fds[2] = {{sigfd.get(), POLLIN, 0}, {listen_fd.get(), POLLIN, 0}};
-    int timeout_ms = -1;
-    if (full) {
-      auto left = std::chrono::ceil<std::chrono::milliseconds>(last_progress + kBusyGrace - std::chrono::steady_clock::now());
-      timeout_ms = static_cast<int>(std::max<long long>(0, left.count()));
+  auto spawn = [&](Incoming in) {
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
+      log_error("socketpair: " + errno_text(errno));
+      return;  // the connection closes; the client reports the broker unavailable
     }
-    // Full and within the grace: only signals (a child ending) wake us.
-    nfds_t n = full && timeout_ms > 0 ? 1 : 2;
-    if (::poll(fds, n, full && timeout_ms == 0 ? 0 : timeout_ms) < 0) {
+    UniqueFd mine(pair[0]), theirs(pair[1]);
+    pid_t pid = ::fork();
+    if (pid < 0) {
+      log_error("fork: " + errno_text(errno));
+      return;
+    }
+    if (pid == 0) {
+      ::sigprocmask(SIG_SETMASK, &previous, nullptr);
+      sigfd.reset();
+      listen_fd.reset();
+      mine.reset();
+      controls.clear();
+      // Other people's requests (passwords) are wiped, their connections closed here.
+      reading.clear();
+      waiting.clear();
+      whole.clear();
+      child_so.control_fd = theirs.release();
+      // exit, not _exit: the child is a whole broker process, so library
+      // destructors (PAM modules, test wrappers) run as after socket activation.
+      std::exit(serve_connection(in.conn.release(), child_so, &in.buf));
+    }
+    shares.started(pid, std::move(in.share));
+    controls.emplace(pid, std::move(mine));
+    counters().set_gauges(shares.running(), max_children);
+  };
+
+  // A whole request: a ping is answered here (never a slot); a sign-in
+  // over its address's share is refused at once; the rest start or wait.
+  auto admit = [&](Incoming in) {
+    auto req = broker::decode_request_body(in.buf);
+    if (!req.ok()) {
+      in.buf.clear();
+      refuse_on(in, broker::Status::error, req.error.detail, "protocol error: " + req.error.message);
+      return;
+    }
+    if (req.value.ping) {
+      // The peer is allowed, the config loads and so does the secret every
+      // token needs (issue 25.7): that is all a ping asks.
+      auto now_cfg = load_config(so.config_path);
+      std::string why = !now_cfg ? "configuration: " + now_cfg.error() : std::string();
+      if (now_cfg)
+        if (auto secret = load_secret_file(now_cfg->zendesk.secret_file); !secret)
+          why = "zendesk.secret_file: " + secret.error();
+      if (!why.empty()) {
+        ::syslog(LOG_ERR, "ping: %s (%s)", why.c_str(), in.peer.describe().c_str());
+        broker::Response down(broker::Status::unavailable, broker::Detail::config);
+        down.cause = why;
+        answer_on(in.conn.get(), down);
+        return;
+      }
+      ::syslog(LOG_DEBUG, "ping: ok");
+      answer_on(in.conn.get(), {broker::Status::ok, broker::Detail::none, {}});
+      return;
+    }
+    in.share.session = req.value.from_session;
+    in.share.address = shares.address_key(req.value.client_address);
+    if (!req.value.continues)
+      if (auto why = shares.refuse_start(in.share)) {
+        in.buf.clear();
+        refuse_on(in, broker::Status::unavailable, broker::Detail::limited,
+                  "request " + quote_for_log(req.value.request_id, 64) + ": " +
+                      (req.value.from_session ? std::string("session sign-in") : "user " + user_for_log(req.value.user)) +
+                      ": refused at once: " + *why);
+        return;
+      }
+    if (shares.full() || !waiting.empty()) {
+      waiting.push_back(std::move(in));
+      return;
+    }
+    spawn(std::move(in));
+  };
+
+  // At the limit, whole requests wait while sign-ins end (a burst of
+  // password sign-ins queues for a moment). When none has ended for
+  // kBusyGrace, the children are held by people who are typing: the waiting
+  // clients are told "busy" at once rather than left hanging.
+  constexpr auto kBusyGrace = std::chrono::seconds(3);
+  // Requests held open by the listener (as the backlog held them before),
+  // well within the descriptors a service gets (1024).
+  constexpr std::size_t kMaxQueued = 512;
+  auto last_progress = broker::Clock::now();
+  while (!stopping) {
+    // Slots freed: the waiting start, each still within its address's share.
+    while (!waiting.empty() && !shares.full()) {
+      Incoming in = std::move(waiting.front());
+      waiting.pop_front();
+      if (auto why = shares.refuse_start(in.share)) {
+        in.buf.clear();
+        refuse_on(in, broker::Status::unavailable, broker::Detail::limited, "refused at once: " + *why);
+        continue;
+      }
+      spawn(std::move(in));
+    }
+    auto now = broker::Clock::now();
+    if (!waiting.empty() && now >= last_progress + kBusyGrace) {
+      log_busy(shares.running(), kBusyGrace);
+      for (auto& in : waiting) answer_on(in.conn.get(), {broker::Status::unavailable, broker::Detail::busy, {}});
+      waiting.clear();
+    }
+    // Requests that did not arrive in time.
+    for (auto it = reading.begin(); it != reading.end();) {
+      if (now < it->arrived + so.io_timeout) {
+        ++it;
+        continue;
+      }
+      refuse_on(*it, broker::Status::error, broker::Detail::timeout,
+                "protocol error: no complete request within " + std::to_string(so.io_timeout.count()) + " s");
+      it = reading.erase(it);
+    }
+
+    std::vector<pollfd> fds;
+    fds.push_back({sigfd.get(), POLLIN, 0});
+    fds.push_back({listen_fd.get(), POLLIN, 0});
+    for (const auto& in : reading) fds.push_back({in.conn.get(), POLLIN, 0});
+    std::vector<pid_t> control_pids;
+    for (const auto& [pid, fd] : controls) {
+      fds.push_back({fd.get(), POLLIN, 0});
+      control_pids.push_back(pid);
+    }
+    auto until = broker::Clock::time_point::max();
+    if (!waiting.empty()) until = last_progress + kBusyGrace;
+    for (const auto& in : reading) until = std::min(until, in.arrived + so.io_timeout);
+    int timeout_ms = -1;
+    if (until != broker::Clock::time_point::max())
+      timeout_ms = static_cast<int>(std::clamp<long long>(
+          std::chrono::ceil<std::chrono::milliseconds>(until - broker::Clock::now()).count(), 0, 60000));
+    if (::poll(fds.data(), fds.size(), timeout_ms) < 0) {
       if (errno == EINTR) continue;
       log_error("poll: " + errno_text(errno));
       break;
@@ -280,45 +480,75 @@ int run_listener(const ListenOptions& lo, const ServeOptions& so) {
       while (::read(sigfd.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
         if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) stopping = true;
       }
-      int before = children;
+      int before = shares.running();
       reap(WNOHANG);
-      if (children < before) last_progress = std::chrono::steady_clock::now();
+      if (shares.running() < before) last_progress = broker::Clock::now();
     }
-    if (stopping || n < 2 || !(fds[1].revents & POLLIN)) continue;
-    if (children >= max_children) {
-      answer_busy(listen_fd.get());
-      log_busy(children, kBusyGrace);
-      continue;
+    if (stopping) continue;
+    // Control channels first: a child waiting for its answer holds a browser's page.
+    for (std::size_t i = 0; i < control_pids.size(); ++i) {
+      const pollfd& p = fds[2 + reading.size() + i];
+      auto c = controls.find(control_pids[i]);
+      if ((p.revents & POLLIN) && c != controls.end()) answer_hold(c->second.get(), control_pids[i], shares);
     }
+    // Requests arriving: whole ones are admitted (after this loop: admit may
+    // answer or fork, which must not see reading half-moved).
+    whole.clear();
+    {
+      std::vector<Incoming> still;
+      for (std::size_t i = 0; i < reading.size(); ++i) {
+        if (!(fds[2 + i].revents & (POLLIN | POLLHUP | POLLERR))) {
+          still.push_back(std::move(reading[i]));
+          continue;
+        }
+        switch (read_more(reading[i])) {
+          case Progress::more: still.push_back(std::move(reading[i])); break;
+          case Progress::whole: whole.push_back(std::move(reading[i])); break;
+          case Progress::done: break;
+        }
+      }
+      reading = std::move(still);
+    }
+    for (auto& in : whole) admit(std::move(in));
+    if (!(fds[1].revents & POLLIN)) continue;
 
-    UniqueFd conn(::accept4(listen_fd.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (!conn.valid()) {
+    Incoming in;
+    in.conn.reset(::accept4(listen_fd.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+    if (!in.conn.valid()) {
       if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED) log_error("accept: " + errno_text(errno));
       continue;
     }
-    pid_t pid = ::fork();
-    if (pid < 0) {
-      log_error("fork: " + errno_text(errno));
-      continue;  // the connection closes; the client reports the broker unavailable
+    in.arrived = broker::Clock::now();
+    auto peer = peer_of(in.conn.get());
+    if (!peer) {
+      log_error(peer.error());
+      continue;
     }
-    if (pid == 0) {
-      ::sigprocmask(SIG_SETMASK, &previous, nullptr);
-      sigfd.reset();
-      listen_fd.reset();
-      // exit, not _exit: the child is a whole broker process, so library
-      // destructors (PAM modules, test wrappers) run as after socket activation.
-      std::exit(serve_connection(conn.release(), child_so));
+    in.peer = *peer;
+    // The broker's own configuration decides who may ask, as it stands now.
+    auto now_cfg = load_config(so.config_path);
+    if (!now_cfg) {
+      refuse_on(in, broker::Status::unavailable, broker::Detail::config, "configuration: " + now_cfg.error(), LOG_ERR);
+      continue;
     }
-    ++children;
-    counters().set_gauges(children, max_children);
-    child_pids.insert(pid);
+    if (!peer_allowed(now_cfg->broker.allowed_peers, in.peer)) {
+      refuse_on(in, broker::Status::unavailable, broker::Detail::peer_refused,
+                "refused: peer is not in broker.allowed_peers");
+      continue;
+    }
+    if (reading.size() + waiting.size() >= kMaxQueued) {
+      refuse_on(in, broker::Status::unavailable, broker::Detail::busy,
+                std::to_string(kMaxQueued) + " requests arriving or waiting for a slot: answered busy");
+      continue;
+    }
+    reading.push_back(std::move(in));
   }
 
   listen_fd.reset();
   if (lo.inherited_fd < 0) ::unlink(lo.path.c_str());
   // Sign-ins waiting for a browser would hold us for minutes: they end now
   // (the browser gets "start again"); one running PAM ends with it.
-  for (pid_t pid : child_pids) ::kill(pid, SIGTERM);
+  for (const auto& [pid, fd] : controls) ::kill(pid, SIGTERM);
   reap(0);
   ::syslog(LOG_INFO, "stopped");
   return 0;

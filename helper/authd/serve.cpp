@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <optional>
@@ -45,6 +46,7 @@ wire::Status to_wire(LoginStatus s) {
     case LoginStatus::error: return wire::Status::error;
     case LoginStatus::password_expired: return wire::Status::not_allowed;
     case LoginStatus::busy: return wire::Status::unavailable;
+    case LoginStatus::limited: return wire::Status::unavailable;
     case LoginStatus::gone: return wire::Status::unavailable;
     case LoginStatus::prompt: return wire::Status::error;   // never final
   }
@@ -56,6 +58,7 @@ wire::Detail detail_for(const LoginOutcome& out) {
     case LoginStatus::ok: return wire::Detail::none;
     case LoginStatus::password_expired: return wire::Detail::password_expired;
     case LoginStatus::busy: return wire::Detail::busy;
+    case LoginStatus::limited: return wire::Detail::limited;
     case LoginStatus::gone: return wire::Detail::conversation;
     default: return wire::Detail::pam;
   }
@@ -106,8 +109,8 @@ bool same_secret(std::string_view a, std::string_view b) {
 
 class Connection : public Asker {
  public:
-  Connection(int fd, const ServeOptions& opt)
-      : fd_(fd), opt_(opt), start_(wire::Clock::now()), request_start_(start_) {}
+  Connection(int fd, const ServeOptions& opt, SecureBytes* request)
+      : fd_(fd), opt_(opt), start_(wire::Clock::now()), request_start_(start_), preread_(request) {}
 
   int run();
   bool counted_conversation = false;   // the conversations gauge was raised for this sign-in (metrics)
@@ -230,7 +233,25 @@ class Connection : public Asker {
   std::string tag_;
   std::uint8_t step_ = 0;
   std::string last_prompt_;     // the current step's frame, sent again to a repeated request
+  SecureBytes* preread_;        // the request's body, read by the listener (or null)
+  bool abandoned_ = false;      // a prompt went unanswered until broker.prompt_timeout
 };
+
+// Asks the listener whether this sign-in may hold a conversation for
+// account (shares.hpp). nullopt: yes, or no listener to ask.
+std::optional<std::string> ask_listener_to_hold(int control_fd, const std::string& account, std::chrono::seconds within) {
+  if (control_fd < 0) return std::nullopt;
+  std::string msg = "H" + account.substr(0, 400);
+  if (::send(control_fd, msg.data(), msg.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(msg.size()))
+    return "the listener's control channel: " + errno_text(errno);
+  pollfd p{control_fd, POLLIN, 0};
+  if (::poll(&p, 1, static_cast<int>(within.count() * 1000)) <= 0) return std::string("the listener did not answer");
+  char reply[512];
+  ssize_t n = ::recv(control_fd, reply, sizeof reply, 0);
+  if (n == 1 && reply[0] == 'Y') return std::nullopt;
+  if (n > 1 && reply[0] == 'N') return std::string(reply + 1, static_cast<std::size_t>(n - 1));
+  return std::string("the listener's control channel closed");
+}
 
 void Connection::arm_pam_watchdog() const {
   auto left = std::chrono::duration_cast<std::chrono::seconds>(sign_in_deadline() - wire::Clock::now()).count();
@@ -248,6 +269,16 @@ bool Connection::ask(const std::vector<wire::Message>& page, std::vector<SecureB
     return false;
   }
   if (!conv_.valid()) {
+    // The slot's share first (issue 22.1): refused, the browser is told to
+    // wait and the process ends here, inside the stack: the password was
+    // right, so no module (pam_faillock) and no throttle counts a failure.
+    if (auto why = ask_listener_to_hold(opt_.control_fd, throttle_account(user_).name, opt_.io_timeout)) {
+      log(LOG_NOTICE, "user " + user_for_log(user_) + " from " + (client_.empty() ? "-" : client_) +
+                          ": limited, no conversation held (" + *why + ")");
+      wire::Response limited(wire::Status::unavailable, wire::Detail::limited);
+      limited.cause = *why;
+      std::exit(answer(limited));
+    }
     if (RAND_bytes(id_.data(), static_cast<int>(id_.size())) != 1) {
       log(LOG_ERR, "RAND_bytes failed");
       return false;
@@ -292,6 +323,7 @@ bool Connection::wait_for_answer(const std::vector<wire::Message>& page, std::ve
                           (until == sign_in_deadline() ? std::to_string(sign_in_deadline_s_) + " s (broker.sign_in_deadline)"
                                                        : std::to_string(prompt_timeout_s_) + " s (broker.prompt_timeout)") +
                           "; the sign-in is abandoned");
+      abandoned_ = true;
       return false;
     }
     pollfd p{conv_.get(), POLLIN, 0};
@@ -377,7 +409,13 @@ int Connection::run() {
     return refuse(wire::Status::unavailable, wire::Detail::peer_refused,
                   "refused: peer is not in broker.allowed_peers");
 
-  wire::FrameRead frame = wire::read_frame(fd_.get(), start_ + opt_.io_timeout, wire::kMaxRequestSize);
+  wire::FrameRead frame;
+  if (preread_) {
+    frame.io = wire::Io::ok;
+    frame.body = std::move(*preread_);
+  } else {
+    frame = wire::read_frame(fd_.get(), start_ + opt_.io_timeout, wire::kMaxRequestSize);
+  }
   switch (frame.io) {
     case wire::Io::ok: break;
     case wire::Io::closed: log(LOG_INFO, "connection closed before a request"); return 1;
@@ -471,7 +509,10 @@ int Connection::run() {
   LoginOutcome out = pam_login(cfg, login, this);
   login.password.clear();
   login.password.shrink_to_fit();
-  if (throttled_pair && out.status == LoginStatus::bad_login) throttle.failed(counted_as, req.client_address, ::time(nullptr));
+  // A right password and then no answer until the prompt timed out counts
+  // as a failure: else one person could hold conversations forever, free.
+  if (throttled_pair && (out.status == LoginStatus::bad_login || abandoned_))
+    throttle.failed(counted_as, req.client_address, ::time(nullptr));
   if (throttled_pair && out.status == LoginStatus::ok) throttle.succeeded(counted_as, req.client_address);
 
   wire::Response resp{to_wire(out.status), detail_for(out), std::move(out.token)};
@@ -527,11 +568,11 @@ void Connection::attach_new_session(const Config& cfg, const wire::Request& req,
 
 }  // namespace
 
-int serve_connection(int fd, const ServeOptions& opt) {
+int serve_connection(int fd, const ServeOptions& opt, SecureBytes* request) {
   // A stuck PAM module must not keep the process forever; SIGALRM's default
   // action ends it. Waiting for the browser has its own limits (ask()).
   ::alarm(static_cast<unsigned>(std::max<long long>(1, opt.deadline.count())));
-  Connection conn(fd, opt);
+  Connection conn(fd, opt, request);
   int rc = conn.run();
   ::alarm(0);
   if (conn.counted_conversation) counters().add_conversations(-1);

@@ -8,6 +8,8 @@
 #include <chrono>
 #include <string>
 
+#include "zsso/secret.hpp"
+
 namespace zsso::authd {
 
 struct ServeOptions {
@@ -23,10 +25,15 @@ struct ServeOptions {
   // for the browser has its own limits, broker.prompt_timeout and
   // broker.sign_in_deadline.
   std::chrono::seconds deadline{20};
+  // The listener's control channel (listener.cpp): before a conversation is
+  // held, the child asks it for the slot's share. -1: none (socket
+  // activation with Accept=yes), every conversation may be held.
+  int control_fd = -1;
 };
 
 // Serves the connected socket fd and closes it. Returns the exit status for
 // the process: 0 when an answer was sent (whatever it said), 1 otherwise.
-int serve_connection(int fd, const ServeOptions& opt);
+// request: the frame's body when the listener has read it already.
+int serve_connection(int fd, const ServeOptions& opt, SecureBytes* request = nullptr);
 
 }  // namespace zsso::authd

@@ -106,6 +106,15 @@ Response Handler::outcome_page(LoginOutcome& out, std::string_view user, bool re
       r.header("Retry-After", "30");
       return r;
     }
+    case LoginStatus::limited: {
+      // One address or account at its share of the broker (issue 22.1): refused at once, nothing counted.
+      Response r = page(429, N_("Too many sign-ins from here"),
+                        N_("Other sign-ins from your network or for your account are still waiting for an answer. "
+                           "Finish or close them, or wait a few minutes, and try again."),
+                        LOG_WARNING, "429 limited " + who + ": " + out.detail, route_url("login"), N_("Try again"));
+      r.header("Retry-After", "60");
+      return r;
+    }
     case LoginStatus::unavailable:
       return server_error(503, "sign-in unavailable " + who + ": " + out.detail);
     case LoginStatus::error:

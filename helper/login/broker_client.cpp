@@ -31,6 +31,7 @@ LoginStatus from_wire(const wire::Response& r) {
       return r.detail == wire::Detail::password_expired ? LoginStatus::password_expired : LoginStatus::not_allowed;
     case wire::Status::unavailable:
       if (r.detail == wire::Detail::busy) return LoginStatus::busy;
+      if (r.detail == wire::Detail::limited) return LoginStatus::limited;
       if (r.detail == wire::Detail::conversation) return LoginStatus::gone;
       return LoginStatus::unavailable;
     case wire::Status::error:
@@ -140,8 +141,8 @@ Result<void> broker_ping(const Config& cfg) {
   if (!frame) return Error{"ping: " + frame.error()};
   LoginOutcome out = exchange(cfg.broker.socket, *frame, false);
   if (out.status == LoginStatus::ok && out.token.empty()) return {};
-  // Told "busy" by the listener at broker.max_sign_ins (it answers that
-  // itself, without a child): up, only full; a sign-in now gets the busy page.
+  // Told "busy" (a listener with more requests waiting than it holds, or an
+  // older broker at broker.max_sign_ins): up, only full; a sign-in now gets the busy page.
   if (out.status == LoginStatus::busy) return {};
   if (out.detail.rfind("broker ", 0) == 0) return Error{out.detail};
   return Error{"broker " + cfg.broker.socket + " answered the ping: " + out.detail};

@@ -54,6 +54,7 @@ enum class LoginStatus {
   prompt,        // the stack asks more: show messages, answer with broker_continue
   gone,          // the conversation is over (timed out, finished, broker restarted): start again
   busy,          // broker.max_sign_ins sign-ins are running already: 503, try again soon
+  limited,       // this address or account holds its share of the broker (issue 22.1): 429, wait for them to end
   password_expired,  // a new password is needed, not changed here: helper.password_change_url or the help contact
 };
 

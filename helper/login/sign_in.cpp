@@ -19,6 +19,7 @@ std::optional<audit::Outcome> audit_outcome(LoginStatus s) {
     case LoginStatus::not_allowed: return O::not_allowed;
     case LoginStatus::password_expired: return O::password_expired;
     case LoginStatus::busy: return O::busy;
+    case LoginStatus::limited: return O::busy;   // a share refused at once (issue 22.1): counted as busy
     case LoginStatus::unavailable: return O::unavailable;
     case LoginStatus::error: return O::error;
     case LoginStatus::prompt:

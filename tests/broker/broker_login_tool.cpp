@@ -32,6 +32,7 @@ std::string_view status_name(zsso::LoginStatus s) {
     case zsso::LoginStatus::prompt: return "prompt";
     case zsso::LoginStatus::gone: return "gone";
     case zsso::LoginStatus::busy: return "busy";
+    case zsso::LoginStatus::limited: return "limited";
     case zsso::LoginStatus::password_expired: return "password_expired";
   }
   return "?";

@@ -21,7 +21,7 @@ MAX_REQUEST = 8 * 1024
 STATUS = ["ok", "bad_login", "not_allowed", "unavailable", "error", "prompt"]
 DETAIL = ["none", "malformed", "too_large", "timeout", "peer_refused", "config",
           "unknown_profile", "remote_user_disabled", "pam", "internal", "busy",
-          "conversation", "password_expired", "timeout_prompt"]
+          "conversation", "password_expired", "timeout_prompt", "limited"]
 USER, PASSWORD, ADDRESS, PROFILE, REQUEST_ID, FLAGS, BINDING, CONVERSATION, STEP, ANSWERS = range(1, 11)
 KINDS = {1: "echo_off", 2: "echo_on", 3: "info", 4: "error"}
 
@@ -47,6 +47,11 @@ def request_body(user, password, address="10.1.2.3", profile=None, request_id=No
     if binding is not None:
         body += field(BINDING, binding)
     return body
+
+
+def ping_body():
+    """A health check: the broker's peer, config and secret only (answered by the listener)."""
+    return field(USER, "-") + field(PASSWORD, "") + field(ADDRESS, "") + field(FLAGS, bytes([2]))
 
 
 def continue_body(conversation, binding, step, answers, address="10.1.2.3", request_id=None):

@@ -128,10 +128,10 @@ class OathWorld(World):
             raise AssertionError(f"client failed ({p.returncode}): {p.stderr}")
         return json.loads(p.stdout)
 
-    def start_raw(self, user, password, binding, request_id=None):
+    def start_raw(self, user, password, binding, request_id=None, address="10.1.2.3"):
         """The first request, through broker_wire (the protocol written again in Python)."""
         resp = wire.exchange(self.socket, wire.request(user, password, binding=binding,
-                                                       request_id=request_id))
+                                                       request_id=request_id, address=address))
         return resp
 
     def continue_raw(self, conversation, binding, step, answers, request_id=None):
@@ -421,6 +421,23 @@ class Cap(ConversationTestCase):
         again = self.w.start_raw("alice", "wonderland", binding="c")
         self.assert_prompt(again)
 
+    def test_a_ping_at_the_cap_is_answered_by_the_listener(self):
+        # Issue 22.1: pings (GET /login's check, /health) never take a slot, so
+        # a full broker still answers them "ok", not "busy" after the grace.
+        held = self.w.start_raw("alice", "wonderland", binding="b")
+        self.assert_prompt(held)
+        self.assertEqual(wire.exchange(self.w.socket, wire.frame(wire.ping_body())),
+                         dict(wire.exchange(self.w.socket, wire.frame(wire.ping_body())),
+                              status="ok", detail="none"))
+        self.assertNotIn("answered busy", self.w.log_text())
+
+    def test_the_reserved_slots_are_an_eighth_of_max_children(self):
+        # --max-children 2 with the default broker.max_sign_ins (64): an eighth
+        # of 2 is none reserved, so a conversation may still be held.
+        w = OathWorld(self, broker_args=["--max-children", "2"]).start()
+        self.addCleanup(w.stop)
+        self.assertEqual(w.start_raw("alice", "wonderland", binding="b")["status"], "prompt")
+
     def test_max_children_option_overrides_the_config(self):
         w = OathWorld(self, config_extra={"broker": {"max_sign_ins": 5}},
                       broker_args=["--max-children", "1"]).start()
@@ -429,6 +446,158 @@ class Cap(ConversationTestCase):
         self.assertEqual(held["status"], "prompt")
         busy = w.start_raw("alice", "wonderland", binding="c")
         self.assertEqual(busy["detail"], "busy")
+
+
+class Shares(ConversationTestCase):
+    """Issue 22.1: no address (an IPv6 /64) and no account takes more than
+    its share of the broker. Held conversations are the slow sign-ins here:
+    each holds its slot until answered, so every count is exact."""
+    world_kw = {"config_extra": {
+        "network": {"ip_ranges": ["10.0.0.0/8", "2001:db8::/32"]},
+        "broker": {"max_sign_ins": 8, "reserved_sign_ins": 2, "max_sign_ins_per_address": 3,
+                   "max_conversations_per_address": 2, "max_conversations_per_account": 8}}}
+
+    def hold(self, user="alice", address="10.1.2.3", binding="b"):
+        resp = self.w.start_raw(user, "wonderland", binding=binding, address=address)
+        self.assert_prompt(resp, user=user)
+        return resp
+
+    def assert_limited(self, resp, why):
+        self.assertEqual((resp["status"], resp["detail"]), ("unavailable", "limited"), resp)
+        wait_for(lambda: why in self.w.log_text(), repr(why))
+
+    def test_an_address_at_its_conversations_is_refused_at_once_and_others_are_not(self):
+        self.hold(binding="b1")
+        self.hold(binding="b2")
+        children = self.w.children()
+        self.assertEqual(len(children), 2)
+        self.assert_limited(self.w.start_raw("alice", "wonderland", binding="b3"),
+                            "refused at once: 2 conversations held from 10.1.2.3 "
+                            "(broker.max_conversations_per_address)")
+        # Refused by the listener: no child was started for it.
+        self.assertNotIn("no conversation held", self.w.log_text())
+        self.assertEqual(self.w.children(), children)
+        # The C++ client's status (the CGI's 429 "wait" page).
+        self.assertEqual(self.w.sign_in("alice", "wonderland")["status"], "limited")
+        # Another address is not affected, and a ping never takes a slot.
+        self.hold(address="10.9.9.9", binding="other")
+        self.assertEqual(wire.exchange(self.w.socket, wire.frame(wire.ping_body()))["status"], "ok")
+
+    def test_an_address_at_its_sign_ins_is_refused_at_once_whatever_it_sends(self):
+        w = OathWorld(self, config_extra={"broker": {
+            "max_sign_ins_per_address": 3, "max_conversations_per_address": 3,
+            "max_conversations_per_account": 8}}).start()
+        self.addCleanup(w.stop)
+        for b in ("b1", "b2", "b3"):
+            self.assertEqual(w.start_raw("alice", "wonderland", binding=b)["status"], "prompt")
+        # A flood of failing sign-ins from it gets no slot and no failure delay.
+        for i in range(5):
+            out = w.start_raw("mallory", f"wrong{i}", binding="f")
+            self.assertEqual((out["status"], out["detail"]), ("unavailable", "limited"), out)
+        self.assertIn("refused at once: 3 sign-ins from 10.1.2.3 running (broker.max_sign_ins_per_address)",
+                      w.log_text())
+        self.assertNotIn('user "mallory"', w.log_text().replace('user "mallory": refused at once', ""))
+        self.assertEqual(len(w.children()), 3)
+        # Another address signs in meanwhile.
+        self.assertEqual(w.start_raw("alice", "wonderland", binding="o", address="10.8.8.8")["status"], "prompt")
+
+    def test_the_same_ipv6_64_is_one_address(self):
+        self.hold(address="2001:db8::1", binding="b1")
+        self.hold(address="2001:db8::2", binding="b2")
+        self.assert_limited(self.w.start_raw("alice", "wonderland", binding="b3", address="2001:db8::ffff"),
+                            "2 conversations held from 2001:db8::/64")
+        self.hold(address="2001:db8:0:1::1", binding="b4")
+
+    def test_the_last_slots_hold_no_conversation(self):
+        # 8 slots, 2 reserved: six conversations from three addresses fill the rest.
+        for i in range(6):
+            self.hold(address=f"10.5.5.{i // 2}", binding=f"b{i}")
+        # The seventh's password is right, but it may not hold a conversation:
+        # told to wait, its child ends, and it counts as no failure.
+        self.assert_limited(self.w.start_raw("alice", "wonderland", binding="b7", address="10.6.6.6"),
+                            "6 conversations held; the last 2 of broker.max_sign_ins are for new sign-ins "
+                            "(broker.reserved_sign_ins)")
+        wait_for(lambda: len(self.w.children()) == 6, "the refused sign-in's child to end")
+        # A new sign-in still gets one of the reserved slots.
+        out = self.w.start_raw("alice", "wrong", binding="m", address="10.6.6.6")
+        self.assertEqual(out["status"], "bad_login", out)
+        self.assertNotIn("throttled", self.w.log_text())
+
+    def test_exempt_addresses_are_not_capped_per_address(self):
+        w = OathWorld(self, config_extra={"broker": {
+            "max_conversations_per_address": 1, "max_conversations_per_account": 8,
+            "limits_exempt": ["10.1.2.0/24"]}}).start()
+        self.addCleanup(w.stop)
+        for b in ("b1", "b2", "b3"):
+            self.assertEqual(w.start_raw("alice", "wonderland", binding=b)["status"], "prompt")
+        self.assertEqual(w.start_raw("alice", "wonderland", binding="x", address="10.7.7.7")["status"], "prompt")
+        out = w.start_raw("alice", "wonderland", binding="y", address="10.7.7.8")
+        self.assertEqual(out["status"], "prompt", out)
+
+
+class DefaultShares(ConversationTestCase):
+    """The shipped numbers, with no key set: one address holds 4
+    conversations, one account 2 (issue 22.1)."""
+
+    def setUp(self):
+        self.w = OathWorld(self, users=("bob",))
+        self.w.sb.add_user("bob", 1003, gecos="Bob", password="builder", groups=["staff"])
+        self.w.start()
+        self.addCleanup(self.w.stop)
+
+    def test_one_address_holds_four_conversations_one_account_two(self):
+        for user, pw, b in (("alice", "wonderland", "a1"), ("alice", "wonderland", "a2"),
+                            ("bob", "builder", "b1"), ("bob", "builder", "b2")):
+            self.assert_prompt(self.w.start_raw(user, pw, binding=b), user=user)
+        out = self.w.start_raw("bob", "builder", binding="b3")
+        self.assertEqual((out["status"], out["detail"]), ("unavailable", "limited"), out)
+        out = self.w.start_raw("alice", "wonderland", binding="a3", address="10.9.9.9")
+        self.assertEqual((out["status"], out["detail"]), ("unavailable", "limited"), out)
+        self.assertIn("2 conversations held for user \"alice\" (broker.max_conversations_per_account)", out["cause"])
+        # (Its answer comes just before its child ends.)
+        wait_for(lambda: len(self.w.children()) == 4, "the four held conversations alone")
+
+
+class AccountShare(ConversationTestCase):
+    def setUp(self):
+        self.w = OathWorld(self, users=("bob",), config_extra={"broker": {"max_conversations_per_account": 1}})
+        self.w.sb.add_user("bob", 1003, gecos="Bob", password="builder", groups=["staff"])
+        self.w.start()
+        self.addCleanup(self.w.stop)
+
+    def test_an_account_holds_its_conversations_only_after_a_right_password(self):
+        held = self.w.start_raw("alice", "wonderland", binding="b", address="10.1.1.1")
+        self.assert_prompt(held)
+        # Without the password nobody is refused for her account's share:
+        # a wrong password is an ordinary bad login, whoever sends it.
+        out = self.w.start_raw("alice", "wrong", binding="w", address="10.2.2.2")
+        self.assertEqual(out["status"], "bad_login", out)
+        # Her right password from elsewhere: refused, told to wait.
+        out = self.w.start_raw("alice", "wonderland", binding="c", address="10.3.3.3")
+        self.assertEqual((out["status"], out["detail"]), ("unavailable", "limited"), out)
+        wait_for(lambda: 'user "alice" from 10.3.3.3: limited, no conversation held (1 conversations held for user "alice" '
+                         '(broker.max_conversations_per_account))' in self.w.log_text(), "the refusal")
+        # Another account is not affected.
+        self.assert_prompt(self.w.start_raw("bob", "builder", binding="m", address="10.3.3.3"), user="bob")
+        # Her held conversation still completes.
+        done = self.w.continue_raw(held["conversation"], "b", 1, [totp(self.w.keys["alice"])])
+        self.assertEqual(done["status"], "ok", done)
+
+
+class Abandoned(ConversationTestCase):
+    world_kw = {"config_extra": {"broker": {"prompt_timeout": 5, "max_failures": 1}}}
+
+    def test_an_abandoned_conversation_counts_against_the_throttle(self):
+        held = self.w.start_raw("alice", "wonderland", binding="b", address="10.4.4.4")
+        self.assert_prompt(held)
+        wait_for(lambda: "the sign-in is abandoned" in self.w.log_text(), "the prompt's timeout")
+        wait_for(lambda: not self.w.children(), "the abandoned sign-in's child to end")
+        # One failure (max_failures 1): the pair is banned, the right password refused.
+        out = self.w.start_raw("alice", "wonderland", binding="c", address="10.4.4.4")
+        self.assertEqual(out["status"], "bad_login", out)
+        self.assertIn("throttled", out.get("cause", ""), out)
+        # From another address she is not affected.
+        self.assert_prompt(self.w.start_raw("alice", "wonderland", binding="d", address="10.4.4.5"))
 
 
 WAYS = ["unknown", "password", "multi_step", "session", "remote_user"]
@@ -496,7 +665,9 @@ class Concurrency(unittest.TestCase):
 
         def one(i):
             u = users[i]
-            first = w.start_raw(u, f"pw-{u}", binding=f"jar-{i}", request_id=f"c{i}")
+            # Each from its own address: one address holds only its share (Shares).
+            first = w.start_raw(u, f"pw-{u}", binding=f"jar-{i}", request_id=f"c{i}",
+                                address=f"10.1.3.{i}")
             if first["status"] != "prompt":
                 return u, first, None
             if first["messages"] != [("echo_off", OATH_PROMPT.format(user=u))]:

@@ -490,6 +490,23 @@ TEST(Config, ChangingExpiredPasswordsOnThePagesIsAnOptIn) {
   expect_error_prefix(with("broker", R"({"change_expired_passwords": "yes"})"), "broker.change_expired_passwords:");
 }
 
+TEST(Config, BrokerSharesHaveDefaultsAndLimits) {
+  // Issue 22.1: one address or account holds a small share of the broker.
+  const auto d = parse_ok(kMinimal).broker;
+  EXPECT_EQ(d.max_sign_ins_per_address, 6);
+  EXPECT_EQ(d.max_conversations_per_address, 4);
+  EXPECT_EQ(d.max_conversations_per_account, 2);
+  EXPECT_EQ(d.reserved(), 8);   // an eighth of max_sign_ins (64)
+  EXPECT_EQ(parse_ok(with("broker", R"({"max_sign_ins": 4})")).broker.reserved(), 0);
+  const auto c = parse_ok(with("broker", R"({"reserved_sign_ins": 3, "limits_exempt": ["10.0.0.0/8", "2001:db8::/32"]})")).broker;
+  EXPECT_EQ(c.reserved(), 3);
+  EXPECT_TRUE(c.limits_exempt.contains(*zsso::parse_ip("10.1.2.3")));
+  EXPECT_FALSE(c.limits_exempt.contains(*zsso::parse_ip("192.0.2.1")));
+  expect_error_prefix(with("broker", R"({"reserved_sign_ins": 64})"), "broker.reserved_sign_ins: must be below");
+  expect_error_prefix(with("broker", R"({"max_sign_ins_per_address": 0})"), "broker.max_sign_ins_per_address:");
+  expect_error_prefix(with("broker", R"({"limits_exempt": ["10.0.0.0/33"]})"), "broker.limits_exempt[0]");
+}
+
 TEST(Config, AcceptsTheRetiredCsrfKeyFile) {
   // Retired in issue 16: old configs still load (check warns); a relative
   // path no longer matters because nothing opens it. Its type still counts.

@@ -129,8 +129,9 @@ enum class Detail : std::uint8_t {
   conversation = 11,       // a continue request that does not fit the conversation (binding, step, shape)
   password_expired = 12,   // pam_acct_mgmt: new password needed, not changed here (the page says where)
   timeout_prompt = 13,     // nobody answered the prompt in time (logged; the client sees the socket gone)
+  limited = 14,            // this address or account holds its share of the broker already (cause says which)
 };
-inline constexpr std::uint8_t kMaxDetail = 13;
+inline constexpr std::uint8_t kMaxDetail = 14;
 
 struct Response {
   Response() = default;

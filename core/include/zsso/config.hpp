@@ -105,6 +105,24 @@ struct BrokerConfig {
   // Off: the page says the password expired and where to change it. The
   // stack's "password" lines must be able to write (admin guide).
   bool change_expired_passwords = false;
+  // Shares of the broker (issue 22.1), kept by the listener, read at start.
+  // One client address (an IPv6 /64) runs at most max_sign_ins_per_address
+  // sign-ins at once, held conversations included, and holds at most
+  // max_conversations_per_address conversations; one account holds at most
+  // max_conversations_per_account (with a stack that asks its next step
+  // only after a right password, as the shipped ones: people who know the
+  // password). The last reserved_sign_ins slots are for new sign-ins and
+  // session sign-ins only: no conversation is held in them (-1: an eighth
+  // of max_sign_ins). The excess is refused at once ("busy, wait").
+  // limits_exempt: addresses that are many people (a NAT, a proxy that is
+  // not trusted) are not capped per address.
+  std::int64_t max_sign_ins_per_address = 6;
+  std::int64_t max_conversations_per_address = 4;
+  std::int64_t max_conversations_per_account = 2;
+  std::int64_t reserved_sign_ins = -1;
+  std::vector<std::string> limits_exempt_text;
+  CidrSet limits_exempt;
+  std::int64_t reserved() const { return reserved_sign_ins >= 0 ? reserved_sign_ins : max_sign_ins / 8; }
 };
 
 struct HelperConfig {
