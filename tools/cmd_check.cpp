@@ -201,9 +201,10 @@ int cmd_check(const Context& ctx) {
     return kFail;
   }
   for (const auto& p : deployment.passed) std::printf("ok: %s\n", p.c_str());
-  std::printf("ok: %s: https://%s.zendesk.com/access/jwt, %s, delivery %s, pam service %s%s\n",
+  std::printf("ok: %s: https://%s.zendesk.com/access/jwt, %s, delivery %s, pam service %s, log %s%s\n",
               ctx.config_path.c_str(), cfg->zendesk.subdomain.c_str(), describe_ranges(cfg->network).c_str(),
               cfg->zendesk.delivery == Delivery::post ? "post" : "get", cfg->pam.service.c_str(),
+              cfg->log.format == LogFormat::json ? "json" : "text",
               all.size() > 1 ? (", " + std::to_string(all.size() - 1) + " profile(s) checked").c_str() : "");
   return kOk;
 }

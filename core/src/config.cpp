@@ -381,12 +381,32 @@ void read_session(Reader& rd, const J& j, SessionConfig& s) {
     rd.fail("session.previous_key_file", "is the same file as session.key_file");
 }
 
+void read_log(Reader& rd, const J& j, LogConfig& l) {
+  if (!rd.object(j, "log", {"format"})) return;
+  std::string format = "text";
+  rd.string(j, "log", "format", format);
+  if (format == "text") l.format = LogFormat::text;
+  else if (format == "json") l.format = LogFormat::json;
+  else rd.fail("log.format", quote_for_log(format) + " must be \"text\" (syslog lines) or \"json\" (one JSON object a line)");
+}
+
+void read_metrics(Reader& rd, const J& j, MetricsConfig& m) {
+  if (!rd.object(j, "metrics", {"enabled", "scrapers", "cgi_file"})) return;
+  rd.boolean(j, "metrics", "enabled", m.enabled);
+  rd.string_list(j, "metrics", "scrapers", m.scrapers_text);
+  rd.string(j, "metrics", "cgi_file", m.cgi_file);
+  if (!m.cgi_file.empty() && m.cgi_file.front() != '/') rd.fail("metrics.cgi_file", "must be an absolute path");
+  auto parsed = CidrSet::parse(m.scrapers_text, "metrics.scrapers");
+  if (parsed) m.scrapers = std::move(*parsed);
+  else rd.errors.push_back(parsed.error());
+}
+
 // One document (base, or base merged with a profile) into a Config. With the
 // base's network section, range lists equal to the base's are copied, not
 // parsed again (their errors, if any, were already reported for the base).
 void read_document(Reader& rd, const J& j, Config& cfg, const NetworkConfig* base_net = nullptr) {
   if (!rd.object(j, "", {"version", "zendesk", "network", "access", "claims", "pam", "broker", "helper", "api",
-                        "session", "profiles"}))
+                        "session", "log", "metrics", "profiles"}))
     return;
   // Compared as int64: get<int>() would narrow 4294967297 to 1.
   if (const J* v = rd.find(j, "version"); v && !(v->is_number_integer() && v->get<std::int64_t>() == 1))
@@ -401,6 +421,8 @@ void read_document(Reader& rd, const J& j, Config& cfg, const NetworkConfig* bas
   if (const J* v = rd.find(j, "helper")) read_helper(rd, *v, cfg.helper);
   if (const J* v = rd.find(j, "api")) read_api(rd, *v, cfg.api, cfg.source);
   if (const J* v = rd.find(j, "session")) read_session(rd, *v, cfg.session);
+  if (const J* v = rd.find(j, "log")) read_log(rd, *v, cfg.log);
+  if (const J* v = rd.find(j, "metrics")) read_metrics(rd, *v, cfg.metrics);
 
   // Each range list: the base's set when the text equals the base's, else parsed.
   auto ranges = [&](std::vector<std::string> NetworkConfig::*text, CidrSet NetworkConfig::*set, const char* key) {
@@ -615,6 +637,11 @@ std::string config_path_from(std::string_view explicit_path) {
   if (!explicit_path.empty()) return std::string(explicit_path);
   if (const char* env = std::getenv("ZENDESK_SSO_CONFIG"); env && *env) return env;
   return kDefaultConfigPath;
+}
+
+std::string broker_metrics_file(const std::string& socket_path) {
+  auto slash = socket_path.rfind('/');
+  return (slash == std::string::npos ? std::string(".") : socket_path.substr(0, slash)) + "/metrics/broker";
 }
 
 }  // namespace zsso

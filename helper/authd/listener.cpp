@@ -17,8 +17,10 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <set>
 
+#include "audit_log.hpp"
 #include "peer.hpp"
 #include "state_dir.hpp"
 #include "throttle.hpp"
@@ -33,6 +35,38 @@ namespace zsso::authd {
 namespace {
 
 void log_error(const std::string& msg) { ::syslog(LOG_ERR, "%s", msg.c_str()); }
+
+// "Busy" is decided here, before any request is read: its audit event
+// knows no request, way or account (issue 24.2).
+int max_children_for(const ListenOptions& lo, const Config& cfg) {
+  return lo.max_children.value_or(static_cast<int>(cfg.broker.max_sign_ins));
+}
+
+// metrics/broker beside the socket, readable by the CGI's /metrics (issue 24.1).
+void open_counters(const std::string& socket_path, int slots) {
+  const std::string file = broker_metrics_file(socket_path);
+  const std::string dir = file.substr(0, file.rfind('/'));
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    ::syslog(LOG_WARNING, "metrics: %s: %s; nothing is counted", dir.c_str(), errno_text(errno).c_str());
+    return;
+  }
+  ::chmod(dir.c_str(), 0755);   // systemd's RuntimeDirectoryMode= made it 0700
+  if (auto ok = counters().open(file); !ok) {
+    ::syslog(LOG_WARNING, "metrics: %s; nothing is counted", ok.error().c_str());
+    return;
+  }
+  counters().set_gauges(0, slots);
+  counters().set_started(static_cast<std::uint64_t>(::time(nullptr)));
+}
+
+void log_busy(int children, std::chrono::seconds grace) {
+  audit::Event ev;
+  ev.time = static_cast<std::int64_t>(::time(nullptr));
+  ev.outcome = audit::Outcome::busy;
+  ev.cause = std::to_string(children) + " sign-ins running (broker.max_sign_ins), none ended for " +
+             std::to_string(grace.count()) + " s";
+  log_event(LOG_WARNING, ev.cause + ": answered busy", ev);
+}
 
 // Binds path with the mode and group asked for. The socket is created
 // owner-only (umask) so it is never reachable with looser rights, even briefly.
@@ -200,17 +234,20 @@ int run_listener(const ListenOptions& lo, const ServeOptions& so) {
   warm.start(*cfg, so.config_path);
   ServeOptions child_so = so;
   child_so.socket_path = path;
-  const int max_children = lo.max_children.value_or(static_cast<int>(cfg->broker.max_sign_ins));
+  set_log_format(cfg->log.format);
+  if (cfg->metrics.enabled) open_counters(path, max_children_for(lo, *cfg));
+  const int max_children = max_children_for(lo, *cfg);
 
   std::set<pid_t> child_pids;   // to end held conversations when we stop
   int children = 0;
   bool stopping = false;
-  auto reap = [&children, &child_pids](int flags) {
+  auto reap = [&children, &child_pids, max_children](int flags) {
     for (;;) {
       int status = 0;
       pid_t pid = ::waitpid(-1, &status, flags);
       if (pid <= 0) return;
       --children;
+      counters().set_gauges(children, max_children);
       child_pids.erase(pid);
       if (WIFSIGNALED(status))
         ::syslog(LOG_WARNING, "child %d ended by signal %d", static_cast<int>(pid), WTERMSIG(status));
@@ -250,8 +287,7 @@ int run_listener(const ListenOptions& lo, const ServeOptions& so) {
     if (stopping || n < 2 || !(fds[1].revents & POLLIN)) continue;
     if (children >= max_children) {
       answer_busy(listen_fd.get());
-      ::syslog(LOG_WARNING, "%d sign-ins running (broker.max_sign_ins), none ended for %lld s: answered busy",
-               children, static_cast<long long>(kBusyGrace.count()));
+      log_busy(children, kBusyGrace);
       continue;
     }
 
@@ -274,6 +310,7 @@ int run_listener(const ListenOptions& lo, const ServeOptions& so) {
       std::exit(serve_connection(conn.release(), child_so));
     }
     ++children;
+    counters().set_gauges(children, max_children);
     child_pids.insert(pid);
   }
 

@@ -15,15 +15,18 @@
 #include <ctime>
 #include <optional>
 
+#include "audit_log.hpp"
 #include "failure_deadline.hpp"
 #include "login.hpp"
 #include "peer.hpp"
 #include "throttle.hpp"
 #include "zsso/account.hpp"
+#include "zsso/audit.hpp"
 #include "zsso/broker_protocol.hpp"
 #include "zsso/cidr.hpp"
 #include "zsso/config.hpp"
 #include "zsso/secret.hpp"
+#include "zsso/session_cookie.hpp"
 #include "zsso/text.hpp"
 #include "zsso/unique_fd.hpp"
 
@@ -107,6 +110,7 @@ class Connection : public Asker {
       : fd_(fd), opt_(opt), start_(wire::Clock::now()), request_start_(start_) {}
 
   int run();
+  bool counted_conversation = false;   // the conversations gauge was raised for this sign-in (metrics)
 
   // Asker: the browser answers through the CGI, one connection per step.
   bool ask(const std::vector<wire::Message>& page, std::vector<SecureBytes>& answers) override;
@@ -141,7 +145,7 @@ class Connection : public Asker {
 
   // A refused password sign-in (every kind a bad login): answered at the
   // failure deadline from the current request's start, whatever the reason.
-  int answer_refusal(const Config& cfg, const wire::Response& resp, std::string decision) {
+  int answer_refusal(const Config& cfg, const wire::Response& resp, std::string decision, audit::Outcome outcome) {
     if (!fd_.valid()) return answer(resp);
     const FailureDeadline deadline(std::chrono::milliseconds(cfg.broker.failure_delay_ms));
     // The sleep must not meet the PAM watchdog: it has its own bound.
@@ -149,20 +153,46 @@ class Connection : public Asker {
                                   opt_.io_timeout.count()));
     const FailureDeadline::Answered a = deadline.wait(request_start_);
     // An overrun's answer time is the work's own: see FailureDeadline::wait.
-    log(a.overran || a.random_failed ? LOG_WARNING : LOG_NOTICE, decision + a.describe());
+    decided(a.overran || a.random_failed ? LOG_WARNING : LOG_NOTICE, decision + a.describe(), outcome, resp.cause);
     return answer(resp);
   }
 
   int refuse(wire::Status status, wire::Detail detail, const std::string& why) {
-    log(LOG_WARNING, why);
+    decided(LOG_WARNING, why, outcome_of(status), why);
     return answer({status, detail, {}});
   }
 
-  void log(int prio, const std::string& msg) const {
+  static audit::Outcome outcome_of(wire::Status status) {
+    switch (status) {
+      case wire::Status::bad_login: return audit::Outcome::bad_login;
+      case wire::Status::not_allowed: return audit::Outcome::not_allowed;
+      case wire::Status::unavailable: return audit::Outcome::unavailable;
+      default: return audit::Outcome::error;
+    }
+  }
+
+  // The decision's line, as its audit event (issue 24.2): this process
+  // answers it, so the CGI writes none for it.
+  void decided(int prio, const std::string& msg, audit::Outcome outcome, const std::string& cause) const {
+    audit::Event ev;
+    ev.time = static_cast<std::int64_t>(::time(nullptr));
+    ev.request_id = request_id_;
+    ev.way = step_ > 0 ? audit::Way::multi_step : way_;
+    ev.outcome = outcome;
+    ev.account = audit::account_for_event(user_);
+    ev.client = client_;
+    ev.profile = profile_;
+    ev.cause = cause;
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(wire::Clock::now() - start_).count();
+    log_event(prio, line(msg), ev, profile_slot_, ev.way == audit::Way::unknown ? -1 : static_cast<std::int64_t>(took));
+  }
+
+  void log(int prio, const std::string& msg) const { ::syslog(prio, "%s", line(msg).c_str()); }
+  std::string line(const std::string& msg) const {
     std::string who = peer_ ? peer_->describe() : std::string("unknown peer");
     std::string rid = request_id_.empty() ? std::string() : "request " + quote_for_log(request_id_, 64) + ": ";
     std::string conv = step_ ? "conversation " + tag_ + " step " + std::to_string(step_) + ": " : std::string();
-    ::syslog(prio, "%s%s%s (%s)", rid.c_str(), conv.c_str(), msg.c_str(), who.c_str());
+    return rid + conv + msg + " (" + who + ")";
   }
 
   // A session request: the cookie verified here, then the account checks.
@@ -185,6 +215,11 @@ class Connection : public Asker {
   std::vector<std::string> allowed_peers_;
   std::string request_id_;
   std::string user_;
+  // The audit event's fields, once the request is read.
+  audit::Way way_ = audit::Way::unknown;
+  std::string client_;
+  std::string profile_;
+  std::size_t profile_slot_ = 0;
   // The conversation, once the stack asks more than the password.
   std::string socket_base_;     // broker socket path the conversation sockets live beside
   std::string binding_;
@@ -218,6 +253,8 @@ bool Connection::ask(const std::vector<wire::Message>& page, std::vector<SecureB
       return false;
     }
     tag_ = wire::conversation_tag(id_);
+    counters().add_conversations(1);
+    counted_conversation = true;
     if (auto ok = conv_.open(wire::conversation_socket_path(socket_base_, id_)); !ok) {
       log(LOG_ERR, "cannot hold a conversation: " + ok.error() +
                        " (the broker's socket directory needs a conv/ directory it may write)");
@@ -269,13 +306,14 @@ bool Connection::wait_for_answer(const std::vector<wire::Message>& page, std::ve
     const auto arrived = wire::Clock::now();
     auto who = peer_of(conn.get());
     if (!who || !peer_allowed(allowed_peers_, *who)) {
-      log(LOG_WARNING, "conversation socket: refused a peer not in broker.allowed_peers" +
-                           (who ? " (" + who->describe() + ")" : std::string()));
+      const std::string why = "conversation socket: refused a peer not in broker.allowed_peers" +
+                              (who ? " (" + who->describe() + ")" : std::string());
+      decided(LOG_WARNING, why, audit::Outcome::unavailable, why);
       send_on(conn.get(), wire::encode_response({wire::Status::unavailable, wire::Detail::peer_refused, {}}));
       continue;
     }
     auto refuse_here = [&](wire::Detail detail, const std::string& why) {
-      log(LOG_WARNING, why);
+      decided(LOG_WARNING, why, audit::Outcome::error, why);
       send_on(conn.get(), wire::encode_response({wire::Status::error, detail, {}}));
     };
     wire::FrameRead frame = wire::read_frame(conn.get(), wire::Clock::now() + opt_.io_timeout, wire::kMaxRequestSize);
@@ -332,6 +370,7 @@ int Connection::run() {
 
   // The broker's own configuration decides everything; the request only names a profile.
   auto base = load_config(opt_.config_path);
+  if (base) set_log_format(base->log.format);
   if (!base) return refuse(wire::Status::unavailable, wire::Detail::config, "configuration: " + base.error());
   allowed_peers_ = base->broker.allowed_peers;
   if (!peer_allowed(base->broker.allowed_peers, *peer_))
@@ -374,6 +413,8 @@ int Connection::run() {
     return refuse(wire::Status::error, wire::Detail::conversation,
                   "protocol error: a continue request belongs on its conversation's socket");
   user_ = req.user;
+  way_ = req.from_session ? audit::Way::session : req.remote_user ? audit::Way::remote_user : audit::Way::password;
+  client_ = req.client_address;
 
   if (!req.client_address.empty() && !parse_ip(req.client_address))
     return refuse(wire::Status::error, wire::Detail::malformed,
@@ -388,7 +429,10 @@ int Connection::run() {
     if (!with_profile)
       return refuse(wire::Status::unavailable, wire::Detail::config, "configuration: " + with_profile.error());
     cfg = std::move(*with_profile);
+    set_log_format(cfg.log.format);
   }
+  profile_ = req.profile;
+  profile_slot_ = metrics::profile_slot(cfg.profile_names, req.profile);
   if (req.from_session) return session_sign_in(cfg, req);
   if (req.remote_user && !cfg.helper.trust_remote_user)
     return refuse(wire::Status::error, wire::Detail::remote_user_disabled,
@@ -419,7 +463,8 @@ int Connection::run() {
       const std::string& why = refusal->why;
       wire::Response refused(wire::Status::bad_login, wire::Detail::pam);
       refused.cause = why;
-      return answer_refusal(cfg, refused, "user " + user_for_log(req.user) + ": bad_login (" + why + ")");
+      return answer_refusal(cfg, refused, "user " + user_for_log(req.user) + ": bad_login (" + why + ")",
+                            audit::Outcome::throttled);
     }
   }
 
@@ -441,11 +486,14 @@ int Connection::run() {
                                std::string(wire::status_name(resp.status)) + " (" + out.detail + ")";
   if (!fd_.valid()) {
     // Abandoned mid-conversation: nobody to answer; the CGI finds the socket gone.
-    log(LOG_NOTICE, decision + "; nobody is waiting for the answer");
+    decided(LOG_NOTICE, decision + "; nobody is waiting for the answer", audit::Outcome::abandoned, resp.cause);
     return 1;
   }
-  if (resp.status == wire::Status::bad_login) return answer_refusal(cfg, resp, decision + pam_delay_note(out));
-  log(out.status == LoginStatus::ok ? LOG_INFO : LOG_NOTICE, decision);
+  const audit::Outcome outcome = audit_outcome(out.status).value_or(audit::Outcome::error);
+  if (resp.status == wire::Status::bad_login)
+    return answer_refusal(cfg, resp, decision + pam_delay_note(out), outcome);
+  if (resp.status != wire::Status::prompt) decided(out.status == LoginStatus::ok ? LOG_INFO : LOG_NOTICE, decision, outcome, resp.cause);
+  else log(LOG_INFO, decision);
   return answer(resp);
 }
 
@@ -460,9 +508,13 @@ int Connection::session_sign_in(const Config& cfg, const wire::Request& req) {
   if (out.status == LoginStatus::ok) resp.session = std::move(out.session);
   resp.cause = out.detail;
   const std::string client = req.client_address.empty() ? "-" : req.client_address;
-  log(out.status == LoginStatus::ok ? LOG_INFO : LOG_NOTICE,
-      "session sign-in from " + client + (req.profile.empty() ? "" : " profile " + req.profile) + ": " +
-          std::string(wire::status_name(resp.status)) + " (" + out.detail + ")");
+  // The cookie's user once it is proven: an unverified cookie names nobody.
+  if (out.status == LoginStatus::ok)
+    if (auto s = parse_session_unverified(resp.session)) user_ = s->user;
+  decided(out.status == LoginStatus::ok ? LOG_INFO : LOG_NOTICE,
+          "session sign-in from " + client + (req.profile.empty() ? "" : " profile " + req.profile) + ": " +
+              std::string(wire::status_name(resp.status)) + " (" + out.detail + ")",
+          audit_outcome(out.status).value_or(audit::Outcome::error), out.detail);
   return answer(resp);
 }
 
@@ -482,6 +534,7 @@ int serve_connection(int fd, const ServeOptions& opt) {
   Connection conn(fd, opt);
   int rc = conn.run();
   ::alarm(0);
+  if (conn.counted_conversation) counters().add_conversations(-1);
   return rc;
 }
 

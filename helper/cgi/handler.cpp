@@ -5,6 +5,8 @@
 
 #include <syslog.h>
 
+#include "zsso/metrics.hpp"
+
 #include <algorithm>
 
 #include "branding.hpp"
@@ -167,7 +169,33 @@ Response Handler::finish(Response r) {
   if (!route_.profile.empty()) r.log_message += " profile=" + route_.profile;
   if (lang_ready_ && lang_.tag != "en") r.log_message += " lang=" + lang_.tag;
   if (!notes_.empty()) r.log_message += " (" + notes_ + ")";
+  r.log_format = cfg_.log.format;
+  if (event_) {
+    if (cfg_.metrics.enabled) r.metrics_file = cfg_.metrics.cgi_file;
+    r.profile_slot = metrics::profile_slot(cfg_.profile_names, route_.profile);
+    event_->client = client_;
+    event_->profile = route_.profile;
+    r.event = std::move(event_);
+  }
   return r;
+}
+
+void Handler::decided(audit::Way way, audit::Outcome outcome, std::string_view user, std::string cause) {
+  audit::Event ev;
+  ev.time = env_.now;
+  ev.request_id = env_.request_id;
+  ev.way = way;
+  ev.outcome = outcome;
+  ev.account = audit::account_for_event(trim(user));
+  ev.cause = std::move(cause);
+  event_ = std::move(ev);
+}
+
+void Handler::decided(audit::Way way, const LoginOutcome& out, std::string_view user) {
+  // The broker's answer was decided, and written, by the broker.
+  if (out.answered_by_broker) return;
+  // A further prompt is no decision; a conversation that is over was the broker's (its event).
+  if (auto o = audit_outcome(out.status)) decided(way, *o, user, out.detail);
 }
 
 Response Handler::not_found() {

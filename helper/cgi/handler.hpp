@@ -70,6 +70,12 @@ class Handler {
   std::string style_ = std::string(kPageStyle);
   std::string logo_;
   bool config_tried_ = false;
+  std::optional<audit::Event> event_;   // set by decided(); finish() completes it
+
+  // ---- the audit event, when this process decided a sign-in (not the broker)
+  void decided(audit::Way way, audit::Outcome outcome, std::string_view user, std::string cause);
+  // outcome_page's: the event for an outcome the broker did not answer.
+  void decided(audit::Way way, const LoginOutcome& out, std::string_view user);
 
   // ---- routes.cpp: dispatch
   Response run();
@@ -149,6 +155,8 @@ class Handler {
   // ---- health.cpp
   Response health();
   Response health_answer(int status, std::string log);
+  // ---- metrics_route.cpp: GET /metrics, Prometheus' text format
+  Response metrics();
 };
 
 }  // namespace zsso::cgi

@@ -11,7 +11,9 @@
 #include "request.hpp"
 #include "response.hpp"
 #include "routes.hpp"
+#include "zsso/audit.hpp"
 #include "zsso/base64url.hpp"
+#include "zsso/metrics.hpp"
 #include "zsso/config.hpp"
 #include "zsso/random.hpp"
 #include "zsso/text.hpp"
@@ -54,8 +56,18 @@ int main() {
   env.body_fd = STDIN_FILENO;
 
   zsso::cgi::Response r = zsso::cgi::handle_request(req, env);
-  syslog(r.log_priority, "req=%s %s %s: %s", env.request_id.c_str(), zsso::quote_for_log(req.method, 16).c_str(),
-         zsso::quote_for_log(req.script_name + req.path_info, 120).c_str(), r.log_message.c_str());
+  // The one line: today's text, with the event's fields when this process decided a sign-in.
+  const std::string line = "req=" + env.request_id + " " + zsso::quote_for_log(req.method, 16) + " " +
+                           zsso::quote_for_log(req.script_name + req.path_info, 120) + ": " + r.log_message;
+  const std::string out = r.event ? zsso::audit::render(line, *r.event, r.log_format, "zendesk-sso.cgi")
+                                  : zsso::audit::render_plain(line, r.log_format, "zendesk-sso.cgi", env.now);
+  syslog(r.log_priority, "%s", out.c_str());
+  // Counted where its event is written (issue 24.1): the CGI's own file.
+  if (r.event && !r.metrics_file.empty()) {
+    zsso::metrics::Writer counters;
+    if (auto opened = counters.open(r.metrics_file); opened) counters.count(*r.event, r.profile_slot);
+    else syslog(LOG_WARNING, "metrics: %s (metrics.cgi_file: a file the web server user may write)", opened.error().c_str());
+  }
   zsso::cgi::discard_unread_body(req, STDIN_FILENO);
   const bool ok = write_all(STDOUT_FILENO, zsso::cgi::serialize(r));
   closelog();

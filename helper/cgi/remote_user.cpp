@@ -25,8 +25,10 @@ Response Handler::remote_user_sign_in(std::string_view return_to) {
   LoginRequest lr;
   lr.user = req_.remote_user;
   lr.password_checked_by_web_server = true;
-  if (lr.user.size() > kMaxUser || has_control_chars(lr.user) || !is_valid_utf8(lr.user))
+  if (lr.user.size() > kMaxUser || has_control_chars(lr.user) || !is_valid_utf8(lr.user)) {
+    decided(audit::Way::remote_user, audit::Outcome::bad_login, lr.user, "unusable REMOTE_USER");
     return refused(N_("This account may not sign in to Zendesk."), "403 unusable REMOTE_USER " + user_for_log(lr.user));
+  }
   note("REMOTE_USER");
   return attempt(lr, return_to);
 }

@@ -3,10 +3,14 @@
 #pragma once
 
 #include <array>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "zsso/audit.hpp"
+#include "zsso/config.hpp"
 
 namespace zsso::cgi {
 
@@ -19,6 +23,13 @@ struct Response {
   // The one syslog line for this request's decision (main writes it).
   int log_priority = 6;                  // LOG_INFO
   std::string log_message;
+  // The line is a sign-in decision this process made (issue 24.2): its
+  // event. None for pages, and for decisions the broker made (its line is the event).
+  std::optional<audit::Event> event;
+  LogFormat log_format = LogFormat::text;
+  // Where main counts the event (metrics.cgi_file, with metrics.enabled), and its token slot.
+  std::string metrics_file;
+  std::size_t profile_slot = 0;
 
   void header(std::string name, std::string value) { headers.emplace_back(std::move(name), std::move(value)); }
 };

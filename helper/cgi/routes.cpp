@@ -15,6 +15,7 @@ namespace zsso::cgi {
 
 Route match_route(std::string_view path) {
   if (path == "/health") return {Route::Kind::health, {}};
+  if (path == "/metrics") return {Route::Kind::metrics, {}};
   for (auto [prefix, kind] : {std::pair{std::string_view("/login"), Route::Kind::login},
                               std::pair{std::string_view("/logout"), Route::Kind::logout}}) {
     if (path == prefix) return {kind, {}};
@@ -77,6 +78,7 @@ Response Handler::run() {
   config_tried_ = true;
   // /health reads the config itself: its answer is one word, never a page.
   if (route_.kind == Route::Kind::health) return health();
+  if (route_.kind == Route::Kind::metrics) return metrics();
   if (auto loaded = load_config(); !loaded) {
     if (loaded.error() == "unknown-profile") return not_found();
     return server_error(500, loaded.error());
@@ -98,7 +100,10 @@ Response Handler::run() {
   if (!client) return bad_request(client.error());
   client_ = client->text;
   if (client->via_proxy) note("via trusted proxy " + req_.remote_addr);
-  if (Decision d = check_address(cfg_.network, client_); !d.allowed()) return outside_ranges("403 " + d.reason);
+  if (Decision d = check_address(cfg_.network, client_); !d.allowed()) {
+    decided(audit::Way::unknown, audit::Outcome::outside_ranges, {}, d.reason);
+    return outside_ranges("403 " + d.reason);
+  }
 
   return is_post ? login_post() : login_get();
 }

@@ -17,7 +17,7 @@
 namespace zsso::cgi {
 
 struct Route {
-  enum class Kind { none, login, logout, health };
+  enum class Kind { none, login, logout, health, metrics };
   Kind kind = Kind::none;
   std::string profile;   // "" = the base config
 };

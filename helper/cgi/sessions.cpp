@@ -43,6 +43,8 @@ std::optional<Response> Handler::session_sign_in(std::string_view return_to) {
   LoginOutcome out = value ? sign_in_from_session(cfg_, si, env_.now)
                            : LoginOutcome{LoginStatus::bad_login, {}, "session cookie sent twice or too long"};
   auto session = parse_session_unverified(si.cookie);
+  // The cookie's user only once the cookie is proven (ok): an unverified one names nobody.
+  decided(audit::Way::session, out, out.status == LoginStatus::ok && session ? std::string_view(session->user) : "");
   if (out.status == LoginStatus::ok && session) {
     const std::string age = std::to_string(std::max<std::int64_t>(0, env_.now - session->issued_at));
     Response r = deliver(out.token, return_to,

@@ -83,32 +83,45 @@ Response Handler::login_post() {
                            "sure your browser accepts cookies from this site."),
                         again, N_("Open the sign-in form")};
   // What the browser says about where the form came from, before anything else.
-  if (std::string why = cross_site_refusal(req_.sec_fetch_site, req_.origin, own_origin(req_, https_)); !why.empty())
+  const std::string* user = form_get(*fields, "user");
+  const std::string_view claimed_user = user ? std::string_view(*user) : std::string_view{};
+  const audit::Way way = form_get(*fields, "conversation") ? audit::Way::multi_step : audit::Way::password;
+  if (std::string why = cross_site_refusal(req_.sec_fetch_site, req_.origin, own_origin(req_, https_)); !why.empty()) {
+    decided(way, audit::Outcome::csrf, claimed_user, "cross-site form refused: " + why);
     return page(403, expired, LOG_NOTICE, "403 cross-site form refused: " + why);
+  }
   if (web_server_signed_in()) return remote_user_sign_in(return_to);
 
   // CSRF before anything touches PAM.
   const std::string* csrf = form_get(*fields, "csrf");
   CsrfCheck c = check_csrf(cookie_values(req_.cookie, csrf_cookie_name()), csrf ? *csrf : std::string_view{});
-  const std::string* user = form_get(*fields, "user");
   // Who the form claimed to be, for the log: an unknown name only by its
   // length (it may be a password typed into the wrong field).
   const std::string claimed = user && !trim(*user).empty() ? " user=" + user_for_log(trim(*user)) : "";
-  if (c != CsrfCheck::ok) return page(403, expired, LOG_NOTICE, std::string("403 CSRF token ") + to_string(c) + claimed);
+  if (c != CsrfCheck::ok) {
+    decided(way, audit::Outcome::csrf, claimed_user, std::string("CSRF token ") + to_string(c));
+    return page(403, expired, LOG_NOTICE, std::string("403 CSRF token ") + to_string(c) + claimed);
+  }
   // The next step of a multi-step sign-in (conversation.cpp).
   if (form_get(*fields, "conversation")) return next_step(*fields, return_to, claimed);
 
   const std::string* password = form_get(*fields, "password");
-  if (!user || !password || trim(*user).empty() || password->empty())
+  if (!user || !password || trim(*user).empty() || password->empty()) {
+    decided(way, audit::Outcome::bad_login, claimed_user, "empty user name or password");
     return login_form(401, return_to, user ? std::string_view(*user) : std::string_view{},
                       N_("Enter your user name and password."), "401 empty user name or password" + claimed);
+  }
   // Unusable names and passwords fail like wrong ones, without PAM.
-  if (user->size() > kMaxUser || has_control_chars(*user) || !is_valid_utf8(*user))
+  if (user->size() > kMaxUser || has_control_chars(*user) || !is_valid_utf8(*user)) {
+    decided(way, audit::Outcome::bad_login, *user, "unusable user name");
     return login_form(401, return_to, {}, N_("The user name or password is incorrect."),
                       "401 unusable user name " + user_for_log(*user));
-  if (password->size() > kMaxPassword || password->find('\0') != std::string::npos)
+  }
+  if (password->size() > kMaxPassword || password->find('\0') != std::string::npos) {
+    decided(way, audit::Outcome::bad_login, *user, "unusable password");
     return login_form(401, return_to, *user, N_("The user name or password is incorrect."),
                       "401 unusable password user=" + user_for_log(*user));
+  }
 
   LoginRequest lr;
   lr.user = std::string(trim(*user));

@@ -96,6 +96,7 @@ LoginOutcome exchange(const std::string& path, SecureBytes& frame, bool gone_if_
   if (!resp.ok()) return down(path, "bad answer: " + resp.error.message, LoginStatus::error);
 
   LoginOutcome out;
+  out.answered_by_broker = true;
   out.status = from_wire(resp.value);
   out.token = std::move(resp.value.token);
   out.messages = std::move(resp.value.messages);

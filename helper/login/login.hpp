@@ -8,9 +8,11 @@
 // session_login, new_session_cookie; the broker and the direct module).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "zsso/audit.hpp"
 #include "zsso/broker_protocol.hpp"
 #include "zsso/config.hpp"
 #include "zsso/result.hpp"
@@ -76,6 +78,9 @@ struct LoginOutcome {
   // With caller_paces_failures: the failure delay libpam would have slept
   // after a failed pam_authenticate (its hook ran instead); -1: none.
   long pam_delay_skipped_ms = -1;
+  // The broker answered (it decided, and wrote the audit event); false when
+  // this process decided: direct mode, or the broker was not reached.
+  bool answered_by_broker = false;
 };
 
 // Asks the person signing in, for a PAM conversation that needs more than
@@ -118,6 +123,10 @@ LoginOutcome direct_login(const Config& cfg, const LoginRequest& req);
 
 // broker_login when cfg.broker.socket is set, else direct_login.
 LoginOutcome sign_in(const Config& cfg, const LoginRequest& req);
+
+// The audit event's outcome for a sign-in's result; nullopt for what is not
+// a decision (a further prompt, a conversation already over).
+std::optional<audit::Outcome> audit_outcome(LoginStatus s);
 
 // ---- Sign-in sessions (issue 13; session_login.cpp) ----
 

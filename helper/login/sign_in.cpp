@@ -11,4 +11,20 @@ LoginOutcome sign_in_from_session(const Config& cfg, const SessionSignIn& req, s
   return cfg.broker.socket.empty() ? direct_session_login(cfg, req, now) : broker_session_login(cfg, req);
 }
 
+std::optional<audit::Outcome> audit_outcome(LoginStatus s) {
+  using O = audit::Outcome;
+  switch (s) {
+    case LoginStatus::ok: return O::signed_in;
+    case LoginStatus::bad_login: return O::bad_login;
+    case LoginStatus::not_allowed: return O::not_allowed;
+    case LoginStatus::password_expired: return O::password_expired;
+    case LoginStatus::busy: return O::busy;
+    case LoginStatus::unavailable: return O::unavailable;
+    case LoginStatus::error: return O::error;
+    case LoginStatus::prompt:
+    case LoginStatus::gone: return std::nullopt;
+  }
+  return O::error;
+}
+
 }  // namespace zsso

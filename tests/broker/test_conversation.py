@@ -13,8 +13,10 @@ import concurrent.futures
 import json
 import os
 import pwd
+import re
 import secrets
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -392,7 +394,7 @@ class Timeouts(ConversationTestCase):
 
 
 class Cap(ConversationTestCase):
-    world_kw = {"config_extra": {"broker": {"max_sign_ins": 1}}}
+    world_kw = {"config_extra": {"broker": {"max_sign_ins": 1}, "metrics": {"enabled": True, "cgi_file": ""}}}
 
     def test_a_held_conversation_at_the_cap_makes_the_next_one_busy(self):
         held = self.w.start_raw("alice", "wonderland", binding="b")
@@ -409,6 +411,13 @@ class Cap(ConversationTestCase):
         self.assertEqual(done["status"], "ok", done)
         # (Its answer comes just before the child ends; the cap counts processes.)
         wait_for(lambda: not self.w.children(), "the held sign-in's process to end")
+        # Each decision is one event where it was made (issue 24.2): the
+        # listener's busy, the child's multi-step sign-in; each counted once there.
+        log = self.w.log_text()
+        self.assertEqual(log.count("answered busy way=unknown outcome=busy"), 2, log)
+        self.assertEqual(len(re.findall(r"ok \(.*\) \(.*\) way=multi_step outcome=signed_in", log)), 1, log)
+        counts = broker_counts(self.w.socket)
+        self.assertEqual(counts, {("unknown", "busy"): 2, ("multi_step", "signed_in"): 1})
         again = self.w.start_raw("alice", "wonderland", binding="c")
         self.assert_prompt(again)
 
@@ -420,6 +429,20 @@ class Cap(ConversationTestCase):
         self.assertEqual(held["status"], "prompt")
         busy = w.start_raw("alice", "wonderland", binding="c")
         self.assertEqual(busy["detail"], "busy")
+
+
+WAYS = ["unknown", "password", "multi_step", "session", "remote_user"]
+OUTCOMES = ["signed_in", "bad_login", "not_allowed", "outside_ranges", "throttled", "busy", "password_expired",
+            "csrf", "unavailable", "abandoned", "error"]
+
+
+def broker_counts(socket_path):
+    """The broker's counter file (core/include/zsso/metrics.hpp's Layout): {(way, outcome): n} of those above 0."""
+    data = (Path(socket_path).parent / "metrics" / "broker").read_bytes()
+    magic, = struct.unpack_from("<Q", data, 0)
+    assert magic == 0x7a73736f6d657431, hex(magic)
+    values = struct.unpack_from(f"<{len(WAYS) * len(OUTCOMES)}Q", data, 8)
+    return {(WAYS[i // len(OUTCOMES)], OUTCOMES[i % len(OUTCOMES)]): n for i, n in enumerate(values) if n}
 
 
 class DirectMode(unittest.TestCase):

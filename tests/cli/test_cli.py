@@ -143,6 +143,15 @@ class Check(unittest.TestCase):
         self.assertRegex(out, r"^ok: .*acme\.zendesk\.com/access/jwt.*3 ip_ranges")
         self.assertIn("1 profile(s) checked", out)
 
+    def test_log_format_is_checked_and_reported(self):
+        rc, out, err = self.f.run("check", config=self.variant('"version": 1,', '"version": 1, "log": {"format": "json"},'))
+        self.assertEqual(rc, 0, err)
+        self.assertRegex(out, r"^ok: .*, log json")
+        self.assert_check_fails(self.variant('"version": 1,', '"version": 1, "log": {"format": "xml"},'),
+                                'log.format: "xml" must be "text"')
+        self.assert_check_fails(self.variant('"version": 1,', '"version": 1, "metrics": {"scrapers": ["10.1/8"]},'),
+                                "metrics.scrapers[0]")
+
     def assert_check_fails(self, config, *needles):
         rc, out, err = self.f.run("check", config=config)
         self.assertEqual(rc, 1, f"check passed a broken config: {out}{err}")

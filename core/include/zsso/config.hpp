@@ -20,6 +20,8 @@ namespace zsso {
 inline constexpr const char* kDefaultConfigPath = "/etc/zendesk-sso/config.json";
 
 enum class Delivery { post, get };
+// How decision lines are written (issue 24.2): today's text, or one JSON object a line.
+enum class LogFormat { text, json };
 
 struct ZendeskConfig {
   std::string subdomain;                     // acme -> https://acme.zendesk.com/access/jwt
@@ -155,6 +157,23 @@ struct SessionConfig {
   bool enabled() const { return max_seconds > 0 && !key_file.empty(); }
 };
 
+// Logging ("log"): the format of the audit events every process writes.
+struct LogConfig {
+  LogFormat format = LogFormat::text;
+};
+
+// Prometheus metrics (issue 24.1), served by the CGI at /metrics.
+struct MetricsConfig {
+  bool enabled = false;                      // /metrics answers (else 404)
+  std::vector<std::string> scrapers_text;    // as written
+  CidrSet scrapers;                          // who may read /metrics; empty: network.ip_ranges
+  // The CGI's own counter file (outside the ranges, CSRF, broker not
+  // reached, everything in direct mode): a place the web server user may
+  // write. "" : the CGI counts nothing. The broker's file is beside its
+  // socket, metrics/broker.
+  std::string cgi_file = "/var/lib/zendesk-sso/metrics/cgi";
+};
+
 struct Config {
   std::string source;                        // path it came from, for messages
   std::string profile;                       // resolved profile ("" = base)
@@ -168,7 +187,12 @@ struct Config {
   HelperConfig helper;
   ApiConfig api;
   SessionConfig session;
+  LogConfig log;
+  MetricsConfig metrics;
 };
+
+// The broker's counter file: metrics/broker beside its socket.
+std::string broker_metrics_file(const std::string& socket_path);
 
 // Parses text (JSON with // and /* */ comments). With a profile name, that
 // profile's object is merged over the base first (objects merge key by key,

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "zsso/metrics.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "zsso/text.hpp"
+#include "zsso/unique_fd.hpp"
+
+namespace zsso::metrics {
+
+namespace {
+
+void add(std::uint64_t& field, std::uint64_t n) { __atomic_fetch_add(&field, n, __ATOMIC_RELAXED); }
+void add(std::int64_t& field, std::int64_t n) { __atomic_fetch_add(&field, n, __ATOMIC_RELAXED); }
+template <class T>
+T load(const T& field) { return __atomic_load_n(&field, __ATOMIC_RELAXED); }
+
+// Reads one file into out; false when it is missing or not of this layout.
+bool read_file(const std::string& path, Layout& out) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd.valid()) return false;
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size != static_cast<off_t>(sizeof(Layout)))
+    return false;
+  void* m = ::mmap(nullptr, sizeof(Layout), PROT_READ, MAP_SHARED, fd.get(), 0);
+  if (m == MAP_FAILED) return false;
+  const Layout& l = *static_cast<const Layout*>(m);
+  bool ok = load(l.magic) == kMagic;
+  if (ok) {
+    // Field by field, atomically: a writer may be adding at this moment.
+    out.magic = kMagic;
+    for (std::size_t w = 0; w < audit::kWays; ++w)
+      for (std::size_t o = 0; o < audit::kOutcomes; ++o) out.sign_ins[w][o] = load(l.sign_ins[w][o]);
+    for (std::size_t b = 0; b <= kDurationBoundsMs.size(); ++b) out.duration_buckets[b] = load(l.duration_buckets[b]);
+    out.duration_sum_ms = load(l.duration_sum_ms);
+    for (std::size_t p = 0; p < kProfileSlots; ++p) out.tokens[p] = load(l.tokens[p]);
+    out.in_progress = load(l.in_progress);
+    out.slots = load(l.slots);
+    out.conversations = load(l.conversations);
+    out.started = load(l.started);
+  }
+  ::munmap(m, sizeof(Layout));
+  return ok;
+}
+
+void add_into(Layout& sum, const Layout& l) {
+  for (std::size_t w = 0; w < audit::kWays; ++w)
+    for (std::size_t o = 0; o < audit::kOutcomes; ++o) sum.sign_ins[w][o] += l.sign_ins[w][o];
+  for (std::size_t b = 0; b <= kDurationBoundsMs.size(); ++b) sum.duration_buckets[b] += l.duration_buckets[b];
+  sum.duration_sum_ms += l.duration_sum_ms;
+  for (std::size_t p = 0; p < kProfileSlots; ++p) sum.tokens[p] += l.tokens[p];
+}
+
+// A label value as the exposition format wants it: \ " and newline escaped.
+std::string label(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') { out += "\\n"; continue; }
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+Writer::~Writer() {
+  if (map_) ::munmap(map_, sizeof(Layout));
+}
+
+Result<void> Writer::open(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
+  if (!fd.valid()) return Error{path + ": " + errno_text(errno)};
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return Error{path + ": fstat: " + errno_text(errno)};
+  if (!S_ISREG(st.st_mode)) return Error{path + ": not a regular file"};
+  // A new file, or another layout's: started again (zeros, then the magic).
+  if (st.st_size != static_cast<off_t>(sizeof(Layout))) {
+    if (::ftruncate(fd.get(), 0) != 0 || ::ftruncate(fd.get(), sizeof(Layout)) != 0)
+      return Error{path + ": ftruncate: " + errno_text(errno)};
+  }
+  void* m = ::mmap(nullptr, sizeof(Layout), PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+  if (m == MAP_FAILED) return Error{path + ": mmap: " + errno_text(errno)};
+  map_ = static_cast<Layout*>(m);
+  if (load(map_->magic) != kMagic) {
+    // Another layout (or a fresh file): zeros first, the magic last.
+    std::uint64_t expected = load(map_->magic);
+    if (expected != 0) std::memset(reinterpret_cast<char*>(map_) + sizeof map_->magic, 0, sizeof(Layout) - sizeof map_->magic);
+    __atomic_compare_exchange_n(&map_->magic, &expected, kMagic, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+  }
+  return {};
+}
+
+void Writer::count(const audit::Event& ev, std::size_t profile_slot, std::int64_t duration_ms) {
+  if (!map_) return;
+  add(map_->sign_ins[static_cast<std::size_t>(ev.way)][static_cast<std::size_t>(ev.outcome)], 1);
+  if (ev.outcome == audit::Outcome::signed_in) add(map_->tokens[std::min(profile_slot, kProfileSlots - 1)], 1);
+  if (duration_ms >= 0) {
+    const auto ms = static_cast<std::uint64_t>(duration_ms);
+    std::size_t b = 0;
+    while (b < kDurationBoundsMs.size() && ms > kDurationBoundsMs[b]) ++b;
+    add(map_->duration_buckets[b], 1);
+    add(map_->duration_sum_ms, ms);
+  }
+}
+
+void Writer::set_gauges(std::int64_t in_progress, std::int64_t slots) {
+  if (!map_) return;
+  __atomic_store_n(&map_->in_progress, in_progress, __ATOMIC_RELAXED);
+  __atomic_store_n(&map_->slots, slots, __ATOMIC_RELAXED);
+}
+
+void Writer::add_conversations(std::int64_t delta) {
+  if (map_) add(map_->conversations, delta);
+}
+
+void Writer::set_started(std::uint64_t t) {
+  if (map_) __atomic_store_n(&map_->started, t, __ATOMIC_RELAXED);
+}
+
+Totals read(const std::string& broker_file, const std::vector<std::string>& other_files) {
+  Totals t;
+  if (!broker_file.empty() && read_file(broker_file, t.broker)) {
+    t.broker_present = true;
+    add_into(t.sum, t.broker);
+  }
+  for (const auto& f : other_files) {
+    Layout l{};
+    if (read_file(f, l)) add_into(t.sum, l);
+  }
+  return t;
+}
+
+std::size_t profile_slot(const std::vector<std::string>& profile_names, const std::string& profile) {
+  if (profile.empty()) return 0;
+  auto it = std::find(profile_names.begin(), profile_names.end(), profile);
+  if (it == profile_names.end()) return kProfileSlots - 1;
+  return std::min<std::size_t>(static_cast<std::size_t>(it - profile_names.begin()) + 1, kProfileSlots - 1);
+}
+
+std::string exposition(const Totals& t, const std::vector<std::string>& profile_names) {
+  std::string out;
+  auto line = [&out](const std::string& s) { out += s; out += '\n'; };
+  line("# HELP zendesk_sso_sign_ins_total Sign-in decisions, each counted once where it was decided.");
+  line("# TYPE zendesk_sso_sign_ins_total counter");
+  for (auto w : audit::kAllWays)
+    for (auto o : audit::kAllOutcomes)
+      line("zendesk_sso_sign_ins_total{way=\"" + std::string(audit::name(w)) + "\",outcome=\"" +
+           std::string(audit::name(o)) + "\"} " +
+           std::to_string(t.sum.sign_ins[static_cast<std::size_t>(w)][static_cast<std::size_t>(o)]));
+  line("# HELP zendesk_sso_tokens_minted_total Tokens delivered to Zendesk, by config profile.");
+  line("# TYPE zendesk_sso_tokens_minted_total counter");
+  for (std::size_t p = 0; p <= std::min(profile_names.size(), kProfileSlots - 1); ++p)
+    line("zendesk_sso_tokens_minted_total{profile=\"" + (p == 0 ? std::string("default") : label(profile_names[p - 1])) +
+         "\"} " + std::to_string(t.sum.tokens[p]));
+  line("# HELP zendesk_sso_broker_sign_in_duration_seconds Time the broker took for a sign-in, from its request to its answer.");
+  line("# TYPE zendesk_sso_broker_sign_in_duration_seconds histogram");
+  std::uint64_t cumulative = 0;
+  for (std::size_t b = 0; b <= kDurationBoundsMs.size(); ++b) {
+    cumulative += t.sum.duration_buckets[b];
+    std::string le = "+Inf";
+    if (b < kDurationBoundsMs.size()) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%g", static_cast<double>(kDurationBoundsMs[b]) / 1000.0);
+      le = buf;
+    }
+    line("zendesk_sso_broker_sign_in_duration_seconds_bucket{le=\"" + le + "\"} " + std::to_string(cumulative));
+  }
+  char sum[48];
+  std::snprintf(sum, sizeof sum, "%.3f", static_cast<double>(t.sum.duration_sum_ms) / 1000.0);
+  line("zendesk_sso_broker_sign_in_duration_seconds_sum " + std::string(sum));
+  line("zendesk_sso_broker_sign_in_duration_seconds_count " + std::to_string(cumulative));
+  line("# HELP zendesk_sso_broker_up Whether the broker's counter file was found (1) or not (0).");
+  line("# TYPE zendesk_sso_broker_up gauge");
+  line("zendesk_sso_broker_up " + std::string(t.broker_present ? "1" : "0"));
+  if (t.broker_present) {
+    line("# HELP zendesk_sso_broker_sign_ins_in_progress Broker children running now (sign-ins and conversations).");
+    line("# TYPE zendesk_sso_broker_sign_ins_in_progress gauge");
+    line("zendesk_sso_broker_sign_ins_in_progress " + std::to_string(t.broker.in_progress));
+    line("# HELP zendesk_sso_broker_conversations_in_progress Sign-ins waiting for the browser's answer to a prompt.");
+    line("# TYPE zendesk_sso_broker_conversations_in_progress gauge");
+    line("zendesk_sso_broker_conversations_in_progress " + std::to_string(std::max<std::int64_t>(0, t.broker.conversations)));
+    line("# HELP zendesk_sso_broker_slots_left Sign-ins the broker may still start (broker.max_sign_ins minus those running).");
+    line("# TYPE zendesk_sso_broker_slots_left gauge");
+    line("zendesk_sso_broker_slots_left " + std::to_string(std::max<std::int64_t>(0, t.broker.slots - t.broker.in_progress)));
+    line("# HELP zendesk_sso_broker_start_time_seconds When the broker's listener started.");
+    line("# TYPE zendesk_sso_broker_start_time_seconds gauge");
+    line("zendesk_sso_broker_start_time_seconds " + std::to_string(t.broker.started));
+  }
+  return out;
+}
+
+}  // namespace zsso::metrics
