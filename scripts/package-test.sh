@@ -169,6 +169,8 @@ EXPECTED_FILES="
 /usr/share/doc/zendesk-sso/images/multistep-code.png
 /usr/share/doc/zendesk-sso/images/password-change-1.png
 /usr/share/doc/zendesk-sso/images/password-change-2.png
+/usr/share/doc/zendesk-sso/images/password-expired.png
+/usr/share/doc/zendesk-sso/images/password-expired-phone.png
 /usr/share/locale/de/LC_MESSAGES/zendesk-sso.mo
 /usr/share/locale/es/LC_MESSAGES/zendesk-sso.mo
 /usr/share/locale/fr/LC_MESSAGES/zendesk-sso.mo

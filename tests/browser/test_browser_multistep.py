@@ -3,7 +3,8 @@
 zendesk-sso.cgi -> zendesk-sso-authd: a password then a pam_oath code (the
 sandbox of tests/broker/test_e2e_conversation.py), and, as root only, a real
 local account whose password has expired (chage -d 0) changing it through
-the pages. Screenshots go to <build>/tests/browser/ (multistep-*.png).
+the pages, and the "Password expired" page (desktop and 390 px phone width).
+Screenshots go to <build>/tests/browser/ (multistep-*.png, password-expired*.png).
 """
 
 import base64
@@ -22,6 +23,15 @@ import test_e2e_conversation as conv  # noqa: E402
 OUT = Path(os.environ.get("ZSSO_BUILD_DIR", ".")) / "tests" / "browser"
 IS_PROMPT = "document.querySelector('input[name=conversation]') !== null"
 STEP = "(document.querySelector('input[name=step]') || {value: ''}).value"
+
+# The "Password expired" page with helper.help_contact set: selector -> text.
+EXPIRED_PAGE = {
+    "main h2": "Password expired",
+    "main h2 + p": "Your password has expired and must be changed before you can sign in.",
+    ".next": "The contact below can help you.",
+    "main a": "Sign in again",
+    ".help": "Need help? IT service desk, extension 4711",
+}
 
 
 def prompt_fields(page):
@@ -48,6 +58,17 @@ def card_screenshot(page, path):
     data = page.send("Page.captureScreenshot", {"format": "png", "clip": {
         "x": max(0, box[0] - m), "y": max(0, box[1] - m), "width": box[2] + 2 * m,
         "height": box[3] + 2 * m, "scale": 1}})["data"]
+    Path(path).write_bytes(base64.b64decode(data))
+    return path
+
+
+def phone_screenshot(page, path):
+    """The phone's screen down to the card's end, at one pixel per CSS pixel
+    (what the admin guide shows)."""
+    box = page.evaluate("(() => { const r = document.querySelector('main').getBoundingClientRect(); "
+                        "return [window.innerWidth, r.bottom]; })()")
+    data = page.send("Page.captureScreenshot", {"format": "png", "clip": {
+        "x": 0, "y": 0, "width": box[0], "height": box[1] + 12, "scale": 0.5}})["data"]
     Path(path).write_bytes(base64.b64decode(data))
     return path
 
@@ -199,6 +220,41 @@ class BrowserPasswordChange(conv.RealAccountStack, unittest.TestCase):
         # Only the new password signs in now.
         self.assertEqual(conv.Browser(self.s).start(self.user, conv.REAL_PASSWORD).status, 401)
         self.assert_real_token(conv.Browser(self.s).start(self.user, conv.NEW_PASSWORD))
+
+    def test_expired_password_page_on_a_desktop_and_a_phone(self):
+        # The shipped default (broker.change_expired_passwords off, a password
+        # stack that changes nothing): after the right password, the honest
+        # page of issue 21, with the help contact — at desktop and 390 px width.
+        self.use_service(self.password_denied, help_contact="IT service desk, extension 4711")
+        conv.run(["chage", "-d", "0", self.user])
+        with Chromium() as browser:
+            page = browser.new_page()
+            for phone in (False, True):
+                if phone:
+                    page.send("Emulation.setDeviceMetricsOverride",
+                              {"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": True})
+                page.navigate(self.s.login_url)
+                page.type_into("#user", self.user)
+                page.type_into("#password", conv.REAL_PASSWORD)
+                submit_and_wait(page)
+                for selector, text in EXPIRED_PAGE.items():
+                    self.assertEqual(page.evaluate(f"document.querySelector({selector!r}).textContent"), text)
+                self.assertNotIn("may not sign in", page.evaluate("document.body.textContent"))
+                self.assertEqual(page.evaluate("document.querySelectorAll('input').length"), 0, "no form, no token")
+                if phone:
+                    # The whole card within the phone's width and its first screen: no sideways scrolling.
+                    self.assertLessEqual(page.evaluate("document.documentElement.scrollWidth"), 390)
+                    right, bottom = page.evaluate("(() => { const r = document.querySelector('main')"
+                                                  ".getBoundingClientRect(); return [r.right, r.bottom]; })()")
+                    self.assertLessEqual(right, 390)
+                    self.assertLessEqual(bottom, 844)
+                    page.screenshot(str(OUT / "password-expired-phone.png"))
+                    phone_screenshot(page, OUT / "password-expired-guide-phone.png")
+                else:
+                    page.screenshot(str(OUT / "password-expired.png"))
+                    card_screenshot(page, OUT / "password-expired-guide.png")
+        # Nothing was changed.
+        self.assertIn("password must be changed", conv.run(["chage", "-l", self.user]))
 
 
 if __name__ == "__main__":
