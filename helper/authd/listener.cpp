@@ -394,7 +394,7 @@ int run_listener(const ListenOptions& lo, const ServeOptions& so) {
         answer_on(in.conn.get(), down);
         return;
       }
-      ::syslog(LOG_DEBUG, "ping: ok");
+      ::syslog(LOG_DEBUG, "ping: ok (%s)", in.peer.describe().c_str());   // who asked: check's test reads it
       answer_on(in.conn.get(), {broker::Status::ok, broker::Detail::none, {}});
       return;
     }

@@ -453,12 +453,16 @@ class NoOutput(PamCase):
         for r in runs:
             lines = (r.stdout + r.stderr).replace("Password: ", "").splitlines()
             self.assertTrue(lines)
-            self.assertEqual([l for l in lines if not l.startswith("pamtester: ")], [], r.stdout + r.stderr)
+            # pam_wrapper's own errors are the harness's, not the module's: at
+            # start it sweeps other runs' /tmp/pam.* folders and, when a
+            # parallel test has just made one, says "Failed to parse pid".
+            self.assertEqual([l for l in lines if not l.startswith(("pamtester: ", "PWRAP_ERROR["))], [],
+                             r.stdout + r.stderr)
 
     def test_pam_flow_streams_hold_only_its_own_lines(self):
         r = self.sb.run([FLOW, "zendesk-sso", "alice", "10.1.2.3"], stdin="alice-pw\n", extra_env=self.QUIET)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertEqual(r.stderr, "")
+        self.assertEqual([l for l in r.stderr.splitlines() if not l.startswith("PWRAP_ERROR[")], [])   # as above
         self.assertEqual([l.split(":")[0].split("=")[0] for l in r.stdout.splitlines()],
                          ["set_item", "authenticate", "acct_mgmt", "setcred", "ZENDESK_JWT", "delete",
                           "after delete"])
