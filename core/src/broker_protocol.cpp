@@ -658,6 +658,16 @@ FrameRead read_frame(int fd, Clock::time_point deadline, std::size_t max_frame) 
   return fr;
 }
 
+void end_answer(int fd) {
+  ::shutdown(fd, SHUT_WR);
+  unsigned char scratch[4096];
+  for (std::size_t dropped = 0; dropped < kMaxRequestSize;) {
+    ssize_t n = ::recv(fd, scratch, sizeof scratch, MSG_DONTWAIT);
+    if (n <= 0) break;
+    dropped += static_cast<std::size_t>(n);
+  }
+}
+
 Io write_all(int fd, std::span<const unsigned char> bytes, Clock::time_point deadline, int* err) {
   std::size_t done = 0;
   while (done < bytes.size()) {

@@ -178,13 +178,7 @@ void answer_on(int fd, const broker::Response& resp) {
   std::string frame = broker::encode_response(resp);
   (void)broker::write_all(fd, {reinterpret_cast<const unsigned char*>(frame.data()), frame.size()},
                           broker::Clock::now() + std::chrono::seconds(1));
-  ::shutdown(fd, SHUT_WR);
-  unsigned char scratch[4096];
-  for (std::size_t dropped = 0; dropped < broker::kMaxRequestSize;) {
-    ssize_t n = ::recv(fd, scratch, sizeof scratch, MSG_DONTWAIT);
-    if (n <= 0) break;
-    dropped += static_cast<std::size_t>(n);
-  }
+  broker::end_answer(fd);
 }
 
 void refuse_on(const Incoming& in, broker::Status status, broker::Detail detail, const std::string& why,

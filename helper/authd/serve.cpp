@@ -130,13 +130,7 @@ class Connection : public Asker {
       log(LOG_WARNING, "could not send the answer: " + std::string(io == wire::Io::timeout ? "timed out" : errno_text(err)));
       return false;
     }
-    ::shutdown(conn, SHUT_WR);
-    unsigned char scratch[4096];
-    for (std::size_t dropped = 0; dropped < wire::kMaxRequestSize;) {
-      ssize_t n = ::recv(conn, scratch, sizeof scratch, MSG_DONTWAIT);
-      if (n <= 0) break;
-      dropped += static_cast<std::size_t>(n);
-    }
+    wire::end_answer(conn);
     return true;
   }
   int answer(const wire::Response& resp) {

@@ -213,4 +213,9 @@ FrameRead read_frame(int fd, Clock::time_point deadline, std::size_t max_frame);
 // Writes all bytes before the deadline; never raises SIGPIPE.
 Io write_all(int fd, std::span<const unsigned char> bytes, Clock::time_point deadline, int* err = nullptr);
 
+// After the broker's answer: ends its side (SHUT_WR) and drops what the peer
+// sent and nobody read (up to kMaxRequestSize), so the peer sees an end of
+// stream, not a reset that could discard the answer before it is read.
+void end_answer(int fd);
+
 }  // namespace zsso::broker
