@@ -188,6 +188,12 @@ std::size_t profile_slot(const std::vector<std::string>& profile_names, const st
 std::string exposition(const Totals& t, const std::vector<std::string>& profile_names) {
   std::string out;
   auto line = [&out](const std::string& s) { out += s; out += '\n'; };
+  // One unlabelled gauge: its help, its type, its value.
+  auto gauge = [&line](const std::string& name, const std::string& help, auto value) {
+    line("# HELP " + name + " " + help);
+    line("# TYPE " + name + " gauge");
+    line(name + " " + std::to_string(value));
+  };
   line("# HELP zendesk_sso_sign_ins_total Sign-in decisions, each counted once where it was decided.");
   line("# TYPE zendesk_sso_sign_ins_total counter");
   for (auto w : audit::kAllWays)
@@ -221,45 +227,39 @@ std::string exposition(const Totals& t, const std::vector<std::string>& profile_
   line("# TYPE zendesk_sso_broker_up gauge");
   line("zendesk_sso_broker_up " + std::string(t.broker_present ? "1" : "0"));
   if (t.broker_present) {
-    line("# HELP zendesk_sso_broker_sign_ins_in_progress Broker children running now (sign-ins and conversations).");
-    line("# TYPE zendesk_sso_broker_sign_ins_in_progress gauge");
-    line("zendesk_sso_broker_sign_ins_in_progress " + std::to_string(t.broker.in_progress));
-    line("# HELP zendesk_sso_broker_conversations_in_progress Sign-ins waiting for the browser's answer to a prompt.");
-    line("# TYPE zendesk_sso_broker_conversations_in_progress gauge");
-    line("zendesk_sso_broker_conversations_in_progress " + std::to_string(std::max<std::int64_t>(0, t.broker.conversations)));
-    line("# HELP zendesk_sso_broker_slots_left Sign-ins the broker may still start (broker.max_sign_ins minus those running).");
-    line("# TYPE zendesk_sso_broker_slots_left gauge");
-    line("zendesk_sso_broker_slots_left " + std::to_string(std::max<std::int64_t>(0, t.broker.slots - t.broker.in_progress)));
-    line("# HELP zendesk_sso_broker_start_time_seconds When the broker's listener started.");
-    line("# TYPE zendesk_sso_broker_start_time_seconds gauge");
-    line("zendesk_sso_broker_start_time_seconds " + std::to_string(t.broker.started));
+    gauge("zendesk_sso_broker_sign_ins_in_progress",
+          "Broker children running now (sign-ins and conversations).",
+          t.broker.in_progress);
+    gauge("zendesk_sso_broker_conversations_in_progress",
+          "Sign-ins waiting for the browser's answer to a prompt.",
+          std::max<std::int64_t>(0, t.broker.conversations));
+    gauge("zendesk_sso_broker_slots_left",
+          "Sign-ins the broker may still start (broker.max_sign_ins minus those running).",
+          std::max<std::int64_t>(0, t.broker.slots - t.broker.in_progress));
+    gauge("zendesk_sso_broker_start_time_seconds", "When the broker's listener started.", t.broker.started);
     const ThrottleGauges& th = t.broker.throttle;
     if (th.capacity > 0) {
       line("# HELP zendesk_sso_throttle_banned Failure tallies with a ban running now, by kind (broker.max_failures: an account from an address; broker.max_failures_per_address: an address, any account).");
       line("# TYPE zendesk_sso_throttle_banned gauge");
       line("zendesk_sso_throttle_banned{tally=\"account_address\"} " + std::to_string(th.banned_pairs));
       line("zendesk_sso_throttle_banned{tally=\"address\"} " + std::to_string(th.banned_addresses));
-      line("# HELP zendesk_sso_throttle_tallies Failure tallies the broker's throttle store holds now.");
-      line("# TYPE zendesk_sso_throttle_tallies gauge");
-      line("zendesk_sso_throttle_tallies " + std::to_string(th.tallies));
-      line("# HELP zendesk_sso_throttle_tallies_capacity Failure tallies the store may hold; when every one holds a ban, sign-ins it cannot count are refused.");
-      line("# TYPE zendesk_sso_throttle_tallies_capacity gauge");
-      line("zendesk_sso_throttle_tallies_capacity " + std::to_string(th.capacity));
+      gauge("zendesk_sso_throttle_tallies", "Failure tallies the broker's throttle store holds now.", th.tallies);
+      gauge("zendesk_sso_throttle_tallies_capacity",
+            "Failure tallies the store may hold; when every one holds a ban, sign-ins it cannot count are refused.",
+            th.capacity);
     }
   }
   if (t.sync_present && t.sync.finished > 0) {
-    line("# HELP zendesk_sso_sync_last_run_timestamp_seconds When the last `zendesk-sso sync --apply` ended.");
-    line("# TYPE zendesk_sso_sync_last_run_timestamp_seconds gauge");
-    line("zendesk_sso_sync_last_run_timestamp_seconds " + std::to_string(t.sync.finished));
-    line("# HELP zendesk_sso_sync_last_run_changes Users the last sync changed in Zendesk.");
-    line("# TYPE zendesk_sso_sync_last_run_changes gauge");
-    line("zendesk_sso_sync_last_run_changes " + std::to_string(t.sync.changes));
-    line("# HELP zendesk_sso_sync_last_run_failures Changes Zendesk refused, accounts left alone on a lookup error, and 1 for a user list that could not be read, in the last sync.");
-    line("# TYPE zendesk_sso_sync_last_run_failures gauge");
-    line("zendesk_sso_sync_last_run_failures " + std::to_string(t.sync.failures));
-    line("# HELP zendesk_sso_sync_last_run_braked Whether the safety brake (api.max_change_fraction) stopped the last sync (1) or not (0).");
-    line("# TYPE zendesk_sso_sync_last_run_braked gauge");
-    line("zendesk_sso_sync_last_run_braked " + std::to_string(t.sync.braked));
+    gauge("zendesk_sso_sync_last_run_timestamp_seconds",
+          "When the last `zendesk-sso sync --apply` ended.",
+          t.sync.finished);
+    gauge("zendesk_sso_sync_last_run_changes", "Users the last sync changed in Zendesk.", t.sync.changes);
+    gauge("zendesk_sso_sync_last_run_failures",
+          "Changes Zendesk refused, accounts left alone on a lookup error, and 1 for a user list that could not be read, in the last sync.",
+          t.sync.failures);
+    gauge("zendesk_sso_sync_last_run_braked",
+          "Whether the safety brake (api.max_change_fraction) stopped the last sync (1) or not (0).",
+          t.sync.braked);
   }
   return out;
 }
