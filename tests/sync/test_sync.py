@@ -384,6 +384,12 @@ class LastRun(unittest.TestCase):
         got = self.scrape()
         self.assertEqual((got["changes"], got["failures"], got["braked"]), (0, 0, 1), got)
         self.assertEqual(os.stat(self.sync_file).st_mode & 0o7777, 0o664, "still the package's mode")
+        # A list Zendesk refuses (a wrong token): nothing changed, one failure.
+        with Standin(USERS, email=ADMIN, token=TOKEN + "-other") as refusing:
+            rc, _, err = self.f.run("--apply", origin=refusing.origin)
+        self.assertEqual(rc, 1, err)
+        got = self.scrape()
+        self.assertEqual((got["changes"], got["failures"], got["braked"]), (0, 1, 0), got)
 
 
 if __name__ == "__main__":
