@@ -55,11 +55,12 @@ class SoftKey:
         self.private = ec.generate_private_key(ec.SECP256R1())
         self.count = 0
 
-    def authfile_part(self):
-        """KeyHandle,UserKey,CoseType,Options as pamu2fcfg writes them (raw x||y key)."""
+    def authfile_part(self, resident=False):
+        """KeyHandle,UserKey,CoseType,Options as pamu2fcfg writes them (raw x||y key);
+        resident: "*" for the handle, as `pamu2fcfg -r` writes a discoverable key."""
         n = self.private.public_key().public_numbers()
         raw = n.x.to_bytes(32, "big") + n.y.to_bytes(32, "big")
-        return f"{b64(self.credential_id)},{b64(raw)},es256,+presence"
+        return f"{'*' if resident else b64(self.credential_id)},{b64(raw)},es256,+presence"
 
     def assertion(self, challenge, origin=ORIGIN, rp_id=RP_ID, count=None, flags=0x05):
         """(credential id, clientDataJSON, authenticatorData, signature) as the browser returns them."""
@@ -194,6 +195,31 @@ class KeySignIn(KeyTestCase):
         resp = self.w.start_sign_in("alice", "not-it")
         self.assertEqual(resp["status"], "bad_login", resp)
         self.assertNotIn("asked for a security key", self.w.log_text())
+
+    def test_a_discoverable_key_enrolled_with_pamu2fcfg_r(self):
+        # A "*" handle: no id to offer, the browser picks the key; its signature decides.
+        resident = SoftKey(b"chosen-by-the-authenticator")
+        self.w.authfile.write_text(f"alice:{self.w.alice_key.authfile_part()}:{resident.authfile_part(resident=True)}\n")
+        prompt = self.key_prompt()
+        self.assertEqual(prompt["key"]["credential_ids"], [b"alice-key-1"])
+        resp = self.w.answer_key(prompt, resident.assertion(prompt["key"]["challenge"]))
+        self.assertEqual(resp["status"], "ok", resp)
+        # A stranger's key is still nobody's.
+        prompt = self.key_prompt()
+        resp = self.w.answer_key(prompt, SoftKey(b"other").assertion(prompt["key"]["challenge"]))
+        self.assert_refused(resp, "security key refused (signature)")
+
+    def test_a_store_others_may_write_proves_nothing(self):
+        os.chmod(self.w.authfile, 0o666)
+        resp = self.w.start_sign_in("alice", "wonderland")
+        # Not a key holder as far as the stack knows: the code is asked ...
+        self.assertEqual(resp["status"], "prompt", resp)
+        self.assertNotIn("key", resp)
+        # ... and after it the sign-in fails closed, saying why.
+        done = self.w.answer_code(resp, totp(self.w.keys["alice"]))
+        self.assertEqual(done["status"], "unavailable", done)
+        self.assertIn("webauthn.authfile", done["cause"])
+        self.assertIn("no key can be proven", done["cause"])
 
     def test_a_code_is_no_answer_to_a_key_step(self):
         prompt = self.key_prompt()
