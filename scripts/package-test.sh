@@ -156,6 +156,7 @@ EXPECTED_FILES="
 /usr/share/zendesk-sso/systemd/zendesk-sso-authd.service.d/otp.conf
 /usr/share/zendesk-sso/systemd/zendesk-sso-authd.service.d/otp-glued.conf
 /usr/share/zendesk-sso/systemd/zendesk-sso-authd.service.d/password-change.conf
+/usr/share/zendesk-sso/systemd/zendesk-sso-authd.service.d/webauthn.conf
 /usr/share/man/man1/zendesk-sso.1.gz
 /usr/share/man/man5/zendesk-sso.json.5.gz
 /usr/share/man/man8/pam_zendesk.8.gz
@@ -201,6 +202,9 @@ expect "conffiles: config, PAM service, Apache conf, nginx snippets" \
 	"/etc/apache2/conf-available/zendesk-sso.conf /etc/nginx/snippets/zendesk-sso-fastcgi.conf /etc/nginx/snippets/zendesk-sso.conf /etc/pam.d/zendesk-sso /etc/zendesk-sso/config.json "
 expect "Depends names adduser, libpam-runtime, libpam0g, libssl3" \
 	bash -c "dpkg-deb -f '$DEB' Depends | grep -q 'adduser' && dpkg-deb -f '$DEB' Depends | grep -q 'libpam-runtime' && dpkg-deb -f '$DEB' Depends | grep -q 'libpam0g' && dpkg-deb -f '$DEB' Depends | grep -q 'libssl3'"
+# The broker verifies security keys with libfido2 (and libcbor), issue 23.
+expect "Depends names libfido2-1 and libcbor0.8 (the broker's security keys)" \
+	bash -c "dpkg-deb -f '$DEB' Depends | grep -q 'libfido2-1' && dpkg-deb -f '$DEB' Depends | grep -q 'libcbor0.8'"
 
 # --- 3. lintian ----------------------------------------------------------------
 say "lintian"

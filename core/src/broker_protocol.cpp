@@ -19,11 +19,11 @@ namespace {
 
 enum RequestTag : std::uint8_t {
   kUser = 1, kPassword = 2, kClientAddress = 3, kProfile = 4, kRequestId = 5, kFlags = 6,
-  kBinding = 7, kConversation = 8, kStep = 9, kAnswers = 10, kSession = 11,
+  kBinding = 7, kConversation = 8, kStep = 9, kAnswers = 10, kSession = 11, kKeyAssertion = 12,
 };
 enum ResponseTag : std::uint8_t {
   kStatus = 1, kDetail = 2, kToken = 3, kResponseConversation = 4, kResponseStep = 5, kMessages = 6, kCause = 7,
-  kResponseSession = 8, kResponseUser = 9,
+  kResponseSession = 8, kResponseUser = 9, kKeyChallenge = 10,
 };
 constexpr std::uint8_t kFlagRemoteUser = 0x01;
 constexpr std::uint8_t kFlagPing = 0x02;
@@ -150,6 +150,48 @@ std::optional<ProtocolError> check_answers(const std::vector<SecureBytes>& answe
   return std::nullopt;
 }
 
+// u16 length and bytes, appended.
+void put_chunk(std::string& out, std::string_view v) {
+  out.push_back(static_cast<char>(v.size() >> 8));
+  out.push_back(static_cast<char>(v.size()));
+  out += v;
+}
+
+// The next u16-length chunk of v from pos; false when it runs past the end.
+bool take_chunk(std::span<const unsigned char> v, std::size_t& pos, std::string& out) {
+  if (v.size() - pos < 2) return false;
+  std::size_t n = (std::size_t{v[pos]} << 8) | v[pos + 1];
+  pos += 2;
+  if (v.size() - pos < n) return false;
+  out.assign(as_text(v.subspan(pos, n)));
+  pos += n;
+  return true;
+}
+
+std::optional<ProtocolError> check_key_assertion(const KeyAssertion& k) {
+  for (auto [v, lo, hi, name] : {std::tuple{&k.credential_id, std::size_t{1}, kMaxCredentialId, "credential id"},
+                                 std::tuple{&k.client_data_json, std::size_t{1}, kMaxClientDataJson, "clientDataJSON"},
+                                 std::tuple{&k.authenticator_data, std::size_t{37}, kMaxAuthenticatorData,
+                                            "authenticatorData"},
+                                 std::tuple{&k.signature, std::size_t{1}, kMaxKeySignature, "signature"}}) {
+    if (v->size() > hi) return ProtocolError{Detail::too_large, std::string(name) + " longer than " + std::to_string(hi) + " bytes"};
+    if (v->size() < lo) return ProtocolError{Detail::malformed, std::string(name) + " shorter than " + std::to_string(lo) + " bytes"};
+  }
+  return std::nullopt;
+}
+
+std::optional<ProtocolError> check_key_challenge(const KeyChallenge& k) {
+  if (k.challenge.size() != kKeyChallengeSize)
+    return ProtocolError{Detail::malformed, "key challenge is not " + std::to_string(kKeyChallengeSize) + " bytes"};
+  if (k.rp_id.empty() || check_text(k.rp_id, kMaxRpId, "rp id"))
+    return ProtocolError{Detail::malformed, "rp id is empty or not printable"};
+  if (static_cast<std::uint8_t>(k.user_verification) > 2) return ProtocolError{Detail::malformed, "bad user verification"};
+  if (k.credential_ids.size() > kMaxKeyCredentials) return ProtocolError{Detail::malformed, "too many credential ids"};
+  for (const auto& id : k.credential_ids)
+    if (id.empty() || id.size() > kMaxCredentialId) return ProtocolError{Detail::malformed, "bad credential id"};
+  return std::nullopt;
+}
+
 template <class T>
 Decoded<T> failed(ProtocolError e) {
   Decoded<T> d;
@@ -188,6 +230,7 @@ std::string_view detail_name(Detail d) {
     case Detail::password_expired: return "password expired";
     case Detail::timeout_prompt: return "no answer to the prompt in time";
     case Detail::limited: return "this address or account holds its share of sign-ins";
+    case Detail::key_required: return "a security key is required and none is enrolled";
   }
   return "?";
 }
@@ -215,20 +258,34 @@ Result<SecureBytes> encode_request(const Request& req) {
       return Error{"a continue request carries no user, password, profile or flags"};
     if (req.binding.empty()) return Error{"a continue request needs the binding"};
     if (req.step == 0) return Error{"steps count from 1"};
-    if (auto bad = check_answers(req.answers)) return Error{bad->message};
+    if (req.key.present()) {
+      if (!req.answers.empty()) return Error{"a key assertion goes instead of answers"};
+      if (auto bad = check_key_assertion(req.key)) return Error{bad->message};
+    } else if (auto bad = check_answers(req.answers)) {
+      return Error{bad->message};
+    }
     put_field(out, kClientAddress, req.client_address);
     if (!req.request_id.empty()) put_field(out, kRequestId, req.request_id);
     put_field(out, kBinding, req.binding);
     put_field(out, kConversation, req.conversation.data(), req.conversation.size());
     put_field(out, kStep, &req.step, 1);
-    SecureBytes answers;
-    for (const auto& a : req.answers) {
-      answers.push_back(static_cast<unsigned char>(a.size() >> 8));
-      answers.push_back(static_cast<unsigned char>(a.size()));
-      answers.insert(answers.end(), a.begin(), a.end());
+    if (req.key.present()) {
+      std::string key;
+      for (const auto* v : {&req.key.credential_id, &req.key.client_data_json, &req.key.authenticator_data,
+                            &req.key.signature})
+        put_chunk(key, *v);
+      if (key.size() > 0xffff) return Error{"key assertion too large"};
+      put_field(out, kKeyAssertion, key);
+    } else {
+      SecureBytes answers;
+      for (const auto& a : req.answers) {
+        answers.push_back(static_cast<unsigned char>(a.size() >> 8));
+        answers.push_back(static_cast<unsigned char>(a.size()));
+        answers.insert(answers.end(), a.begin(), a.end());
+      }
+      if (answers.size() > 0xffff) return Error{"answers too large"};
+      put_field(out, kAnswers, answers.data(), answers.size());
     }
-    if (answers.size() > 0xffff) return Error{"answers too large"};
-    put_field(out, kAnswers, answers.data(), answers.size());
   } else {
     if (req.user.empty()) return Error{"user is empty"};
     for (auto [v, max, name] : {std::tuple{std::string_view(req.user), kMaxUser, "user"},
@@ -343,13 +400,26 @@ Decoded<Request> decode_request_body(std::span<const unsigned char> body) {
           r.session.assign(as_text(f.value));
         }
         break;
+      case kKeyAssertion: {
+        std::size_t pos = 0;
+        KeyAssertion& k = r.key;
+        good = take_chunk(f.value, pos, k.credential_id) && take_chunk(f.value, pos, k.client_data_json) &&
+               take_chunk(f.value, pos, k.authenticator_data) && take_chunk(f.value, pos, k.signature) &&
+               pos == f.value.size();
+        if (!good) err = {Detail::malformed, "bad key assertion field"};
+        else if (auto bad = check_key_assertion(k)) {
+          err = std::move(*bad);
+          good = false;
+        }
+        break;
+      }
       default: err = {Detail::malformed, "unknown field " + std::to_string(f.tag)}; good = false;
     }
     if (!good) return failed<Request>(std::move(err));
   }
   if (fields.failed()) return failed<Request>(fields.error());
   if (r.from_session) {
-    for (auto tag : {kUser, kPassword, kBinding, kConversation, kStep, kAnswers})
+    for (auto tag : {kUser, kPassword, kBinding, kConversation, kStep, kAnswers, kKeyAssertion})
       if (fields.seen(tag))
         return failed<Request>({Detail::malformed, "field " + std::to_string(tag) + " in a session request"});
     for (auto tag : {kClientAddress, kSession})
@@ -361,12 +431,15 @@ Decoded<Request> decode_request_body(std::span<const unsigned char> body) {
     for (auto tag : {kUser, kPassword, kProfile, kFlags})
       if (fields.seen(tag))
         return failed<Request>({Detail::malformed, "field " + std::to_string(tag) + " in a continue request"});
-    for (auto tag : {kClientAddress, kBinding, kStep, kAnswers})
+    for (auto tag : {kClientAddress, kBinding, kStep})
       if (!fields.seen(tag)) return failed<Request>({Detail::malformed, "field " + std::to_string(tag) + " missing"});
+    if (fields.seen(kAnswers) == fields.seen(kKeyAssertion))
+      return failed<Request>({Detail::malformed, "a continue request carries answers (field 10) or a key assertion "
+                                                 "(field 12), one of them"});
     if (r.binding.empty()) return failed<Request>({Detail::malformed, "binding is empty"});
     return d;
   }
-  for (auto tag : {kStep, kAnswers})
+  for (auto tag : {kStep, kAnswers, kKeyAssertion})
     if (fields.seen(tag))
       return failed<Request>({Detail::malformed, "field " + std::to_string(tag) + " without a conversation"});
   for (auto tag : {kUser, kPassword, kClientAddress, kFlags})
@@ -393,7 +466,10 @@ std::string encode_response(const Response& resp) {
     messages.push_back(static_cast<char>(m.text.size()));
     messages += m.text;
   }
-  if (resp.status == Status::prompt && (prompts == 0 || prompts > kMaxAnswers || resp.step == 0)) return internal();
+  const bool key = resp.key.present();
+  if (key && (resp.status != Status::prompt || prompts != 0 || check_key_challenge(resp.key))) return internal();
+  if (resp.status == Status::prompt && ((!key && prompts == 0) || prompts > kMaxAnswers || resp.step == 0))
+    return internal();
   if (resp.status != Status::prompt && prompts != 0) return internal();
   if (resp.status == Status::ok && resp.token.size() > kMaxToken) return internal();
   if (!resp.session.empty() && (resp.status != Status::ok || resp.token.empty() || !is_session_text(resp.session)))
@@ -412,6 +488,13 @@ std::string encode_response(const Response& resp) {
   if (resp.status == Status::prompt) {
     put_field(out, kResponseConversation, resp.conversation.data(), resp.conversation.size());
     put_field(out, kResponseStep, &resp.step, 1);
+  }
+  if (key) {
+    std::string k(1, static_cast<char>(resp.key.user_verification));
+    put_chunk(k, resp.key.challenge);
+    put_chunk(k, resp.key.rp_id);
+    for (const auto& id : resp.key.credential_ids) put_chunk(k, id);
+    put_field(out, kKeyChallenge, k);
   }
   if (!messages.empty()) put_field(out, kMessages, messages);
   if (!resp.session.empty()) put_field(out, kResponseSession, resp.session);
@@ -490,6 +573,20 @@ Decoded<Response> decode_response_body(std::span<const unsigned char> body) {
           return failed<Response>({Detail::malformed, "user is empty or not printable UTF-8"});
         r.user.assign(as_text(f.value));
         break;
+      case kKeyChallenge: {
+        KeyChallenge& k = r.key;
+        if (f.value.empty() || f.value[0] > 2) return failed<Response>({Detail::malformed, "bad key challenge"});
+        k.user_verification = static_cast<KeyChallenge::Verification>(f.value[0]);
+        std::size_t pos = 1;
+        if (!take_chunk(f.value, pos, k.challenge) || !take_chunk(f.value, pos, k.rp_id))
+          return failed<Response>({Detail::malformed, "bad key challenge"});
+        while (pos < f.value.size()) {
+          if (k.credential_ids.size() >= kMaxKeyCredentials || !take_chunk(f.value, pos, k.credential_ids.emplace_back()))
+            return failed<Response>({Detail::malformed, "bad key challenge"});
+        }
+        if (auto bad = check_key_challenge(k)) return failed<Response>(std::move(*bad));
+        break;
+      }
       case kCause: {
         std::string_view text = as_text(f.value);
         if (text.size() > kMaxCause || !is_valid_utf8(text) || has_control_chars(text))
@@ -513,6 +610,11 @@ Decoded<Response> decode_response_body(std::span<const unsigned char> body) {
     return failed<Response>({Detail::malformed, "conversation fields present without prompt, or prompt without them"});
   auto prompts = static_cast<std::size_t>(std::count_if(r.messages.begin(), r.messages.end(),
                                                         [](const Message& m) { return m.is_prompt(); }));
+  if (fields.seen(kKeyChallenge)) {
+    if (!is_prompt || prompts != 0)
+      return failed<Response>({Detail::malformed, "a key challenge belongs to a prompt answer without prompts"});
+    return d;
+  }
   if (is_prompt ? (prompts == 0 || prompts > kMaxAnswers) : prompts != 0)
     return failed<Response>({Detail::malformed, "a prompt answer needs 1 to " + std::to_string(kMaxAnswers) +
                                                     " prompts; other answers none"});

@@ -412,12 +412,70 @@ void read_metrics(Reader& rd, const J& j, MetricsConfig& m) {
   else rd.errors.push_back(parsed.error());
 }
 
+// An origin as the browser writes it in clientDataJSON: scheme, host and an
+// optional port, nothing else; https, or http for localhost only.
+std::optional<std::string> origin_host(std::string_view o) {
+  std::string_view rest;
+  bool https = o.rfind("https://", 0) == 0;
+  if (https) rest = o.substr(8);
+  else if (o.rfind("http://", 0) == 0) rest = o.substr(7);
+  else return std::nullopt;
+  auto colon = rest.find(':');
+  std::string_view host = rest.substr(0, colon);
+  if (colon != std::string_view::npos) {
+    std::string_view port = rest.substr(colon + 1);
+    if (port.empty() || port.size() > 5 || port.front() == '0' ||
+        !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+        std::stoul(std::string(port)) > 65535)
+      return std::nullopt;
+  }
+  if (!is_dns_label_text(host, true)) return std::nullopt;
+  if (!https && host != "localhost") return std::nullopt;
+  return std::string(host);
+}
+
+void read_webauthn(Reader& rd, const J& j, WebauthnConfig& w) {
+  const std::string p = "webauthn";
+  if (!rd.object(j, p, {"rp_id", "origins", "user_verification", "required_groups", "authfile"})) return;
+  rd.string(j, p, "rp_id", w.rp_id);
+  if (!rd.find(j, "rp_id")) rd.fail("webauthn.rp_id", "required (the sign-in host name, or a parent domain of it)");
+  else if (!is_dns_label_text(w.rp_id, true))
+    rd.fail("webauthn.rp_id", quote_for_log(w.rp_id) + " is not a host name in lower case (no scheme, port or path)");
+  rd.string_list(j, p, "origins", w.origins);
+  if (w.origins.empty() && !rd.find(j, "origins"))
+    rd.fail("webauthn.origins", "required (the sign-in page's origin, e.g. \"https://sso.example.com\")");
+  else if (w.origins.empty())
+    rd.fail("webauthn.origins", "must name at least one origin");
+  for (std::size_t i = 0; i < w.origins.size(); ++i) {
+    const std::string ep = "webauthn.origins[" + std::to_string(i) + "]";
+    auto host = origin_host(w.origins[i]);
+    if (!host)
+      rd.fail(ep, quote_for_log(w.origins[i]) + " is not an origin like https://sso.example.com (http only for localhost; "
+                                              "no path, no trailing slash)");
+    else if (!w.rp_id.empty() && *host != w.rp_id && !(host->size() > w.rp_id.size() &&
+                                                      host->compare(host->size() - w.rp_id.size() - 1, std::string::npos,
+                                                                    "." + w.rp_id) == 0))
+      rd.fail(ep, quote_for_log(w.origins[i]) + " is not on webauthn.rp_id " + quote_for_log(w.rp_id) +
+                      " or a host below it (browsers refuse such a key)");
+  }
+  std::string uv = "preferred";
+  rd.string(j, p, "user_verification", uv);
+  if (uv == "preferred") w.user_verification = WebauthnConfig::Verification::preferred;
+  else if (uv == "required") w.user_verification = WebauthnConfig::Verification::required;
+  else if (uv == "discouraged") w.user_verification = WebauthnConfig::Verification::discouraged;
+  else rd.fail("webauthn.user_verification", quote_for_log(uv) + " must be \"preferred\", \"required\" or \"discouraged\"");
+  rd.string_list(j, p, "required_groups", w.required_groups);
+  rd.string(j, p, "authfile", w.authfile);
+  if (w.authfile.empty() || w.authfile.front() != '/' || w.authfile.back() == '/')
+    rd.fail("webauthn.authfile", "must be an absolute path to a file");
+}
+
 // One document (base, or base merged with a profile) into a Config. With the
 // base's network section, range lists equal to the base's are copied, not
 // parsed again (their errors, if any, were already reported for the base).
 void read_document(Reader& rd, const J& j, Config& cfg, const NetworkConfig* base_net = nullptr) {
   if (!rd.object(j, "", {"version", "zendesk", "network", "access", "claims", "pam", "broker", "helper", "api",
-                        "session", "log", "metrics", "profiles"}))
+                        "session", "log", "metrics", "webauthn", "profiles"}))
     return;
   // Compared as int64: get<int>() would narrow 4294967297 to 1.
   if (const J* v = rd.find(j, "version"); v && !(v->is_number_integer() && v->get<std::int64_t>() == 1))
@@ -434,6 +492,7 @@ void read_document(Reader& rd, const J& j, Config& cfg, const NetworkConfig* bas
   if (const J* v = rd.find(j, "session")) read_session(rd, *v, cfg.session);
   if (const J* v = rd.find(j, "log")) read_log(rd, *v, cfg.log);
   if (const J* v = rd.find(j, "metrics")) read_metrics(rd, *v, cfg.metrics);
+  if (const J* v = rd.find(j, "webauthn")) read_webauthn(rd, *v, cfg.webauthn);
 
   // Each range list: the base's set when the text equals the base's, else parsed.
   auto ranges = [&](std::vector<std::string> NetworkConfig::*text, CidrSet NetworkConfig::*set, const char* key) {

@@ -18,6 +18,7 @@
 
 #include "audit_log.hpp"
 #include "failure_deadline.hpp"
+#include "key_step.hpp"
 #include "login.hpp"
 #include "peer.hpp"
 #include "throttle.hpp"
@@ -54,6 +55,7 @@ wire::Status to_wire(LoginStatus s) {
 }
 
 wire::Detail detail_for(const LoginOutcome& out) {
+  if (out.key_required) return wire::Detail::key_required;
   switch (out.status) {
     case LoginStatus::ok: return wire::Detail::none;
     case LoginStatus::password_expired: return wire::Detail::password_expired;
@@ -116,6 +118,8 @@ class Connection : public Asker {
 
   // Asker: the browser answers through the CGI, one connection per step.
   bool ask(const std::vector<wire::Message>& page, std::vector<SecureBytes>& answers) override;
+  // The security key step (key_step.hpp): the challenge instead of prompts.
+  bool ask_key(const wire::KeyChallenge& challenge, wire::KeyAssertion& assertion);
 
  private:
   // Sends the answer on conn. Request bytes still unread (a peer refused
@@ -196,9 +200,13 @@ class Connection : public Asker {
   // After an ok password sign-in: the browser's new session cookie, when sessions are on.
   void attach_new_session(const Config& cfg, const wire::Request& req, wire::Response& resp) const;
 
+  // Sends a step (prompts, or a key challenge) and waits for its answer.
+  bool step(const std::vector<wire::Message>& page, const wire::KeyChallenge* key, std::vector<SecureBytes>& answers,
+            wire::KeyAssertion* assertion);
   // Waits for the browser's answer to the current step on the
   // conversation's socket; other connections there are answered and dropped.
-  bool wait_for_answer(const std::vector<wire::Message>& page, std::vector<SecureBytes>& answers);
+  bool wait_for_answer(const std::vector<wire::Message>& page, bool key, std::vector<SecureBytes>& answers,
+                       wire::KeyAssertion* assertion);
   // Re-arms the watchdog for PAM's own work: opt_.deadline, within the whole sign-in's deadline.
   void arm_pam_watchdog() const;
   wire::Clock::time_point sign_in_deadline() const { return start_ + std::chrono::seconds(sign_in_deadline_s_); }
@@ -252,6 +260,16 @@ void Connection::arm_pam_watchdog() const {
 }
 
 bool Connection::ask(const std::vector<wire::Message>& page, std::vector<SecureBytes>& answers) {
+  return step(page, nullptr, answers, nullptr);
+}
+
+bool Connection::ask_key(const wire::KeyChallenge& challenge, wire::KeyAssertion& assertion) {
+  std::vector<SecureBytes> none;
+  return step({}, &challenge, none, &assertion);
+}
+
+bool Connection::step(const std::vector<wire::Message>& page, const wire::KeyChallenge* key,
+                      std::vector<SecureBytes>& answers, wire::KeyAssertion* assertion) {
   if (!fd_.valid()) return false;
   if (binding_.empty()) {
     log(LOG_WARNING, "the stack asks more than the password, and the client sent no conversation binding");
@@ -289,21 +307,25 @@ bool Connection::ask(const std::vector<wire::Message>& page, std::vector<SecureB
   resp.conversation = id_;
   resp.step = step_;
   resp.messages = page;
+  if (key) resp.key = *key;
   last_prompt_ = wire::encode_response(resp);
   std::size_t prompts = 0;
   for (const auto& m : page) prompts += m.is_prompt();
-  log(LOG_INFO, "user " + user_for_log(user_) + ": asked " + std::to_string(prompts) + " prompt(s)");
+  log(LOG_INFO, "user " + user_for_log(user_) + ": " +
+                    (key ? "asked for a security key (" + std::to_string(key->credential_ids.size()) + " credential(s))"
+                         : "asked " + std::to_string(prompts) + " prompt(s)"));
   bool sent = send_on(fd_.get(), last_prompt_);
   fd_.reset();
   if (!sent) return false;
   ::alarm(0);   // the wait below has its own limits
-  bool got = wait_for_answer(page, answers);
+  bool got = wait_for_answer(page, key != nullptr, answers, assertion);
   if (got) arm_pam_watchdog();
   else ::alarm(static_cast<unsigned>(std::max<long long>(1, opt_.deadline.count())));
   return got;
 }
 
-bool Connection::wait_for_answer(const std::vector<wire::Message>& page, std::vector<SecureBytes>& answers) {
+bool Connection::wait_for_answer(const std::vector<wire::Message>& page, bool key, std::vector<SecureBytes>& answers,
+                                 wire::KeyAssertion* assertion) {
   const std::size_t prompts = static_cast<std::size_t>(
       std::count_if(page.begin(), page.end(), [](const wire::Message& m) { return m.is_prompt(); }));
   const auto until = std::min(wire::Clock::now() + std::chrono::seconds(prompt_timeout_s_), sign_in_deadline());
@@ -368,16 +390,20 @@ bool Connection::wait_for_answer(const std::vector<wire::Message>& page, std::ve
       send_on(conn.get(), last_prompt_);
       continue;
     }
-    if (req.step != step_ || req.answers.size() != prompts) {
+    if (req.step != step_ || req.answers.size() != prompts || req.key.present() != key) {
       refuse_here(wire::Detail::conversation, "refused answers for step " + std::to_string(req.step) + " (" +
-                                                  std::to_string(req.answers.size()) + " for " +
-                                                  std::to_string(prompts) + " prompt(s))");
+                                                  (req.key.present() ? std::string("a key assertion")
+                                                                     : std::to_string(req.answers.size())) +
+                                                  " for " +
+                                                  (key ? std::string("a key step") : std::to_string(prompts) + " prompt(s)") +
+                                                  ")");
       continue;
     }
     request_id_ = req.request_id;
     request_start_ = arrived;
     log(LOG_INFO, "answered");
     answers = std::move(req.answers);
+    if (assertion) *assertion = std::move(req.key);
     fd_ = std::move(conn);
     return true;
   }
@@ -481,6 +507,16 @@ int Connection::run() {
   login.profile = req.profile;
   login.request_id = req.request_id;
   login.caller_paces_failures = true;
+  // Security keys (issue 23): only with webauthn.rp_id set, and after a
+  // password (REMOTE_USER sign-ins were proven by the web server).
+  std::optional<KeyStep> key_step;
+  if (cfg.webauthn.enabled() && !req.remote_user) {
+    key_step.emplace(
+        cfg.webauthn, req.user,
+        [this](const wire::KeyChallenge& c, wire::KeyAssertion& a) { return ask_key(c, a); },
+        [this](int prio, const std::string& msg) { log(prio, msg); });
+    login.second_factor = &*key_step;
+  }
   // Guessing from one address: refused without PAM, like a wrong password
   // and at the same failure deadline, so the page and the time say nothing
   // new. The account's owner elsewhere is not affected.

@@ -99,6 +99,9 @@ LoginOutcome exchange(const std::string& path, SecureBytes& frame, bool gone_if_
   LoginOutcome out;
   out.answered_by_broker = true;
   out.status = from_wire(resp.value);
+  // A key step (issue 23, webauthn.*): these pages cannot ask for a key yet.
+  if (resp.value.key.present())
+    return down(path, "asks for a security key (webauthn.rp_id is set), which these sign-in pages cannot ask for yet");
   out.token = std::move(resp.value.token);
   out.messages = std::move(resp.value.messages);
   out.conversation = resp.value.conversation;

@@ -20,6 +20,8 @@
 
 namespace zsso {
 
+class SecondFactor;
+
 struct LoginRequest {
   std::string user;
   SecureBytes password;       // wiped when freed; empty in REMOTE_USER mode
@@ -32,6 +34,9 @@ struct LoginRequest {
   // FailureDeadline): libpam's failure delay is replaced by a hook that only
   // notes what it would have waited (LoginOutcome::pam_delay_skipped_ms).
   bool caller_paces_failures = false;
+  // Broker mode: a factor the broker proves itself after pam_authenticate
+  // (security keys, issue 23). Not owned.
+  SecondFactor* second_factor = nullptr;
 };
 
 // The next step of a conversation the broker holds (broker mode only).
@@ -82,6 +87,8 @@ struct LoginOutcome {
   // The broker answered (it decided, and wrote the audit event); false when
   // this process decided: direct mode, or the broker was not reached.
   bool answered_by_broker = false;
+  // not_allowed: webauthn.required_groups asks a security key this account has not.
+  bool key_required = false;
 };
 
 // Asks the person signing in, for a PAM conversation that needs more than
@@ -94,9 +101,23 @@ class Asker {
   virtual bool ask(const std::vector<broker::Message>& page, std::vector<SecureBytes>& answers) = 0;
 };
 
+// A second factor the caller proves itself, after pam_authenticate and
+// before pam_acct_mgmt (the broker's security keys, key_step.hpp).
+class SecondFactor {
+ public:
+  virtual ~SecondFactor() = default;
+  // PAM environment entries set before pam_authenticate, so the stack can
+  // tell that a key will be proven ("ZSSO_WEBAUTHN=1"; "NAME" removes one).
+  virtual std::vector<std::string> pam_env() = 0;
+  // After a successful pam_authenticate: nothing when proven (or nothing to
+  // prove), else the sign-in's answer.
+  virtual std::optional<LoginOutcome> prove() = 0;
+};
+
 // In-process PAM transaction for cfg.pam.service, after checking that
 // zendesk.secret_file loads (else unavailable, before PAM asks anything):
-// pam_authenticate (unless password_checked_by_web_server) -> pam_acct_mgmt ->
+// pam_authenticate (unless password_checked_by_web_server) -> the second
+// factor, if any (webauthn.* needs one: refused without) -> pam_acct_mgmt ->
 // pam_setcred(PAM_ESTABLISH_CRED) -> pam_getenv("ZENDESK_JWT").
 // With an asker, every prompt after the first password prompt (and the
 // password change of an expired account, pam_chauthtok) goes to it; without

@@ -269,6 +269,21 @@ LoginOutcome pam_login(const Config& cfg, const LoginRequest& req, Asker* asker)
     if (rc != PAM_SUCCESS) return outcome(LoginStatus::error, svc + "pam_set_item(PAM_FAIL_DELAY): " + tx.error(rc));
   }
 
+  if (!req.password_checked_by_web_server && cfg.webauthn.enabled()) {
+    // Security keys are proven by the broker's conversation; without it a
+    // key holder (or a member of webauthn.required_groups) would pass on
+    // the password alone.
+    if (!req.second_factor)
+      return outcome(LoginStatus::unavailable, "webauthn.rp_id is set: security keys need zendesk-sso-authd "
+                                               "(broker.socket), not direct mode (no password asked)");
+    for (const auto& entry : req.second_factor->pam_env()) {
+      int rc = pam_putenv(tx.get(), entry.c_str());
+      // Removing a name that is not there is fine (PAM_BAD_ITEM).
+      if (rc != PAM_SUCCESS && !(rc == PAM_BAD_ITEM && entry.find('=') == std::string::npos))
+        return outcome(LoginStatus::error, svc + "pam_putenv: " + tx.error(rc));
+    }
+  }
+
   if (!req.password_checked_by_web_server) {
     int rc = tx.track(pam_authenticate(tx.get(), PAM_DISALLOW_NULL_AUTHTOK));
     if (rc != PAM_SUCCESS) {
@@ -288,6 +303,8 @@ LoginOutcome pam_login(const Config& cfg, const LoginRequest& req, Asker* asker)
       bad.pam_delay_skipped_ms = data.fail_delay_skipped_ms;
       return bad;
     }
+    if (cfg.webauthn.enabled() && req.second_factor)
+      if (auto refused = req.second_factor->prove()) return std::move(*refused);
   }
 
   bool changed_password = false;

@@ -21,8 +21,11 @@ MAX_REQUEST = 8 * 1024
 STATUS = ["ok", "bad_login", "not_allowed", "unavailable", "error", "prompt"]
 DETAIL = ["none", "malformed", "too_large", "timeout", "peer_refused", "config",
           "unknown_profile", "remote_user_disabled", "pam", "internal", "busy",
-          "conversation", "password_expired", "timeout_prompt", "limited"]
+          "conversation", "password_expired", "timeout_prompt", "limited", "key_required"]
 USER, PASSWORD, ADDRESS, PROFILE, REQUEST_ID, FLAGS, BINDING, CONVERSATION, STEP, ANSWERS = range(1, 11)
+KEY_ASSERTION = 12   # request: a key step's answer (issue 23)
+KEY_CHALLENGE = 10   # response: a key step
+VERIFICATION = ["discouraged", "preferred", "required"]
 KINDS = {1: "echo_off", 2: "echo_on", 3: "info", 4: "error"}
 
 
@@ -54,15 +57,23 @@ def ping_body():
     return field(USER, "-") + field(PASSWORD, "") + field(ADDRESS, "") + field(FLAGS, bytes([2]))
 
 
-def continue_body(conversation, binding, step, answers, address="10.1.2.3", request_id=None):
-    """The next step of a conversation: sent to conversation_path(), not the broker's socket."""
+def chunks(parts):
+    """Each part as u16 length and bytes, run together."""
+    parts = [p.encode() if isinstance(p, str) else p for p in parts]
+    return b"".join(struct.pack(">H", len(p)) + p for p in parts)
+
+
+def continue_body(conversation, binding, step, answers=(), address="10.1.2.3", request_id=None, key=None):
+    """The next step of a conversation: sent to conversation_path(), not the broker's socket.
+    key: a key step's answer instead of answers, (credential id, clientDataJSON,
+    authenticatorData, signature)."""
     body = field(ADDRESS, address)
     if request_id is not None:
         body += field(REQUEST_ID, request_id)
-    packed = b"".join(struct.pack(">H", len(a.encode() if isinstance(a, str) else a))
-                      + (a.encode() if isinstance(a, str) else a) for a in answers)
-    return (body + field(BINDING, binding) + field(CONVERSATION, conversation)
-            + field(STEP, bytes([step])) + field(ANSWERS, packed))
+    body += field(BINDING, binding) + field(CONVERSATION, conversation) + field(STEP, bytes([step]))
+    if key is not None:
+        return body + field(KEY_ASSERTION, chunks(key))
+    return body + field(ANSWERS, chunks(answers))
 
 
 def conversation_path(broker_socket, conversation):
@@ -118,6 +129,14 @@ def read_response(s):
             out["user"] = value.decode()
         elif tag == 5:
             out["step"] = value[0]
+        elif tag == KEY_CHALLENGE:
+            parts, i = [], 1
+            while i < len(value):
+                (n,) = struct.unpack(">H", value[i:i + 2])
+                parts.append(bytes(value[i + 2:i + 2 + n]))
+                i += 2 + n
+            out["key"] = {"user_verification": VERIFICATION[value[0]], "challenge": parts[0],
+                          "rp_id": parts[1].decode(), "credential_ids": parts[2:]}
         elif tag == 6:
             i = 0
             while i < len(value):

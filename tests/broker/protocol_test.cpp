@@ -550,5 +550,154 @@ TEST(BrokerProtocol, ConversationsLastAnswerCarriesTheUser) {
   EXPECT_TRUE(decode_response_body(cat({field(1, bad_login), field(2, pam), field(9, "alice")})).ok());
 }
 
+// ---- Issue 23, slice 2: a key step (response tag 10) and its answer (request tag 12) ----
+
+// u16 length and bytes, as the key fields nest their parts.
+std::string chunk(std::string_view v) {
+  return std::string{static_cast<char>(v.size() >> 8), static_cast<char>(v.size())} + std::string(v);
+}
+
+KeyChallenge sample_challenge() {
+  KeyChallenge k;
+  k.challenge = std::string(kKeyChallengeSize, '\x5a');
+  k.rp_id = "example.com";
+  k.user_verification = KeyChallenge::Verification::required;
+  k.credential_ids = {std::string("\x01\x00\x02", 3), std::string(kMaxCredentialId, 'c')};
+  return k;
+}
+
+KeyAssertion sample_assertion() {
+  KeyAssertion a;
+  a.credential_id = std::string("\x01\x00\x02", 3);
+  a.client_data_json = R"({"type":"webauthn.get","challenge":"x","origin":"https://example.com"})";
+  a.authenticator_data = std::string(37, '\0');
+  a.signature = std::string(72, '\x30');
+  return a;
+}
+
+Request key_continue() {
+  Request req;
+  req.continues = true;
+  req.conversation.fill(0xcd);
+  req.binding = "b";
+  req.step = 2;
+  req.client_address = "10.1.2.3";
+  req.key = sample_assertion();
+  return req;
+}
+
+TEST(BrokerProtocol, KeyStepRoundTrips) {
+  Response resp(Status::prompt, Detail::none);
+  resp.conversation.fill(9);
+  resp.step = 2;
+  resp.key = sample_challenge();
+  resp.messages = {{Message::Kind::info, "Use your security key."}};
+  auto d = round_trip(resp);
+  ASSERT_TRUE(d.ok()) << d.error.message;
+  EXPECT_EQ(d.value.status, Status::prompt);
+  EXPECT_EQ(d.value.key, resp.key);
+  EXPECT_EQ(d.value.messages, resp.messages);
+  // No allowed credentials (discoverable keys only) is a key step too.
+  resp.key.credential_ids.clear();
+  resp.key.user_verification = KeyChallenge::Verification::discouraged;
+  d = round_trip(resp);
+  ASSERT_TRUE(d.ok()) << d.error.message;
+  EXPECT_EQ(d.value.key, resp.key);
+}
+
+TEST(BrokerProtocol, KeyChallengeIsByteForByteAsDescribed) {
+  Response resp(Status::prompt, Detail::none);
+  resp.step = 1;
+  resp.key.challenge = std::string(kKeyChallengeSize, 'C');
+  resp.key.rp_id = "ex";
+  resp.key.user_verification = KeyChallenge::Verification::preferred;
+  resp.key.credential_ids = {"id"};
+  std::string frame = encode_response(resp);
+  const std::string value = std::string("\x01\x00\x20", 3) + std::string(32, 'C') + std::string("\x00\x02", 2) + "ex" +
+                            std::string("\x00\x02", 2) + "id";
+  EXPECT_NE(frame.find(std::string("\x0a\x00", 2) + static_cast<char>(value.size()) + value), std::string::npos);
+}
+
+TEST(BrokerProtocol, KeyChallengeRulesAreKept) {
+  auto status_of = [](const Response& r) { return round_trip(r).value.status; };
+  Response with_prompt(Status::prompt, Detail::none);
+  with_prompt.step = 1;
+  with_prompt.key = sample_challenge();
+  with_prompt.messages = {{Message::Kind::echo_off, "Code: "}};
+  EXPECT_EQ(status_of(with_prompt), Status::error) << "a key step asks no prompt";
+  Response on_ok(Status::ok, Detail::none, "a.b.c");
+  on_ok.key = sample_challenge();
+  EXPECT_EQ(status_of(on_ok), Status::error) << "a key challenge only with prompt";
+  Response short_challenge(Status::prompt, Detail::none);
+  short_challenge.step = 1;
+  short_challenge.key = sample_challenge();
+  short_challenge.key.challenge.resize(16);
+  EXPECT_EQ(status_of(short_challenge), Status::error);
+  Response many(Status::prompt, Detail::none);
+  many.step = 1;
+  many.key = sample_challenge();
+  many.key.credential_ids.assign(kMaxKeyCredentials + 1, "id");
+  EXPECT_EQ(status_of(many), Status::error);
+
+  const std::string_view prompt("\x05", 1), none("\x00", 1), conv(std::string_view("0123456789abcdef")), step("\x01", 1);
+  const std::string good = std::string("\x02", 1) + chunk(std::string(32, 'c')) + chunk("example.com") + chunk("id");
+  auto body = [&](const std::string& key) {
+    return cat({field(1, prompt), field(2, none), field(4, conv), field(5, step), field(10, key)});
+  };
+  EXPECT_TRUE(decode_response_body(body(good)).ok());
+  for (const std::string& bad : {std::string(), std::string("\x03", 1) + good.substr(1), good.substr(0, good.size() - 1),
+                                 std::string("\x02", 1) + chunk(std::string(31, 'c')) + chunk("example.com"),
+                                 std::string("\x02", 1) + chunk(std::string(32, 'c')) + chunk(""),
+                                 good + chunk("")})
+    EXPECT_FALSE(decode_response_body(body(bad)).ok()) << bad.size();
+  // Not on a refusal.
+  EXPECT_FALSE(decode_response_body(cat({field(1, std::string_view("\x01", 1)), field(2, std::string_view("\x08", 1)),
+                                         field(10, good)})).ok());
+}
+
+TEST(BrokerProtocol, KeyAssertionRoundTripsInsteadOfAnswers) {
+  auto frame = encode_request(key_continue());
+  ASSERT_TRUE(frame.ok()) << frame.error();
+  auto d = decode_request_body(body_of(*frame));
+  ASSERT_TRUE(d.ok()) << d.error.message;
+  EXPECT_TRUE(d.value.continues);
+  EXPECT_TRUE(d.value.answers.empty());
+  EXPECT_EQ(d.value.key, sample_assertion());
+}
+
+TEST(BrokerProtocol, KeyAssertionsAreCheckedWhenBuiltAndRead) {
+  Request both = key_continue();
+  both.answers.push_back(secure("123456"));
+  EXPECT_FALSE(encode_request(both).ok()) << "answers and a key assertion";
+  for (auto shrink : {&KeyAssertion::client_data_json, &KeyAssertion::signature}) {
+    Request r = key_continue();
+    (r.key.*shrink).clear();
+    EXPECT_FALSE(encode_request(r).ok());
+  }
+  Request short_data = key_continue();
+  short_data.key.authenticator_data.resize(36);
+  EXPECT_FALSE(encode_request(short_data).ok()) << "authenticatorData is at least 37 bytes";
+  Request long_sig = key_continue();
+  long_sig.key.signature.assign(kMaxKeySignature + 1, 's');
+  EXPECT_FALSE(encode_request(long_sig).ok());
+
+  const std::string good = chunk("id") + chunk("{}") + chunk(std::string(37, 'a')) + chunk("sig");
+  const std::string_view conv("0123456789abcdef"), step("\x01", 1), answers("\x00\x01x", 3);
+  auto body = [&](std::initializer_list<Bytes> extra) {
+    Bytes b = cat({field(3, ""), field(7, "b"), field(8, conv), field(9, step)});
+    for (const auto& e : extra) b.insert(b.end(), e.begin(), e.end());
+    return b;
+  };
+  EXPECT_TRUE(decode_request_body(body({field(12, good)})).ok());
+  EXPECT_FALSE(decode_request_body(body({field(12, good), field(10, answers)})).ok()) << "both";
+  EXPECT_FALSE(decode_request_body(body({})).ok()) << "neither";
+  for (const std::string& bad : {good.substr(0, good.size() - 1), good + "x", chunk("id") + chunk("{}")})
+    EXPECT_FALSE(decode_request_body(body({field(12, bad)})).ok()) << bad.size();
+  // Never in a start request or a session request.
+  EXPECT_FALSE(decode_request_body(cat({kMinimalBody, field(12, good)})).ok());
+  EXPECT_FALSE(decode_request_body(cat({field(3, ""), field(6, std::string_view("\x04", 1)), field(11, "a.b"),
+                                        field(12, good)})).ok());
+}
+
 }  // namespace
 }  // namespace zsso::broker

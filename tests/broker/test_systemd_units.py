@@ -75,7 +75,8 @@ class Units(unittest.TestCase):
 
     def test_drop_ins_each_widen_one_thing(self):
         names = {p.name: settings(p) for p in DROP_INS}
-        self.assertEqual(sorted(names), ["network.conf", "otp-glued.conf", "otp.conf", "password-change.conf"])
+        self.assertEqual(sorted(names), ["network.conf", "otp-glued.conf", "otp.conf", "password-change.conf",
+                                         "webauthn.conf"])
         # The default stays closed: no state, no chown, no network.
         s = settings(SERVICE)
         self.assertNotIn("StateDirectory", s)
@@ -97,6 +98,11 @@ class Units(unittest.TestCase):
         pw = names["password-change.conf"]
         self.assertEqual(pw["User"], ["root"])
         self.assertEqual(pw["ReadWritePaths"], ["/etc"])
+        # Security keys: the side file's state under /var/lib, no new call.
+        keys = names["webauthn.conf"]
+        self.assertEqual(keys["StateDirectory"], ["zendesk-sso zendesk-sso/webauthn"])
+        self.assertEqual(keys["StateDirectoryMode"], ["0700"])
+        self.assertNotIn("SystemCallFilter", keys)
         for name, d in names.items():
             # None hands back a capability, the thing the exposure score weighs most.
             for key in ("CapabilityBoundingSet", "AmbientCapabilities", "NoNewPrivileges", "ProtectSystem"):

@@ -3,9 +3,9 @@
 // reads from its peers and what the CGI reads back. The first byte picks:
 //   0: a request body    - decodes, or re-encodes and decodes to the same request
 //                          (start and continue requests: binding, conversation,
-//                          step, answers)
+//                          step, answers or a key assertion)
 //   1: a response body   - the same round trip for responses (prompt answers:
-//                          conversation, step, messages)
+//                          conversation, step, messages, a key challenge)
 //   2: a frame header    - the announced length never exceeds the limit
 //   3: a byte stream     - read_frame over a socketpair: a good frame's body is
 //                          exactly the bytes announced, never more than the limit
@@ -34,12 +34,13 @@ bool same(const zb::Request& a, const zb::Request& b) {
   return a.user == b.user && a.password == b.password && a.client_address == b.client_address &&
          a.profile == b.profile && a.request_id == b.request_id && a.remote_user == b.remote_user &&
          a.binding == b.binding && a.continues == b.continues && a.conversation == b.conversation &&
-         a.step == b.step && a.answers == b.answers && a.from_session == b.from_session && a.session == b.session;
+         a.step == b.step && a.answers == b.answers && a.from_session == b.from_session && a.session == b.session &&
+         a.key == b.key;
 }
 
 bool same(const zb::Response& a, const zb::Response& b) {
   return a.status == b.status && a.detail == b.detail && a.token == b.token && a.messages == b.messages && a.session == b.session &&
-         a.user == b.user &&
+         a.user == b.user && a.key == b.key &&
          (a.status != zb::Status::prompt || (a.conversation == b.conversation && a.step == b.step));
 }
 
@@ -78,15 +79,20 @@ void request_body(std::span<const unsigned char> in) {
     FUZZ_CHECK(r.user.empty() && r.password.empty() && r.profile.empty() && !r.remote_user);
     FUZZ_CHECK(!r.binding.empty() && r.binding.size() <= zb::kMaxBinding);
     FUZZ_CHECK(r.step >= 1);
-    FUZZ_CHECK(!r.answers.empty() && r.answers.size() <= zb::kMaxAnswers);
+    // Answers to prompts, or a key assertion (issue 23), never both.
+    FUZZ_CHECK(r.key.present() ? r.answers.empty() : !r.answers.empty() && r.answers.size() <= zb::kMaxAnswers);
     for (const auto& a : r.answers) FUZZ_CHECK(a.size() <= zb::kMaxAnswer);
+    FUZZ_CHECK(r.key.credential_id.size() <= zb::kMaxCredentialId &&
+               r.key.client_data_json.size() <= zb::kMaxClientDataJson &&
+               r.key.authenticator_data.size() <= zb::kMaxAuthenticatorData &&
+               r.key.signature.size() <= zb::kMaxKeySignature);
   } else if (r.from_session) {
     // A session sign-in carries the cookie, never a user or password.
     FUZZ_CHECK(r.user.empty() && r.password.empty() && !r.session.empty());
   } else {
     FUZZ_CHECK(!r.user.empty());
     FUZZ_CHECK(!r.remote_user || r.password.empty());
-    FUZZ_CHECK(r.step == 0 && r.answers.empty());
+    FUZZ_CHECK(r.step == 0 && r.answers.empty() && !r.key.present());
     FUZZ_CHECK(r.binding.size() <= zb::kMaxBinding);
   }
   auto frame = zb::encode_request(d.value);   // what the broker accepts, the client can send
@@ -110,7 +116,12 @@ void response_body(std::span<const unsigned char> in) {
   // A prompt answer asks 1 to kMaxAnswers things at a step >= 1; other answers ask nothing.
   auto prompts = static_cast<std::size_t>(
       std::count_if(r.messages.begin(), r.messages.end(), [](const zb::Message& m) { return m.is_prompt(); }));
-  if (r.status == zb::Status::prompt) FUZZ_CHECK(r.step >= 1 && prompts >= 1 && prompts <= zb::kMaxAnswers);
+  // A key step (issue 23) is a prompt answer that asks for a key instead.
+  if (r.key.present())
+    FUZZ_CHECK(r.status == zb::Status::prompt && r.step >= 1 && prompts == 0 &&
+               r.key.challenge.size() == zb::kKeyChallengeSize && !r.key.rp_id.empty() &&
+               r.key.credential_ids.size() <= zb::kMaxKeyCredentials);
+  else if (r.status == zb::Status::prompt) FUZZ_CHECK(r.step >= 1 && prompts >= 1 && prompts <= zb::kMaxAnswers);
   else FUZZ_CHECK(prompts == 0);
   FUZZ_CHECK(r.messages.size() <= zb::kMaxMessages);
   for (const auto& m : r.messages) FUZZ_CHECK(m.text.size() <= zb::kMaxMessageText && is_clean(m.text));

@@ -95,7 +95,8 @@ class ExampleStacks(PamCase):
     def test_every_example_gates_first_and_never_sufficient(self):
         names = sorted(p.name for p in EXAMPLES.iterdir())
         self.assertEqual(names, ["zendesk-sso", "zendesk-sso-krb5", "zendesk-sso-otp",
-                                 "zendesk-sso-otp-glued", "zendesk-sso-sssd", "zendesk-sso-sssd-2fa"])
+                                 "zendesk-sso-otp-glued", "zendesk-sso-sssd", "zendesk-sso-sssd-2fa",
+                                 "zendesk-sso-webauthn"])
         for name in names:
             with self.subTest(example=name):
                 lines = [re.split(r"\s+(?![^\[]*\])", l) for l in example_lines(name)]

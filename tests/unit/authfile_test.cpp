@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
+#include <array>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -247,7 +248,7 @@ TEST(Authfile, LinesWeWriteParseUnderPamU2fsRules) {
     Credential c;
     c.key_handle = i == 2 ? std::string() : reg.value->credential_id;  // the RS256 one as a resident "*"
     c.public_key = reg.value->public_key;
-    c.type = static_cast<CoseType>(i);
+    c.type = std::array{CoseType::es256, CoseType::eddsa, CoseType::rs256}[i];
     c.presence = true;
     c.verification = reg.value->user_verified;
     entry.credentials.push_back(c);

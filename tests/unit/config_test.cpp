@@ -790,3 +790,56 @@ TEST(ConfigSession, ProfilesMayOverrideLifetimes) {
 
 }  // namespace
 }  // namespace zsso
+
+// --- webauthn (issue 23, slice 2) ------------------------------------------------------
+
+namespace zsso {
+namespace {
+
+TEST(ConfigWebauthn, OffWithoutTheSection) {
+  Config c = parse_ok(kMinimal);
+  EXPECT_FALSE(c.webauthn.enabled());
+  EXPECT_EQ(c.webauthn.authfile, "/var/lib/zendesk-sso/webauthn/authfile");
+}
+
+TEST(ConfigWebauthn, ReadsEveryKey) {
+  Config c = parse_ok(with("webauthn", R"({"rp_id": "example.com",
+      "origins": ["https://sso.example.com", "https://example.com:8443"], "user_verification": "required",
+      "required_groups": ["admins"], "authfile": "/srv/keys"})"));
+  EXPECT_TRUE(c.webauthn.enabled());
+  EXPECT_EQ(c.webauthn.rp_id, "example.com");
+  EXPECT_EQ(c.webauthn.origins, (std::vector<std::string>{"https://sso.example.com", "https://example.com:8443"}));
+  EXPECT_EQ(c.webauthn.user_verification, WebauthnConfig::Verification::required);
+  EXPECT_EQ(c.webauthn.required_groups, std::vector<std::string>{"admins"});
+  EXPECT_EQ(c.webauthn.authfile, "/srv/keys");
+  c = parse_ok(with("webauthn", R"({"rp_id": "localhost", "origins": ["http://localhost:8080"]})"));
+  EXPECT_EQ(c.webauthn.user_verification, WebauthnConfig::Verification::preferred);
+}
+
+TEST(ConfigWebauthn, BadValuesNameTheirKey) {
+  expect_error_prefix(with("webauthn", R"({"origins": ["https://a.example"]})"), "webauthn.rp_id: required");
+  expect_error_prefix(with("webauthn", R"({"rp_id": "example.com"})"), "webauthn.origins: required");
+  expect_error_prefix(with("webauthn", R"({"rp_id": "example.com", "origins": []})"), "webauthn.origins: must name");
+  expect_error_prefix(with("webauthn", R"({"rp_id": "https://example.com", "origins": ["https://example.com"]})"),
+                      "webauthn.rp_id: \"https://example.com\" is not a host name");
+  for (const char* bad : {"http://sso.example.com", "https://sso.example.com/", "https://sso.example.com/login",
+                          "sso.example.com", "https://sso.example.com:0", "https://sso.example.com:70000"})
+    expect_error_prefix(with("webauthn", std::string(R"({"rp_id": "example.com", "origins": [")") + bad + "\"]}"),
+                        "webauthn.origins[0]: \"" + std::string(bad) + "\" is not an origin");
+  expect_error_prefix(with("webauthn", R"({"rp_id": "example.com", "origins": ["https://badexample.com"]})"),
+                      "webauthn.origins[0]: \"https://badexample.com\" is not on webauthn.rp_id");
+  expect_error_prefix(with("webauthn", R"({"rp_id": "example.com", "origins": ["https://example.com"],
+                                           "user_verification": "always"})"),
+                      "webauthn.user_verification: \"always\" must be");
+  expect_error_prefix(with("webauthn", R"({"rp_id": "example.com", "origins": ["https://example.com"],
+                                           "authfile": "keys"})"),
+                      "webauthn.authfile: must be an absolute path");
+  expect_error_prefix(with("webauthn", R"({"rp_id": "example.com", "origins": ["https://example.com"],
+                                           "required_groups": "admins"})"),
+                      "webauthn.required_groups: must be a list");
+  expect_error_prefix(with("webauthn", R"({"rp_id": "example.com", "origins": ["https://example.com"], "aaguids": []})"),
+                      "webauthn.aaguids: unknown key");
+}
+
+}  // namespace
+}  // namespace zsso

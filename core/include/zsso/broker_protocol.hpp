@@ -13,14 +13,28 @@
 //                  7 binding (the browser's conversation cookie),
 //                  8 conversation id (16 bytes), 9 step (1 byte),
 //                  10 answers (each: u16 length, bytes),
-//                  11 session cookie (with flag bit 2, value 4: a session sign-in)
+//                  11 session cookie (with flag bit 2, value 4: a session sign-in),
+//                  12 key assertion (a continue request answering a key
+//                  step, instead of tag 10: four fields, each u16 length and
+//                  bytes: credential id, clientDataJSON, authenticatorData,
+//                  signature)
 //   response tags: 1 status (1 byte), 2 detail (1 byte), 3 token,
 //                  4 conversation id, 5 step, 6 messages (each: u8 kind,
 //                  u16 length, UTF-8 text), 7 cause (for the CGI's log line),
 //                  8 session cookie (with ok, when the broker's config has
 //                  sessions on: a new or refreshed value for the browser),
 //                  9 user (the last answer of a conversation, never a prompt:
-//                  the account it was for, which later steps do not carry)
+//                  the account it was for, which later steps do not carry),
+//                  10 key challenge (a prompt asking for a security key,
+//                  issue 23: u8 user verification 0 discouraged / 1
+//                  preferred / 2 required, then u16 length and bytes of the
+//                  challenge (32 bytes), of the rp id, and of each allowed
+//                  credential id (0 to 16); such a prompt has no prompt
+//                  messages, only info or error lines)
+//
+// Tags 10 (response) and 12 (request) are sent only when the broker's
+// configuration has a webauthn section (docs/webauthn.md): without one the
+// bytes on the wire are what they were before.
 //
 // Sessions (issue 13): a "session" request (flag value 4, tags 3-6 and 11,
 // no user or password) asks the broker to verify the browser's session
@@ -73,7 +87,37 @@ inline constexpr std::size_t kMaxMessageText = 512;
 inline constexpr std::size_t kMaxCause = 400;
 inline constexpr std::size_t kMaxSession = 1024;             // = zsso::kMaxSessionCookie
 
+inline constexpr std::size_t kKeyChallengeSize = 32;       // RAND_bytes, single use
+inline constexpr std::size_t kMaxRpId = 253;
+inline constexpr std::size_t kMaxKeyCredentials = 16;
+inline constexpr std::size_t kMaxCredentialId = 1023;        // WebAuthn's limit
+inline constexpr std::size_t kMaxClientDataJson = 2048;
+inline constexpr std::size_t kMaxAuthenticatorData = 1024;
+inline constexpr std::size_t kMaxKeySignature = 512;         // RS256 2048: 256; ES256 DER: at most 72
+
 using ConversationId = std::array<unsigned char, kConversationIdSize>;
+
+// A key step: what the page needs for navigator.credentials.get().
+struct KeyChallenge {
+  enum class Verification : std::uint8_t { discouraged = 0, preferred = 1, required = 2 };
+  std::string challenge;                     // kKeyChallengeSize raw bytes; empty: no key step
+  std::string rp_id;                         // printable, 1..kMaxRpId
+  Verification user_verification = Verification::preferred;
+  std::vector<std::string> credential_ids;   // raw, each 1..kMaxCredentialId; empty: discoverable keys
+  bool present() const { return !challenge.empty(); }
+  bool operator==(const KeyChallenge&) const = default;
+};
+
+// The browser's answer to a key step, the raw bytes the page decoded from
+// base64url; the broker verifies them (the CGI only passes them on).
+struct KeyAssertion {
+  std::string credential_id;                 // 1..kMaxCredentialId
+  std::string client_data_json;              // 1..kMaxClientDataJson
+  std::string authenticator_data;            // 37..kMaxAuthenticatorData
+  std::string signature;                     // 1..kMaxKeySignature
+  bool present() const { return !credential_id.empty(); }
+  bool operator==(const KeyAssertion&) const = default;
+};
 
 // One line of a PAM conversation as the browser sees it. Prompts carry the
 // module's own text; info and error messages are shown above them.
@@ -104,6 +148,7 @@ struct Request {
   ConversationId conversation{};
   std::uint8_t step = 0;
   std::vector<SecureBytes> answers;   // one per prompt of that step, wiped when freed
+  KeyAssertion key;            // instead of answers, for a key step
   // A sign-in from a session cookie (flag value 4): the cookie, no user or password.
   bool from_session = false;
   std::string session;
@@ -130,8 +175,9 @@ enum class Detail : std::uint8_t {
   password_expired = 12,   // pam_acct_mgmt: new password needed, not changed here (the page says where)
   timeout_prompt = 13,     // nobody answered the prompt in time (logged; the client sees the socket gone)
   limited = 14,            // this address or account holds its share of the broker already (cause says which)
+  key_required = 15,       // webauthn.required_groups: this account must prove a security key and has none
 };
-inline constexpr std::uint8_t kMaxDetail = 14;
+inline constexpr std::uint8_t kMaxDetail = 15;
 
 struct Response {
   Response() = default;
@@ -152,6 +198,8 @@ struct Response {
   // CGI's later steps do not carry it; helper.password_change_url's %u and
   // the form shown again need it). Printable UTF-8, at most kMaxUser.
   std::string user;
+  // With prompt: a key step instead of prompts (issue 23).
+  KeyChallenge key;
 };
 
 std::string_view status_name(Status s);

@@ -196,6 +196,19 @@ struct MetricsConfig {
   std::string sync_file = "/var/lib/zendesk-sso/metrics/sync";
 };
 
+// Security keys as a second factor (issue 23, docs/webauthn.md): the broker
+// asks for one after the password. Off unless rp_id is set.
+struct WebauthnConfig {
+  std::string rp_id;                         // the relying party: the sign-in host or a parent domain
+  std::vector<std::string> origins;          // the page origins a key may answer ("https://sso.example.com")
+  enum class Verification { preferred, required, discouraged };
+  Verification user_verification = Verification::preferred;   // required: the key's PIN or biometrics too
+  std::vector<std::string> required_groups;  // members without a key are refused
+  // pam_u2f's authfile (its side file beside it: authfile + ".json").
+  std::string authfile = "/var/lib/zendesk-sso/webauthn/authfile";
+  bool enabled() const { return !rp_id.empty(); }
+};
+
 struct Config {
   std::string source;                        // path it came from, for messages
   std::string profile;                       // resolved profile ("" = base)
@@ -211,6 +224,7 @@ struct Config {
   SessionConfig session;
   LogConfig log;
   MetricsConfig metrics;
+  WebauthnConfig webauthn;
 };
 
 // The broker's counter file: metrics/broker beside its socket.

@@ -8,8 +8,6 @@
 
 namespace zsso::authfile {
 
-namespace {
-
 std::string_view type_name(CoseType t) {
   switch (t) {
     case CoseType::es256: return "es256";
@@ -19,7 +17,14 @@ std::string_view type_name(CoseType t) {
   return "?";
 }
 
-std::size_t key_size(CoseType t) {
+std::optional<CoseType> type_from_name(std::string_view name) {
+  if (name == "es256") return CoseType::es256;
+  if (name == "eddsa") return CoseType::eddsa;
+  if (name == "rs256") return CoseType::rs256;
+  return std::nullopt;
+}
+
+std::size_t raw_key_size(CoseType t) {
   switch (t) {
     case CoseType::es256: return 64;
     case CoseType::eddsa: return 32;
@@ -27,6 +32,8 @@ std::size_t key_size(CoseType t) {
   }
   return 0;
 }
+
+namespace {
 
 std::vector<std::string_view> split(std::string_view s, char sep) {
   std::vector<std::string_view> out;
@@ -86,14 +93,13 @@ Result<Credential> parse_credential(std::string_view text) {
     if (!kh || kh->empty()) return Error{"key handle is not base64"};
     c.key_handle = *kh;
   }
-  if (f[2] == "es256") c.type = CoseType::es256;
-  else if (f[2] == "eddsa") c.type = CoseType::eddsa;
-  else if (f[2] == "rs256") c.type = CoseType::rs256;
-  else return Error{"COSE type is not es256, eddsa or rs256"};
+  auto type = type_from_name(f[2]);
+  if (!type) return Error{"COSE type is not es256, eddsa or rs256"};
+  c.type = *type;
   auto pk = base64_decode(f[1]);
   // libfido2's es256_pk_from_ptr also takes the 65-byte 04||x||y form.
   if (pk && c.type == CoseType::es256 && pk->size() == 65 && (*pk)[0] == '\x04') pk->erase(0, 1);
-  if (!pk || pk->size() != key_size(c.type)) return Error{"public key is not base64 of a " + std::string(type_name(c.type)) + " key"};
+  if (!pk || pk->size() != raw_key_size(c.type)) return Error{"public key is not base64 of a " + std::string(type_name(c.type)) + " key"};
   c.public_key = *pk;
   std::string_view opts = f.size() == 4 ? f[3] : std::string_view{};
   while (!opts.empty()) {
@@ -131,7 +137,7 @@ Result<std::string> format_line(const Entry& entry) {
   if (entry.credentials.empty()) return Error{"no credential"};
   std::string out = entry.user;
   for (const auto& c : entry.credentials) {
-    if (c.public_key.size() != key_size(c.type)) return Error{"public key of the wrong size for its type"};
+    if (c.public_key.size() != raw_key_size(c.type)) return Error{"public key of the wrong size for its type"};
     out += ':';
     out += c.resident() ? std::string("*") : base64_encode(c.key_handle);
     out += ',';

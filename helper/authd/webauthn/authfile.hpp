@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,7 +28,15 @@
 
 namespace zsso::authfile {
 
-enum class CoseType { es256, eddsa, rs256 };
+// COSE algorithm identifiers (RFC 9053), the three pam_u2f stores; the
+// WebAuthn core uses the same type (webauthn::Alg).
+enum class CoseType : int { es256 = -7, eddsa = -8, rs256 = -257 };
+// "es256", "eddsa", "rs256": pam_u2f's CoseType names.
+std::string_view type_name(CoseType t);
+std::optional<CoseType> type_from_name(std::string_view name);
+// The length of libfido2's raw public key for a type: es256 x||y (64),
+// eddsa (32), rs256 n||e (256 + 3).
+std::size_t raw_key_size(CoseType t);
 
 struct Credential {
   std::string key_handle;  // raw bytes; empty when resident ("*")

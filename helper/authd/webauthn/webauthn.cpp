@@ -273,31 +273,6 @@ bool cert_aaguid_matches(const unsigned char* der, std::size_t len, std::string_
 
 }  // namespace
 
-std::string_view alg_name(Alg alg) {
-  switch (alg) {
-    case Alg::es256: return "es256";
-    case Alg::eddsa: return "eddsa";
-    case Alg::rs256: return "rs256";
-  }
-  return "?";
-}
-
-std::optional<Alg> alg_from_name(std::string_view name) {
-  if (name == "es256") return Alg::es256;
-  if (name == "eddsa") return Alg::eddsa;
-  if (name == "rs256") return Alg::rs256;
-  return std::nullopt;
-}
-
-std::size_t raw_key_size(Alg alg) {
-  switch (alg) {
-    case Alg::es256: return 64;
-    case Alg::eddsa: return 32;
-    case Alg::rs256: return 259;
-  }
-  return 0;
-}
-
 std::string_view refusal_name(Refusal r) {
   switch (r) {
     case Refusal::malformed: return "malformed";

@@ -17,16 +17,16 @@
 #include <string_view>
 #include <vector>
 
+#include "authfile.hpp"
+
 namespace zsso::webauthn {
 
-// COSE algorithm identifiers (RFC 9053), the three pam_u2f stores.
-enum class Alg : int { es256 = -7, eddsa = -8, rs256 = -257 };
-// "es256", "eddsa", "rs256": pam_u2f's CoseType names.
-std::string_view alg_name(Alg alg);
-std::optional<Alg> alg_from_name(std::string_view name);
-// The length of libfido2's raw public key for an algorithm: es256 x||y (64),
-// eddsa (32), rs256 n||e (256 + 3).
-std::size_t raw_key_size(Alg alg);
+// COSE algorithm identifiers (RFC 9053): the authfile's own type, so a
+// stored credential's type is the algorithm verified with.
+using Alg = authfile::CoseType;
+inline std::string_view alg_name(Alg alg) { return authfile::type_name(alg); }
+inline std::optional<Alg> alg_from_name(std::string_view name) { return authfile::type_from_name(name); }
+using authfile::raw_key_size;
 
 // Why a ceremony was refused; tests and the audit log name the reason.
 enum class Refusal {

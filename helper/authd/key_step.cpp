@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "key_step.hpp"
+
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "authfile.hpp"
+#include "webauthn.hpp"
+#include "zsso/account.hpp"
+#include "zsso/files.hpp"
+#include "zsso/text.hpp"
+#include "zsso/unique_fd.hpp"
+
+namespace zsso::authd {
+
+namespace {
+
+namespace wire = zsso::broker;
+
+constexpr std::size_t kMaxStoreSize = 4 << 20;
+
+LoginOutcome refused(LoginStatus status, std::string why) {
+  LoginOutcome o;
+  o.status = status;
+  o.detail = std::move(why);
+  return o;
+}
+
+// The file's text, "" when it does not exist; the same owner and mode rules
+// as the configuration (a store others may write would let them add keys).
+Result<std::string> read_store_file(const std::string& path) {
+  struct stat st{};
+  if (::lstat(path.c_str(), &st) != 0 && errno == ENOENT) return std::string();
+  return read_trusted_file(path, {kMaxStoreSize, true});
+}
+
+std::string side_file(const WebauthnConfig& cfg) { return cfg.authfile + ".json"; }
+
+// Writes text to path through a temporary file beside it and rename(2), so a
+// reader sees the old file or the new one, never half of one.
+Result<void> replace_file(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd.valid()) return Error{tmp + ": " + errno_text(errno)};
+  std::size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Error{tmp + ": write: " + errno_text(errno)};
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd.get()) != 0) return Error{tmp + ": fsync: " + errno_text(errno)};
+  fd.reset();
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return Error{path + ": rename: " + errno_text(errno)};
+  const auto slash = path.rfind('/');
+  UniqueFd dir(::open(slash == 0 ? "/" : path.substr(0, slash).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir.valid()) ::fsync(dir.get());
+  return {};
+}
+
+// Holds an exclusive lock on path + ".lock" for its lifetime: two sign-ins
+// with one key must not both pass with the same count.
+class StoreLock {
+ public:
+  explicit StoreLock(const std::string& path)
+      : fd_(::open((path + ".lock").c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) {
+    if (!fd_.valid()) {
+      error_ = path + ".lock: " + errno_text(errno);
+      return;
+    }
+    int rc;
+    do rc = ::flock(fd_.get(), LOCK_EX);
+    while (rc != 0 && errno == EINTR);
+    if (rc != 0) error_ = path + ".lock: flock: " + errno_text(errno);
+  }
+  const std::string& error() const { return error_; }
+
+ private:
+  UniqueFd fd_;
+  std::string error_;
+};
+
+wire::KeyChallenge::Verification wire_verification(WebauthnConfig::Verification v) {
+  switch (v) {
+    case WebauthnConfig::Verification::required: return wire::KeyChallenge::Verification::required;
+    case WebauthnConfig::Verification::discouraged: return wire::KeyChallenge::Verification::discouraged;
+    case WebauthnConfig::Verification::preferred: break;
+  }
+  return wire::KeyChallenge::Verification::preferred;
+}
+
+}  // namespace
+
+KeyStep::KeyStep(const WebauthnConfig& cfg, std::string user, Ask ask, Log log)
+    : cfg_(cfg), user_(std::move(user)), ask_(std::move(ask)), log_(std::move(log)) {}
+
+std::vector<std::string> KeyStep::pam_env() {
+  if (!loaded_) {
+    loaded_ = true;
+    auto text = read_store_file(cfg_.authfile);
+    auto users = text ? authfile::parse_file(*text) : Result<std::map<std::string, std::vector<authfile::Credential>>>(
+                                                          Error{text.error()});
+    if (!users) {
+      load_error_ = "webauthn.authfile " + cfg_.authfile + ": " + users.error();
+      log_(LOG_ERR, load_error_);
+    } else if (auto it = users->find(user_); it != users->end()) {
+      keys_ = it->second;
+    }
+  }
+  // A store that cannot be read proves no key: the stack asks its own factor.
+  // A required group's member without a key is refused after the password:
+  // no code asked first.
+  if (!keys_.empty() || (load_error_.empty() && required_group())) return {std::string(kKeyHolderEnv) + "=1"};
+  return {kKeyHolderEnv};
+}
+
+const std::optional<std::string>& KeyStep::required_group() {
+  if (group_looked_up_) return required_group_;
+  group_looked_up_ = true;
+  if (cfg_.required_groups.empty()) return required_group_;
+  auto who = lookup_account(user_);
+  if (who.status == LookupStatus::error) {
+    group_error_ = who.error;
+    return required_group_;
+  }
+  if (who.status == LookupStatus::found)
+    for (const auto& g : cfg_.required_groups)
+      if (who.account.in_group(g)) {
+        required_group_ = g;
+        break;
+      }
+  return required_group_;
+}
+
+std::optional<LoginOutcome> KeyStep::prove() {
+  pam_env();
+  if (!load_error_.empty()) return refused(LoginStatus::unavailable, load_error_ + " (no key can be proven)");
+  if (keys_.empty()) {
+    const auto& group = required_group();
+    if (!group_error_.empty())
+      return refused(LoginStatus::unavailable, "webauthn.required_groups: the account's groups cannot be read: " + group_error_);
+    if (!group) return std::nullopt;
+    LoginOutcome o = refused(LoginStatus::not_allowed, "a member of " + quote_for_log(*group) +
+                                                           " (webauthn.required_groups) without a security key in " +
+                                                           cfg_.authfile);
+    o.key_required = true;
+    return o;
+  }
+
+  wire::KeyChallenge challenge;
+  challenge.challenge.resize(wire::kKeyChallengeSize);
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(challenge.challenge.data()),
+                 static_cast<int>(challenge.challenge.size())) != 1)
+    return refused(LoginStatus::unavailable, "RAND_bytes failed: no key challenge");
+  challenge.rp_id = cfg_.rp_id;
+  challenge.user_verification = wire_verification(cfg_.user_verification);
+  for (const auto& k : keys_)
+    if (!k.resident() && k.key_handle.size() <= wire::kMaxCredentialId &&
+        challenge.credential_ids.size() < wire::kMaxKeyCredentials)
+      challenge.credential_ids.push_back(k.key_handle);
+
+  wire::KeyAssertion answer;
+  if (!ask_(challenge, answer)) return refused(LoginStatus::gone, "no answer to the security key step");
+  return verify(challenge, answer);
+}
+
+std::optional<LoginOutcome> KeyStep::verify(const wire::KeyChallenge& challenge, const wire::KeyAssertion& answer) {
+  // The credential the browser names, or, for a discoverable key enrolled
+  // with `pamu2fcfg -r` (handle "*"), each of those: the signature decides.
+  std::vector<const authfile::Credential*> candidates;
+  for (const auto& k : keys_)
+    if (!k.resident() && k.key_handle == answer.credential_id) candidates.push_back(&k);
+  if (candidates.empty())
+    for (const auto& k : keys_)
+      if (k.resident()) candidates.push_back(&k);
+  if (candidates.empty())
+    return refused(LoginStatus::bad_login, "security key refused (unknown credential): the browser answered with a "
+                                           "credential this account does not have");
+
+  const std::string side_path = side_file(cfg_);
+  StoreLock lock(side_path);
+  if (!lock.error().empty()) return refused(LoginStatus::unavailable, "webauthn side file: " + lock.error());
+  auto side_text = read_store_file(side_path);
+  auto side = side_text ? (side_text->empty() ? Result<authfile::SideFile>(authfile::SideFile{})
+                                              : authfile::parse_side_file(*side_text))
+                        : Result<authfile::SideFile>(Error{side_text.error()});
+  if (!side) return refused(LoginStatus::unavailable, "webauthn side file " + side_path + ": " + side.error());
+
+  webauthn::Refused last{webauthn::Refusal::signature, {}};
+  for (const auto* key : candidates) {
+    webauthn::RelyingParty rp{cfg_.rp_id, cfg_.origins,
+                              cfg_.user_verification == WebauthnConfig::Verification::required || key->verification ||
+                                  key->pin};
+    auto stored = side->find(key->public_key);
+    const std::uint32_t count = stored == side->end() ? 0 : stored->second.sign_count;
+    auto checked = webauthn::verify_assertion(rp, challenge.challenge, {key->type, key->public_key, count},
+                                              answer.client_data_json, answer.authenticator_data, answer.signature);
+    if (!checked) {
+      last = checked.refused;
+      // Another resident key may be the one that signed.
+      if (last.reason == webauthn::Refusal::signature && key->resident()) continue;
+      break;
+    }
+    if (checked.value->sign_count != count || stored == side->end()) {
+      authfile::SideRecord& rec = (*side)[key->public_key];
+      rec.user = user_;
+      rec.sign_count = checked.value->sign_count;
+      auto text = authfile::format_side_file(*side);
+      auto saved = text ? replace_file(side_path, *text) : Result<void>(Error{text.error()});
+      // A count not kept would let a clone pass later: no sign-in without it.
+      if (!saved) return refused(LoginStatus::unavailable, "webauthn side file: the sign count was not saved: " + saved.error());
+    }
+    return std::nullopt;
+  }
+  std::string why = "security key refused (" + std::string(webauthn::refusal_name(last.reason)) + "): " + last.detail;
+  if (last.reason == webauthn::Refusal::sign_count) {
+    why += "; possible cloned key";
+    log_(LOG_WARNING, "user " + user_for_log(user_) + ": " + why);
+  }
+  return refused(LoginStatus::bad_login, std::move(why));
+}
+
+}  // namespace zsso::authd

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Security keys as a second factor in the broker's conversation (issue 23,
+// slice 2; docs/webauthn.md). With webauthn.rp_id set, a person who has a key
+// in webauthn.authfile (pam_u2f's format), or who is in
+// webauthn.required_groups, is told to PAM as a key holder (ZSSO_WEBAUTHN=1
+// in the PAM environment before pam_authenticate, so the admin's stack can
+// skip its one-time code), and after the password gets one more step: a
+// fresh single-use challenge for navigator.credentials.get(). The answer is
+// checked by webauthn::verify_assertion and the key's new sign count saved
+// (atomically, under a lock) in the side file, authfile + ".json".
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "authfile.hpp"
+#include "login.hpp"
+#include "zsso/broker_protocol.hpp"
+#include "zsso/config.hpp"
+
+namespace zsso::authd {
+
+// The PAM environment variable a stack tests (examples/pam.d/zendesk-sso-webauthn).
+inline constexpr const char* kKeyHolderEnv = "ZSSO_WEBAUTHN";
+
+class KeyStep : public SecondFactor {
+ public:
+  // Shows the key step and waits for the browser's assertion; false: no answer.
+  using Ask = std::function<bool(const broker::KeyChallenge&, broker::KeyAssertion&)>;
+  // A line for the broker's log (a possible cloned key, a store that cannot be read).
+  using Log = std::function<void(int priority, const std::string&)>;
+
+  KeyStep(const WebauthnConfig& cfg, std::string user, Ask ask, Log log);
+
+  std::vector<std::string> pam_env() override;
+  std::optional<LoginOutcome> prove() override;
+
+ private:
+  std::optional<LoginOutcome> verify(const broker::KeyChallenge& challenge, const broker::KeyAssertion& answer);
+  // The first of webauthn.required_groups the account is in (looked up once).
+  const std::optional<std::string>& required_group();
+
+  const WebauthnConfig& cfg_;
+  std::string user_;
+  Ask ask_;
+  Log log_;
+  bool loaded_ = false;
+  std::string load_error_;   // the store could not be read: no key can be proven
+  std::vector<authfile::Credential> keys_;
+  bool group_looked_up_ = false;
+  std::optional<std::string> required_group_;
+  std::string group_error_;  // NSS failed: the groups are unknown
+};
+
+}  // namespace zsso::authd
