@@ -28,7 +28,7 @@ broker = pwd.getpwnam("zendesk-sso")
 
 
 def users_file_as_the_example_says(group):
-    t.run(["install", "-d", "-o", "zendesk-sso", "-g", "zendesk-sso", "-m", "0700", "/var/lib/zendesk-sso", str(otp_dir)])
+    t.run(["install", "-d", "-o", "zendesk-sso", "-g", "zendesk-sso", "-m", "0700", str(otp_dir)])   # as the example says: the inner folder only
     users_file.write_text(f"HOTP/T30/6 {user} - {key}\n")
     os.chown(users_file, broker.pw_uid, grp.getgrnam(group).gr_gid)
     os.chmod(users_file, 0o600)
