@@ -83,12 +83,13 @@ class Units(unittest.TestCase):
         self.assertEqual(s["SystemCallFilter"], ["@system-service", "~@privileged @resources"])
         self.assertEqual(s["IPAddressDeny"], ["any"])
         # pam_oath: state under /var/lib and fchown only (not the whole @chown group).
+        # The inner folder only: /var/lib/zendesk-sso (metrics/ in it) stays root's.
         otp = names["otp.conf"]
-        self.assertEqual(otp["StateDirectory"], ["zendesk-sso zendesk-sso/otp"])
+        self.assertEqual(otp["StateDirectory"], ["zendesk-sso/otp"])
         self.assertEqual(otp["StateDirectoryMode"], ["0700"])
         self.assertEqual(otp["SystemCallFilter"], ["fchown"])
         glued = names["otp-glued.conf"]
-        self.assertEqual(glued["StateDirectory"], ["zendesk-sso zendesk-sso/otp"])
+        self.assertEqual(glued["StateDirectory"], ["zendesk-sso/otp"])
         self.assertEqual(glued["SystemCallFilter"], ["setfsuid"])
         net = names["network.conf"]
         self.assertEqual(net["PrivateNetwork"], ["no"])
@@ -100,7 +101,7 @@ class Units(unittest.TestCase):
         self.assertEqual(pw["ReadWritePaths"], ["/etc"])
         # Security keys: the side file's state under /var/lib, no new call.
         keys = names["webauthn.conf"]
-        self.assertEqual(keys["StateDirectory"], ["zendesk-sso zendesk-sso/webauthn"])
+        self.assertEqual(keys["StateDirectory"], ["zendesk-sso/webauthn"])
         self.assertEqual(keys["StateDirectoryMode"], ["0700"])
         self.assertNotIn("SystemCallFilter", keys)
         for name, d in names.items():

@@ -28,7 +28,7 @@ broker = pwd.getpwnam("zendesk-sso")
 
 
 def users_file_as_the_example_says(group):
-    t.run(["install", "-d", "-o", "zendesk-sso", "-g", "zendesk-sso", "-m", "0700", "/var/lib/zendesk-sso", str(otp_dir)])
+    t.run(["install", "-d", "-o", "zendesk-sso", "-g", "zendesk-sso", "-m", "0700", str(otp_dir)])   # as the example says: the inner folder only
     users_file.write_text(f"HOTP/T30/6 {user} - {key}\n")
     os.chown(users_file, broker.pw_uid, grp.getgrnam(group).gr_gid)
     os.chmod(users_file, 0o600)
@@ -74,7 +74,7 @@ with t.standin() as z:
     t.systemctl("daemon-reload")
     t.stop_broker()
     s = t.show(t.BROKER, "StateDirectory", "StateDirectoryMode", "SystemCallFilter", "PrivateNetwork")
-    t.check(s["StateDirectory"] == "zendesk-sso zendesk-sso/otp", f"StateDirectory with the drop-in ({s['StateDirectory']})")
+    t.check(s["StateDirectory"] == "zendesk-sso/otp", f"StateDirectory with the drop-in ({s['StateDirectory']})")
     t.check(s["PrivateNetwork"] == "yes", "the rest of the sandbox stays (PrivateNetwork=yes)")
 
     # The example's old setup: the file's group root. Refused even with the drop-in.
@@ -96,6 +96,14 @@ with t.standin() as z:
     t.check(users_file.read_text() != before, "pam_oath recorded the used code in the users file")
     fs = os.stat(users_file)
     t.check((fs.st_uid, fs.st_gid) == (broker.pw_uid, broker.pw_gid), "the rewritten file keeps owner and group zendesk-sso")
+    # The drop-in claims otp/ alone: the folder above stays root's 0755 and
+    # the metrics files in it keep their owners (the CGI reads them, sync
+    # writes its own), after the broker started with it.
+    top, sync_file = os.stat("/var/lib/zendesk-sso"), os.stat("/var/lib/zendesk-sso/metrics/sync")
+    t.check((top.st_uid, top.st_mode & 0o7777) == (0, 0o755),
+            f"/var/lib/zendesk-sso stays root's, 0755 ({top.st_uid} {top.st_mode & 0o7777:o})")
+    t.check((sync_file.st_uid, sync_file.st_gid) == (0, broker.pw_gid),
+            f"metrics/sync keeps root:zendesk-sso ({sync_file.st_uid}:{sync_file.st_gid})")
     print(t.journal(t.BROKER, since=c), end="")
     b2 = t.Browser()
     page = b2.sign_in(user, pw)

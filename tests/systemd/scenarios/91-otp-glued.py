@@ -24,7 +24,7 @@ t.check(example.exists() and shipped.exists(), f"the package ships {example} and
 broker = pwd.getpwnam("zendesk-sso")
 
 # As the example's comment says.
-t.run(["install", "-d", "-o", "zendesk-sso", "-g", "zendesk-sso", "-m", "0700", "/var/lib/zendesk-sso", str(otp_dir)])
+t.run(["install", "-d", "-o", "zendesk-sso", "-g", "zendesk-sso", "-m", "0700", str(otp_dir)])   # as the example says: the inner folder only
 made = t.run(["google-authenticator", "-t", "-d", "-f", "-r", "3", "-R", "30", "-w", "3", "-Q", "NONE", "-q",
               "-s", str(secret)])
 t.check(made.returncode == 0 and secret.exists(), f"google-authenticator wrote {secret} ({made.stderr.strip()[:200]})")

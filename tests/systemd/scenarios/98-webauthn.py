@@ -31,7 +31,7 @@ os.chmod(key_pem, 0o644)   # the driver below runs as www-data; a throwaway key
 der = subprocess.run(["openssl", "ec", "-in", str(key_pem), "-pubout", "-outform", "DER"],
                      capture_output=True, check=True).stdout
 import base64  # noqa: E402
-t.run(["install", "-d", "-o", "zendesk-sso", "-g", "zendesk-sso", "-m", "0700", "/var/lib/zendesk-sso", str(key_dir)])
+t.run(["install", "-d", "-o", "zendesk-sso", "-g", "zendesk-sso", "-m", "0700", str(key_dir)])   # as the example says: the inner folder only
 (key_dir / "authfile").write_text(f"{user}:{base64.b64encode(b'scenario-key').decode()},"
                                   f"{base64.b64encode(der[-64:]).decode()},es256,+presence\n")
 os.chmod(key_dir / "authfile", 0o644)
@@ -85,7 +85,7 @@ dropins.mkdir(parents=True, exist_ok=True)
 t.systemctl("daemon-reload")
 t.stop_broker()
 s = t.show(t.BROKER, "StateDirectory", "PrivateNetwork", "SystemCallFilter")
-t.check(s["StateDirectory"] == "zendesk-sso zendesk-sso/webauthn", f"StateDirectory with the drop-in ({s['StateDirectory']})")
+t.check(s["StateDirectory"] == "zendesk-sso/webauthn", f"StateDirectory with the drop-in ({s['StateDirectory']})")
 t.check(s["PrivateNetwork"] == "yes", "the rest of the sandbox stays (PrivateNetwork=yes)")
 c = t.cursor()
 out = key_sign_in()
