@@ -227,6 +227,12 @@ expect "system user zendesk-sso: system uid, home /nonexistent, no login shell" 
 	case "$shell" in */nologin|*/false) true;; *) false;; esac &&
 	[ "$(getent group zendesk-sso | cut -d: -f3)" = "$gid" ]'
 expect "postinst created no secret" test ! -e /etc/zendesk-sso/secret
+# /metrics: the sync unit (a DynamicUser in group zendesk-sso) writes its last
+# run there through ReadWritePaths=, the CGI (www-data) reads it.
+expect "postinst made the sync's last-run file: root:zendesk-sso 0664, empty, in a 0755 folder" bash -c '
+	[ "$(stat -c "%U:%G %a %s" /var/lib/zendesk-sso/metrics/sync)" = "root:zendesk-sso 664 0" ] &&
+	[ "$(stat -c "%U:%G %a" /var/lib/zendesk-sso/metrics)" = "root:root 755" ] &&
+	grep -qx "ReadWritePaths=-/var/lib/zendesk-sso/metrics/sync" /usr/lib/systemd/system/zendesk-sso-sync.service'
 # The shipped config is broker mode; the CGI needs no key (its CSRF check is
 # a random cookie and Sec-Fetch-Site/Origin), so postinst makes none.
 CSRF_KEY=/etc/zendesk-sso/csrf-key   # what older versions generated

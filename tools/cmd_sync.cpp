@@ -22,6 +22,7 @@
 #include "zendesk_api.hpp"
 #include "zsso/account.hpp"
 #include "zsso/claims.hpp"
+#include "zsso/metrics.hpp"
 #include "zsso/policy.hpp"
 #include "zsso/text.hpp"
 #include "zsso/zendesk.hpp"
@@ -29,6 +30,20 @@
 namespace zsso::cli {
 
 namespace {
+
+// The applied run's result for /metrics (metrics.sync_file). A dry run is
+// not recorded: it changes nothing, and an admin trying one by hand must not
+// make a stopped timer look alive. The file is the package's (the unit may
+// write it, not create one): a missing or unwritable file is a warning only.
+void record_run(const Config& cfg, std::size_t changes, std::size_t failures, bool braked) {
+  if (!cfg.metrics.enabled || cfg.metrics.sync_file.empty()) return;
+  metrics::Writer w;
+  if (auto ok = w.open(cfg.metrics.sync_file, 0664, false); !ok) {
+    ::syslog(LOG_WARNING, "sync: the last run is not recorded for /metrics: %s (metrics.sync_file)", ok.error().c_str());
+    return;
+  }
+  w.record_sync(static_cast<std::uint64_t>(std::time(nullptr)), changes, failures, braked);
+}
 
 bool is_agent_role(const std::string& r) { return r == "agent" || r == "admin"; }
 bool is_end_user_role(const std::string& r) { return r == "end-user" || r == "end_user"; }
@@ -251,6 +266,7 @@ int cmd_sync(const Context& ctx) {
   if (failed) {
     std::fprintf(stderr, "zendesk-sso: sync: cannot list Zendesk users: %s\nnothing was changed\n", failed->message.c_str());
     ::syslog(LOG_ERR, "sync: cannot list Zendesk users: %s; nothing changed", failed->message.c_str());
+    if (apply) record_run(*cfg, 0, 1, false);
     return kFail;
   }
 
@@ -282,6 +298,7 @@ int cmd_sync(const Context& ctx) {
     }
   }
   for (const auto& e : plan.lookup_errors) ::syslog(LOG_ERR, "sync: left alone: %s", e.c_str());
+  if (apply) record_run(*cfg, done, failures + plan.lookup_errors.size(), braked);
 
   std::string mode = apply ? "apply" : "dry run";
   std::string summary = "sync (" + mode + "): " + std::to_string(plan.listed) + " Zendesk users listed, " +

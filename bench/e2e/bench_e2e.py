@@ -190,6 +190,7 @@ class BenchStack:
             self.s.add_service(b.service)
         self.apache = None
         self.extra_env = {}   # --cgi-env
+        self.config_extra = {}   # --config-extra
 
     def _private_etc(self):
         # All of /etc, not single files: a file bind mount disappears when the
@@ -289,6 +290,8 @@ class BenchStack:
     def _write_configs(self, b, csrf_key=True):
         s = self.s
         base = self.e2e.deep_merge(s.config, {"pam": {"service": b.service}})
+        if b.tag == "after" and self.config_extra:   # --config-extra: the measured build only
+            base = self.e2e.deep_merge(base, self.config_extra)
         broker = {"broker": {"socket": str(s.dir / f"authd-{b.tag}.sock"), "allowed_peers": [web_user()[0]]}}
         if csrf_key:   # builds whose CGI signs its CSRF token itself need a key it may read in broker mode
             broker["helper"] = {"csrf_key_file": str(self.csrf_key)}
@@ -791,6 +794,10 @@ def main():
                     "0 skips it)")
     ap.add_argument("--cgi-env", action="append", default=[], metavar="NAME=VALUE",
                     help="an extra variable for every CGI (Apache's SetEnv and the runs by hand); repeatable")
+    ap.add_argument("--config-extra", type=json.loads, default={}, metavar="JSON",
+                    help="merged into every config of --build's mounts and brokers, not the baseline's; with "
+                         "--baseline-build the same folder, one build with and without a setting "
+                         "(e.g. '{\"metrics\": {\"enabled\": true}}')")
     ap.add_argument("--json", type=Path, help="also write every figure as JSON here")
     ap.add_argument("--keep", action="store_true", help="keep the stack's folder (logs) and print where it is")
     a = ap.parse_args()
@@ -816,6 +823,7 @@ def main():
         if not sep or not name:
             raise SystemExit(f"bench_e2e: --cgi-env wants NAME=VALUE, not {kv!r}")
         stack.extra_env[name] = value
+    stack.config_extra = a.config_extra
     if a.keep:
         stack.s.keep = True
         log(f"bench_e2e: keeping {stack.s.dir}")

@@ -400,11 +400,13 @@ void read_log(Reader& rd, const J& j, LogConfig& l) {
 }
 
 void read_metrics(Reader& rd, const J& j, MetricsConfig& m) {
-  if (!rd.object(j, "metrics", {"enabled", "scrapers", "cgi_file"})) return;
+  if (!rd.object(j, "metrics", {"enabled", "scrapers", "cgi_file", "sync_file"})) return;
   rd.boolean(j, "metrics", "enabled", m.enabled);
   rd.string_list(j, "metrics", "scrapers", m.scrapers_text);
   rd.string(j, "metrics", "cgi_file", m.cgi_file);
   if (!m.cgi_file.empty() && m.cgi_file.front() != '/') rd.fail("metrics.cgi_file", "must be an absolute path");
+  rd.string(j, "metrics", "sync_file", m.sync_file);
+  if (!m.sync_file.empty() && m.sync_file.front() != '/') rd.fail("metrics.sync_file", "must be an absolute path");
   auto parsed = CidrSet::parse(m.scrapers_text, "metrics.scrapers");
   if (parsed) m.scrapers = std::move(*parsed);
   else rd.errors.push_back(parsed.error());

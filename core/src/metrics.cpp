@@ -18,9 +18,10 @@ namespace zsso::metrics {
 namespace {
 
 void add(std::uint64_t& field, std::uint64_t n) { __atomic_fetch_add(&field, n, __ATOMIC_RELAXED); }
-void add(std::int64_t& field, std::int64_t n) { __atomic_fetch_add(&field, n, __ATOMIC_RELAXED); }
 template <class T>
 T load(const T& field) { return __atomic_load_n(&field, __ATOMIC_RELAXED); }
+template <class T>
+void store(T& field, T v) { __atomic_store_n(&field, v, __ATOMIC_RELAXED); }
 
 // Reads one file into out; false when it is missing or not of this layout.
 bool read_file(const std::string& path, Layout& out) {
@@ -45,6 +46,16 @@ bool read_file(const std::string& path, Layout& out) {
     out.slots = load(l.slots);
     out.conversations = load(l.conversations);
     out.started = load(l.started);
+    out.throttle = {load(l.throttle.tallies), load(l.throttle.capacity), load(l.throttle.banned_pairs),
+                    load(l.throttle.banned_addresses)};
+    // The sync's fields as one run: read again while a run is being recorded.
+    for (int tries = 0; tries < 100; ++tries) {
+      const std::uint64_t seq = __atomic_load_n(&l.sync.seq, __ATOMIC_ACQUIRE);
+      if (seq % 2 != 0) continue;
+      out.sync = {seq, load(l.sync.finished), load(l.sync.changes), load(l.sync.failures), load(l.sync.braked)};
+      __atomic_thread_fence(__ATOMIC_ACQUIRE);
+      if (__atomic_load_n(&l.sync.seq, __ATOMIC_RELAXED) == seq) break;
+    }
   }
   ::munmap(m, sizeof(Layout));
   return ok;
@@ -75,15 +86,15 @@ Writer::~Writer() {
   if (map_) ::munmap(map_, sizeof(Layout));
 }
 
-Result<void> Writer::open(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
+Result<void> Writer::open(const std::string& path, mode_t mode, bool create) {
+  UniqueFd fd(::open(path.c_str(), O_RDWR | (create ? O_CREAT : 0) | O_CLOEXEC | O_NOFOLLOW, mode));
   if (!fd.valid()) return Error{path + ": " + errno_text(errno)};
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return Error{path + ": fstat: " + errno_text(errno)};
   if (!S_ISREG(st.st_mode)) return Error{path + ": not a regular file"};
   // Readable by /metrics (the web server's user) whatever the umask: the
   // broker's unit has UMask=0077, which made it 0600 and every count unseen.
-  if (st.st_uid == ::geteuid() && (st.st_mode & 07777) != 0644 && ::fchmod(fd.get(), 0644) != 0)
+  if (st.st_uid == ::geteuid() && (st.st_mode & 07777) != mode && ::fchmod(fd.get(), mode) != 0)
     return Error{path + ": fchmod: " + errno_text(errno)};
   // A new file, or another layout's: started again (zeros, then the magic).
   if (st.st_size != static_cast<off_t>(sizeof(Layout))) {
@@ -115,21 +126,41 @@ void Writer::count(const audit::Event& ev, std::size_t profile_slot, std::int64_
   }
 }
 
-void Writer::set_gauges(std::int64_t in_progress, std::int64_t slots) {
+void Writer::set_gauges(std::int64_t in_progress, std::int64_t slots, std::int64_t conversations) {
   if (!map_) return;
-  __atomic_store_n(&map_->in_progress, in_progress, __ATOMIC_RELAXED);
-  __atomic_store_n(&map_->slots, slots, __ATOMIC_RELAXED);
+  store(map_->in_progress, in_progress);
+  store(map_->slots, slots);
+  store(map_->conversations, conversations);
 }
 
-void Writer::add_conversations(std::int64_t delta) {
-  if (map_) add(map_->conversations, delta);
+void Writer::set_throttle(const ThrottleGauges& g) {
+  if (!map_) return;
+  store(map_->throttle.tallies, g.tallies);
+  store(map_->throttle.capacity, g.capacity);
+  store(map_->throttle.banned_pairs, g.banned_pairs);
+  store(map_->throttle.banned_addresses, g.banned_addresses);
+}
+
+void Writer::record_sync(std::uint64_t finished, std::uint64_t changes, std::uint64_t failures, bool braked) {
+  if (!map_) return;
+  SyncRun& s = map_->sync;
+  // Odd while written (one writer: sync runs are not concurrent, and a
+  // torn pair of runs would only show for one scrape).
+  const std::uint64_t seq = load(s.seq);
+  __atomic_store_n(&s.seq, seq | 1, __ATOMIC_RELAXED);
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+  store(s.finished, finished);
+  store(s.changes, changes);
+  store(s.failures, failures);
+  store(s.braked, std::uint64_t{braked});
+  __atomic_store_n(&s.seq, (seq | 1) + 1, __ATOMIC_RELEASE);
 }
 
 void Writer::set_started(std::uint64_t t) {
-  if (map_) __atomic_store_n(&map_->started, t, __ATOMIC_RELAXED);
+  if (map_) store(map_->started, t);
 }
 
-Totals read(const std::string& broker_file, const std::vector<std::string>& other_files) {
+Totals read(const std::string& broker_file, const std::vector<std::string>& other_files, const std::string& sync_file) {
   Totals t;
   if (!broker_file.empty() && read_file(broker_file, t.broker)) {
     t.broker_present = true;
@@ -138,6 +169,11 @@ Totals read(const std::string& broker_file, const std::vector<std::string>& othe
   for (const auto& f : other_files) {
     Layout l{};
     if (read_file(f, l)) add_into(t.sum, l);
+  }
+  Layout s{};
+  if (!sync_file.empty() && read_file(sync_file, s)) {
+    t.sync = s.sync;
+    t.sync_present = true;
   }
   return t;
 }
@@ -152,6 +188,12 @@ std::size_t profile_slot(const std::vector<std::string>& profile_names, const st
 std::string exposition(const Totals& t, const std::vector<std::string>& profile_names) {
   std::string out;
   auto line = [&out](const std::string& s) { out += s; out += '\n'; };
+  // One unlabelled gauge: its help, its type, its value.
+  auto gauge = [&line](const std::string& name, const std::string& help, auto value) {
+    line("# HELP " + name + " " + help);
+    line("# TYPE " + name + " gauge");
+    line(name + " " + std::to_string(value));
+  };
   line("# HELP zendesk_sso_sign_ins_total Sign-in decisions, each counted once where it was decided.");
   line("# TYPE zendesk_sso_sign_ins_total counter");
   for (auto w : audit::kAllWays)
@@ -185,18 +227,39 @@ std::string exposition(const Totals& t, const std::vector<std::string>& profile_
   line("# TYPE zendesk_sso_broker_up gauge");
   line("zendesk_sso_broker_up " + std::string(t.broker_present ? "1" : "0"));
   if (t.broker_present) {
-    line("# HELP zendesk_sso_broker_sign_ins_in_progress Broker children running now (sign-ins and conversations).");
-    line("# TYPE zendesk_sso_broker_sign_ins_in_progress gauge");
-    line("zendesk_sso_broker_sign_ins_in_progress " + std::to_string(t.broker.in_progress));
-    line("# HELP zendesk_sso_broker_conversations_in_progress Sign-ins waiting for the browser's answer to a prompt.");
-    line("# TYPE zendesk_sso_broker_conversations_in_progress gauge");
-    line("zendesk_sso_broker_conversations_in_progress " + std::to_string(std::max<std::int64_t>(0, t.broker.conversations)));
-    line("# HELP zendesk_sso_broker_slots_left Sign-ins the broker may still start (broker.max_sign_ins minus those running).");
-    line("# TYPE zendesk_sso_broker_slots_left gauge");
-    line("zendesk_sso_broker_slots_left " + std::to_string(std::max<std::int64_t>(0, t.broker.slots - t.broker.in_progress)));
-    line("# HELP zendesk_sso_broker_start_time_seconds When the broker's listener started.");
-    line("# TYPE zendesk_sso_broker_start_time_seconds gauge");
-    line("zendesk_sso_broker_start_time_seconds " + std::to_string(t.broker.started));
+    gauge("zendesk_sso_broker_sign_ins_in_progress",
+          "Broker children running now (sign-ins and conversations).",
+          t.broker.in_progress);
+    gauge("zendesk_sso_broker_conversations_in_progress",
+          "Sign-ins waiting for the browser's answer to a prompt.",
+          std::max<std::int64_t>(0, t.broker.conversations));
+    gauge("zendesk_sso_broker_slots_left",
+          "Sign-ins the broker may still start (broker.max_sign_ins minus those running).",
+          std::max<std::int64_t>(0, t.broker.slots - t.broker.in_progress));
+    gauge("zendesk_sso_broker_start_time_seconds", "When the broker's listener started.", t.broker.started);
+    const ThrottleGauges& th = t.broker.throttle;
+    if (th.capacity > 0) {
+      line("# HELP zendesk_sso_throttle_banned Failure tallies with a ban running now, by kind (broker.max_failures: an account from an address; broker.max_failures_per_address: an address, any account).");
+      line("# TYPE zendesk_sso_throttle_banned gauge");
+      line("zendesk_sso_throttle_banned{tally=\"account_address\"} " + std::to_string(th.banned_pairs));
+      line("zendesk_sso_throttle_banned{tally=\"address\"} " + std::to_string(th.banned_addresses));
+      gauge("zendesk_sso_throttle_tallies", "Failure tallies the broker's throttle store holds now.", th.tallies);
+      gauge("zendesk_sso_throttle_tallies_capacity",
+            "Failure tallies the store may hold; when every one holds a ban, sign-ins it cannot count are refused.",
+            th.capacity);
+    }
+  }
+  if (t.sync_present && t.sync.finished > 0) {
+    gauge("zendesk_sso_sync_last_run_timestamp_seconds",
+          "When the last `zendesk-sso sync --apply` ended.",
+          t.sync.finished);
+    gauge("zendesk_sso_sync_last_run_changes", "Users the last sync changed in Zendesk.", t.sync.changes);
+    gauge("zendesk_sso_sync_last_run_failures",
+          "Changes Zendesk refused, accounts left alone on a lookup error, and 1 for a user list that could not be read, in the last sync.",
+          t.sync.failures);
+    gauge("zendesk_sso_sync_last_run_braked",
+          "Whether the safety brake (api.max_change_fraction) stopped the last sync (1) or not (0).",
+          t.sync.braked);
   }
   return out;
 }

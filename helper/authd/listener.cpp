@@ -28,6 +28,7 @@
 #include "shares.hpp"
 #include "state_dir.hpp"
 #include "throttle.hpp"
+#include "throttle_gauges.hpp"
 #include "warm.hpp"
 #include "zsso/account.hpp"
 #include "zsso/broker_protocol.hpp"
@@ -61,7 +62,7 @@ void open_counters(const std::string& socket_path, int slots) {
     ::syslog(LOG_WARNING, "metrics: %s; nothing is counted", ok.error().c_str());
     return;
   }
-  counters().set_gauges(0, slots);
+  counters().set_gauges(0, slots, 0);
   counters().set_started(static_cast<std::uint64_t>(::time(nullptr)));
 }
 
@@ -313,6 +314,10 @@ int run_listener(const ListenOptions& lo, const ServeOptions& so) {
   if (cfg->metrics.enabled) open_counters(path, max_children_for(lo, *cfg));
   const int max_children = max_children_for(lo, *cfg);
   Shares shares(cfg->broker, max_children);
+  // The listener owns the gauges: a child killed mid-sign-in cannot lower them.
+  auto publish = [&] { counters().set_gauges(shares.running(), max_children, shares.holding()); };
+  ThrottleGaugeKeeper throttle_gauges(cfg->broker.max_failures > 0 ? throttle_dir(path) : std::string(),
+                                      Throttle(throttle_dir(path), cfg->broker).capacity());
 
   std::map<pid_t, UniqueFd> controls;   // each child's control channel (shares.hpp); its keys: the children
   std::vector<Incoming> reading;        // requests still arriving
@@ -326,7 +331,8 @@ int run_listener(const ListenOptions& lo, const ServeOptions& so) {
       if (pid <= 0) return;
       shares.ended(pid);
       controls.erase(pid);
-      counters().set_gauges(shares.running(), max_children);
+      publish();
+      throttle_gauges.changed();
       if (WIFSIGNALED(status))
         ::syslog(LOG_WARNING, "child %d ended by signal %d", static_cast<int>(pid), WTERMSIG(status));
     }
@@ -361,7 +367,7 @@ int run_listener(const ListenOptions& lo, const ServeOptions& so) {
     }
     shares.started(pid, std::move(in.share));
     controls.emplace(pid, std::move(mine));
-    counters().set_gauges(shares.running(), max_children);
+    publish();
   };
 
   // A whole request: a ping is answered here (never a slot); a sign-in
@@ -460,6 +466,7 @@ int run_listener(const ListenOptions& lo, const ServeOptions& so) {
     auto until = broker::Clock::time_point::max();
     if (!waiting.empty()) until = last_progress + kBusyGrace;
     for (const auto& in : reading) until = std::min(until, in.arrived + so.io_timeout);
+    until = std::min(until, throttle_gauges.due());
     int timeout_ms = -1;
     if (until != broker::Clock::time_point::max())
       timeout_ms = static_cast<int>(std::clamp<long long>(
@@ -483,8 +490,12 @@ int run_listener(const ListenOptions& lo, const ServeOptions& so) {
     for (std::size_t i = 0; i < control_pids.size(); ++i) {
       const pollfd& p = fds[2 + reading.size() + i];
       auto c = controls.find(control_pids[i]);
-      if ((p.revents & POLLIN) && c != controls.end()) answer_hold(c->second.get(), control_pids[i], shares);
+      if ((p.revents & POLLIN) && c != controls.end()) {
+        answer_hold(c->second.get(), control_pids[i], shares);
+        publish();
+      }
     }
+    throttle_gauges.update(broker::Clock::now());
     // Requests arriving: whole ones are admitted (after this loop: admit may
     // answer or fork, which must not see reading half-moved).
     whole.clear();

@@ -115,7 +115,6 @@ class Connection : public Asker {
       : fd_(fd), opt_(opt), start_(wire::Clock::now()), request_start_(start_), preread_(request) {}
 
   int run();
-  bool counted_conversation = false;   // the conversations gauge was raised for this sign-in (metrics)
 
   // Asker: the browser answers through the CGI, one connection per step.
   bool ask(const std::vector<wire::Message>& page, std::vector<SecureBytes>& answers) override;
@@ -296,8 +295,6 @@ bool Connection::step(const std::vector<wire::Message>& page, const wire::KeyCha
       return false;
     }
     tag_ = wire::conversation_tag(id_);
-    counters().add_conversations(1);
-    counted_conversation = true;
     if (auto ok = conv_.open(wire::conversation_socket_path(socket_base_, id_)); !ok) {
       log(LOG_ERR, "cannot hold a conversation: " + ok.error() +
                        " (the broker's socket directory needs a conv/ directory it may write)");
@@ -605,7 +602,6 @@ int serve_connection(int fd, const ServeOptions& opt, SecureBytes* request) {
   Connection conn(fd, opt, request);
   int rc = conn.run();
   ::alarm(0);
-  if (conn.counted_conversation) counters().add_conversations(-1);
   return rc;
 }
 

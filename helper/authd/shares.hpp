@@ -38,6 +38,11 @@ class Shares {
 
   bool full() const { return static_cast<int>(children_.size()) >= max_children_; }
   int running() const { return static_cast<int>(children_.size()); }
+  // Children holding a conversation (the metrics' gauge: a killed child
+  // leaves it when it is reaped, whatever it could not do itself).
+  int holding() const {
+    return static_cast<int>(std::count_if(children_.begin(), children_.end(), [](const auto& c) { return c.second.holds; }));
+  }
   // Why a new request may not start now (nullopt: it may, when a slot is free).
   std::optional<std::string> refuse_start(const ChildShare& c) const;
   void started(pid_t pid, ChildShare c) { children_[pid] = Child{std::move(c), false, {}}; }

@@ -76,6 +76,7 @@ class Throttle {
   void succeeded(const ThrottleAccount& account, std::string_view client_address) const;
 
   static constexpr std::size_t kMaxTallies = 10000;   // a spray of names cannot fill /run
+  std::size_t capacity() const { return cap_; }
 
  private:
   std::string dir_;

@@ -31,7 +31,7 @@ Response Handler::metrics() {
   Response r;
   r.status = 200;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-  r.body = metrics::exposition(metrics::read(broker, others), cfg_.profile_names);
+  r.body = metrics::exposition(metrics::read(broker, others, cfg_.metrics.sync_file), cfg_.profile_names);
   r.log_priority = LOG_DEBUG;
   r.log_message = "200 metrics";
   return r;

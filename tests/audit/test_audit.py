@@ -26,9 +26,11 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hostile"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "broker"))
 from hostile_support import (CGI_IDENT, LOG_AUTHPRIV, HardenedTestCase, build_request,  # noqa: E402
                              crash_lines, raw_http)
-from zsso_e2e import free_port, hidden_fields  # noqa: E402
+from zsso_e2e import fetch, free_port, hidden_fields  # noqa: E402
+from test_e2e_broker import BrokerStackCase  # noqa: E402
 
 FORM = "application/x-www-form-urlencoded"
 LOGIN = "/zendesk/login"
@@ -330,6 +332,54 @@ class Decisions(HardenedTestCase):
         self.check_nothing_leaked()
         for l in json_lines():
             self.assertNotIn("no-such-user", l.message)
+
+
+class ThrottleGauges(BrokerStackCase):
+    """The broker's throttle in the metrics (issue 24.1): the listener counts
+    the tallies and the bans running from the store, and a real Prometheus
+    scraping /zendesk/metrics sees the ban a test causes, and its end."""
+
+    @classmethod
+    def prepare(cls, s):
+        s.configure({"network": {"ip_ranges": ["127.0.0.1/32"]},
+                     "broker": {"max_failures": 2, "ban_seconds": 10, "max_failures_per_address": 0,
+                                "failure_delay_ms": 0},
+                     "metrics": {"enabled": True, "cgi_file": ""}})
+
+    def attempt(self, user, password):
+        form = fetch("GET", self.s.login_url)
+        name, morsel = next(iter(form.cookies().items()))
+        fields = dict(hidden_fields(form.body), user=user, password=password)
+        return fetch("POST", self.s.login_url, body=fields, headers={"Cookie": f"{name}={morsel.value}"})
+
+    def test_a_ban_is_seen_while_it_runs(self):
+        s = self.s
+        banned = 'zendesk_sso_throttle_banned{tally="account_address"}'
+        r = raw_http(s.apache.port, build_request("GET", "/zendesk/metrics"))
+        self.assertEqual(r.status, 200)
+        check = subprocess.run(["promtool", "check", "metrics"], input=r.body, text=True, capture_output=True)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        self.assertIn("zendesk_sso_throttle_tallies_capacity 10000\n", r.body)
+        with PrometheusServer(s.dir / "prometheus", s.apache.port) as prom:
+            prom.wait_for(banned, 0)
+            prom.wait_for("zendesk_sso_throttle_tallies", 0)
+            # broker.max_failures 2: the second wrong password bans (alice, 127.0.0.1).
+            for _ in range(2):
+                self.assertEqual(self.attempt("alice", WRONG[0]).status, 401)
+            self.assertEqual(self.attempt("bob", WRONG[1]).status, 401)   # a tally, no ban
+            # Over the last minutes: however late this asks, the 10 s ban was scraped.
+            prom.wait_for(f"max_over_time({banned}[10m])", 1)
+            prom.wait_for("zendesk_sso_throttle_tallies", 2)
+            prom.wait_for('max_over_time(zendesk_sso_throttle_banned{tally="address"}[10m])', 0)
+            self.assertEqual(self.attempt("alice", s.passwords["alice"]).status, 401, "banned: refused")
+            # The ban ends by time alone (broker.ban_seconds): the gauge follows.
+            prom.wait_for(banned, 0)
+            prom.wait_for("zendesk_sso_throttle_tallies", 2)
+        r = raw_http(s.apache.port, build_request("GET", "/zendesk/metrics"))
+        check = subprocess.run(["promtool", "check", "metrics"], input=r.body, text=True, capture_output=True)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        self.assertNotIn("alice", r.body)
+        self.assertNotIn("127.0.0", r.body)
 
 
 def metric_values(text, name):

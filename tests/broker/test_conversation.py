@@ -421,6 +421,20 @@ class Cap(ConversationTestCase):
         again = self.w.start_raw("alice", "wonderland", binding="c")
         self.assert_prompt(again)
 
+    def test_a_child_killed_mid_conversation_leaves_the_gauges(self):
+        # Issue 24.1: the listener, which reaps the children, owns the
+        # conversations gauge; a child killed while it waits for the browser
+        # (a watchdog, an OOM kill, an admin's kill) cannot lower it itself.
+        held = self.w.start_raw("alice", "wonderland", binding="b")
+        self.assert_prompt(held)
+        wait_for(lambda: broker_gauges(self.w.socket)["conversations"] == 1, "the conversation counted")
+        self.assertEqual(broker_gauges(self.w.socket)["in_progress"], 1)
+        [child] = self.w.children()
+        os.kill(child, signal.SIGKILL)
+        wait_for(lambda: not self.w.children(), "the killed child to be reaped")
+        wait_for(lambda: broker_gauges(self.w.socket)["in_progress"] == 0, "the child reaped in the gauges")
+        self.assertEqual(broker_gauges(self.w.socket)["conversations"], 0, broker_gauges(self.w.socket))
+
     def test_a_ping_at_the_cap_is_answered_by_the_listener(self):
         # Issue 22.1: pings (GET /login's check, /health) never take a slot, so
         # a full broker still answers them "ok", not "busy" after the grace.
@@ -605,13 +619,25 @@ OUTCOMES = ["signed_in", "bad_login", "not_allowed", "outside_ranges", "throttle
             "csrf", "unavailable", "abandoned", "error"]
 
 
-def broker_counts(socket_path):
-    """The broker's counter file (core/include/zsso/metrics.hpp's Layout): {(way, outcome): n} of those above 0."""
+def broker_counter_file(socket_path):
+    """The broker's counter file (core/include/zsso/metrics.hpp's Layout)."""
     data = (Path(socket_path).parent / "metrics" / "broker").read_bytes()
     magic, = struct.unpack_from("<Q", data, 0)
-    assert magic == 0x7a73736f6d657431, hex(magic)
-    values = struct.unpack_from(f"<{len(WAYS) * len(OUTCOMES)}Q", data, 8)
+    assert magic == 0x7a73736f6d657432, hex(magic)
+    return data
+
+
+def broker_counts(socket_path):
+    """{(way, outcome): n} of those above 0."""
+    values = struct.unpack_from(f"<{len(WAYS) * len(OUTCOMES)}Q", broker_counter_file(socket_path), 8)
     return {(WAYS[i // len(OUTCOMES)], OUTCOMES[i % len(OUTCOMES)]): n for i, n in enumerate(values) if n}
+
+
+def broker_gauges(socket_path):
+    """The listener's gauges: after the magic, the counts, 11 duration buckets, their sum and 64 token slots."""
+    at = 8 * (1 + len(WAYS) * len(OUTCOMES) + 11 + 1 + 64)
+    in_progress, slots, conversations = struct.unpack_from("<3q", broker_counter_file(socket_path), at)
+    return {"in_progress": in_progress, "slots": slots, "conversations": conversations}
 
 
 class DirectMode(unittest.TestCase):

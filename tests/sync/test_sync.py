@@ -7,10 +7,12 @@ the safety brake, 429 + Retry-After, a transient 500, and the failures that
 must change nothing (token file permissions, 401, unreachable API)."""
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -324,6 +326,70 @@ class Sync(unittest.TestCase):
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
         self.assertIn("api.token_file: ", p.stderr)
         self.assertIn("world-readable", p.stderr)
+
+
+class LastRun(unittest.TestCase):
+    """Issue 24.1: `sync --apply` records its last run in metrics.sync_file,
+    a file the package makes (the unit may write it, not create it), and
+    the CGI's GET /metrics shows it. A dry run is not recorded."""
+
+    def setUp(self):
+        self.f = Fixture()
+        self.addCleanup(self.f.tmp.cleanup)
+        self.sync_file = os.path.join(self.f.dir, "sync-last-run")
+        with open(self.f.config) as f:
+            cfg = json.load(f)
+        cfg["network"] = {"ip_ranges": ["127.0.0.0/8"]}
+        cfg["metrics"] = {"enabled": True, "cgi_file": "", "sync_file": self.sync_file}
+        self.f.write("config.json", json.dumps(cfg), 0o644)
+        self.s = Standin(USERS, email=ADMIN, token=TOKEN)
+        self.s.__enter__()
+        self.addCleanup(self.s.__exit__)
+
+    def scrape(self):
+        env = {"PATH": "/usr/bin:/bin", "REQUEST_METHOD": "GET", "PATH_INFO": "/metrics", "SCRIPT_NAME": "/zendesk",
+               "REMOTE_ADDR": "127.0.0.1", "ZENDESK_SSO_CONFIG": self.f.config}
+        p = subprocess.run([os.environ["ZSSO_CGI"]], env=env, capture_output=True, text=True, timeout=30)
+        head, _, body = p.stdout.partition("\n\n")   # text=True: CRLF read as LF
+        self.assertIn("Status: 200", head, p.stdout + p.stderr)
+        check = subprocess.run(["promtool", "check", "metrics"], input=body,
+                               text=True, capture_output=True)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        return {m[0]: int(m[1]) for m in re.findall(r"^zendesk_sso_sync_last_run_(\w+) (\d+)$", p.stdout, re.M)}
+
+    def test_applied_runs_are_recorded_and_dry_runs_are_not(self):
+        with Standin(USERS, email=ADMIN, token=TOKEN) as first:
+            rc, _, err = self.f.run("--apply", origin=first.origin)
+        self.assertIn("not recorded", err, "no file: the run says so, and still works")
+        self.assertEqual(rc, 0, err)
+        self.assertFalse(os.path.exists(self.sync_file), "the sync never creates it: the package does")
+        self.f.write("sync-last-run", "", 0o664)
+        self.assertEqual(self.scrape(), {}, "no run recorded yet")
+        # Every try of the first update fails: of 6 changes, 5 are made, 1 fails.
+        for n in range(1, 7):
+            self.s.faults[("PUT", n)] = (500, [])
+        started = int(time.time())
+        rc, out, err = self.f.run("--apply", origin=self.s.origin)
+        self.assertEqual(rc, 1, out + err)
+        got = self.scrape()
+        self.assertEqual({k: v for k, v in got.items() if k != "timestamp_seconds"},
+                         {"changes": 5, "failures": 1, "braked": 0}, got)
+        self.assertGreaterEqual(got["timestamp_seconds"], started)
+        # A dry run changes nothing in Zendesk, nor the record.
+        rc, _, err = self.f.run(origin=self.s.origin)
+        self.assertEqual(self.scrape(), got)
+        # The brake: recorded, nothing changed.
+        rc, _, err = self.f.run("--apply", "--max-fraction", "0.01", origin=self.s.origin)
+        self.assertIn("safety brake", err)
+        got = self.scrape()
+        self.assertEqual((got["changes"], got["failures"], got["braked"]), (0, 0, 1), got)
+        self.assertEqual(os.stat(self.sync_file).st_mode & 0o7777, 0o664, "still the package's mode")
+        # A list Zendesk refuses (a wrong token): nothing changed, one failure.
+        with Standin(USERS, email=ADMIN, token=TOKEN + "-other") as refusing:
+            rc, _, err = self.f.run("--apply", origin=refusing.origin)
+        self.assertEqual(rc, 1, err)
+        got = self.scrape()
+        self.assertEqual((got["changes"], got["failures"], got["braked"]), (0, 1, 0), got)
 
 
 if __name__ == "__main__":

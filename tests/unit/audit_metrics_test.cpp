@@ -98,6 +98,12 @@ TEST(LogConfig, FormatIsTextOrJson) {
   auto m = parse_config(base + R"(, "metrics": {"enabled": true, "scrapers": ["10.0.0.0/8"], "cgi_file": "rel"}})");
   ASSERT_FALSE(m);
   EXPECT_NE(m.error().find("metrics.cgi_file"), std::string::npos) << m.error();
+  auto sf = parse_config(base + R"(, "metrics": {"sync_file": "rel"}})");
+  ASSERT_FALSE(sf);
+  EXPECT_NE(sf.error().find("metrics.sync_file"), std::string::npos) << sf.error();
+  auto sd = parse_config(base + "}");
+  ASSERT_TRUE(sd) << sd.error();
+  EXPECT_EQ(sd->metrics.sync_file, "/var/lib/zendesk-sso/metrics/sync");
 }
 
 class CounterFiles : public ::testing::Test {
@@ -120,7 +126,7 @@ TEST_F(CounterFiles, TwoWritersAreSummedAndExposed) {
     ok.outcome = audit::Outcome::signed_in;
     broker.count(ok, 1, 300);
     broker.count(sample(), 0, 2100);
-    broker.set_gauges(3, 10);
+    broker.set_gauges(3, 10, 2);
     audit::Event out = sample();
     out.way = audit::Way::unknown;
     out.outcome = audit::Outcome::outside_ranges;
@@ -142,6 +148,51 @@ TEST_F(CounterFiles, TwoWritersAreSummedAndExposed) {
   EXPECT_NE(text.find("zendesk_sso_broker_sign_in_duration_seconds_sum 2.400\n"), std::string::npos);
   EXPECT_NE(text.find("zendesk_sso_broker_slots_left 7\n"), std::string::npos);
   EXPECT_NE(text.find("zendesk_sso_broker_sign_ins_in_progress 3\n"), std::string::npos);
+  EXPECT_NE(text.find("zendesk_sso_broker_conversations_in_progress 2\n"), std::string::npos);
+  // The throttle off (capacity 0) and no sync file: neither is shown.
+  EXPECT_EQ(text.find("zendesk_sso_throttle_"), std::string::npos) << text;
+  EXPECT_EQ(text.find("zendesk_sso_sync_"), std::string::npos) << text;
+}
+
+TEST_F(CounterFiles, TheThrottleGaugesAreTheBrokers) {
+  {
+    metrics::Writer broker;
+    ASSERT_TRUE(broker.open(dir_ + "/broker"));
+    broker.set_throttle({5, 40, 2, 1});
+  }
+  const std::string text = metrics::exposition(metrics::read(dir_ + "/broker", {}), {});
+  EXPECT_NE(text.find("zendesk_sso_throttle_banned{tally=\"account_address\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("zendesk_sso_throttle_banned{tally=\"address\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("zendesk_sso_throttle_tallies 5\n"), std::string::npos);
+  EXPECT_NE(text.find("zendesk_sso_throttle_tallies_capacity 40\n"), std::string::npos);
+}
+
+TEST_F(CounterFiles, TheSyncsLastRunIsItsFilesNotASum) {
+  const std::string sync = dir_ + "/sync";
+  {
+    // The package makes the file (empty) and the unit only writes it.
+    metrics::Writer none;
+    EXPECT_FALSE(none.open(sync, 0664, false));
+    FILE* f = std::fopen(sync.c_str(), "w");
+    std::fclose(f);
+    ::chmod(sync.c_str(), 0664);
+  }
+  EXPECT_EQ(metrics::exposition(metrics::read({}, {}, sync), {}).find("zendesk_sso_sync_"), std::string::npos)
+      << "no run yet: nothing shown";
+  {
+    metrics::Writer w;
+    ASSERT_TRUE(w.open(sync, 0664, false));
+    w.record_sync(1700000000, 3, 1, false);
+    w.record_sync(1700000600, 0, 0, true);   // the last run replaces the one before
+  }
+  struct stat st {};
+  ASSERT_EQ(::stat(sync.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0664u) << "still writable by the unit's group";
+  const std::string text = metrics::exposition(metrics::read({}, {}, sync), {});
+  EXPECT_NE(text.find("zendesk_sso_sync_last_run_timestamp_seconds 1700000600\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("zendesk_sso_sync_last_run_changes 0\n"), std::string::npos);
+  EXPECT_NE(text.find("zendesk_sso_sync_last_run_failures 0\n"), std::string::npos);
+  EXPECT_NE(text.find("zendesk_sso_sync_last_run_braked 1\n"), std::string::npos);
 }
 
 TEST_F(CounterFiles, TheFileIsReadableByTheScraperWhateverTheUmask) {

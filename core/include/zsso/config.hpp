@@ -190,6 +190,10 @@ struct MetricsConfig {
   // write. "" : the CGI counts nothing. The broker's file is beside its
   // socket, metrics/broker.
   std::string cgi_file = "/var/lib/zendesk-sso/metrics/cgi";
+  // `zendesk-sso sync --apply` records its last run here; the package makes
+  // it (root:zendesk-sso 0664) and the sync unit may write it alone
+  // (ReadWritePaths=). "" : not recorded.
+  std::string sync_file = "/var/lib/zendesk-sso/metrics/sync";
 };
 
 // Security keys as a second factor (issue 23, docs/webauthn.md): the broker

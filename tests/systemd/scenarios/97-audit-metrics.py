@@ -3,7 +3,7 @@
 """Issue 24 under the shipped unit: the broker's audit events carry journal
 fields (`journalctl -o json ZENDESK_SSO_OUTCOME=bad_login` finds them, as the
 admin guide's section 13 says), and with "metrics": {"enabled": true} and
-the CGI's folder made as the guide says, GET /zendesk/metrics counts the
+the CGI's file made as the guide says, GET /zendesk/metrics counts the
 sign-ins this scenario caused: the broker's counter file under the unit's
 RuntimeDirectory=, the CGI's under /var/lib/zendesk-sso/metrics."""
 import json
@@ -61,8 +61,8 @@ with t.standin() as z:
     t.check(t.wait_until(lambda: events("signed_in", old_good), 10), "the sign-in is an event too (ZENDESK_SSO_OUTCOME=signed_in)")
 
     # Metrics, switched on as the admin guide says.
-    r = t.run("install -d -o www-data -g www-data -m 0755 /var/lib/zendesk-sso/metrics")
-    t.check(r.returncode == 0, f"the CGI's metrics folder made as the guide says ({r.stderr.strip()})")
+    r = t.run("install -o www-data -g www-data -m 0644 /dev/null /var/lib/zendesk-sso/metrics/cgi")
+    t.check(r.returncode == 0, f"the CGI's counter file made as the guide says, in the package's folder ({r.stderr.strip()})")
     t.edit_config(lambda cfg: cfg.update(metrics={"enabled": True}))
     status, ctype, text = scrape()
     t.check(status == 200 and ctype.startswith("text/plain") and "version=0.0.4" in ctype,
