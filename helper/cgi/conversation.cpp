@@ -1,17 +1,43 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // The later steps of a multi-step sign-in (an OTP code, a new password …):
 // the broker holds the PAM conversation, bound to a cookie of this browser's;
-// the page carries the conversation id and the step.
+// the page carries the conversation id and the step. A security key step
+// (issue 23) is a page of its own (key_page) whose answer goes on as it came.
 #include <syslog.h>
 
 #include <algorithm>
 
 #include "csrf.hpp"
 #include "handler.hpp"
+#include "zsso/base64url.hpp"
 #include "zsso/broker_protocol.hpp"
 #include "zsso/text.hpp"
 
 namespace zsso::cgi {
+
+namespace {
+
+constexpr std::string_view kKeyFields[] = {"key_id", "key_client_data", "key_authenticator_data", "key_signature"};
+
+}  // namespace
+
+// The browser's answer to a key step (key_page's script), base64url as it
+// posted it: nothing when the form has none of its fields; an empty
+// optional inside when a field is missing, repeated, empty or not base64url.
+// The broker checks the bytes (and their sizes, on the wire).
+std::optional<std::optional<broker::KeyAssertion>> Handler::key_answer(const FormFields& fields) {
+  bool any = false;
+  for (auto name : kKeyFields) any = any || form_count(fields, name) > 0;
+  if (!any) return std::nullopt;
+  std::string raw[4];
+  for (std::size_t i = 0; i < 4; ++i) {
+    const std::string* v = form_count(fields, kKeyFields[i]) == 1 ? form_get(fields, kKeyFields[i]) : nullptr;
+    auto bytes = v && !v->empty() ? base64url_decode(*v) : std::nullopt;
+    if (!bytes || bytes->empty()) return std::optional<broker::KeyAssertion>{};
+    raw[i] = std::move(*bytes);
+  }
+  return broker::KeyAssertion{std::move(raw[0]), std::move(raw[1]), std::move(raw[2]), std::move(raw[3])};
+}
 
 Response Handler::prompt(const LoginOutcome& out, std::string_view return_to, const std::string& binding,
                          std::string log) {
@@ -23,8 +49,14 @@ Response Handler::prompt(const LoginOutcome& out, std::string_view return_to, co
   const std::string conversation = hex_lower(out.conversation);
   Response r;
   r.status = 200;
-  r.body = prompt_page(frame(), {action, *token, return_to, conversation, out.step, out.messages, again});
-  r.content_security_policy = csp();
+  if (out.key.present()) {
+    // A security key step (issue 23): the page's script asks the browser; nothing is checked here.
+    r.body = key_page(frame(), {action, *token, return_to, conversation, out.step, out.key, out.messages, again});
+    r.content_security_policy = csp(csp_hash(kKeyScriptSha256));
+  } else {
+    r.body = prompt_page(frame(), {action, *token, return_to, conversation, out.step, out.messages, again});
+    r.content_security_policy = csp();
+  }
   r.header("Set-Cookie", csrf_cookie(*token, kCsrfLifetimeSeconds));
   r.header("Set-Cookie", conversation_cookie(binding, cfg_.broker.sign_in_deadline));
   r.log_priority = LOG_INFO;
@@ -65,6 +97,12 @@ Response Handler::next_step(const FormFields& fields, std::string_view return_to
   cr.step = static_cast<std::uint8_t>(step);
   cr.client_address = client_;
   cr.request_id = env_.request_id;
+  if (auto key = key_answer(fields)) {
+    if (!*key) return bad_request("malformed security key answer" + tag);
+    cr.key = std::move(**key);
+    LoginOutcome out = broker_continue(cfg_, cr);
+    return outcome_page(out, "", false, return_to, cr.binding, tag);
+  }
   for (std::size_t k = 0; k < broker::kMaxAnswers; ++k) {
     const std::string name = "answer" + std::to_string(k);
     if (form_count(fields, name) > 1) return bad_request("repeated form field " + name);

@@ -138,6 +138,7 @@ class Handler {
   void clear_sessions(Response& r) const;
 
   // ---- conversation.cpp
+  std::optional<std::optional<broker::KeyAssertion>> key_answer(const FormFields& fields);
   Response next_step(const FormFields& fields, std::string_view return_to, const std::string& claimed);
   Response prompt(const LoginOutcome& out, std::string_view return_to, const std::string& binding, std::string log);
   Response start_again(std::string_view return_to, std::string log);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "zsso/base64url.hpp"
 #include "zsso/html.hpp"
 #include "zsso/sha256.hpp"
 #include "zsso/text.hpp"
@@ -39,12 +40,64 @@ constexpr std::string_view kPageStyleText =
 
 constexpr std::string_view kAutoSubmitScriptText = "document.getElementById('zendesk-sso').submit();";
 
+// The key step's script: everything it needs comes from the form's data-
+// attributes (no value is ever written into script text), so its hash is
+// fixed. The same challenge serves "Try again" while the broker's step is
+// open; after it the post is answered with the "start again" page.
+constexpr std::string_view kKeyScriptText = R"JS(
+(function () {
+  var form = document.getElementById('zsso-key'), data = form.dataset;
+  var again = document.getElementById('zsso-key-again');
+  function show(id) {
+    ['zsso-key-ask', 'zsso-key-failed', 'zsso-key-unsupported'].forEach(function (x) {
+      document.getElementById(x).hidden = x !== id;
+    });
+  }
+  function bytes(text) {
+    var raw = atob(text.replace(/-/g, '+').replace(/_/g, '/')), out = new Uint8Array(raw.length);
+    for (var i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
+    return out;
+  }
+  function text(buffer) {
+    var b = new Uint8Array(buffer), s = '';
+    for (var i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
+    return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  }
+  function ask() {
+    again.hidden = true;
+    if (!window.PublicKeyCredential || !navigator.credentials) { show('zsso-key-unsupported'); return; }
+    show('zsso-key-ask');
+    var ids = data.credentials ? data.credentials.split(' ') : [];
+    navigator.credentials.get({publicKey: {
+      challenge: bytes(data.challenge), rpId: data.rpId, userVerification: data.userVerification,
+      timeout: 120000,
+      allowCredentials: ids.map(function (id) { return {type: 'public-key', id: bytes(id)}; })
+    }}).then(function (c) {
+      var f = form.elements;
+      f.key_id.value = text(c.rawId);
+      f.key_client_data.value = text(c.response.clientDataJSON);
+      f.key_authenticator_data.value = text(c.response.authenticatorData);
+      f.key_signature.value = text(c.response.signature);
+      form.submit();
+    }, function () {
+      show('zsso-key-failed');
+      again.hidden = false;
+      again.focus();
+    });
+  }
+  again.addEventListener('click', ask);
+  ask();
+})();
+)JS";
+
 }  // namespace
 
 const std::string_view kPageStyle = kPageStyleText;
 const std::string_view kAutoSubmitScript = kAutoSubmitScriptText;
 constinit const std::array<unsigned char, 32> kPageStyleSha256 = sha256(kPageStyleText);
 constinit const std::array<unsigned char, 32> kAutoSubmitScriptSha256 = sha256(kAutoSubmitScriptText);
+const std::string_view kKeyScript = kKeyScriptText;
+constinit const std::array<unsigned char, 32> kKeyScriptSha256 = sha256(kKeyScriptText);
 
 namespace {
 
@@ -246,6 +299,64 @@ std::string prompt_page(const PageFrame& f, const PromptForm& form) {
   out += "\">";
   html_escape_append(out, tr(L, "Start again"));
   out += "</a></p>\n";
+  close_page(out, f, false);
+  return out;
+}
+
+std::string key_page(const PageFrame& f, const KeyForm& form) {
+  const Language& L = lang_of(f);
+  const broker::KeyChallenge& key = form.key;
+  std::string out;
+  out.reserve(8192);
+  open_page(out, f, tr(L, "Security key"));
+  out += "<h2>";
+  html_escape_append(out, tr(L, "Security key"));
+  out += "</h2>\n";
+  append_messages(out, form.messages);
+  out += "<form id=\"zsso-key\" method=\"post\" action=\"";
+  html_escape_append(out, form.action);
+  out += "\" data-challenge=\"";
+  html_escape_append(out, base64url_encode(key.challenge));
+  out += "\" data-rp-id=\"";
+  html_escape_append(out, key.rp_id);
+  out += "\" data-user-verification=\"";
+  switch (key.user_verification) {
+    case broker::KeyChallenge::Verification::required: out += "required"; break;
+    case broker::KeyChallenge::Verification::discouraged: out += "discouraged"; break;
+    case broker::KeyChallenge::Verification::preferred: out += "preferred"; break;
+  }
+  out += "\" data-credentials=\"";
+  for (std::size_t i = 0; i < key.credential_ids.size(); ++i) {
+    if (i) out += ' ';
+    html_escape_append(out, base64url_encode(key.credential_ids[i]));
+  }
+  out += "\">\n<p id=\"zsso-key-ask\" aria-live=\"polite\">";
+  html_escape_append(out, tr(L, "Use your security key to finish signing in: insert or touch it when your browser asks."));
+  out += "</p>\n<p id=\"zsso-key-failed\" class=\"alert\" role=\"alert\" hidden>";
+  html_escape_append(out, tr(L, "The security key did not answer: the request was cancelled or took too long."));
+  out += "</p>\n<p id=\"zsso-key-unsupported\" class=\"alert\" role=\"alert\" hidden>";
+  html_escape_append(out, tr(L, "This browser cannot use security keys. Open the sign-in page in a current browser "
+                                "(Chrome, Edge, Firefox or Safari) and start again."));
+  out += "</p>\n<noscript><p class=\"alert\">";
+  html_escape_append(out, tr(L, "Your security key can only be used with JavaScript turned on. Turn it on, or "
+                                "use another browser, and start again."));
+  out += "</p></noscript>\n";
+  append_hidden(out, "csrf", form.csrf_token);
+  append_hidden(out, "conversation", form.conversation);
+  append_hidden(out, "step", std::to_string(form.step));
+  if (!form.return_to.empty()) append_hidden(out, "return_to", form.return_to);
+  append_hidden(out, "lang", L.tag);
+  for (auto name : {"key_id", "key_client_data", "key_authenticator_data", "key_signature"})
+    append_hidden(out, name, "");
+  out += "<button type=\"button\" id=\"zsso-key-again\" hidden>";
+  html_escape_append(out, tr(L, "Try again"));
+  out += "</button>\n</form>\n<p class=\"again\"><a href=\"";
+  html_escape_append(out, form.start_again_url);
+  out += "\">";
+  html_escape_append(out, tr(L, "Start again"));
+  out += "</a></p>\n<script>";
+  out += kKeyScript;
+  out += "</script>\n";
   close_page(out, f, false);
   return out;
 }

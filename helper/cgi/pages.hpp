@@ -27,6 +27,10 @@ extern const std::string_view kPageStyle;
 extern const std::string_view kAutoSubmitScript;
 extern const std::array<unsigned char, 32> kPageStyleSha256;
 extern const std::array<unsigned char, 32> kAutoSubmitScriptSha256;
+// The security key step's script (issue 23): reads the form's data-
+// attributes, calls navigator.credentials.get() and posts the answer.
+extern const std::string_view kKeyScript;
+extern const std::array<unsigned char, 32> kKeyScriptSha256;
 
 // kPageStyle plus, for a valid "#rrggbb", the colour for buttons, focus
 // rings and the card's top edge, and a readable text colour on it.
@@ -83,6 +87,25 @@ struct PromptForm {
 };
 
 std::string prompt_page(const PageFrame& f, const PromptForm& form);
+
+// A security key step (issue 23): the broker's challenge, rp id, credential
+// ids (raw bytes; the page carries them base64url in data- attributes) and
+// user verification, read by kKeyScript, which posts the browser's answer
+// as key_id, key_client_data, key_authenticator_data and key_signature.
+// Without WebAuthn (or JavaScript) the page says so and offers to start
+// again; a cancelled or timed-out prompt shows a "Try again" button.
+struct KeyForm {
+  std::string_view action;
+  std::string_view csrf_token;
+  std::string_view return_to;
+  std::string_view conversation;  // the id in hex
+  std::uint8_t step = 0;
+  const broker::KeyChallenge& key;
+  const std::vector<broker::Message>& messages;
+  std::string_view start_again_url;
+};
+
+std::string key_page(const PageFrame& f, const KeyForm& form);
 
 // A short page: heading, one paragraph, optional link, and the request id
 // when with_request_id (every error page).

@@ -99,13 +99,11 @@ LoginOutcome exchange(const std::string& path, SecureBytes& frame, bool gone_if_
   LoginOutcome out;
   out.answered_by_broker = true;
   out.status = from_wire(resp.value);
-  // A key step (issue 23, webauthn.*): these pages cannot ask for a key yet.
-  if (resp.value.key.present())
-    return down(path, "asks for a security key (webauthn.rp_id is set), which these sign-in pages cannot ask for yet");
   out.token = std::move(resp.value.token);
   out.messages = std::move(resp.value.messages);
   out.conversation = resp.value.conversation;
   out.step = resp.value.step;
+  out.key = std::move(resp.value.key);   // a key step (issue 23): the page asks the browser
   out.session = std::move(resp.value.session);
   out.user = std::move(resp.value.user);
   out.detail = "broker: " + std::string(wire::status_name(resp.value.status));
@@ -172,6 +170,7 @@ LoginOutcome broker_continue(const Config& cfg, const ContinueRequest& req) {
   wreq.binding = req.binding;
   wreq.step = req.step;
   wreq.answers = req.answers;
+  wreq.key = req.key;
   wreq.client_address = req.client_address;
   wreq.request_id = req.request_id;
   auto frame = wire::encode_request(wreq);

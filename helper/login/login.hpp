@@ -45,6 +45,7 @@ struct ContinueRequest {
   std::string binding;        // the cookie value the conversation was started with
   std::uint8_t step = 0;
   std::vector<SecureBytes> answers;   // one per prompt of that step
+  broker::KeyAssertion key;           // a key step's answer instead (issue 23): the browser's bytes, unchecked here
   std::string client_address;
   std::string request_id;
 };
@@ -74,6 +75,8 @@ struct LoginOutcome {
   std::vector<broker::Message> messages;
   broker::ConversationId conversation{};   // prompt only
   std::uint8_t step = 0;                    // prompt only
+  // prompt: a security key step instead of prompts (issue 23, broker mode only).
+  broker::KeyChallenge key;
   // ok, with session.key_file set: the browser's new (or refreshed) session
   // cookie value. Broker mode: from the broker; direct mode: session_login
   // or new_session_cookie.

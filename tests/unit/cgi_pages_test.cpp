@@ -14,6 +14,7 @@
 #include "response.hpp"
 #include "test_support.hpp"
 #include "zendesk_errors.hpp"
+#include "zsso/sha256.hpp"
 #include "zsso/text.hpp"
 
 namespace zsso::cgi {
@@ -241,6 +242,52 @@ TEST(Pages, KnownPromptsGetATranslatedLabelAndACodeIsNotMasked) {
   EXPECT_NE(field(5).find(">Enter PASSCODE &lt;x&gt;:</label>"), std::string::npos);
   EXPECT_NE(field(5).find("type=\"password\""), std::string::npos);
   EXPECT_EQ(page.find("alice"), std::string::npos);
+}
+
+// Issue 23 slice 3: the key step's page carries the broker's values as data
+// (base64url, escaped), never in its one script, whose hash the CSP allows.
+TEST(Pages, KeyPageCarriesTheChallengeAsDataAndOneFixedScript) {
+  LocaleSearch where{{kBuiltPo}, {}};
+  Language de = choose_language({"de"}, where);
+  broker::KeyChallenge key;
+  key.challenge = std::string(32, '\xfb');
+  key.rp_id = "sso.example.com";
+  key.user_verification = broker::KeyChallenge::Verification::required;
+  key.credential_ids = {std::string("\xff\xfe\x01", 3), "alice-key-1"};
+  const std::vector<broker::Message> messages = {{broker::Message::Kind::info, "Touch <it>"}};
+  const std::string page = key_page({"Acme", "rid", &de, "", {}},
+                                    {"/zendesk/login", "tok", "https://x.test/?a=1&b=2", "0a1b", 3, key, messages,
+                                     "/zendesk/login?return_to=x"});
+  EXPECT_NE(page.find("<form id=\"zsso-key\" method=\"post\" action=\"/zendesk/login\" "
+                      "data-challenge=\"-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_s\" data-rp-id=\"sso.example.com\" "
+                      "data-user-verification=\"required\" data-credentials=\"__4B YWxpY2Uta2V5LTE\">"),
+            std::string::npos) << page;
+  EXPECT_NE(page.find("<p class=\"note pam\">Touch &lt;it&gt;</p>"), std::string::npos);
+  EXPECT_NE(page.find("<input type=\"hidden\" name=\"return_to\" value=\"https://x.test/?a=1&amp;b=2\">"),
+            std::string::npos);
+  for (auto field : {"csrf\" value=\"tok", "conversation\" value=\"0a1b", "step\" value=\"3", "lang\" value=\"de",
+                     "key_id\" value=\"", "key_client_data\" value=\"", "key_authenticator_data\" value=\"",
+                     "key_signature\" value=\""})
+    EXPECT_NE(page.find(std::string("<input type=\"hidden\" name=\"") + field + "\">"), std::string::npos) << field;
+  // In German, the cancelled prompt's and the no-WebAuthn texts hidden until the script shows them.
+  EXPECT_NE(page.find("<h2>Sicherheitsschl\xc3\xbcssel</h2>"), std::string::npos);
+  EXPECT_NE(page.find("<p id=\"zsso-key-failed\" class=\"alert\" role=\"alert\" hidden>Der Sicherheitsschl"),
+            std::string::npos);
+  EXPECT_NE(page.find("<p id=\"zsso-key-unsupported\" class=\"alert\" role=\"alert\" hidden>Dieser Browser"),
+            std::string::npos);
+  EXPECT_NE(page.find("<noscript><p class=\"alert\">Ihr Sicherheitsschl"), std::string::npos);
+  EXPECT_NE(page.find("<button type=\"button\" id=\"zsso-key-again\" hidden>Erneut versuchen</button>"),
+            std::string::npos);
+  EXPECT_NE(page.find("<a href=\"/zendesk/login?return_to=x\">Neu beginnen</a>"), std::string::npos);
+  // Exactly one script, byte for byte kKeyScript, whose digest is the CSP's.
+  const auto open = page.find("<script>");
+  ASSERT_NE(open, std::string::npos);
+  EXPECT_EQ(page.find("<script", open + 1), std::string::npos);
+  const auto close = page.find("</script>", open);
+  EXPECT_EQ(page.substr(open + 8, close - open - 8), kKeyScript);
+  EXPECT_EQ(sha256(page.substr(open + 8, close - open - 8)), kKeyScriptSha256);
+  EXPECT_EQ(kKeyScript.find("sso.example.com"), std::string_view::npos);
+  EXPECT_NE(kKeyScript.find("navigator.credentials.get("), std::string_view::npos);
 }
 
 }  // namespace

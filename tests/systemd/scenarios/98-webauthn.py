@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Security keys under the shipped unit (issue 23, slice 2): the
 zendesk-sso-webauthn stack, a webauthn section, a key in the default
-authfile. The sign-in pages cannot ask for a key yet, so this drives the
-broker's socket as the web server's user does (broker_wire.py, the protocol
-written again in Python) with a software ES256 key (openssl). Under the
-shipped unit alone the signature verifies but the sign count cannot be
+authfile. This drives the broker's socket as the web server's user does
+(broker_wire.py, the protocol written again in Python; the pages' key step
+is broker.E2E.Webauthn's and browser.Webauthn's) with a software ES256
+key (openssl). Under the shipped unit alone the signature verifies but the sign count cannot be
 saved (/var/lib is read-only to it, so not even its lock file can be
 made): refused as unavailable. With the
 webauthn.conf drop-in linked in: the key step, a token, the count saved."""
