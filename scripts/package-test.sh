@@ -172,6 +172,9 @@ EXPECTED_FILES="
 /usr/share/doc/zendesk-sso/images/password-change-2.png
 /usr/share/doc/zendesk-sso/images/password-expired.png
 /usr/share/doc/zendesk-sso/images/password-expired-phone.png
+/usr/share/doc/zendesk-sso/images/webauthn-ask.png
+/usr/share/doc/zendesk-sso/images/webauthn-failed.png
+/usr/share/doc/zendesk-sso/images/webauthn-failed-phone.png
 /usr/share/locale/de/LC_MESSAGES/zendesk-sso.mo
 /usr/share/locale/es/LC_MESSAGES/zendesk-sso.mo
 /usr/share/locale/fr/LC_MESSAGES/zendesk-sso.mo
