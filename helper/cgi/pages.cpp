@@ -251,6 +251,25 @@ void append_hidden(std::string& out, std::string_view name, std::string_view val
   out += "\">\n";
 }
 
+// What every step of a conversation posts back (the prompt and key pages).
+void append_step_fields(std::string& out, std::string_view csrf_token, std::string_view conversation,
+                        std::uint8_t step, std::string_view return_to, const Language& L) {
+  append_hidden(out, "csrf", csrf_token);
+  append_hidden(out, "conversation", conversation);
+  append_hidden(out, "step", std::to_string(step));
+  if (!return_to.empty()) append_hidden(out, "return_to", return_to);
+  append_hidden(out, "lang", L.tag);
+}
+
+// The way out of a conversation, below its form.
+void append_start_again(std::string& out, std::string_view url, const Language& L) {
+  out += "<p class=\"again\"><a href=\"";
+  html_escape_append(out, url);
+  out += "\">";
+  html_escape_append(out, tr(L, "Start again"));
+  out += "</a></p>\n";
+}
+
 }  // namespace
 
 std::string page_style(std::string_view primary_color) {
@@ -286,19 +305,11 @@ std::string prompt_page(const PageFrame& f, const PromptForm& form) {
     append_input_hints(out, m);
     out += k == 1 ? " autofocus>\n" : ">\n";
   }
-  append_hidden(out, "csrf", form.csrf_token);
-  append_hidden(out, "conversation", form.conversation);
-  append_hidden(out, "step", std::to_string(form.step));
-  if (!form.return_to.empty()) append_hidden(out, "return_to", form.return_to);
-  out += "<input type=\"hidden\" name=\"lang\" value=\"";
-  html_escape_append(out, L.tag);
-  out += "\">\n<button type=\"submit\">";
+  append_step_fields(out, form.csrf_token, form.conversation, form.step, form.return_to, L);
+  out += "<button type=\"submit\">";
   html_escape_append(out, tr(L, "Continue"));
-  out += "</button>\n</form>\n<p class=\"again\"><a href=\"";
-  html_escape_append(out, form.start_again_url);
-  out += "\">";
-  html_escape_append(out, tr(L, "Start again"));
-  out += "</a></p>\n";
+  out += "</button>\n</form>\n";
+  append_start_again(out, form.start_again_url, L);
   close_page(out, f, false);
   return out;
 }
@@ -341,20 +352,14 @@ std::string key_page(const PageFrame& f, const KeyForm& form) {
   html_escape_append(out, tr(L, "Your security key can only be used with JavaScript turned on. Turn it on, or "
                                 "use another browser, and start again."));
   out += "</p></noscript>\n";
-  append_hidden(out, "csrf", form.csrf_token);
-  append_hidden(out, "conversation", form.conversation);
-  append_hidden(out, "step", std::to_string(form.step));
-  if (!form.return_to.empty()) append_hidden(out, "return_to", form.return_to);
-  append_hidden(out, "lang", L.tag);
+  append_step_fields(out, form.csrf_token, form.conversation, form.step, form.return_to, L);
   for (auto name : {"key_id", "key_client_data", "key_authenticator_data", "key_signature"})
     append_hidden(out, name, "");
   out += "<button type=\"button\" id=\"zsso-key-again\" hidden>";
   html_escape_append(out, tr(L, "Try again"));
-  out += "</button>\n</form>\n<p class=\"again\"><a href=\"";
-  html_escape_append(out, form.start_again_url);
-  out += "\">";
-  html_escape_append(out, tr(L, "Start again"));
-  out += "</a></p>\n<script>";
+  out += "</button>\n</form>\n";
+  append_start_again(out, form.start_again_url, L);
+  out += "<script>";
   out += kKeyScript;
   out += "</script>\n";
   close_page(out, f, false);
