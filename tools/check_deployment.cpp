@@ -25,6 +25,7 @@
 #include <set>
 #include <sstream>
 
+#include "check_webauthn.hpp"
 #include "http.hpp"
 #include "login.hpp"
 #include "zsso/clock.hpp"
@@ -303,6 +304,24 @@ std::optional<WebTarget> nginx_target(const std::string& dir) {
   return std::nullopt;
 }
 
+// The names browsers reach the sign-in page by, as the web server's config
+// gives them: nginx's server_name (the site serving zendesk-sso), Apache's
+// ServerName in the enabled sites. Each with the file that said so.
+std::vector<std::pair<std::string, std::string>> signin_host_names(const std::string& apache_dir,
+                                                                   const std::string& nginx_dir) {
+  std::vector<std::pair<std::string, std::string>> names;
+  if (auto t = nginx_target(nginx_dir); t && t->host != "127.0.0.1") names.emplace_back(ascii_lower(t->host), t->conf);
+  std::error_code ec;
+  if (fs::exists(apache_dir + "/conf-enabled/zendesk-sso.conf") || mentions_zendesk_sso(apache_dir + "/sites-enabled"))
+    for (const auto& e : fs::directory_iterator(apache_dir + "/sites-enabled", ec)) {
+      std::string name = first_match(read_text(e.path().string()),
+                                     std::regex(R"((?:^|\n)\s*ServerName\s+(?:https?://)?([A-Za-z0-9.-]+))",
+                                                std::regex::icase));
+      if (name.find('.') != std::string::npos || name == "localhost") names.emplace_back(ascii_lower(name), e.path().string());
+    }
+  return names;
+}
+
 class Deployment {
  public:
   Deployment(const std::vector<Config>& all, const std::string& config_path, const DeploymentOptions& opt,
@@ -333,6 +352,8 @@ class Deployment {
   void check_https_nginx();
   void check_web_server();
   void check_clock();
+  void check_key_store(const Config& c, const std::string& prefix);
+  void check_signin_host(const Config& c, const std::string& prefix);
 };
 
 void Deployment::find_users() {
@@ -616,11 +637,119 @@ void Deployment::check_clock() {
   else r_.warnings.push_back(clock_warning(clock));
 }
 
+// The key store as the broker reads and writes it (key_step.cpp): the
+// authfile and its side file owned by root or the broker's user and
+// writable by nobody else, and their folder, where the broker writes the
+// side file (a new file renamed over the old) and its lock. A store others
+// may write is the first thing said: the broker then trusts no key in it
+// and every key holder's sign-in fails closed.
+void Deployment::check_key_store(const Config& c, const std::string& prefix) {
+  if (!broker_) return;   // whose the files must be is the broker's user's
+  const std::string& authfile = c.webauthn.authfile;
+  const std::string side = authfile + ".json";
+  const std::string dir = fs::path(authfile).parent_path().string();
+  const std::string key = prefix + "webauthn.authfile: ";
+  const std::string owner = broker_->name + ":" + broker_->group;
+  const uid_t broker_uid = broker_->uid;
+  auto others_may_write = [&](const struct stat& st) {
+    return (st.st_uid != 0 && st.st_uid != broker_uid) || (st.st_mode & (S_IWGRP | S_IWOTH));
+  };
+  const std::size_t problems_before = r_.problems.size();
+  struct stat st {};
+  const bool have_dir = ::stat(dir.c_str(), &st) == 0;
+  if (have_dir && others_may_write(st))
+    problem(key + "the folder " + dir + " is " + describe_file(st) +
+                ": others may write it, so they could replace the key store or reset its sign counts",
+            "chown " + owner + " " + dir + " && chmod 0700 " + dir);
+  for (const std::string& f : {authfile, side})
+    if (::lstat(f.c_str(), &st) == 0 && (!S_ISREG(st.st_mode) || others_may_write(st)))
+      problem(key + f + " is " + describe_file(st) + (S_ISREG(st.st_mode) ? "" : ", not a regular file") +
+                  ": others may write it, so the broker trusts no key in it and every key holder's sign-in fails "
+                  "closed (unavailable)",
+              "chown " + owner + " " + f + " && chmod 0600 " + f);
+  if (::geteuid() != 0) return;
+  if (!have_dir) {
+    const bool shipped = authfile == WebauthnConfig{}.authfile;
+    problem(key + "the folder " + dir + " does not exist: the broker cannot keep sign counts and refuses every key "
+                "sign-in",
+            shipped ? "link the broker's webauthn.conf drop-in, which makes it (admin guide, \"Security keys\"): "
+                      "ln -s /usr/share/zendesk-sso/systemd/zendesk-sso-authd.service.d/webauthn.conf "
+                      "/etc/systemd/system/zendesk-sso-authd.service.d/ && systemctl daemon-reload"
+                    : "install -d -o " + broker_->name + " -g " + broker_->group + " -m 0700 " + dir);
+    return;
+  }
+  std::string err = as_user(*broker_, [&] {
+    return ::access(dir.c_str(), W_OK | X_OK) == 0 ? std::string() : dir + ": " + errno_text(errno);
+  });
+  if (!err.empty()) {
+    problem(key + "as " + broker_->name + " (broker): " + err + " (the side file is written there): every key "
+                "holder's sign-in fails closed",
+            "chown " + owner + " " + dir + " && chmod 0700 " + dir);
+    return;
+  }
+  bool usable = problems_before == r_.problems.size();
+  for (const std::string& f : {authfile, side}) {
+    if (::lstat(f.c_str(), &st) != 0 || others_may_write(st)) continue;   // no key yet: no file yet; or said above
+    err = as_user(*broker_, [&] {
+      auto text = read_trusted_file(f, {4 << 20, true});
+      return text ? std::string() : text.error();
+    });
+    if (!err.empty()) {
+      usable = false;
+      problem(key + "as " + broker_->name + " (broker): " + err + ": every key holder's sign-in fails closed",
+              "chown " + owner + " " + f + " && chmod 0600 " + f);
+    }
+  }
+  if (usable)
+    r_.passed.push_back("the broker's user " + broker_->name + " reads and writes the key store in " + dir);
+}
+
+// rp_id must be the sign-in host or a parent domain of it, and the host's
+// https origin is what browsers there send. The host comes from the web
+// server's config (no config key names it); without one, the origins are
+// what rp_id was checked against (the config parser).
+void Deployment::check_signin_host(const Config& c, const std::string& prefix) {
+  const WebauthnConfig& w = c.webauthn;
+  auto names = signin_host_names(opt_.apache_dir, opt_.nginx_dir);
+  for (const auto& [name, file] : names) {
+    if (!on_rp_id(name, w.rp_id)) {
+      problem(prefix + "webauthn.rp_id: \"" + w.rp_id + "\" is neither the sign-in host " + name + " (" + file +
+                  ") nor a parent domain of it: browsers there refuse every key",
+              "edit " + config_path_ + ": \"rp_id\": \"" + name + "\" (or a parent domain of it that is yours)");
+      continue;
+    }
+    bool listed = false;
+    for (const auto& o : w.origins)
+      if (o == "https://" + name || o.rfind("https://" + name + ":", 0) == 0 || o.rfind("http://" + name + ":", 0) == 0 ||
+          o == "http://" + name)
+        listed = true;
+    if (!listed)
+      r_.warnings.push_back(prefix + "webauthn.origins: none is the sign-in host " + name + " (" + file +
+                            "): a browser there sends https://" + name + " and the broker refuses its key (origin)\n"
+                            "  fix: edit " + config_path_ + ": add \"https://" + name +
+                            "\" to webauthn.origins (unless people reach the page by another name, e.g. a "
+                            "balancer's: then that one)");
+    else
+      r_.passed.push_back(prefix + "webauthn.rp_id " + w.rp_id + " and its origins cover the sign-in host " + name +
+                          " (" + file + ")");
+  }
+  if (names.empty())
+    r_.passed.push_back(prefix + "webauthn.rp_id " + w.rp_id + " covers every webauthn.origins host (no ServerName or "
+                        "server_name found to compare it with)");
+}
+
 void Deployment::run() {
   check_clock();
   find_users();
   check_https();
   check_web_server();
+  std::set<std::string> stores;
+  for (const auto& c : all_)
+    if (c.webauthn.enabled() && broker_mode() && stores.insert(c.webauthn.authfile + "\n" + c.webauthn.rp_id).second) {
+      std::string prefix = c.profile.empty() ? "" : "profile " + c.profile + ": ";
+      check_key_store(c, prefix);
+      check_signin_host(c, prefix);
+    }
   if (::geteuid() != 0) {
     r_.warnings.push_back("not root: the files were not opened as the web server's and the broker's users, and "
                           "the broker was not pinged (sudo zendesk-sso check)");
