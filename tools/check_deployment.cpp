@@ -317,7 +317,8 @@ std::vector<std::pair<std::string, std::string>> signin_host_names(const std::st
       std::string name = first_match(read_text(e.path().string()),
                                      std::regex(R"((?:^|\n)\s*ServerName\s+(?:https?://)?([A-Za-z0-9.-]+))",
                                                 std::regex::icase));
-      if (name.find('.') != std::string::npos || name == "localhost") names.emplace_back(ascii_lower(name), e.path().string());
+      if (name.find('.') != std::string::npos || name == "localhost")
+        names.emplace_back(ascii_lower(name), e.path().string());
     }
   return names;
 }
@@ -719,10 +720,9 @@ void Deployment::check_signin_host(const Config& c, const std::string& prefix) {
       continue;
     }
     bool listed = false;
-    for (const auto& o : w.origins)
-      if (o == "https://" + name || o.rfind("https://" + name + ":", 0) == 0 || o.rfind("http://" + name + ":", 0) == 0 ||
-          o == "http://" + name)
-        listed = true;
+    for (const std::string scheme : {"https://", "http://"})   // http: localhost only (the parser's rule)
+      for (const auto& o : w.origins)
+        if (o == scheme + name || o.rfind(scheme + name + ":", 0) == 0) listed = true;
     if (!listed)
       r_.warnings.push_back(prefix + "webauthn.origins: none is the sign-in host " + name + " (" + file +
                             "): a browser there sends https://" + name + " and the broker refuses its key (origin)\n"

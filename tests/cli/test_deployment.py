@@ -137,6 +137,13 @@ class DeploymentCase(unittest.TestCase):
             self.assertIn(n, err)
         return err
 
+    def assert_fixed_by_its_fix(self, *needles):
+        """check fails naming each needle; its chown/chmod fixes make it pass."""
+        err = self.assert_fails(*needles)
+        self.run_fixes(err)
+        self.assertEqual(self.check()[0], 0, "the fix did not fix it")
+        return err
+
     def run_fixes(self, err):
         """Runs every 'fix:' that is a command (chown/chmod/systemctl ...)."""
         fixes = re.findall(r"^  fix: ((?:chown|chmod|chgrp) .*)$", err, re.M)
@@ -379,18 +386,15 @@ class KeyStore(DeploymentCase):
         # The side file the broker wrote, taken over by another user.
         self.write(self.side, "{}", OTHER, 0o600)
         os.chown(self.side, pwd.getpwnam(OTHER).pw_uid, -1)
-        err = self.assert_fails(f"webauthn.authfile: {self.side} is {OTHER}:{OTHER} 0600: others may write it",
-                                f"fix: chown {BROKER}:{BROKER} {self.side} && chmod 0600 {self.side}")
-        self.run_fixes(err)
-        self.assertEqual(self.check()[0], 0)
+        self.assert_fixed_by_its_fix(f"webauthn.authfile: {self.side} is {OTHER}:{OTHER} 0600: others may write it",
+                                     f"fix: chown {BROKER}:{BROKER} {self.side} && chmod 0600 {self.side}")
 
     def test_a_folder_others_may_write(self):
         os.chmod(self.keys, 0o777)
-        err = self.assert_fails(f"webauthn.authfile: the folder {self.keys} is {BROKER}:{BROKER} 0777: others may "
-                                "write it, so they could replace the key store or reset its sign counts",
-                                f"fix: chown {BROKER}:{BROKER} {self.keys} && chmod 0700 {self.keys}")
-        self.run_fixes(err)
-        self.assertEqual(self.check()[0], 0)
+        self.assert_fixed_by_its_fix(f"webauthn.authfile: the folder {self.keys} is {BROKER}:{BROKER} 0777: "
+                                     "others may write it, so they could replace the key store or reset its sign "
+                                     "counts",
+                                     f"fix: chown {BROKER}:{BROKER} {self.keys} && chmod 0700 {self.keys}")
 
     def test_a_missing_folder_names_the_command_that_makes_it(self):
         shutil.rmtree(self.keys)
@@ -404,11 +408,9 @@ class KeyStore(DeploymentCase):
     def test_a_folder_the_broker_cannot_write(self):
         os.chown(self.keys, 0, 0)
         os.chmod(self.keys, 0o755)
-        err = self.assert_fails(f"webauthn.authfile: as {BROKER} (broker): {self.keys}: Permission denied (the side "
-                                "file is written there): every key holder's sign-in fails closed",
-                                f"fix: chown {BROKER}:{BROKER} {self.keys} ")
-        self.run_fixes(err)
-        self.assertEqual(self.check()[0], 0)
+        self.assert_fixed_by_its_fix(f"webauthn.authfile: as {BROKER} (broker): {self.keys}: Permission denied "
+                                     "(the side file is written there): every key holder's sign-in fails closed",
+                                     f"fix: chown {BROKER}:{BROKER} {self.keys} ")
 
     def test_an_authfile_the_broker_cannot_read(self):
         os.chmod(self.authfile, 0o600)   # root's alone
