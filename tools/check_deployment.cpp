@@ -39,6 +39,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The admin guide's command for the broker's webauthn.conf drop-in (a link: upgrades update it).
+constexpr const char* kLinkWebauthnDropIn =
+    "mkdir -p /etc/systemd/system/zendesk-sso-authd.service.d && ln -s "
+    "/usr/share/zendesk-sso/systemd/zendesk-sso-authd.service.d/webauthn.conf "
+    "/etc/systemd/system/zendesk-sso-authd.service.d/ && systemctl daemon-reload && systemctl restart "
+    "zendesk-sso-authd.service";
+
 constexpr const char* kUnitDirs[] = {"/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"};
 
 std::string read_text(const std::string& path) {
@@ -94,6 +101,8 @@ struct UnitSettings {
   std::vector<std::string> supplementary_groups;
   std::string socket_group;
   std::string socket_mode;
+  bool protect_system_strict = false;
+  std::vector<std::string> writable;   // ReadWritePaths=, and StateDirectory= etc. as the folders they make
 };
 
 void read_unit_file(const std::string& path, UnitSettings& u) {
@@ -109,6 +118,21 @@ void read_unit_file(const std::string& path, UnitSettings& u) {
       if (value.empty()) u.supplementary_groups.clear();
       std::istringstream words(value);
       for (std::string w; words >> w;) u.supplementary_groups.push_back(w);
+    } else if (key == "ProtectSystem") {
+      u.protect_system_strict = value == "strict";
+    } else {
+      // The folders a ProtectSystem=strict unit may still write ("-": may be missing).
+      static const std::pair<const char*, const char*> kWritable[] = {
+          {"ReadWritePaths", ""}, {"StateDirectory", "/var/lib/"}, {"RuntimeDirectory", "/run/"},
+          {"CacheDirectory", "/var/cache/"}, {"LogsDirectory", "/var/log/"}};
+      for (const auto& [name, root] : kWritable)
+        if (key == name) {
+          std::istringstream words(value);
+          for (std::string w; words >> w;) {
+            if (!w.empty() && (w[0] == '-' || w[0] == '+')) w.erase(0, 1);
+            u.writable.push_back(root + w.substr(0, w.find(':')));   // StateDirectory=a:b names a link b
+          }
+        }
     }
   }
 }
@@ -673,11 +697,25 @@ void Deployment::check_key_store(const Config& c, const std::string& prefix) {
     const bool shipped = authfile == WebauthnConfig{}.authfile;
     problem(key + "the folder " + dir + " does not exist: the broker cannot keep sign counts and refuses every key "
                 "sign-in",
-            shipped ? "link the broker's webauthn.conf drop-in, which makes it (admin guide, \"Security keys\"): "
-                      "ln -s /usr/share/zendesk-sso/systemd/zendesk-sso-authd.service.d/webauthn.conf "
-                      "/etc/systemd/system/zendesk-sso-authd.service.d/ && systemctl daemon-reload"
+            shipped ? std::string("link the broker's webauthn.conf drop-in, which makes it (admin guide, "
+                                  "\"Security keys\"): ") + kLinkWebauthnDropIn
                     : "install -d -o " + broker_->name + " -g " + broker_->group + " -m 0700 " + dir);
     return;
+  }
+  // Under the shipped unit (ProtectSystem=strict) only the folders it names are writable.
+  if (service_unit_ && service_unit_->protect_system_strict) {
+    bool writable = false;
+    for (const auto& w : service_unit_->writable)
+      if (dir == w || dir.rfind(w.back() == '/' ? w : w + "/", 0) == 0) writable = true;
+    if (!writable) {
+      const bool shipped = authfile == WebauthnConfig{}.authfile;
+      problem(key + "the broker's unit " + service_unit_->path + " (ProtectSystem=strict) makes " + dir +
+                  " read-only to it: the sign counts cannot be saved and every key sign-in is refused (unavailable)",
+              shipped ? std::string("link the webauthn.conf drop-in: ") + kLinkWebauthnDropIn
+                      : "systemctl edit zendesk-sso-authd.service: [Service] ReadWritePaths=" + dir +
+                            ", then systemctl restart zendesk-sso-authd.service");
+      return;
+    }
   }
   std::string err = as_user(*broker_, [&] {
     return ::access(dir.c_str(), W_OK | X_OK) == 0 ? std::string() : dir + ": " + errno_text(errno);
