@@ -686,12 +686,19 @@ void Deployment::check_key_store(const Config& c, const std::string& prefix) {
     problem(key + "the folder " + dir + " is " + describe_file(st) +
                 ": others may write it, so they could replace the key store or reset its sign counts",
             "chown " + owner + " " + dir + " && chmod 0700 " + dir);
-  for (const std::string& f : {authfile, side})
-    if (::lstat(f.c_str(), &st) == 0 && (!S_ISREG(st.st_mode) || others_may_write(st)))
-      problem(key + f + " is " + describe_file(st) + (S_ISREG(st.st_mode) ? "" : ", not a regular file") +
+  for (const std::string& f : {authfile, side}) {
+    if (::lstat(f.c_str(), &st) != 0) continue;
+    if (!S_ISREG(st.st_mode))
+      problem(key + f + " is not a regular file (a link?): the broker opens no other kind, so every key holder's "
+                  "sign-in fails closed (unavailable)",
+              "put the file itself there: cp --remove-destination \"$(readlink -f " + f + ")\" " + f +
+                  " && chown " + owner + " " + f + " && chmod 0600 " + f);
+    else if (others_may_write(st))
+      problem(key + f + " is " + describe_file(st) +
                   ": others may write it, so the broker trusts no key in it and every key holder's sign-in fails "
                   "closed (unavailable)",
               "chown " + owner + " " + f + " && chmod 0600 " + f);
+  }
   if (::geteuid() != 0) return;
   if (!have_dir) {
     const bool shipped = authfile == WebauthnConfig{}.authfile;
@@ -728,7 +735,8 @@ void Deployment::check_key_store(const Config& c, const std::string& prefix) {
   }
   bool usable = problems_before == r_.problems.size();
   for (const std::string& f : {authfile, side}) {
-    if (::lstat(f.c_str(), &st) != 0 || others_may_write(st)) continue;   // no key yet: no file yet; or said above
+    // No key yet: no file yet; or said above.
+    if (::lstat(f.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || others_may_write(st)) continue;
     err = as_user(*broker_, [&] {
       auto text = read_trusted_file(f, {4 << 20, true});
       return text ? std::string() : text.error();

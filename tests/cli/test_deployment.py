@@ -389,6 +389,17 @@ class KeyStore(DeploymentCase):
         self.assert_fixed_by_its_fix(f"webauthn.authfile: {self.side} is {OTHER}:{OTHER} 0600: others may write it",
                                      f"fix: chown {BROKER}:{BROKER} {self.side} && chmod 0600 {self.side}")
 
+    def test_a_link_in_place_of_the_authfile(self):
+        target = os.path.join(self.dir, "elsewhere")
+        os.rename(self.authfile, target)
+        os.symlink(target, self.authfile)
+        err = self.assert_fails(f"webauthn.authfile: {self.authfile} is not a regular file (a link?): the broker opens "
+                                "no other kind, so every key holder's sign-in fails closed (unavailable)")
+        fix = re.search(r"^  fix: put the file itself there: (cp .*)$", err, re.M)
+        subprocess.run(fix.group(1), shell=True, check=True)
+        self.assertFalse(os.path.islink(self.authfile))
+        self.assertEqual(self.check()[0], 0)
+
     def test_a_folder_others_may_write(self):
         os.chmod(self.keys, 0o777)
         self.assert_fixed_by_its_fix(f"webauthn.authfile: the folder {self.keys} is {BROKER}:{BROKER} 0777: "
