@@ -766,9 +766,7 @@ void Deployment::check_signin_host(const Config& c, const std::string& prefix) {
       continue;
     }
     bool listed = false;
-    for (const std::string scheme : {"https://", "http://"})   // http: localhost only (the parser's rule)
-      for (const auto& o : w.origins)
-        if (o == scheme + name || o.rfind(scheme + name + ":", 0) == 0) listed = true;
+    for (const auto& o : w.origins) listed = listed || webauthn_origin_host(o) == name;
     if (!listed)
       r_.warnings.push_back(prefix + "webauthn.origins: none is the sign-in host " + name + " (" + file +
                             "): a browser there sends https://" + name + " and the broker refuses its key (origin)\n"

@@ -16,12 +16,6 @@ constexpr const char* kSkipLine = "auth [success=2 default=ignore] pam_exec.so q
 // Modules that ask a one-time code on a page of their own.
 constexpr const char* kCodeModules[] = {"pam_oath.so", "pam_google_authenticator.so", "pam_totp.so"};
 
-std::string origin_host(const std::string& origin) {
-  std::string_view o = origin;
-  o.remove_prefix(o.find("://") + 3);   // the config parser accepted it: scheme://host[:port]
-  return std::string(o.substr(0, o.find(':')));
-}
-
 std::string read_text(const char* path) {
   std::ifstream in(path);
   if (!in) return {};
@@ -31,11 +25,6 @@ std::string read_text(const char* path) {
 }
 
 }  // namespace
-
-bool on_rp_id(std::string_view host, std::string_view rp_id) {
-  return host == rp_id ||
-         (host.size() > rp_id.size() && host.ends_with(rp_id) && host[host.size() - rp_id.size() - 1] == '.');
-}
 
 bool is_public_suffix(std::string_view host, std::string_view list) {
   const auto dot = host.find('.');
@@ -59,7 +48,8 @@ void check_webauthn(const Config& c, const std::string& who, const std::string& 
   const WebauthnConfig& w = c.webauthn;
   if (!w.enabled()) return;
   // The parser made sure every origin is on rp_id: the first one's host is always a right rp_id.
-  const std::string example = w.origins.empty() ? "sso.example.com" : origin_host(w.origins.front());
+  const std::string example =
+      w.origins.empty() ? "sso.example.com" : webauthn_origin_host(w.origins.front()).value_or("sso.example.com");
   const std::string set_rp_id = "edit " + config_path + ": \"rp_id\": \"" + example +
                                 "\" (the sign-in page's host, or a parent domain of it that is yours)";
   if (w.rp_id.find('.') == std::string::npos && w.rp_id != "localhost")

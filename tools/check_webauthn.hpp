@@ -30,7 +30,4 @@ void check_webauthn(const Config& c, const std::string& who, const std::string& 
 // holders' skip line: the warning, or "" when the stack is right.
 std::string webauthn_stack_warning(const Config& c, const std::string& path, const std::string& stack);
 
-// True when host is rp_id or a name below it.
-bool on_rp_id(std::string_view host, std::string_view rp_id);
-
 }  // namespace zsso::cli
