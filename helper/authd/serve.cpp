@@ -177,7 +177,7 @@ class Connection : public Asker {
     audit::Event ev;
     ev.time = static_cast<std::int64_t>(::time(nullptr));
     ev.request_id = request_id_;
-    ev.way = step_ > 0 ? audit::Way::multi_step : way_;
+    ev.way = key_asked_ ? audit::Way::key : step_ > 0 ? audit::Way::multi_step : way_;
     ev.outcome = outcome;
     ev.account = audit::account_for_event(user_);
     ev.client = client_;
@@ -221,6 +221,7 @@ class Connection : public Asker {
   std::string user_;
   // The audit event's fields, once the request is read.
   audit::Way way_ = audit::Way::unknown;
+  bool key_asked_ = false;      // a key step was sent: what is decided after it is the key's (way "key")
   std::string client_;
   std::string profile_;
   std::size_t profile_slot_ = 0;
@@ -264,6 +265,7 @@ bool Connection::ask(const std::vector<wire::Message>& page, std::vector<SecureB
 }
 
 bool Connection::ask_key(const wire::KeyChallenge& challenge, wire::KeyAssertion& assertion) {
+  key_asked_ = true;
   std::vector<SecureBytes> none;
   return step({}, &challenge, none, &assertion);
 }

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_broker import wait_for  # noqa: E402
-from test_conversation import OATH_PROMPT, OathWorld, totp  # noqa: E402
+from test_conversation import OATH_PROMPT, OathWorld, broker_counts, totp  # noqa: E402
 import broker_wire as wire  # noqa: E402
 
 SOURCE = Path(os.environ["ZSSO_SOURCE_DIR"])
@@ -104,6 +104,7 @@ class KeyWorld(OathWorld):
         self.alice_key = SoftKey(b"alice-key-1")
         self.write_authfile({"alice": [self.alice_key]})
         config = json.loads(Path(self.sb.config_path).read_text())
+        config["metrics"] = {"enabled": True, "cgi_file": ""}   # the broker counts each decision's way
         if webauthn:
             config["webauthn"] = {"rp_id": RP_ID, "origins": [ORIGIN], "authfile": str(self.authfile)}
             if required_groups:
@@ -152,8 +153,9 @@ class KeyTestCase(unittest.TestCase):
         self.assertIsNone(resp["token"])
         self.assertIn(cause, resp.get("cause", ""))
         line = self.w.decision("alice")
-        self.assertIn("outcome=bad_login", line)
+        self.assertIn("way=key outcome=bad_login", line)
         self.assertIn(cause, line)
+        self.assertEqual(broker_counts(self.w.socket).get(("key", "bad_login")), 1)
 
 
 class KeySignIn(KeyTestCase):
@@ -168,7 +170,9 @@ class KeySignIn(KeyTestCase):
         self.assertEqual(resp["status"], "ok", resp)
         self.assertEqual(self.w.claims(resp["token"])["email"], "alice@acme.test")
         self.assertEqual(resp["user"], "alice")
-        self.assertIn("outcome=signed_in", self.w.decision("alice"))
+        # Counted as its own way (issue 24): the decision came at the key's step.
+        self.assertIn("way=key outcome=signed_in", self.w.decision("alice"))
+        self.assertEqual(broker_counts(self.w.socket), {("key", "signed_in"): 1})
         self.assertIn("asked for a security key (1 credential(s))", self.w.log_text())
         self.assertNotIn("asked 1 prompt", self.w.log_text(), "no one-time code for a key holder")
         # The new sign count is kept, for the next sign-in's clone check.
@@ -195,6 +199,9 @@ class KeySignIn(KeyTestCase):
         resp = self.w.start_sign_in("alice", "not-it")
         self.assertEqual(resp["status"], "bad_login", resp)
         self.assertNotIn("asked for a security key", self.w.log_text())
+        # Decided at the password: that way's count, not the key's.
+        self.assertIn("way=password outcome=bad_login", self.w.decision("alice"))
+        self.assertEqual(broker_counts(self.w.socket), {("password", "bad_login"): 1})
 
     def test_a_discoverable_key_enrolled_with_pamu2fcfg_r(self):
         # A "*" handle: no id to offer, the browser picks the key; its signature decides.
