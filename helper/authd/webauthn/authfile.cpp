@@ -116,6 +116,8 @@ Result<Credential> parse_credential(std::string_view text) {
 
 }  // namespace
 
+bool valid_user_name(std::string_view user) { return valid_user(user); }
+
 Result<Entry> parse_line(std::string_view line) {
   if (!line.empty() && line.back() == '\r') return Error{"carriage return in the line"};
   auto parts = split(line, ':');

@@ -53,6 +53,9 @@ struct Entry {
   std::vector<Credential> credentials;
 };
 
+// A name pam_u2f's format can hold: no ':', ',', spaces or controls, UTF-8.
+bool valid_user_name(std::string_view user);
+
 // One line (no newline). Refuses what pam_u2f would misread: empty fields,
 // bad base64, a key of the wrong size for its type, unknown options.
 Result<Entry> parse_line(std::string_view line);
