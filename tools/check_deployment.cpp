@@ -27,6 +27,7 @@
 
 #include "check_webauthn.hpp"
 #include "http.hpp"
+#include "store.hpp"
 #include "login.hpp"
 #include "zsso/clock.hpp"
 #include "zsso/files.hpp"
@@ -676,12 +677,14 @@ void Deployment::check_key_store(const Config& c, const std::string& prefix) {
   const std::string key = prefix + "webauthn.authfile: ";
   const std::string owner = broker_->name + ":" + broker_->group;
   const uid_t broker_uid = broker_->uid;
-  auto others_may_write = [&](const struct stat& st) {
-    return (st.st_uid != 0 && st.st_uid != broker_uid) || (st.st_mode & (S_IWGRP | S_IWOTH));
-  };
-  const std::size_t problems_before = r_.problems.size();
   struct stat st {};
   const bool have_dir = ::stat(dir.c_str(), &st) == 0;
+  const uid_t folder_uid = have_dir ? st.st_uid : broker_uid;
+  // The broker's rule (store.hpp, read_store_file): root, itself or the folder's owner, writable by nobody else.
+  auto others_may_write = [&](const struct stat& f) {
+    return (f.st_uid != 0 && f.st_uid != broker_uid && f.st_uid != folder_uid) || (f.st_mode & (S_IWGRP | S_IWOTH));
+  };
+  const std::size_t problems_before = r_.problems.size();
   if (have_dir && others_may_write(st))
     problem(key + "the folder " + dir + " is " + describe_file(st) +
                 ": others may write it, so they could replace the key store or reset its sign counts",
@@ -738,7 +741,7 @@ void Deployment::check_key_store(const Config& c, const std::string& prefix) {
     // No key yet: no file yet; or said above.
     if (::lstat(f.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || others_may_write(st)) continue;
     err = as_user(*broker_, [&] {
-      auto text = read_trusted_file(f, {4 << 20, true});
+      auto text = authfile::read_store_file(f);
       return text ? std::string() : text.error();
     });
     if (!err.empty()) {
@@ -747,7 +750,17 @@ void Deployment::check_key_store(const Config& c, const std::string& prefix) {
               "chown " + owner + " " + f + " && chmod 0600 " + f);
     }
   }
-  if (usable)
+  if (!usable) return;
+  // Read, the lines must parse: a line the broker cannot read fails every key holder closed.
+  err = as_user(*broker_, [&] {
+    auto store = authfile::load_store(authfile);
+    return store ? std::string() : store.error();
+  });
+  if (!err.empty())
+    problem(key + err + ": the broker reads no key from it, so every key holder's sign-in fails closed",
+            "see what is read with zendesk-sso keys list, then correct or remove the line (pam_u2f's format, "
+            "user:KeyHandle,UserKey,CoseType,Options, as pamu2fcfg writes it)");
+  else
     r_.passed.push_back("the broker's user " + broker_->name + " reads and writes the key store in " + dir);
 }
 

@@ -50,5 +50,6 @@ int cmd_probe(const Context& ctx);   // cmd_probe.cpp and cmd_sync.cpp: the libc
 int cmd_sync(const Context& ctx);
 int cmd_session(const Context& ctx);
 int cmd_unlock(const Context& ctx);
+int cmd_keys(const Context& ctx);
 
 }  // namespace zsso::cli

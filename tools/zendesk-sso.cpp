@@ -40,6 +40,15 @@ Commands:
                              from every address, or from ADDR only, with ADDR's own ban on
                              every account), and say what pam_faillock holds for USER and
                              the command that resets it
+  keys list [USER]           the security keys in webauthn.authfile (all, or USER's): short
+                             credential id, type, options, resident, sign count, when added
+  keys remove USER ID-PREFIX|--all
+                             remove USER's key whose id starts with ID-PREFIX (as keys list
+                             prints it), or all of USER's keys; the sign-in sessions a removed
+                             key made end
+  keys invite USER [--minutes N]
+                             print a one-time enrolment code for USER's first security key,
+                             valid N minutes (default 15, at most 1440); a new one replaces it
 
 Options:
   --config FILE    default: $ZENDESK_SSO_CONFIG, else /etc/zendesk-sso/config.json
@@ -63,6 +72,7 @@ constexpr Command kCommands[] = {
     {"sync", zsso::cli::cmd_sync},
     {"session", zsso::cli::cmd_session},
     {"unlock", zsso::cli::cmd_unlock},
+    {"keys", zsso::cli::cmd_keys},
 };
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include "zsso/text.hpp"
 #include "zsso/unique_fd.hpp"
@@ -34,11 +35,12 @@ std::string describe_uid(uid_t uid) {
 
 // Regular, owned by root (or us), writable by nobody else.
 Result<void> check_owner_and_mode(const std::string& path, const struct stat& st,
-                                  TrustedOwner owner = TrustedOwner::root_or_running_user) {
+                                  TrustedOwner owner = TrustedOwner::root_or_running_user,
+                                  std::optional<uid_t> also_owner = std::nullopt) {
   if (!S_ISREG(st.st_mode)) return Error{path + ": not a regular file"};
   if (owner == TrustedOwner::root && st.st_uid != 0)
     return Error{path + ": owned by " + describe_uid(st.st_uid) + "; it must be owned by root"};
-  if (st.st_uid != 0 && st.st_uid != ::geteuid())
+  if (st.st_uid != 0 && st.st_uid != ::geteuid() && st.st_uid != also_owner)
     return Error{path + ": owned by " + describe_uid(st.st_uid) + ", read here by " + describe_uid(::geteuid()) +
                  "; " + std::string(kOwnerRule)};
   if (st.st_mode & (S_IWGRP | S_IWOTH))
@@ -47,7 +49,8 @@ Result<void> check_owner_and_mode(const std::string& path, const struct stat& st
 }
 
 template <class Buffer>
-Result<Buffer> read_checked(const std::string& path, const TrustedFileRules& rules) {
+Result<Buffer> read_checked(const std::string& path, const TrustedFileRules& rules,
+                            std::optional<uid_t> also_owner = std::nullopt) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
   if (fd.get() < 0) {
     int e = errno;
@@ -56,7 +59,7 @@ Result<Buffer> read_checked(const std::string& path, const TrustedFileRules& rul
   }
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return Error{path + ": " + errno_text(errno)};
-  if (auto ok = check_owner_and_mode(path, st); !ok) return Error{ok.error()};
+  if (auto ok = check_owner_and_mode(path, st, TrustedOwner::root_or_running_user, also_owner); !ok) return Error{ok.error()};
   if (!rules.allow_world_readable && (st.st_mode & S_IROTH))
     return Error{path + ": world-readable (mode " + mode_text(st) + "); " + std::string(kSecretRule)};
   if (static_cast<std::size_t>(st.st_size) > rules.max_size)
@@ -98,6 +101,10 @@ Result<void> check_trusted_path(const std::string& path, TrustedOwner owner) {
 
 Result<std::string> read_trusted_file(const std::string& path, const TrustedFileRules& rules) {
   return read_checked<std::string>(path, rules);
+}
+
+Result<std::string> read_trusted_file(const std::string& path, const TrustedFileRules& rules, unsigned also_owner) {
+  return read_checked<std::string>(path, rules, static_cast<uid_t>(also_owner));
 }
 
 Result<SecureBytes> read_trusted_secret_file(const std::string& path, const TrustedFileRules& rules) {

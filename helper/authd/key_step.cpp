@@ -1,22 +1,14 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "key_step.hpp"
 
-#include <fcntl.h>
 #include <openssl/rand.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <syslog.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <cerrno>
 
 #include "authfile.hpp"
+#include "store.hpp"
 #include "webauthn.hpp"
 #include "zsso/account.hpp"
-#include "zsso/files.hpp"
 #include "zsso/text.hpp"
-#include "zsso/unique_fd.hpp"
 
 namespace zsso::authd {
 
@@ -24,68 +16,12 @@ namespace {
 
 namespace wire = zsso::broker;
 
-constexpr std::size_t kMaxStoreSize = 4 << 20;
-
 LoginOutcome refused(LoginStatus status, std::string why) {
   LoginOutcome o;
   o.status = status;
   o.detail = std::move(why);
   return o;
 }
-
-// The file's text, "" when it does not exist; the same owner and mode rules
-// as the configuration (a store others may write would let them add keys).
-Result<std::string> read_store_file(const std::string& path) {
-  struct stat st{};
-  if (::lstat(path.c_str(), &st) != 0 && errno == ENOENT) return std::string();
-  return read_trusted_file(path, {kMaxStoreSize, true});
-}
-
-std::string side_file(const WebauthnConfig& cfg) { return cfg.authfile + ".json"; }
-
-// Writes text to path through a temporary file beside it and rename(2), so a
-// reader sees the old file or the new one, never half of one.
-Result<void> replace_file(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!fd.valid()) return Error{tmp + ": " + errno_text(errno)};
-  std::size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return Error{tmp + ": write: " + errno_text(errno)};
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd.get()) != 0) return Error{tmp + ": fsync: " + errno_text(errno)};
-  fd.reset();
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return Error{path + ": rename: " + errno_text(errno)};
-  const auto slash = path.rfind('/');
-  UniqueFd dir(::open(slash == 0 ? "/" : path.substr(0, slash).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir.valid()) ::fsync(dir.get());
-  return {};
-}
-
-// Holds an exclusive lock on path + ".lock" for its lifetime: two sign-ins
-// with one key must not both pass with the same count.
-class StoreLock {
- public:
-  explicit StoreLock(const std::string& path)
-      : fd_(::open((path + ".lock").c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) {
-    if (!fd_.valid()) {
-      error_ = path + ".lock: " + errno_text(errno);
-      return;
-    }
-    int rc;
-    do rc = ::flock(fd_.get(), LOCK_EX);
-    while (rc != 0 && errno == EINTR);
-    if (rc != 0) error_ = path + ".lock: flock: " + errno_text(errno);
-  }
-  const std::string& error() const { return error_; }
-
- private:
-  UniqueFd fd_;
-  std::string error_;
-};
 
 wire::KeyChallenge::Verification wire_verification(WebauthnConfig::Verification v) {
   switch (v) {
@@ -104,14 +40,12 @@ KeyStep::KeyStep(const WebauthnConfig& cfg, std::string user, Ask ask, Log log)
 std::vector<std::string> KeyStep::pam_env() {
   if (!loaded_) {
     loaded_ = true;
-    auto text = read_store_file(cfg_.authfile);
-    auto users = text ? authfile::parse_file(*text) : Result<std::map<std::string, std::vector<authfile::Credential>>>(
-                                                          Error{text.error()});
-    if (!users) {
-      load_error_ = "webauthn.authfile " + cfg_.authfile + ": " + users.error();
+    auto keys = authfile::user_keys(cfg_.authfile, user_);
+    if (!keys) {
+      load_error_ = "webauthn.authfile " + cfg_.authfile + ": " + keys.error();
       log_(LOG_ERR, load_error_);
-    } else if (auto it = users->find(user_); it != users->end()) {
-      keys_ = it->second;
+    } else {
+      keys_ = std::move(*keys);
     }
   }
   // A store that cannot be read proves no key: the stack asks its own factor.
@@ -184,10 +118,10 @@ std::optional<LoginOutcome> KeyStep::verify(const wire::KeyChallenge& challenge,
     return refused(LoginStatus::bad_login, "security key refused (unknown credential): the browser answered with a "
                                            "credential this account does not have");
 
-  const std::string side_path = side_file(cfg_);
-  StoreLock lock(side_path);
+  const std::string side_path = authfile::side_file_path(cfg_.authfile);
+  authfile::StoreLock lock(cfg_.authfile);
   if (!lock.error().empty()) return refused(LoginStatus::unavailable, "webauthn side file: " + lock.error());
-  auto side_text = read_store_file(side_path);
+  auto side_text = authfile::read_store_file(side_path);
   auto side = side_text ? (side_text->empty() ? Result<authfile::SideFile>(authfile::SideFile{})
                                               : authfile::parse_side_file(*side_text))
                         : Result<authfile::SideFile>(Error{side_text.error()});
@@ -213,10 +147,11 @@ std::optional<LoginOutcome> KeyStep::verify(const wire::KeyChallenge& challenge,
       rec.user = user_;
       rec.sign_count = checked.value->sign_count;
       auto text = authfile::format_side_file(*side);
-      auto saved = text ? replace_file(side_path, *text) : Result<void>(Error{text.error()});
+      auto saved = text ? authfile::replace_store_file(side_path, *text) : Result<void>(Error{text.error()});
       // A count not kept would let a clone pass later: no sign-in without it.
       if (!saved) return refused(LoginStatus::unavailable, "webauthn side file: the sign count was not saved: " + saved.error());
     }
+    proven_key_ = key->public_key;
     return std::nullopt;
   }
   std::string why = "security key refused (" + std::string(webauthn::refusal_name(last.reason)) + "): " + last.detail;

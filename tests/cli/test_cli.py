@@ -678,11 +678,159 @@ class Session(unittest.TestCase):
         self.assertIn("  fix: zendesk-sso session revoke-all", err)
 
 
+class Keys(unittest.TestCase):
+    """keys list|remove|invite against a real store in a 0700 folder, with a
+    line written by hand as pamu2fcfg writes it."""
+
+    # pam_u2f's tests/credentials/new_ (pamu2fcfg), for the nss_wrapper user alice
+    PAMU2FCFG = ("alice:vlcWFQFik8gJySuxMTlRwSDvnq9u/mlMXRIqv4rd7Kq2CJj1V9Uh9PqbTF8UkY3EcQfHeS0G3nY0ibyxXE0pdw==,"
+                 "CTTRrHrqQmqfyI7/bhtAknx9TGCqhd936JdcoekUxUa6PNA6uYzsvFN0qaE+j2LchLPU4vajQPdAOcvvvNfWCA==,"
+                 "es256,+presence")
+
+    def setUp(self):
+        self.f = Fixture()
+        self.store = os.path.join(self.f.dir, "webauthn")
+        os.mkdir(self.store, 0o700)
+        self.authfile = os.path.join(self.store, "authfile")
+        with open(self.f.config) as fh:
+            cfg = json.loads(re.sub(r"^\s*//.*$", "", fh.read(), flags=re.M))
+        cfg["webauthn"] = {"rp_id": "localhost", "origins": ["http://localhost:8080"], "authfile": self.authfile}
+        self.config = self.f.write("keys.json", json.dumps(cfg), 0o644)
+
+    def keys(self, *args):
+        return self.f.run("keys", *args, config=self.config)
+
+    def write_store(self, lines, side=None):
+        self.f.write("webauthn/authfile", "".join(line + "\n" for line in lines), 0o600)
+        if side is not None:
+            self.f.write("webauthn/authfile.json", json.dumps({"version": 1, "credentials": side}), 0o600)
+
+    @staticmethod
+    def line(user, handle: bytes, key: bytes, options="+presence"):
+        b64 = lambda b: base64.b64encode(b).decode()
+        return f"{user}:{'*' if not handle else b64(handle)},{b64(key)},es256,{options}"
+
+    def text(self, name):
+        with open(os.path.join(self.store, name)) as fh:
+            return fh.read()
+
+    def test_list_shows_a_pamu2fcfg_line_and_the_side_files_count_never_the_key(self):
+        pk = "CTTRrHrqQmqfyI7/bhtAknx9TGCqhd936JdcoekUxUa6PNA6uYzsvFN0qaE+j2LchLPU4vajQPdAOcvvvNfWCA=="
+        resident_key = bytes(range(64))
+        self.write_store([self.PAMU2FCFG, self.line("bob", b"", resident_key, "+verification")],
+                         {pk: {"user": "alice", "sign_count": 41, "added": 1796630400}})
+        rc, out, err = self.keys("list")
+        self.assertEqual(rc, 0, err)
+        lines = out.splitlines()
+        self.assertEqual(lines[0].split(), ["USER", "ID", "TYPE", "OPTIONS", "RESIDENT", "SIGN-COUNT", "ADDED"])
+        self.assertEqual(lines[1].split(), ["alice", "vlcWFQFik8gJ", "es256", "+presence", "no", "41",
+                                            "2026-12-07", "08:00", "UTC"])
+        bob = lines[2].split()
+        self.assertEqual(bob[0], "bob")
+        self.assertTrue(bob[1].startswith("*") and len(bob[1]) < 20, bob)
+        self.assertEqual(bob[3:7], ["+verification", "yes", "0", "-"])
+        self.assertNotIn(pk, out)
+        self.assertNotIn(b64url(resident_key), out)
+        self.assertNotIn(base64.b64encode(resident_key).decode(), out)
+        rc, out, err = self.keys("list", "bob")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(len(out.splitlines()), 2)
+        rc, out, err = self.keys("list", "zoe")
+        self.assertEqual((rc, out), (0, f"no security keys of zoe in {self.authfile}\n"))
+
+    def test_remove_takes_the_printed_id_and_keeps_the_rest(self):
+        other = self.line("alice", b"\x01" * 40, bytes(64))
+        self.write_store([self.PAMU2FCFG + ":" + other.split(":", 1)[1], self.line("bob", b"\x02" * 40, bytes([2]) * 64)])
+        before = self.text("authfile")
+        rc, out, err = self.keys("remove", "alice", "vlcWFQFik8gJ")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("removed alice's es256 key vlcWFQFik8gJ", out)
+        self.assertIn("sign-in sessions", out)
+        after = self.text("authfile")
+        self.assertNotIn("vlcWFQFik8gJ", after)
+        self.assertIn(base64.b64encode(b"\x01" * 40).decode(), after)
+        self.assertEqual(after.splitlines()[1], before.splitlines()[1], "bob's line is untouched")
+        self.assertEqual(os.stat(self.authfile).st_mode & 0o777, 0o600, "the file's mode is kept")
+        rc, out, err = self.keys("remove", "alice", "--all")
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn("alice", self.text("authfile"))
+        rc, out, err = self.keys("remove", "alice", "--all")
+        self.assertEqual(rc, 2)
+        self.assertIn('no security key is enrolled for "alice"', err)
+
+    def test_an_ambiguous_or_unknown_prefix_changes_nothing(self):
+        one, two = b"\xfb" * 30 + b"one", b"\xfb" * 30 + b"two"
+        self.write_store([self.line("alice", one, bytes([1]) * 64) + ":" + self.line("x", two, bytes([2]) * 64).split(":", 1)[1]])
+        before = self.text("authfile")
+        rc, out, err = self.keys("list")
+        ids = [line.split()[1] for line in out.splitlines()[1:]]
+        # the printed ids grow until they differ
+        self.assertTrue(b64url(one).startswith(ids[0]) and b64url(two).startswith(ids[1]), ids)
+        self.assertGreater(len(ids[0]), 40)
+        self.assertNotEqual(ids[0], ids[1])
+        rc, out, err = self.keys("remove", "alice", "-_v7")
+        self.assertEqual(rc, 2)
+        self.assertIn('"-_v7" names 2 keys of "alice"', err)
+        for i in ids:
+            self.assertIn(i, err)
+        rc, out, err = self.keys("remove", "alice", "AAAA")
+        self.assertEqual(rc, 2)
+        self.assertIn('starting with "AAAA"', err)
+        self.assertEqual(self.text("authfile"), before)
+        rc, out, err = self.keys("remove", "alice", ids[1])
+        self.assertEqual(rc, 0, err)
+
+    def test_invite_prints_a_code_and_stores_only_its_hash(self):
+        rc, out, err = self.keys("invite", "alice", "--minutes", "30")
+        self.assertEqual(rc, 0, err)
+        m = re.match(r"enrolment code for alice: ([2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4})\n"
+                     r"valid once, until \d{4}-\d\d-\d\d \d\d:\d\d UTC \(30 minutes\)", out)
+        self.assertTrue(m, out)
+        code = m.group(1)
+        stored = json.loads(self.text("authfile.invites.json"))
+        self.assertEqual(list(stored["invites"]), ["alice"])
+        self.assertNotIn(code.replace("-", ""), json.dumps(stored))
+        self.assertEqual(os.stat(os.path.join(self.store, "authfile.invites.json")).st_mode & 0o777, 0o600)
+        rc, out2, err = self.keys("invite", "alice")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("(15 minutes)", out2)
+        self.assertNotEqual(json.loads(self.text("authfile.invites.json"))["invites"]["alice"]["sha256"],
+                            stored["invites"]["alice"]["sha256"], "a new invite replaces the old")
+
+    def test_bad_arguments_name_themselves(self):
+        for args, words in ((["invite", "alice", "--minutes", "0"], '--minutes "0"'),
+                            (["invite", "alice", "--minutes", "1441"], '--minutes "1441"'),
+                            (["invite", "alice", "--minutes", "ten"], '--minutes "ten"'),
+                            (["invite", "nobody-here"], 'no account "nobody-here"'),
+                            (["frob"], 'unknown subcommand "frob"'),
+                            (["remove", "alice"], "usage: keys"),
+                            (["remove", "alice", "x", "--all"], "usage: keys"),
+                            (["list", "a", "b"], "usage: keys"),
+                            (["list", "--bogus"], "--bogus"),
+                            ([], "usage: keys")):
+            with self.subTest(args=args):
+                rc, out, err = self.keys(*args)
+                self.assertEqual(rc, 2, err)
+                self.assertIn(words, err)
+        self.assertFalse(os.path.exists(os.path.join(self.store, "authfile.invites.json")))
+
+    def test_a_store_others_may_write_is_refused(self):
+        self.write_store([self.PAMU2FCFG])
+        os.chmod(self.authfile, 0o620)
+        rc, out, err = self.keys("list")
+        self.assertEqual(rc, 1)
+        self.assertIn("group- or world-writable", err)
+        rc, out, err = self.keys("remove", "alice", "--all")
+        self.assertEqual(rc, 2)
+        self.assertIn(self.PAMU2FCFG, self.text("authfile"))
+
+
 class Usage(unittest.TestCase):
     def test_help_and_errors(self):
         p = subprocess.run([CLI, "--help"], capture_output=True, text=True)
         self.assertEqual(p.returncode, 0)
-        for cmd in ("check", "mint", "verify", "ip-test", "session revoke-all", "session rotate"):
+        for cmd in ("check", "mint", "verify", "ip-test", "session revoke-all", "session rotate", "keys list",
+                    "keys remove", "keys invite"):
             self.assertIn(cmd, p.stdout)
         for args in ([], ["frobnicate"], ["--bogus", "check"], ["mint"], ["verify"],
                      ["mint", "alice", "--rhost"]):

@@ -20,6 +20,8 @@ import tempfile
 import time
 import unittest
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 CLI = sys.argv[1]
 AUTHD = sys.argv[2]
 SHIPPED = sys.argv[3]
@@ -344,7 +346,11 @@ class KeyStore(DeploymentCase):
         os.mkdir(self.keys, 0o700)
         broker = pwd.getpwnam(BROKER)
         os.chown(self.keys, broker.pw_uid, broker.pw_gid)
-        self.write(self.authfile, "alice:a2V5,cHVibGlj,es256,+presence\n", "root", 0o644)
+        # A line as pamu2fcfg writes it: the key's raw x||y (a real P-256 point).
+        point = ec.generate_private_key(ec.SECP256R1()).public_key().public_numbers()
+        raw = point.x.to_bytes(32, "big") + point.y.to_bytes(32, "big")
+        self.write(self.authfile, f"alice:{base64.b64encode(b'alice-key').decode()},{base64.b64encode(raw).decode()},"
+                                  "es256,+presence\n", "root", 0o644)
         with open(self.config) as f:
             text = f.read()
         section = {"rp_id": "example.com", "origins": ["https://sso.example.com"], "authfile": self.authfile}
@@ -384,7 +390,7 @@ class KeyStore(DeploymentCase):
         self.run_fixes(err)
         self.assertEqual(self.check()[0], 0)
         # The side file the broker wrote, taken over by another user.
-        self.write(self.side, "{}", OTHER, 0o600)
+        self.write(self.side, '{"credentials": {}, "version": 1}', OTHER, 0o600)
         os.chown(self.side, pwd.getpwnam(OTHER).pw_uid, -1)
         self.assert_fixed_by_its_fix(f"webauthn.authfile: {self.side} is {OTHER}:{OTHER} 0600: others may write it",
                                      f"fix: chown {BROKER}:{BROKER} {self.side} && chmod 0600 {self.side}")
@@ -422,6 +428,13 @@ class KeyStore(DeploymentCase):
         self.assert_fixed_by_its_fix(f"webauthn.authfile: as {BROKER} (broker): {self.keys}: Permission denied "
                                      "(the side file is written there): every key holder's sign-in fails closed",
                                      f"fix: chown {BROKER}:{BROKER} {self.keys} ")
+
+    def test_an_authfile_line_the_broker_cannot_parse(self):
+        with open(self.authfile, "a") as f:
+            f.write("bob:not-base64!,cHVibGlj,es256,+presence\n")
+        self.assert_fails(f"webauthn.authfile: {self.authfile}: ",
+                          "the broker reads no key from it, so every key holder's sign-in fails closed",
+                          "fix: see what is read with zendesk-sso keys list")
 
     def test_an_authfile_the_broker_cannot_read(self):
         os.chmod(self.authfile, 0o600)   # root's alone

@@ -28,6 +28,10 @@ struct TrustedFileRules {
 // regular file owned by root or the running user and not group/world-writable.
 // Errors name the path and the reason.
 Result<std::string> read_trusted_file(const std::string& path, const TrustedFileRules& rules);
+// The same, also trusting files owned by also_owner: a state folder's owner,
+// who could replace them anyway (the security-key store, written by the
+// broker's user and read by root's CLI).
+Result<std::string> read_trusted_file(const std::string& path, const TrustedFileRules& rules, unsigned also_owner);
 
 // Who may own a trusted file: root, or also the running user.
 enum class TrustedOwner { root_or_running_user, root };

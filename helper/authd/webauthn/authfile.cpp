@@ -116,6 +116,8 @@ Result<Credential> parse_credential(std::string_view text) {
 
 }  // namespace
 
+bool valid_user_name(std::string_view user) { return valid_user(user); }
+
 Result<Entry> parse_line(std::string_view line) {
   if (!line.empty() && line.back() == '\r') return Error{"carriage return in the line"};
   auto parts = split(line, ':');
@@ -209,6 +211,11 @@ Result<SideFile> parse_side_file(std::string_view json) {
       if (!raw || raw->empty() || raw->size() > 64) return Error{"side file user_handle is not base64url of 1-64 bytes"};
       rec.user_handle = *raw;
     }
+    if (auto a = r.find("added"); a != r.end()) {
+      if (!a->is_number_unsigned() || a->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))
+        return Error{"side file added is not a time in seconds"};
+      rec.added = static_cast<std::int64_t>(a->get<std::uint64_t>());
+    }
     side.emplace(std::move(*pk), std::move(rec));
   }
   return side;
@@ -221,6 +228,7 @@ Result<std::string> format_side_file(const SideFile& side) {
     if (rec.user_handle.size() > 64) return Error{"user handle longer than 64 bytes"};
     nlohmann::json r = {{"user", rec.user}, {"sign_count", rec.sign_count}};
     if (!rec.user_handle.empty()) r["user_handle"] = base64url_encode(rec.user_handle);
+    if (rec.added > 0) r["added"] = rec.added;
     creds[base64_encode(pk)] = std::move(r);
   }
   return nlohmann::json{{"version", 1}, {"credentials", std::move(creds)}}.dump(2) + "\n";

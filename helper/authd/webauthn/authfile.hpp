@@ -53,6 +53,9 @@ struct Entry {
   std::vector<Credential> credentials;
 };
 
+// A name pam_u2f's format can hold: no ':', ',', spaces or controls, UTF-8.
+bool valid_user_name(std::string_view user);
+
 // One line (no newline). Refuses what pam_u2f would misread: empty fields,
 // bad base64, a key of the wrong size for its type, unknown options.
 Result<Entry> parse_line(std::string_view line);
@@ -66,11 +69,12 @@ Result<std::map<std::string, std::vector<Credential>>> parse_file(std::string_vi
 Result<std::string> format_file(const std::map<std::string, std::vector<Credential>>& users);
 
 // The side file: JSON {"version":1,"credentials":{"<base64 public key>":
-// {"user":"...","sign_count":N,"user_handle":"<base64url>"}}}.
+// {"user":"...","sign_count":N,"user_handle":"<base64url>","added":T}}}.
 struct SideRecord {
   std::string user;
   std::uint32_t sign_count = 0;
   std::string user_handle;  // raw bytes; empty if none (not a passkey)
+  std::int64_t added = 0;   // seconds since the epoch it was enrolled here; 0: unknown (pamu2fcfg)
 };
 using SideFile = std::map<std::string, SideRecord>;  // key: raw public key bytes
 Result<SideFile> parse_side_file(std::string_view json);
