@@ -25,7 +25,9 @@
 #include <set>
 #include <sstream>
 
+#include "check_webauthn.hpp"
 #include "http.hpp"
+#include "store.hpp"
 #include "login.hpp"
 #include "zsso/clock.hpp"
 #include "zsso/files.hpp"
@@ -37,6 +39,13 @@ namespace zsso::cli {
 namespace {
 
 namespace fs = std::filesystem;
+
+// The admin guide's command for the broker's webauthn.conf drop-in (a link: upgrades update it).
+constexpr const char* kLinkWebauthnDropIn =
+    "mkdir -p /etc/systemd/system/zendesk-sso-authd.service.d && ln -s "
+    "/usr/share/zendesk-sso/systemd/zendesk-sso-authd.service.d/webauthn.conf "
+    "/etc/systemd/system/zendesk-sso-authd.service.d/ && systemctl daemon-reload && systemctl restart "
+    "zendesk-sso-authd.service";
 
 constexpr const char* kUnitDirs[] = {"/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"};
 
@@ -93,6 +102,8 @@ struct UnitSettings {
   std::vector<std::string> supplementary_groups;
   std::string socket_group;
   std::string socket_mode;
+  bool protect_system_strict = false;
+  std::vector<std::string> writable;   // ReadWritePaths=, and StateDirectory= etc. as the folders they make
 };
 
 void read_unit_file(const std::string& path, UnitSettings& u) {
@@ -108,6 +119,21 @@ void read_unit_file(const std::string& path, UnitSettings& u) {
       if (value.empty()) u.supplementary_groups.clear();
       std::istringstream words(value);
       for (std::string w; words >> w;) u.supplementary_groups.push_back(w);
+    } else if (key == "ProtectSystem") {
+      u.protect_system_strict = value == "strict";
+    } else {
+      // The folders a ProtectSystem=strict unit may still write ("-": may be missing).
+      static const std::pair<const char*, const char*> kWritable[] = {
+          {"ReadWritePaths", ""}, {"StateDirectory", "/var/lib/"}, {"RuntimeDirectory", "/run/"},
+          {"CacheDirectory", "/var/cache/"}, {"LogsDirectory", "/var/log/"}};
+      for (const auto& [name, root] : kWritable)
+        if (key == name) {
+          std::istringstream words(value);
+          for (std::string w; words >> w;) {
+            if (!w.empty() && (w[0] == '-' || w[0] == '+')) w.erase(0, 1);
+            u.writable.push_back(root + w.substr(0, w.find(':')));   // StateDirectory=a:b names a link b
+          }
+        }
     }
   }
 }
@@ -303,6 +329,25 @@ std::optional<WebTarget> nginx_target(const std::string& dir) {
   return std::nullopt;
 }
 
+// The names browsers reach the sign-in page by, as the web server's config
+// gives them: nginx's server_name (the site serving zendesk-sso), Apache's
+// ServerName in the enabled sites. Each with the file that said so.
+std::vector<std::pair<std::string, std::string>> signin_host_names(const std::string& apache_dir,
+                                                                   const std::string& nginx_dir) {
+  std::vector<std::pair<std::string, std::string>> names;
+  if (auto t = nginx_target(nginx_dir); t && t->host != "127.0.0.1") names.emplace_back(ascii_lower(t->host), t->conf);
+  std::error_code ec;
+  if (fs::exists(apache_dir + "/conf-enabled/zendesk-sso.conf") || mentions_zendesk_sso(apache_dir + "/sites-enabled"))
+    for (const auto& e : fs::directory_iterator(apache_dir + "/sites-enabled", ec)) {
+      std::string name = first_match(read_text(e.path().string()),
+                                     std::regex(R"((?:^|\n)\s*ServerName\s+(?:https?://)?([A-Za-z0-9.-]+))",
+                                                std::regex::icase));
+      if (name.find('.') != std::string::npos || name == "localhost")
+        names.emplace_back(ascii_lower(name), e.path().string());
+    }
+  return names;
+}
+
 class Deployment {
  public:
   Deployment(const std::vector<Config>& all, const std::string& config_path, const DeploymentOptions& opt,
@@ -333,6 +378,8 @@ class Deployment {
   void check_https_nginx();
   void check_web_server();
   void check_clock();
+  void check_key_store(const Config& c, const std::string& prefix);
+  void check_signin_host(const Config& c, const std::string& prefix);
 };
 
 void Deployment::find_users() {
@@ -616,11 +663,150 @@ void Deployment::check_clock() {
   else r_.warnings.push_back(clock_warning(clock));
 }
 
+// The key store as the broker reads and writes it (key_step.cpp): the
+// authfile and its side file owned by root or the broker's user and
+// writable by nobody else, and their folder, where the broker writes the
+// side file (a new file renamed over the old) and its lock. A store others
+// may write is the first thing said: the broker then trusts no key in it
+// and every key holder's sign-in fails closed.
+void Deployment::check_key_store(const Config& c, const std::string& prefix) {
+  if (!broker_) return;   // whose the files must be is the broker's user's
+  const std::string& authfile = c.webauthn.authfile;
+  const std::string side = authfile + ".json";
+  const std::string dir = fs::path(authfile).parent_path().string();
+  const std::string key = prefix + "webauthn.authfile: ";
+  const std::string owner = broker_->name + ":" + broker_->group;
+  const uid_t broker_uid = broker_->uid;
+  struct stat st {};
+  const bool have_dir = ::stat(dir.c_str(), &st) == 0;
+  const uid_t folder_uid = have_dir ? st.st_uid : broker_uid;
+  // The broker's rule (store.hpp, read_store_file): root, itself or the folder's owner, writable by nobody else.
+  auto others_may_write = [&](const struct stat& f) {
+    return (f.st_uid != 0 && f.st_uid != broker_uid && f.st_uid != folder_uid) || (f.st_mode & (S_IWGRP | S_IWOTH));
+  };
+  const std::size_t problems_before = r_.problems.size();
+  if (have_dir && others_may_write(st))
+    problem(key + "the folder " + dir + " is " + describe_file(st) +
+                ": others may write it, so they could replace the key store or reset its sign counts",
+            "chown " + owner + " " + dir + " && chmod 0700 " + dir);
+  for (const std::string& f : {authfile, side}) {
+    if (::lstat(f.c_str(), &st) != 0) continue;
+    if (!S_ISREG(st.st_mode))
+      problem(key + f + " is not a regular file (a link?): the broker opens no other kind, so every key holder's "
+                  "sign-in fails closed (unavailable)",
+              "put the file itself there: cp --remove-destination \"$(readlink -f " + f + ")\" " + f +
+                  " && chown " + owner + " " + f + " && chmod 0600 " + f);
+    else if (others_may_write(st))
+      problem(key + f + " is " + describe_file(st) +
+                  ": others may write it, so the broker trusts no key in it and every key holder's sign-in fails "
+                  "closed (unavailable)",
+              "chown " + owner + " " + f + " && chmod 0600 " + f);
+  }
+  if (::geteuid() != 0) return;
+  if (!have_dir) {
+    const bool shipped = authfile == WebauthnConfig{}.authfile;
+    problem(key + "the folder " + dir + " does not exist: the broker cannot keep sign counts and refuses every key "
+                "sign-in",
+            shipped ? std::string("link the broker's webauthn.conf drop-in, which makes it (admin guide, "
+                                  "\"Security keys\"): ") + kLinkWebauthnDropIn
+                    : "install -d -o " + broker_->name + " -g " + broker_->group + " -m 0700 " + dir);
+    return;
+  }
+  // Under the shipped unit (ProtectSystem=strict) only the folders it names are writable.
+  if (service_unit_ && service_unit_->protect_system_strict) {
+    bool writable = false;
+    for (const auto& w : service_unit_->writable)
+      if (dir == w || dir.rfind(w.back() == '/' ? w : w + "/", 0) == 0) writable = true;
+    if (!writable) {
+      const bool shipped = authfile == WebauthnConfig{}.authfile;
+      problem(key + "the broker's unit " + service_unit_->path + " (ProtectSystem=strict) makes " + dir +
+                  " read-only to it: the sign counts cannot be saved and every key sign-in is refused (unavailable)",
+              shipped ? std::string("link the webauthn.conf drop-in: ") + kLinkWebauthnDropIn
+                      : "systemctl edit zendesk-sso-authd.service: [Service] ReadWritePaths=" + dir +
+                            ", then systemctl restart zendesk-sso-authd.service");
+      return;
+    }
+  }
+  std::string err = as_user(*broker_, [&] {
+    return ::access(dir.c_str(), W_OK | X_OK) == 0 ? std::string() : dir + ": " + errno_text(errno);
+  });
+  if (!err.empty()) {
+    problem(key + "as " + broker_->name + " (broker): " + err + " (the side file is written there): every key "
+                "holder's sign-in fails closed",
+            "chown " + owner + " " + dir + " && chmod 0700 " + dir);
+    return;
+  }
+  bool usable = problems_before == r_.problems.size();
+  for (const std::string& f : {authfile, side}) {
+    // No key yet: no file yet; or said above.
+    if (::lstat(f.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || others_may_write(st)) continue;
+    err = as_user(*broker_, [&] {
+      auto text = authfile::read_store_file(f);
+      return text ? std::string() : text.error();
+    });
+    if (!err.empty()) {
+      usable = false;
+      problem(key + "as " + broker_->name + " (broker): " + err + ": every key holder's sign-in fails closed",
+              "chown " + owner + " " + f + " && chmod 0600 " + f);
+    }
+  }
+  if (!usable) return;
+  // Read, the lines must parse: a line the broker cannot read fails every key holder closed.
+  err = as_user(*broker_, [&] {
+    auto store = authfile::load_store(authfile);
+    return store ? std::string() : store.error();
+  });
+  if (!err.empty())
+    problem(key + err + ": the broker reads no key from it, so every key holder's sign-in fails closed",
+            "see what is read with zendesk-sso keys list, then correct or remove the line (pam_u2f's format, "
+            "user:KeyHandle,UserKey,CoseType,Options, as pamu2fcfg writes it)");
+  else
+    r_.passed.push_back("the broker's user " + broker_->name + " reads and writes the key store in " + dir);
+}
+
+// rp_id must be the sign-in host or a parent domain of it, and the host's
+// https origin is what browsers there send. The host comes from the web
+// server's config (no config key names it); without one, the origins are
+// what rp_id was checked against (the config parser).
+void Deployment::check_signin_host(const Config& c, const std::string& prefix) {
+  const WebauthnConfig& w = c.webauthn;
+  auto names = signin_host_names(opt_.apache_dir, opt_.nginx_dir);
+  for (const auto& [name, file] : names) {
+    if (!on_rp_id(name, w.rp_id)) {
+      problem(prefix + "webauthn.rp_id: \"" + w.rp_id + "\" is neither the sign-in host " + name + " (" + file +
+                  ") nor a parent domain of it: browsers there refuse every key",
+              "edit " + config_path_ + ": \"rp_id\": \"" + name + "\" (or a parent domain of it that is yours)");
+      continue;
+    }
+    bool listed = false;
+    for (const auto& o : w.origins) listed = listed || webauthn_origin_host(o) == name;
+    if (!listed)
+      r_.warnings.push_back(prefix + "webauthn.origins: none is the sign-in host " + name + " (" + file +
+                            "): a browser there sends https://" + name + " and the broker refuses its key (origin)\n"
+                            "  fix: edit " + config_path_ + ": add \"https://" + name +
+                            "\" to webauthn.origins (unless people reach the page by another name, e.g. a "
+                            "balancer's: then that one)");
+    else
+      r_.passed.push_back(prefix + "webauthn.rp_id " + w.rp_id + " and its origins cover the sign-in host " + name +
+                          " (" + file + ")");
+  }
+  if (names.empty())
+    r_.passed.push_back(prefix + "webauthn.rp_id " + w.rp_id + " covers every webauthn.origins host (no ServerName or "
+                        "server_name found to compare it with)");
+}
+
 void Deployment::run() {
   check_clock();
   find_users();
   check_https();
   check_web_server();
+  std::set<std::string> stores;
+  for (const auto& c : all_)
+    if (c.webauthn.enabled() && broker_mode() && stores.insert(c.webauthn.authfile + "\n" + c.webauthn.rp_id).second) {
+      std::string prefix = c.profile.empty() ? "" : "profile " + c.profile + ": ";
+      check_key_store(c, prefix);
+      check_signin_host(c, prefix);
+    }
   if (::geteuid() != 0) {
     r_.warnings.push_back("not root: the files were not opened as the web server's and the broker's users, and "
                           "the broker was not pinged (sudo zendesk-sso check)");

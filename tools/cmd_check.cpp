@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "check_deployment.hpp"
+#include "check_webauthn.hpp"
 #include "cli.hpp"
 #include "zsso/cidr.hpp"
 #include "zsso/claims.hpp"
@@ -178,8 +179,13 @@ int cmd_check(const Context& ctx) {
           warnings.push_back(who + "pam.service: " + path + " does not use pam_zendesk.so; no token will be minted");
         else if (!c.profile.empty() && text.str().find("profile=" + c.profile) == std::string::npos)
           warnings.push_back(who + "pam.service: " + path + " has no profile=" + c.profile + " for pam_zendesk.so");
+        if (auto w = webauthn_stack_warning(c, path, text.str()); !w.empty()) warnings.push_back(who + w);
       }
     }
+    // A profile inherits the base's section: one message per section.
+    if (c.profile.empty() || c.webauthn.rp_id != cfg->webauthn.rp_id ||
+        c.webauthn.user_verification != cfg->webauthn.user_verification || c.broker.socket != cfg->broker.socket)
+      check_webauthn(c, who, ctx.config_path, problems, warnings);
     if (c.zendesk.delivery == Delivery::get)
       warnings.push_back(who + "zendesk.delivery: \"get\" is deprecated by Zendesk and puts tokens in logs; use \"post\"");
     if (c.access.allow_root) warnings.push_back(who + "access.allow_root is true");
@@ -206,6 +212,14 @@ int cmd_check(const Context& ctx) {
               cfg->zendesk.delivery == Delivery::post ? "post" : "get", cfg->pam.service.c_str(),
               cfg->log.format == LogFormat::json ? "json" : "text",
               all.size() > 1 ? (", " + std::to_string(all.size() - 1) + " profile(s) checked").c_str() : "");
+  if (cfg->webauthn.enabled()) {
+    std::string origins;
+    for (const auto& o : cfg->webauthn.origins) origins += (origins.empty() ? "" : ", ") + o;
+    static constexpr const char* kVerification[] = {"preferred", "required", "discouraged"};
+    std::printf("ok: security keys: rp_id %s, origins %s, user verification %s, store %s\n",
+                cfg->webauthn.rp_id.c_str(), origins.c_str(),
+                kVerification[static_cast<int>(cfg->webauthn.user_verification)], cfg->webauthn.authfile.c_str());
+  }
   return kOk;
 }
 

@@ -412,9 +412,9 @@ void read_metrics(Reader& rd, const J& j, MetricsConfig& m) {
   else rd.errors.push_back(parsed.error());
 }
 
-// An origin as the browser writes it in clientDataJSON: scheme, host and an
-// optional port, nothing else; https, or http for localhost only.
-std::optional<std::string> origin_host(std::string_view o) {
+}  // namespace
+
+std::optional<std::string> webauthn_origin_host(std::string_view o) {
   std::string_view rest;
   bool https = o.rfind("https://", 0) == 0;
   if (https) rest = o.substr(8);
@@ -434,6 +434,13 @@ std::optional<std::string> origin_host(std::string_view o) {
   return std::string(host);
 }
 
+bool on_rp_id(std::string_view host, std::string_view rp_id) {
+  return host == rp_id ||
+         (host.size() > rp_id.size() && host.ends_with(rp_id) && host[host.size() - rp_id.size() - 1] == '.');
+}
+
+namespace {
+
 void read_webauthn(Reader& rd, const J& j, WebauthnConfig& w) {
   const std::string p = "webauthn";
   if (!rd.object(j, p, {"rp_id", "origins", "user_verification", "required_groups", "authfile"})) return;
@@ -448,13 +455,11 @@ void read_webauthn(Reader& rd, const J& j, WebauthnConfig& w) {
     rd.fail("webauthn.origins", "must name at least one origin");
   for (std::size_t i = 0; i < w.origins.size(); ++i) {
     const std::string ep = "webauthn.origins[" + std::to_string(i) + "]";
-    auto host = origin_host(w.origins[i]);
+    auto host = webauthn_origin_host(w.origins[i]);
     if (!host)
       rd.fail(ep, quote_for_log(w.origins[i]) + " is not an origin like https://sso.example.com (http only for localhost; "
                                               "no path, no trailing slash)");
-    else if (!w.rp_id.empty() && *host != w.rp_id && !(host->size() > w.rp_id.size() &&
-                                                      host->compare(host->size() - w.rp_id.size() - 1, std::string::npos,
-                                                                    "." + w.rp_id) == 0))
+    else if (!w.rp_id.empty() && !on_rp_id(*host, w.rp_id))
       rd.fail(ep, quote_for_log(w.origins[i]) + " is not on webauthn.rp_id " + quote_for_log(w.rp_id) +
                       " or a host below it (browsers refuse such a key)");
   }

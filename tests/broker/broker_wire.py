@@ -96,8 +96,12 @@ def request(*args, **kw):
 
 def connect(path, timeout=60):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    s.connect(path)
+    try:
+        s.settimeout(timeout)
+        s.connect(path)
+    except OSError:
+        s.close()
+        raise
     return s
 
 

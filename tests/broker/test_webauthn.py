@@ -318,6 +318,89 @@ class RequiredGroups(KeyTestCase):
         self.assertEqual(resp["status"], "ok", resp)
 
 
+class TwoBrokers(unittest.TestCase):
+    """Several web hosts behind a balancer (issue 23, point 6): two brokers,
+    each with its own socket, config and PAM sandbox, read one store in a
+    shared folder (as an NFS mount or a synced folder would be), the side
+    file and its flock included. A key signs in through either with the
+    next count; an assertion one broker accepted is refused by the other;
+    a challenge lives in the broker child that issued it."""
+
+    def setUp(self):
+        self.one = KeyWorld(self)
+        self.two = KeyWorld(self)
+        config = json.loads(Path(self.two.sb.config_path).read_text())
+        config["webauthn"]["authfile"] = str(self.one.authfile)
+        self.two.sb.write_config(config)
+        self.two.authfile, self.two.side_file = self.one.authfile, self.one.side_file
+        self.key = self.one.alice_key
+        for w in (self.one, self.two):
+            w.start()
+            self.addCleanup(w.stop)
+
+    def prompt(self, w):
+        resp = w.start_sign_in("alice", "wonderland")
+        self.assertEqual(resp["status"], "prompt", resp)
+        self.assertIn("key", resp, "both brokers see alice's key in the shared authfile")
+        return resp
+
+    def stored_count(self):
+        side = json.loads(self.one.side_file.read_text())
+        return [r["sign_count"] for r in side["credentials"].values()]
+
+    def test_a_key_signs_in_through_either_broker_with_the_next_count(self):
+        for w, count in ((self.one, 1), (self.two, 2), (self.one, 3)):
+            prompt = self.prompt(w)
+            resp = w.answer_key(prompt, self.key.assertion(prompt["key"]["challenge"]))
+            self.assertEqual(resp["status"], "ok", resp)
+            self.assertEqual(self.stored_count(), [count], "one side file, written by whichever broker signed in")
+
+    def test_an_assertion_one_broker_accepted_is_refused_by_the_other(self):
+        first = self.prompt(self.one)
+        accepted = self.key.assertion(first["key"]["challenge"])
+        self.assertEqual(self.one.answer_key(first, accepted)["status"], "ok")
+        # The same bytes to the other broker: its conversation issued another challenge.
+        second = self.prompt(self.two)
+        resp = self.two.answer_key(second, accepted)
+        self.assertEqual(resp["status"], "bad_login", resp)
+        self.assertIn("security key refused (challenge)", resp["cause"])
+        # A clone that signs the other broker's challenge with the count broker 1
+        # already accepted: the shared side file carries that count.
+        third = self.prompt(self.two)
+        resp = self.two.answer_key(third, self.key.assertion(third["key"]["challenge"], count=1))
+        self.assertEqual(resp["status"], "bad_login", resp)
+        self.assertIn("security key refused (sign_count)", resp["cause"])
+        self.assertIn("possible cloned key", self.two.log_text())
+        self.assertEqual(self.stored_count(), [1])
+
+    def test_a_copy_without_the_side_file_lets_a_stale_count_through(self):
+        # The caveat the admin guide states: a sync that copies the authfile but
+        # not the side file leaves each host its own counts.
+        three = KeyWorld(self)
+        three.authfile.write_text(self.one.authfile.read_text())
+        three.start()
+        self.addCleanup(three.stop)
+        prompt = self.prompt(self.one)
+        self.key.count = 5
+        self.assertEqual(self.one.answer_key(prompt, self.key.assertion(prompt["key"]["challenge"]))["status"], "ok")
+        prompt = self.prompt(three)
+        resp = three.answer_key(prompt, self.key.assertion(prompt["key"]["challenge"], count=2))
+        self.assertEqual(resp["status"], "ok", "three's own side file never saw count 6")
+
+    def test_a_challenge_is_bound_to_its_broker_and_conversation(self):
+        at_one, at_two = self.prompt(self.one), self.prompt(self.two)
+        answer = self.key.assertion(at_one["key"]["challenge"])
+        # Broker 1's conversation does not exist at broker 2 (no sticky session: the CGI says "expired").
+        with self.assertRaises((FileNotFoundError, ConnectionRefusedError)):
+            self.two.answer_key(at_one, answer)
+        # Broker 2's conversation takes no answer to broker 1's challenge.
+        resp = self.two.answer_key(at_two, self.key.assertion(at_one["key"]["challenge"]))
+        self.assertEqual(resp["status"], "bad_login", resp)
+        self.assertIn("security key refused (challenge)", resp["cause"])
+        # Broker 1's conversation still takes it.
+        self.assertEqual(self.one.answer_key(at_one, answer)["status"], "ok")
+
+
 class KeySessions(KeyTestCase):
     """A session a key sign-in made is bound to that key too (issue 23,
     point 3): `zendesk-sso keys remove` ends it at its next use, another

@@ -63,9 +63,9 @@ class Fixture:
         os.chmod(path, mode)
         return path
 
-    def run(self, *args, config=None, stdin=None):
+    def run(self, *args, config=None, stdin=None, env=None):
         env = dict(os.environ, LD_PRELOAD=NSS_WRAPPER, NSS_WRAPPER_PASSWD=self.passwd,
-                   NSS_WRAPPER_GROUP=self.group)
+                   NSS_WRAPPER_GROUP=self.group, **(env or {}))
         env.pop("ZENDESK_SSO_CONFIG", None)
         # The config half of check; the deployment half (as the web server's
         # and the broker's users) is test_deployment.py's.
@@ -124,6 +124,133 @@ class Shipped(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         claims = jwt.decode(out.strip(), SECRET, algorithms=["HS256"])
         self.assertEqual(set(claims) - {"iat", "jti"}, {"email", "name"})
+
+
+class CheckWebauthn(unittest.TestCase):
+    """check with a webauthn section (issue 23.6), the config half: rp_id a
+    name browsers accept, the origins' rules (the parser's), direct mode,
+    user_verification, the PAM stack's skip line for key holders. Each
+    finding names its key and the fix; the sound section passes."""
+
+    PUBLIC_SUFFIXES = "/usr/share/publicsuffix/public_suffix_list.dat"
+
+    def setUp(self):
+        self.f = Fixture()
+        self.addCleanup(self.f.tmp.cleanup)
+        self.pam_dir = os.path.join(self.f.dir, "pam.d")
+        os.mkdir(self.pam_dir)
+
+    def config(self, socket=None, **webauthn):
+        section = {"rp_id": "example.com", "origins": ["https://sso.example.com"], **webauthn}
+        with open(self.f.config) as fh:
+            text = fh.read()
+        text = text.replace('"version": 1,', '"version": 1, "webauthn": ' + json.dumps(section) + ",", 1)
+        if socket is not None:
+            old = '"socket": "/run/zendesk-sso/authd.sock"'
+            self.assertIn(old, text)
+            text = text.replace(old, f'"socket": {json.dumps(socket)}')
+        return self.f.write("webauthn.json", text, 0o644)
+
+    def check(self, config):
+        return self.f.run("check", config=config, env={"PAM_WRAPPER_SERVICE_DIR": self.pam_dir})
+
+    def assert_fails(self, config, *needles):
+        rc, out, err = self.check(config)
+        self.assertEqual((rc, out), (1, ""), f"check passed a broken section: {out}{err}")
+        for n in needles:
+            self.assertIn(n, err)
+        return err
+
+    def test_a_sound_section_passes_and_is_summed_up(self):
+        rc, out, err = self.check(self.config(user_verification="required"))
+        self.assertEqual(rc, 0, err)
+        self.assertIn("ok: security keys: rp_id example.com, origins https://sso.example.com, user verification "
+                      "required, store /var/lib/zendesk-sso/webauthn/authfile\n", out)
+        self.assertNotIn("webauthn", err)
+        # A parent domain of the origins' hosts, and a name under a public suffix, are rp_ids too.
+        rc, out, err = self.check(self.config(rp_id="acme.co.uk", origins=["https://sso.eu.acme.co.uk"]))
+        self.assertEqual(rc, 0, err)
+
+    def test_a_top_level_domain_is_refused_naming_the_fix(self):
+        err = self.assert_fails(self.config(rp_id="com", origins=["https://sso.example.com"]))
+        self.assertIn('webauthn.rp_id: "com" is a top-level domain: browsers refuse a key for it\n'
+                      f'  fix: edit {self.f.config.replace("config.json", "webauthn.json")}: "rp_id": '
+                      '"sso.example.com" (the sign-in page\'s host, or a parent domain of it that is yours)', err)
+        self.assertEqual(err.count("top-level domain"), 1, "one message, not one per profile")
+
+    def test_a_public_suffix_is_refused(self):
+        if not os.path.exists(self.PUBLIC_SUFFIXES):
+            self.skipTest("Debian's publicsuffix is not installed")
+        for rp_id, origin in (("co.uk", "https://sso.acme.co.uk"), ("github.io", "https://acme.github.io"),
+                              ("anything.ck", "https://sso.anything.ck")):   # *.ck: a wildcard rule
+            with self.subTest(rp_id=rp_id):
+                self.assert_fails(self.config(rp_id=rp_id, origins=[origin]),
+                                  f'webauthn.rp_id: "{rp_id}" is a public suffix ({self.PUBLIC_SUFFIXES}), a name '
+                                  "anyone may register under: browsers refuse a key for it",
+                                  f'"rp_id": "{origin[8:]}"')
+        # !www.ck: the exception to *.ck is a registrable name.
+        rc, out, err = self.check(self.config(rp_id="www.ck", origins=["https://www.ck"]))
+        self.assertEqual(rc, 0, err)
+
+    def test_origins_must_be_https_and_on_rp_id(self):
+        # The parser's rules, through check: the key is named, nothing else is checked.
+        self.assert_fails(self.config(origins=["http://sso.example.com"]),
+                          'webauthn.origins[0]: "http://sso.example.com" is not an origin like https://sso.example.com '
+                          "(http only for localhost")
+        self.assert_fails(self.config(origins=["https://sso.example.com", "https://sso.example.org"]),
+                          'webauthn.origins[1]: "https://sso.example.org" is not on webauthn.rp_id "example.com"')
+        self.assert_fails(self.config(origins=["https://sso.example.com/login"]), 'webauthn.origins[0]: ')
+
+    def test_localhost_is_a_warning_for_tests_only(self):
+        rc, out, err = self.check(self.config(rp_id="localhost", origins=["http://localhost:8080"]))
+        self.assertEqual(rc, 0, err)
+        self.assertIn('warning: webauthn.rp_id: "localhost" is for tests and demos: only a browser on the broker\'s '
+                      "own machine can use a key", err)
+        self.assertIn("fix: edit ", err)
+
+    def test_direct_mode_is_refused(self):
+        self.assert_fails(self.config(socket=""),
+                          "webauthn: direct mode (broker.socket is empty) cannot ask for a key, so it refuses every "
+                          "password sign-in while webauthn.rp_id is set\n  fix: run zendesk-sso-authd")
+
+    def test_user_verification_discouraged_is_a_warning(self):
+        rc, out, err = self.check(self.config(user_verification="discouraged"))
+        self.assertEqual(rc, 0, err)
+        self.assertIn('warning: webauthn.user_verification: "discouraged": keys are asked not to check their PIN', err)
+        self.assertIn('fix: edit ', err)
+        self.assertIn('"user_verification": "preferred"', err)
+        rc, out, err = self.check(self.config(user_verification="preferred"))
+        self.assertNotIn("user_verification", err)
+
+    def test_a_code_stack_without_the_key_holders_skip_line(self):
+        examples = os.path.join(os.path.dirname(os.path.abspath(SHIPPED)), "pam.d")
+        with open(os.path.join(examples, "zendesk-sso-otp")) as fh:
+            otp = fh.read()
+        with open(os.path.join(examples, "zendesk-sso-webauthn")) as fh:
+            keys = fh.read()
+        self.assertNotIn("ZSSO_WEBAUTHN", otp)
+        service = os.path.join(self.pam_dir, "zendesk-sso")
+        with open(service, "w") as fh:
+            fh.write(otp)
+        rc, out, err = self.check(self.config())
+        self.assertEqual(rc, 0, err)
+        self.assertIn(f"warning: pam.service: {service} asks a one-time code (pam_oath.so) and never tests "
+                      "ZSSO_WEBAUTHN: a key holder is asked for the code, then for the key\n  fix: before "
+                      "pam_oath.so's line, one that skips the code's lines for key holders, e.g. auth "
+                      "[success=2 default=ignore] pam_exec.so quiet /usr/bin/printenv ZSSO_WEBAUTHN (the whole "
+                      "stack: /usr/share/doc/zendesk-sso/examples/pam.d/zendesk-sso-webauthn)", err)
+        with open(service, "w") as fh:
+            fh.write(keys)
+        rc, out, err = self.check(self.config())
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn("ZSSO_WEBAUTHN", err)
+        # Without the section the OTP stack is right as it is.
+        with open(service, "w") as fh:
+            fh.write(otp)
+        rc, out, err = self.f.run("check", env={"PAM_WRAPPER_SERVICE_DIR": self.pam_dir})
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn("ZSSO_WEBAUTHN", err)
+        self.assertNotIn("security keys", out)
 
 
 class Check(unittest.TestCase):

@@ -7,6 +7,7 @@ the problem and print a fix; where the fix is a command, running it must
 make check pass."""
 import base64
 import grp
+import json
 import os
 import pwd
 import re
@@ -18,6 +19,8 @@ import sys
 import tempfile
 import time
 import unittest
+
+from cryptography.hazmat.primitives.asymmetric import ec
 
 CLI = sys.argv[1]
 AUTHD = sys.argv[2]
@@ -54,7 +57,7 @@ def tearDownModule():
         subprocess.run(["groupdel", name], capture_output=True)
 
 
-class Deployment(unittest.TestCase):
+class DeploymentCase(unittest.TestCase):
     """A deployment in a temp folder: the shipped config with its
     placeholders filled in, paths pointed inside, files with the modes the
     README's rule gives them, and the broker listening on a socket of the
@@ -136,6 +139,13 @@ class Deployment(unittest.TestCase):
             self.assertIn(n, err)
         return err
 
+    def assert_fixed_by_its_fix(self, *needles):
+        """check fails naming each needle; its chown/chmod fixes make it pass."""
+        err = self.assert_fails(*needles)
+        self.run_fixes(err)
+        self.assertEqual(self.check()[0], 0, "the fix did not fix it")
+        return err
+
     def run_fixes(self, err):
         """Runs every 'fix:' that is a command (chown/chmod/systemctl ...)."""
         fixes = re.findall(r"^  fix: ((?:chown|chmod|chgrp) .*)$", err, re.M)
@@ -143,6 +153,9 @@ class Deployment(unittest.TestCase):
         for fix in fixes:
             subprocess.run(fix, shell=True, check=True)
 
+
+
+class Deployment(DeploymentCase):
     def test_sound_deployment_passes(self):
         rc, out, err = self.check()
         self.assertEqual(rc, 0, err)
@@ -318,6 +331,145 @@ class Deployment(unittest.TestCase):
         rc, out, err = self.check(web="nosuchuser-zsso")
         self.assertEqual(rc, 1)
         self.assertIn('web server: user "nosuchuser-zsso" (--web-user) does not exist', err)
+
+
+class KeyStore(DeploymentCase):
+    """A webauthn section (issue 23.6): the key store as the broker's user
+    reads and writes it, others kept out of it, and rp_id against the
+    sign-in host the web server's config names."""
+
+    def setUp(self):
+        super().setUp()
+        self.keys = os.path.join(self.dir, "webauthn")
+        self.authfile = os.path.join(self.keys, "authfile")
+        self.side = self.authfile + ".json"
+        os.mkdir(self.keys, 0o700)
+        broker = pwd.getpwnam(BROKER)
+        os.chown(self.keys, broker.pw_uid, broker.pw_gid)
+        # A line as pamu2fcfg writes it: the key's raw x||y (a real P-256 point).
+        point = ec.generate_private_key(ec.SECP256R1()).public_key().public_numbers()
+        raw = point.x.to_bytes(32, "big") + point.y.to_bytes(32, "big")
+        self.write(self.authfile, f"alice:{base64.b64encode(b'alice-key').decode()},{base64.b64encode(raw).decode()},"
+                                  "es256,+presence\n", "root", 0o644)
+        with open(self.config) as f:
+            text = f.read()
+        section = {"rp_id": "example.com", "origins": ["https://sso.example.com"], "authfile": self.authfile}
+        self.write(self.config, text.replace('"version": 1,', '"version": 1, "webauthn": ' + json.dumps(section) + ",",
+                                             1), "root", 0o644)
+
+    def nginx_site(self, name):
+        sites = os.path.join(self.nginx, "sites-enabled")
+        os.makedirs(sites, exist_ok=True)
+        site = os.path.join(sites, "sso")
+        with open(site, "w") as f:   # nothing listens there: the /health question is a warning
+            f.write(f"server {{\n  listen {unused_port()} ssl;\n  server_name {name};\n"
+                    "  location /zendesk/ { include snippets/zendesk-sso.conf; }\n}\n")
+        return site
+
+    def store_lines(self, err):
+        return [l for l in err.splitlines() if "webauthn.authfile" in l]
+
+    def test_a_sound_store_passes(self):
+        rc, out, err = self.check()
+        self.assertEqual(rc, 0, err)
+        self.assertIn(f"ok: the broker's user {BROKER} reads and writes the key store in {self.keys}", out)
+        self.assertIn("ok: webauthn.rp_id example.com covers every webauthn.origins host (no ServerName or "
+                      "server_name found to compare it with)", out)
+        self.assertIn("ok: security keys: rp_id example.com", out)
+        # No key yet, no file yet: the folder is enough.
+        os.remove(self.authfile)
+        self.assertEqual(self.check()[0], 0)
+
+    def test_a_store_others_may_write_is_said_first(self):
+        os.chmod(self.authfile, 0o666)
+        err = self.assert_fails()
+        lines = self.store_lines(err)
+        self.assertTrue(lines[0].startswith(f"webauthn.authfile: {self.authfile} is root:root 0666: others may write "
+                                            "it, so the broker trusts no key in it and every key holder's sign-in "
+                                            "fails closed (unavailable)"), err)
+        self.run_fixes(err)
+        self.assertEqual(self.check()[0], 0)
+        # The side file the broker wrote, taken over by another user.
+        self.write(self.side, '{"credentials": {}, "version": 1}', OTHER, 0o600)
+        os.chown(self.side, pwd.getpwnam(OTHER).pw_uid, -1)
+        self.assert_fixed_by_its_fix(f"webauthn.authfile: {self.side} is {OTHER}:{OTHER} 0600: others may write it",
+                                     f"fix: chown {BROKER}:{BROKER} {self.side} && chmod 0600 {self.side}")
+
+    def test_a_link_in_place_of_the_authfile(self):
+        target = os.path.join(self.dir, "elsewhere")
+        os.rename(self.authfile, target)
+        os.symlink(target, self.authfile)
+        err = self.assert_fails(f"webauthn.authfile: {self.authfile} is not a regular file (a link?): the broker opens "
+                                "no other kind, so every key holder's sign-in fails closed (unavailable)")
+        fix = re.search(r"^  fix: put the file itself there: (cp .*)$", err, re.M)
+        subprocess.run(fix.group(1), shell=True, check=True)
+        self.assertFalse(os.path.islink(self.authfile))
+        self.assertEqual(self.check()[0], 0)
+
+    def test_a_folder_others_may_write(self):
+        os.chmod(self.keys, 0o777)
+        self.assert_fixed_by_its_fix(f"webauthn.authfile: the folder {self.keys} is {BROKER}:{BROKER} 0777: "
+                                     "others may write it, so they could replace the key store or reset its sign "
+                                     "counts",
+                                     f"fix: chown {BROKER}:{BROKER} {self.keys} && chmod 0700 {self.keys}")
+
+    def test_a_missing_folder_names_the_command_that_makes_it(self):
+        shutil.rmtree(self.keys)
+        err = self.assert_fails(f"webauthn.authfile: the folder {self.keys} does not exist: the broker cannot keep "
+                                "sign counts and refuses every key sign-in")
+        fix = re.search(r"^  fix: (install -d .*)$", err, re.M)
+        self.assertEqual(fix.group(1), f"install -d -o {BROKER} -g {BROKER} -m 0700 {self.keys}")
+        subprocess.run(fix.group(1), shell=True, check=True)
+        self.assertEqual(self.check()[0], 0)
+
+    def test_a_folder_the_broker_cannot_write(self):
+        os.chown(self.keys, 0, 0)
+        os.chmod(self.keys, 0o755)
+        self.assert_fixed_by_its_fix(f"webauthn.authfile: as {BROKER} (broker): {self.keys}: Permission denied "
+                                     "(the side file is written there): every key holder's sign-in fails closed",
+                                     f"fix: chown {BROKER}:{BROKER} {self.keys} ")
+
+    def test_an_authfile_line_the_broker_cannot_parse(self):
+        with open(self.authfile, "a") as f:
+            f.write("bob:not-base64!,cHVibGlj,es256,+presence\n")
+        self.assert_fails(f"webauthn.authfile: {self.authfile}: ",
+                          "the broker reads no key from it, so every key holder's sign-in fails closed",
+                          "fix: see what is read with zendesk-sso keys list")
+
+    def test_an_authfile_the_broker_cannot_read(self):
+        os.chmod(self.authfile, 0o600)   # root's alone
+        self.assert_fails(f"webauthn.authfile: as {BROKER} (broker): {self.authfile}: Permission denied")
+
+    def test_rp_id_against_the_sign_in_host(self):
+        site = self.nginx_site("sso.example.com")
+        rc, out, err = self.check()
+        self.assertEqual(rc, 0, err)
+        self.assertIn(f"ok: webauthn.rp_id example.com and its origins cover the sign-in host sso.example.com ({site})",
+                      out)
+        # Another name under rp_id, not in origins: browsers there send it.
+        self.nginx_site("login.example.com")
+        rc, out, err = self.check()
+        self.assertEqual(rc, 0, err)
+        self.assertIn(f"warning: webauthn.origins: none is the sign-in host login.example.com ({site}): a browser "
+                      "there sends https://login.example.com and the broker refuses its key (origin)\n"
+                      f'  fix: edit {self.config}: add "https://login.example.com" to webauthn.origins', err)
+        # A host outside rp_id: no browser there accepts a key for it.
+        self.nginx_site("sso.example.org")
+        self.assert_fails(f'webauthn.rp_id: "example.com" is neither the sign-in host sso.example.org ({site}) nor a '
+                          "parent domain of it: browsers there refuse every key",
+                          f'fix: edit {self.config}: "rp_id": "sso.example.org"')
+
+    def test_apache_server_name_is_the_sign_in_host(self):
+        os.makedirs(os.path.join(self.apache, "conf-enabled"))
+        with open(os.path.join(self.apache, "conf-enabled", "zendesk-sso.conf"), "w") as f:
+            f.write("ScriptAlias /zendesk /usr/lib/cgi-bin/zendesk-sso/zendesk-sso.cgi\n")
+        with open(os.path.join(self.apache, "ports.conf"), "w") as f:
+            f.write(f"Listen {unused_port()}\n")
+        os.makedirs(os.path.join(self.apache, "sites-enabled"))
+        site = os.path.join(self.apache, "sites-enabled", "sso.conf")
+        with open(site, "w") as f:
+            f.write("<VirtualHost *:443>\n  ServerName sso.example.net\n  SSLEngine on\n</VirtualHost>\n")
+        self.assert_fails(f'webauthn.rp_id: "example.com" is neither the sign-in host sso.example.net ({site})')
 
 
 if __name__ == "__main__":

@@ -209,6 +209,14 @@ struct WebauthnConfig {
   bool enabled() const { return !rp_id.empty(); }
 };
 
+// The host of an origin as the browser writes it in clientDataJSON (scheme,
+// host, an optional port, nothing else); nullopt unless https, or http for
+// localhost only: what webauthn.origins accepts.
+std::optional<std::string> webauthn_origin_host(std::string_view origin);
+
+// host is rp_id or a name below it: where a key for rp_id may be used.
+bool on_rp_id(std::string_view host, std::string_view rp_id);
+
 struct Config {
   std::string source;                        // path it came from, for messages
   std::string profile;                       // resolved profile ("" = base)

@@ -79,6 +79,15 @@ cause = out.get("done", {}).get("cause", "")
 t.check(out.get("done", {}).get("status") == "unavailable" and "webauthn side file" in cause and "Read-only file system" in cause,
         f"without the drop-in the key sign-in is refused as unavailable: the count cannot be saved ({out.get('done')})")
 
+# zendesk-sso check says so first, with the command that fixes it (issue 23.6):
+# the folder exists and the broker's user may write it, but not under its unit.
+check = subprocess.run(["zendesk-sso", "check"], capture_output=True, text=True, timeout=120)
+t.check(check.returncode == 1 and f"webauthn.authfile: the broker's unit /usr/lib/systemd/system/zendesk-sso-authd"
+        f".service (ProtectSystem=strict) makes {key_dir} read-only to it" in check.stderr and
+        "fix: link the webauthn.conf drop-in: mkdir -p /etc/systemd/system/zendesk-sso-authd.service.d && ln -s "
+        f"{shipped} /etc/systemd/system/zendesk-sso-authd.service.d/" in check.stderr,
+        f"check names the read-only key folder and the drop-in ({check.returncode}: {check.stderr[-1500:]})")
+
 
 def key_events(seen):
     """This boot's signed-in events of the way "key" but those in seen (by
@@ -111,5 +120,9 @@ t.check(len(ev) == 1 and ev[0].get("_SYSTEMD_UNIT") == t.BROKER,
         f"journalctl ZENDESK_SSO_WAY=key ZENDESK_SSO_OUTCOME=signed_in finds the broker's one event ({len(ev)})")
 side = json.loads((key_dir / "authfile.json").read_text())
 t.check([r["sign_count"] for r in side["credentials"].values()] == [1], f"the sign count is saved ({side})")
+check = subprocess.run(["zendesk-sso", "check"], capture_output=True, text=True, timeout=120)
+t.check(check.returncode == 0 and "ok: the broker's user zendesk-sso reads and writes the key store in "
+        f"{key_dir}" in check.stdout, f"with the drop-in check passes the key store ({check.returncode}: "
+        f"{check.stdout[-800:]} {check.stderr[-1500:]})")
 print(log, end="")
 t.finish()
