@@ -321,6 +321,59 @@ void append_start_again(std::string& out, std::string_view url, const Language& 
   out += "</a></p>\n";
 }
 
+// The key pages' form up to its data: id, action, challenge and rp id.
+void append_key_form_start(std::string& out, std::string_view id, std::string_view action, std::string_view challenge,
+                           std::string_view rp_id) {
+  out += "<form id=\"";
+  out += id;
+  out += "\" method=\"post\" action=\"";
+  html_escape_append(out, action);
+  out += "\" data-challenge=\"";
+  html_escape_append(out, base64url_encode(challenge));
+  out += "\" data-rp-id=\"";
+  html_escape_append(out, rp_id);
+}
+
+std::string_view verification_name(broker::KeyChallenge::Verification v) {
+  switch (v) {
+    case broker::KeyChallenge::Verification::required: return "required";
+    case broker::KeyChallenge::Verification::discouraged: return "discouraged";
+    case broker::KeyChallenge::Verification::preferred: break;
+  }
+  return "preferred";
+}
+
+// Credential ids base64url, separated by spaces (a data- attribute's value).
+void append_credential_ids(std::string& out, const std::vector<std::string>& ids) {
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (i) out += ' ';
+    html_escape_append(out, base64url_encode(ids[i]));
+  }
+}
+
+// The key pages' hidden alerts (prefix "zsso-key" or "zsso-enrol"): the
+// key did not answer; the browser has no WebAuthn; no JavaScript.
+void append_key_alerts(std::string& out, std::string_view prefix, std::string_view unsupported, const Language& L) {
+  out += "<p id=\"";
+  out += prefix;
+  out += "-failed\" class=\"alert\" role=\"alert\" hidden>";
+  html_escape_append(out, tr(L, "The security key did not answer: the request was cancelled or took too long."));
+  out += "</p>\n<p id=\"";
+  out += prefix;
+  out += "-unsupported\" class=\"alert\" role=\"alert\" hidden>";
+  html_escape_append(out, unsupported);
+  out += "</p>\n<noscript><p class=\"alert\">";
+  html_escape_append(out, tr(L, "Your security key can only be used with JavaScript turned on. Turn it on, or "
+                                "use another browser, and start again."));
+  out += "</p></noscript>\n";
+}
+
+void append_script(std::string& out, std::string_view script) {
+  out += "<script>";
+  out += script;
+  out += "</script>\n";
+}
+
 }  // namespace
 
 std::string page_style(std::string_view primary_color) {
@@ -375,34 +428,18 @@ std::string key_page(const PageFrame& f, const KeyForm& form) {
   html_escape_append(out, tr(L, "Security key"));
   out += "</h2>\n";
   append_messages(out, form.messages);
-  out += "<form id=\"zsso-key\" method=\"post\" action=\"";
-  html_escape_append(out, form.action);
-  out += "\" data-challenge=\"";
-  html_escape_append(out, base64url_encode(key.challenge));
-  out += "\" data-rp-id=\"";
-  html_escape_append(out, key.rp_id);
+  append_key_form_start(out, "zsso-key", form.action, key.challenge, key.rp_id);
   out += "\" data-user-verification=\"";
-  switch (key.user_verification) {
-    case broker::KeyChallenge::Verification::required: out += "required"; break;
-    case broker::KeyChallenge::Verification::discouraged: out += "discouraged"; break;
-    case broker::KeyChallenge::Verification::preferred: out += "preferred"; break;
-  }
+  out += verification_name(key.user_verification);
   out += "\" data-credentials=\"";
-  for (std::size_t i = 0; i < key.credential_ids.size(); ++i) {
-    if (i) out += ' ';
-    html_escape_append(out, base64url_encode(key.credential_ids[i]));
-  }
+  append_credential_ids(out, key.credential_ids);
   out += "\">\n<p id=\"zsso-key-ask\" aria-live=\"polite\">";
   html_escape_append(out, tr(L, "Use your security key to finish signing in: insert or touch it when your browser asks."));
-  out += "</p>\n<p id=\"zsso-key-failed\" class=\"alert\" role=\"alert\" hidden>";
-  html_escape_append(out, tr(L, "The security key did not answer: the request was cancelled or took too long."));
-  out += "</p>\n<p id=\"zsso-key-unsupported\" class=\"alert\" role=\"alert\" hidden>";
-  html_escape_append(out, tr(L, "This browser cannot use security keys. Open the sign-in page in a current browser "
-                                "(Chrome, Edge, Firefox or Safari) and start again."));
-  out += "</p>\n<noscript><p class=\"alert\">";
-  html_escape_append(out, tr(L, "Your security key can only be used with JavaScript turned on. Turn it on, or "
-                                "use another browser, and start again."));
-  out += "</p></noscript>\n";
+  out += "</p>\n";
+  append_key_alerts(out, "zsso-key",
+                    tr(L, "This browser cannot use security keys. Open the sign-in page in a current browser "
+                          "(Chrome, Edge, Firefox or Safari) and start again."),
+                    L);
   append_step_fields(out, form.csrf_token, form.conversation, form.step, form.return_to, L);
   for (auto name : {"key_id", "key_client_data", "key_authenticator_data", "key_signature"})
     append_hidden(out, name, "");
@@ -410,9 +447,7 @@ std::string key_page(const PageFrame& f, const KeyForm& form) {
   html_escape_append(out, tr(L, "Try again"));
   out += "</button>\n</form>\n";
   append_start_again(out, form.start_again_url, L);
-  out += "<script>";
-  out += kKeyScript;
-  out += "</script>\n";
+  append_script(out, kKeyScript);
   close_page(out, f, false);
   return out;
 }
@@ -452,27 +487,15 @@ std::string enrol_page(const PageFrame& f, const EnrolForm& form) {
   out += "</h2>\n";
   append_messages(out, form.messages);
   append_key_list(out, form.keys, L);
-  out += "<form id=\"zsso-enrol\" method=\"post\" action=\"";
-  html_escape_append(out, form.action);
-  out += "\" data-challenge=\"";
-  html_escape_append(out, base64url_encode(reg.challenge));
-  out += "\" data-rp-id=\"";
-  html_escape_append(out, reg.rp_id);
+  append_key_form_start(out, "zsso-enrol", form.action, reg.challenge, reg.rp_id);
   out += "\" data-user-handle=\"";
   html_escape_append(out, base64url_encode(reg.user_handle));
   out += "\" data-user-name=\"";
   html_escape_append(out, reg.user_name);
   out += "\" data-user-verification=\"";
-  switch (reg.user_verification) {
-    case broker::KeyChallenge::Verification::required: out += "required"; break;
-    case broker::KeyChallenge::Verification::discouraged: out += "discouraged"; break;
-    case broker::KeyChallenge::Verification::preferred: out += "preferred"; break;
-  }
+  out += verification_name(reg.user_verification);
   out += "\" data-exclude=\"";
-  for (std::size_t i = 0; i < reg.exclude_ids.size(); ++i) {
-    if (i) out += ' ';
-    html_escape_append(out, base64url_encode(reg.exclude_ids[i]));
-  }
+  append_credential_ids(out, reg.exclude_ids);
   out += "\">\n<p>";
   html_escape_append(out, tr(L, "To add a security key, press the button and insert or touch the key when your "
                                 "browser asks."));
@@ -483,24 +506,17 @@ std::string enrol_page(const PageFrame& f, const EnrolForm& form) {
     out += "</label>\n<input id=\"invite_code\" name=\"invite_code\" type=\"text\" autocomplete=\"off\" "
            "autocapitalize=\"none\" spellcheck=\"false\" required autofocus>\n";
   }
-  out += "<p id=\"zsso-enrol-failed\" class=\"alert\" role=\"alert\" hidden>";
-  html_escape_append(out, tr(L, "The security key did not answer: the request was cancelled or took too long."));
-  out += "</p>\n<p id=\"zsso-enrol-unsupported\" class=\"alert\" role=\"alert\" hidden>";
-  html_escape_append(out, tr(L, "This browser cannot use security keys. Open this page in a current browser "
-                                "(Chrome, Edge, Firefox or Safari) and start again."));
-  out += "</p>\n<noscript><p class=\"alert\">";
-  html_escape_append(out, tr(L, "Your security key can only be used with JavaScript turned on. Turn it on, or "
-                                "use another browser, and start again."));
-  out += "</p></noscript>\n";
+  append_key_alerts(out, "zsso-enrol",
+                    tr(L, "This browser cannot use security keys. Open this page in a current browser "
+                          "(Chrome, Edge, Firefox or Safari) and start again."),
+                    L);
   append_step_fields(out, form.csrf_token, form.conversation, form.step, form.return_to, L);
   for (auto name : {"reg_client_data", "reg_attestation"}) append_hidden(out, name, "");
   out += "<button type=\"submit\" id=\"zsso-enrol-add\">";
   html_escape_append(out, tr(L, "Add a security key"));
   out += "</button>\n</form>\n";
   append_start_again(out, form.start_again_url, L);
-  out += "<script>";
-  out += kEnrolScript;
-  out += "</script>\n";
+  append_script(out, kEnrolScript);
   close_page(out, f, false);
   return out;
 }
