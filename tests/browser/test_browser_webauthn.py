@@ -153,8 +153,9 @@ class BrowserKey(WebauthnStack, unittest.TestCase):
 
     def test_enrol_a_key_on_the_keys_page_then_sign_in_with_it(self):
         """Issue 23 slice 4: /keys, the password, the old key's step, then the
-        registration page: the virtual key makes a new credential, the broker
-        adds it, and a sign-in with only the new credential on the key works."""
+        registration page: the browser refuses to make a credential the page
+        excludes; without it on the virtual key, a new credential is made, the
+        broker adds it, and a sign-in with only the new credential works."""
         self.addCleanup(self.write_authfile)   # the other tests' authfile again
         with Chromium() as browser:
             page = browser.new_page()
@@ -169,6 +170,14 @@ class BrowserKey(WebauthnStack, unittest.TestCase):
             page.wait_for("document.getElementById('zsso-enrol') !== null", timeout=60)
             self.assertEqual(page.evaluate("document.querySelectorAll('ul.keys li').length"), 1)
             card_screenshot(page, OUT / "webauthn-enrol.png")
+            # The key holds alice's credential, which the page excludes: the browser refuses to make a second.
+            page.click("#zsso-enrol-add")
+            failed = page.wait_for("(e => e && !e.hidden ? e.textContent : '')"
+                                   "(document.getElementById('zsso-enrol-failed'))", timeout=60)
+            self.assertEqual(failed, "The security key did not answer: the request was cancelled or took too long.")
+            # Another key (the old credential off this one): the same page and challenge make the new credential.
+            old = base64.b64encode(self.keys["alice"][0].credential_id).decode()
+            page.send("WebAuthn.removeCredential", {"authenticatorId": auth, "credentialId": old})
             page.click("#zsso-enrol-add")
             added = page.wait_for("(h => h && h.textContent === 'Security key added' ? h.textContent : '')"
                                   "(document.querySelector('h2'))", timeout=60)
@@ -176,11 +185,10 @@ class BrowserKey(WebauthnStack, unittest.TestCase):
             self.assertEqual(page.evaluate("document.querySelectorAll('ul.keys li').length"), 2)
             card_screenshot(page, OUT / "webauthn-enrol-added.png")
             self.no_csp_violation(page)
-            # Only the new credential on the key now: it alone signs in.
-            old = base64.b64encode(self.keys["alice"][0].credential_id).decode()
+            # Only the new credential on the key: it signs in.
             creds = page.send("WebAuthn.getCredentials", {"authenticatorId": auth})["credentials"]
-            self.assertEqual(len(creds), 2, creds)
-            page.send("WebAuthn.removeCredential", {"authenticatorId": auth, "credentialId": old})
+            self.assertEqual(len(creds), 1, creds)
+            self.assertNotEqual(creds[0]["credentialId"], old)
             self.password_page(page)
             self.assertEqual(standin_email(page, self.s.standin.url), "alice@acme.test")
             self.no_csp_violation(page)
