@@ -15,6 +15,7 @@ std::string_view name(Way w) {
     case Way::multi_step: return "multi_step";
     case Way::session: return "session";
     case Way::remote_user: return "remote_user";
+    case Way::key: return "key";
   }
   return "unknown";
 }

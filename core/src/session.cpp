@@ -16,6 +16,7 @@ namespace {
 constexpr std::string_view kMacLabel = "zendesk-sso session v1";
 constexpr std::string_view kIdLabel = "zendesk-sso session key id v1";
 constexpr std::string_view kPasswordLabel = "zendesk-sso session password v2";
+constexpr std::string_view kKeyLabel = "zendesk-sso session key v1";
 constexpr std::size_t kMac = kSessionMac;
 }  // namespace
 
@@ -67,21 +68,28 @@ Result<SessionKeys> SessionKeys::load(const SessionConfig& cfg) {
   return keys;
 }
 
-std::optional<std::string> SessionKeys::bound_to(Key& k, const std::string& user, const SessionCredential& cred) {
-  if (cred.kind == SessionCredential::Kind::none) return std::string("n");
+std::optional<std::string> SessionKeys::bound_to(Key& k, const std::string& user, const SessionCredential& cred,
+                                                 std::string_view public_key) {
+  const bool password = cred.kind == SessionCredential::Kind::password;
+  if (public_key.empty() && !password) return std::string("n");
   // The hash is already one-way; keyed, so the cookie gives no offline test
   // of a guessed password, and tied to the user so it cannot be moved.
   SecureBytes input;
   auto add = [&](std::string_view part) { input.insert(input.end(), part.begin(), part.end()); };
-  add(kPasswordLabel);
+  add(public_key.empty() ? kPasswordLabel : kKeyLabel);
   input.push_back('\0');
   add(user);
   input.push_back('\0');
+  if (!public_key.empty()) add(password ? "p" : "n");  // a hash that appears or goes is a change too
   add(cred.password_hash);
+  if (!public_key.empty()) {
+    input.push_back('\0');
+    add(public_key);
+  }
   unsigned char mac[kMac];
   const bool ok = k.mac->mac({reinterpret_cast<const char*>(input.data()), input.size()}, mac);
   if (!ok) return std::nullopt;
-  std::string out = "p";
+  std::string out = public_key.empty() ? "p" : "k";
   base64url_encode_append(out, mac, kSessionBoundBytes);
   secure_wipe(mac, sizeof mac);
   return out;
@@ -89,7 +97,7 @@ std::optional<std::string> SessionKeys::bound_to(Key& k, const std::string& user
 
 Result<std::string> SessionKeys::issue(const Session& s_in, const SessionCredential& cred) {
   Session s = s_in;
-  auto bound = bound_to(current_, s.user, cred);
+  auto bound = bound_to(current_, s.user, cred, cred.key);
   if (!bound) return Error{"HMAC failed"};
   s.bound = std::move(*bound);
   auto signed_part = session_signed_part(s, current_.id);
@@ -132,10 +140,24 @@ SessionVerdict SessionKeys::verify(std::string_view value, std::string_view prof
   else out.check = SessionCheck::ok;
   if (out.check == SessionCheck::ok) {
     // With the key that signed the value (a previous key's sessions stay bound too).
-    auto expect_bound = bound_to(*key, s.user, cred);
-    if (!expect_bound || expect_bound->size() != s.bound.size() ||
-        CRYPTO_memcmp(expect_bound->data(), s.bound.data(), s.bound.size()) != 0)
-      out.check = SessionCheck::credential_changed;
+    auto same = [&](std::string_view public_key) {
+      auto expect_bound = bound_to(*key, s.user, cred, public_key);
+      return expect_bound && expect_bound->size() == s.bound.size() &&
+             CRYPTO_memcmp(expect_bound->data(), s.bound.data(), s.bound.size()) == 0;
+    };
+    bool held = false;
+    if (s.bound.front() == 'k') {
+      // The security key that made it: one of the account's keys now (few; each one HMAC).
+      for (const auto& k : cred.keys)
+        if (!k.empty() && same(k)) {
+          held = true;
+          out.key = k;
+          break;
+        }
+    } else {
+      held = same({});
+    }
+    if (!held) out.check = SessionCheck::credential_changed;
   }
   return out;
 }

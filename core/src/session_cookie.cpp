@@ -41,10 +41,10 @@ bool is_lower_hex(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-// "n", or "p" and the base64url of kSessionBoundBytes bytes.
+// "n", or "p" or "k" and the base64url of kSessionBoundBytes bytes.
 bool is_bound_text(std::string_view b) {
   if (b == "n") return true;
-  if (b.size() < 2 || b.front() != 'p') return false;
+  if (b.size() < 2 || (b.front() != 'p' && b.front() != 'k')) return false;
   auto raw = base64url_decode(b.substr(1));
   return raw && raw->size() == kSessionBoundBytes && base64url_encode(*raw) == b.substr(1);
 }
@@ -123,7 +123,7 @@ const char* to_string(SessionCheck c) {
     case SessionCheck::expired: return "past session.max_seconds";
     case SessionCheck::idle: return "unused for longer than session.idle_seconds";
     case SessionCheck::old_format: return "made by an older version (sign in again)";
-    case SessionCheck::credential_changed: return "the password changed since the sign-in (or its hash is no longer readable)";
+    case SessionCheck::credential_changed: return "the password changed since the sign-in (or its hash is no longer readable), or the security key that made it is gone";
   }
   return "?";
 }

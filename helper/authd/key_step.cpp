@@ -40,14 +40,12 @@ KeyStep::KeyStep(const WebauthnConfig& cfg, std::string user, Ask ask, Log log)
 std::vector<std::string> KeyStep::pam_env() {
   if (!loaded_) {
     loaded_ = true;
-    auto text = authfile::read_store_file(cfg_.authfile);
-    auto users = text ? authfile::parse_file(*text) : Result<std::map<std::string, std::vector<authfile::Credential>>>(
-                                                          Error{text.error()});
-    if (!users) {
-      load_error_ = "webauthn.authfile " + cfg_.authfile + ": " + users.error();
+    auto keys = authfile::user_keys(cfg_.authfile, user_);
+    if (!keys) {
+      load_error_ = "webauthn.authfile " + cfg_.authfile + ": " + keys.error();
       log_(LOG_ERR, load_error_);
-    } else if (auto it = users->find(user_); it != users->end()) {
-      keys_ = it->second;
+    } else {
+      keys_ = std::move(*keys);
     }
   }
   // A store that cannot be read proves no key: the stack asks its own factor.
@@ -155,6 +153,7 @@ std::optional<LoginOutcome> KeyStep::verify(const wire::KeyChallenge& challenge,
       // A count not kept would let a clone pass later: no sign-in without it.
       if (!saved) return refused(LoginStatus::unavailable, "webauthn side file: the sign count was not saved: " + saved.error());
     }
+    proven_key_ = key->public_key;
     return std::nullopt;
   }
   std::string why = "security key refused (" + std::string(webauthn::refusal_name(last.reason)) + "): " + last.detail;

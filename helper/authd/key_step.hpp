@@ -39,6 +39,8 @@ class KeyStep : public SecondFactor {
 
   std::vector<std::string> pam_env() override;
   std::optional<LoginOutcome> prove() override;
+  // After prove() passed: the public key that signed (a session is bound to it).
+  const std::string& proven_key() const { return proven_key_; }
 
   // The re-authentication of an enrolment: a key holder proves a key as in
   // a sign-in, but a required group's member without one is not refused
@@ -62,6 +64,7 @@ class KeyStep : public SecondFactor {
   bool loaded_ = false;
   std::string load_error_;   // the store could not be read: no key can be proven
   std::vector<authfile::Credential> keys_;
+  std::string proven_key_;
   bool group_looked_up_ = false;
   std::optional<std::string> required_group_;
   std::string group_error_;  // NSS failed: the groups are unknown

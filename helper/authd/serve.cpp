@@ -22,6 +22,7 @@
 #include "key_step.hpp"
 #include "login.hpp"
 #include "peer.hpp"
+#include "store.hpp"
 #include "throttle.hpp"
 #include "zsso/account.hpp"
 #include "zsso/audit.hpp"
@@ -181,7 +182,7 @@ class Connection : public Asker {
     audit::Event ev;
     ev.time = static_cast<std::int64_t>(::time(nullptr));
     ev.request_id = request_id_;
-    ev.way = step_ > 0 ? audit::Way::multi_step : way_;
+    ev.way = key_asked_ ? audit::Way::key : step_ > 0 ? audit::Way::multi_step : way_;
     ev.outcome = outcome;
     ev.account = audit::account_for_event(user_);
     ev.client = client_;
@@ -202,7 +203,9 @@ class Connection : public Asker {
   // A session request: the cookie verified here, then the account checks.
   int session_sign_in(const Config& cfg, const wire::Request& req);
   // After an ok password sign-in: the browser's new session cookie, when sessions are on.
-  void attach_new_session(const Config& cfg, const wire::Request& req, wire::Response& resp) const;
+  // security_key: the public key the sign-in's key step proved ("" none).
+  void attach_new_session(const Config& cfg, const wire::Request& req, wire::Response& resp,
+                          const std::string& security_key) const;
 
   // What a step asks: prompts (the page), or a key challenge, or a key
   // registration (with the account's keys); and where its answer goes.
@@ -236,6 +239,7 @@ class Connection : public Asker {
   std::string user_;
   // The audit event's fields, once the request is read.
   audit::Way way_ = audit::Way::unknown;
+  bool key_asked_ = false;      // a key step was sent: what is decided after it is the key's (way "key")
   std::string client_;
   std::string profile_;
   std::size_t profile_slot_ = 0;
@@ -279,6 +283,7 @@ bool Connection::ask(const std::vector<wire::Message>& page, std::vector<SecureB
 }
 
 bool Connection::ask_key(const wire::KeyChallenge& challenge, wire::KeyAssertion& assertion) {
+  key_asked_ = true;
   return step({{}, &challenge}, {nullptr, &assertion});
 }
 
@@ -599,7 +604,8 @@ int Connection::run() {
 
   wire::Response resp{to_wire(out.status), detail_for(out), std::move(out.token)};
   if (out.status == LoginStatus::ok) resp.messages = std::move(out.messages);
-  if (out.status == LoginStatus::ok && !req.enrol) attach_new_session(cfg, req, resp);
+  if (out.status == LoginStatus::ok && !req.enrol)
+    attach_new_session(cfg, req, resp, key_step ? key_step->proven_key() : std::string());
   if (out.status == LoginStatus::ok && req.enrol) {
     resp.keys = std::move(enrolled_keys);
     resp.keys_listed = true;
@@ -630,6 +636,15 @@ int Connection::session_sign_in(const Config& cfg, const wire::Request& req) {
   si.client_address = req.client_address;
   si.profile = req.profile;
   si.request_id = req.request_id;
+  // A session a security-key sign-in made ("k") holds while that key is the
+  // account's: the keys as webauthn.authfile holds them now.
+  if (auto claimed = parse_session_unverified(req.session); claimed && claimed->bound.starts_with('k')) {
+    auto keys = cfg.webauthn.enabled() ? authfile::user_keys(cfg.webauthn.authfile, claimed->user)
+                                       : Result<std::vector<authfile::Credential>>(std::vector<authfile::Credential>{});
+    if (!keys) log(LOG_ERR, "webauthn.authfile " + cfg.webauthn.authfile + ": " + keys.error() +
+                                " (a session a security key made cannot be checked: refused)");
+    else for (const auto& k : *keys) si.user_keys.push_back(k.public_key);
+  }
   LoginOutcome out = session_login(cfg, si, static_cast<std::int64_t>(::time(nullptr)));
   wire::Response resp{to_wire(out.status), detail_for(out), std::move(out.token)};
   if (out.status == LoginStatus::ok) resp.session = std::move(out.session);
@@ -645,9 +660,11 @@ int Connection::session_sign_in(const Config& cfg, const wire::Request& req) {
   return answer(resp);
 }
 
-void Connection::attach_new_session(const Config& cfg, const wire::Request& req, wire::Response& resp) const {
+void Connection::attach_new_session(const Config& cfg, const wire::Request& req, wire::Response& resp,
+                                    const std::string& security_key) const {
   if (!cfg.session.enabled()) return;
-  auto cookie = new_session_cookie(cfg, req.user, req.profile, static_cast<std::int64_t>(::time(nullptr)));
+  auto cookie =
+      new_session_cookie(cfg, req.user, req.profile, static_cast<std::int64_t>(::time(nullptr)), security_key);
   if (cookie) resp.session = std::move(*cookie);
   else log(LOG_ERR, "no session cookie for this sign-in: " + cookie.error());
 }

@@ -178,6 +178,10 @@ struct SessionSignIn {
   std::string client_address;  // becomes PAM_RHOST
   std::string profile;
   std::string request_id;
+  // The public keys of the security keys the cookie's user has now (the
+  // broker reads webauthn.authfile for a session a key sign-in made): such
+  // a session holds only while the key that made it is among them.
+  std::vector<std::string> user_keys;
 };
 
 // Verifies the cookie with session.key_file (and previous_key_file), then
@@ -195,7 +199,9 @@ LoginOutcome sign_in_from_session(const Config& cfg, const SessionSignIn& req, s
 
 // A new session cookie for a password (or REMOTE_USER) sign-in that just
 // succeeded; an error when sessions are off or the key cannot be read.
+// security_key: the public key the sign-in's key step proved ("" none): the
+// session is bound to it too, and ends when it is removed.
 Result<std::string> new_session_cookie(const Config& cfg, const std::string& user, const std::string& profile,
-                                       std::int64_t now);
+                                       std::int64_t now, const std::string& security_key = {});
 
 }  // namespace zsso

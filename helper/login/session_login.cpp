@@ -32,8 +32,8 @@ LoginOutcome refused(LoginStatus s, std::string why) {
 // (a new hash, a new salt) ends every session made before. Directory
 // accounts (SSSD, Kerberos, LDAP) and direct mode (no shadow group) have
 // none to read: such sessions end by their lifetimes, the account checks
-// that every use re-runs, or `zendesk-sso session revoke-all`. The seam for
-// the keys issue: a session made by a security key is bound to that key.
+// that every use re-runs, or `zendesk-sso session revoke-all`. A session a
+// security-key sign-in made is bound to that key as well (SessionCredential::key).
 SessionCredential credential_of(const std::string& user) {
   SessionCredential cred;
   struct spwd entry{}, *found = nullptr;
@@ -62,7 +62,7 @@ bool password_locked(const SessionCredential& cred) {
 }  // namespace
 
 Result<std::string> new_session_cookie(const Config& cfg, const std::string& user, const std::string& profile,
-                                       std::int64_t now) {
+                                       std::int64_t now, const std::string& security_key) {
   if (!cfg.session.enabled()) return Error{"sessions are off"};
   auto keys = SessionKeys::load(cfg.session);
   if (!keys) return Error{"session key: " + keys.error()};
@@ -71,7 +71,8 @@ Result<std::string> new_session_cookie(const Config& cfg, const std::string& use
   s.profile = profile;
   s.issued_at = now;
   s.last_used = now;
-  const CredentialOf bound(user);
+  CredentialOf bound(user);
+  bound.cred.key = security_key;
   return keys->issue(s, bound.cred);
 }
 
@@ -82,7 +83,8 @@ LoginOutcome session_login(const Config& cfg, const SessionSignIn& req, std::int
   // The cookie names the user; its credential is read before the MAC is
   // checked only to compare it, and nothing is told about it.
   auto claimed = parse_session_unverified(req.cookie);
-  const CredentialOf bound(claimed ? claimed->user : std::string());
+  CredentialOf bound(claimed ? claimed->user : std::string());
+  bound.cred.keys = req.user_keys;
   SessionVerdict v = keys->verify(req.cookie, req.profile, now, cfg.session, bound.cred);
   if (v.check == SessionCheck::credential_changed && password_locked(bound.cred))
     return refused(LoginStatus::not_allowed, "session refused: the password of local account " +
@@ -101,6 +103,7 @@ LoginOutcome session_login(const Config& cfg, const SessionSignIn& req, std::int
   if (out.status != LoginStatus::ok) return out;
   Session refreshed = v.session;
   refreshed.last_used = std::max(now, refreshed.last_used);
+  bound.cred.key = v.key;  // still bound to the key that made it
   auto cookie = keys->issue(refreshed, bound.cred);
   if (cookie) out.session = std::move(*cookie);
   else out.detail += "; the session cookie was not refreshed: " + cookie.error();

@@ -23,6 +23,7 @@ DETAIL = ["none", "malformed", "too_large", "timeout", "peer_refused", "config",
           "unknown_profile", "remote_user_disabled", "pam", "internal", "busy",
           "conversation", "password_expired", "timeout_prompt", "limited", "key_required"]
 USER, PASSWORD, ADDRESS, PROFILE, REQUEST_ID, FLAGS, BINDING, CONVERSATION, STEP, ANSWERS = range(1, 11)
+SESSION = 11         # request: a session sign-in's cookie (flag value 4)
 KEY_ASSERTION = 12   # request: a key step's answer (issue 23)
 KEY_CHALLENGE = 10   # response: a key step
 KEY_REGISTRATION = 13   # request: a key registration step's answer (enrolment, issue 23 slice 4)
@@ -54,6 +55,14 @@ def request_body(user, password, address="10.1.2.3", profile=None, request_id=No
     if binding is not None:
         body += field(BINDING, binding)
     return body
+
+
+def session_body(cookie, address="10.1.2.3", profile=None):
+    """A sign-in from a session cookie: no user or password (issue 13)."""
+    body = field(ADDRESS, address)
+    if profile is not None:
+        body += field(PROFILE, profile)
+    return body + field(FLAGS, bytes([4])) + field(SESSION, cookie)
 
 
 def ping_body():
@@ -134,6 +143,8 @@ def read_response(s):
             out["cause"] = value.decode()
         elif tag == 9:
             out["user"] = value.decode()
+        elif tag == 8:
+            out["session"] = value.decode()
         elif tag == 5:
             out["step"] = value[0]
         elif tag == KEY_CHALLENGE:

@@ -614,7 +614,7 @@ class Abandoned(ConversationTestCase):
         self.assert_prompt(self.w.start_raw("alice", "wonderland", binding="d", address="10.4.4.5"))
 
 
-WAYS = ["unknown", "password", "multi_step", "session", "remote_user"]
+WAYS = ["unknown", "password", "multi_step", "session", "remote_user", "key"]
 OUTCOMES = ["signed_in", "bad_login", "not_allowed", "outside_ranges", "throttled", "busy", "password_expired",
             "csrf", "unavailable", "abandoned", "error"]
 
@@ -623,7 +623,7 @@ def broker_counter_file(socket_path):
     """The broker's counter file (core/include/zsso/metrics.hpp's Layout)."""
     data = (Path(socket_path).parent / "metrics" / "broker").read_bytes()
     magic, = struct.unpack_from("<Q", data, 0)
-    assert magic == 0x7a73736f6d657432, hex(magic)
+    assert magic == 0x7a73736f6d657433, hex(magic)
     return data
 
 

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_broker import wait_for  # noqa: E402
-from test_conversation import OATH_PROMPT, OathWorld, totp  # noqa: E402
+from test_conversation import OATH_PROMPT, OathWorld, broker_counts, totp  # noqa: E402
 import broker_wire as wire  # noqa: E402
 
 SOURCE = Path(os.environ["ZSSO_SOURCE_DIR"])
@@ -142,6 +142,7 @@ class KeyWorld(OathWorld):
         self.alice_key = SoftKey(b"alice-key-1")
         self.write_authfile({"alice": [self.alice_key]})
         config = json.loads(Path(self.sb.config_path).read_text())
+        config["metrics"] = {"enabled": True, "cgi_file": ""}   # the broker counts each decision's way
         if webauthn:
             config["webauthn"] = {"rp_id": RP_ID, "origins": [ORIGIN], "authfile": str(self.authfile)}
             if required_groups:
@@ -190,8 +191,9 @@ class KeyTestCase(unittest.TestCase):
         self.assertIsNone(resp["token"])
         self.assertIn(cause, resp.get("cause", ""))
         line = self.w.decision("alice")
-        self.assertIn("outcome=bad_login", line)
+        self.assertIn("way=key outcome=bad_login", line)
         self.assertIn(cause, line)
+        self.assertEqual(broker_counts(self.w.socket).get(("key", "bad_login")), 1)
 
 
 class KeySignIn(KeyTestCase):
@@ -206,7 +208,9 @@ class KeySignIn(KeyTestCase):
         self.assertEqual(resp["status"], "ok", resp)
         self.assertEqual(self.w.claims(resp["token"])["email"], "alice@acme.test")
         self.assertEqual(resp["user"], "alice")
-        self.assertIn("outcome=signed_in", self.w.decision("alice"))
+        # Counted as its own way (issue 24): the decision came at the key's step.
+        self.assertIn("way=key outcome=signed_in", self.w.decision("alice"))
+        self.assertEqual(broker_counts(self.w.socket), {("key", "signed_in"): 1})
         self.assertIn("asked for a security key (1 credential(s))", self.w.log_text())
         self.assertNotIn("asked 1 prompt", self.w.log_text(), "no one-time code for a key holder")
         # The new sign count is kept, for the next sign-in's clone check.
@@ -233,6 +237,9 @@ class KeySignIn(KeyTestCase):
         resp = self.w.start_sign_in("alice", "not-it")
         self.assertEqual(resp["status"], "bad_login", resp)
         self.assertNotIn("asked for a security key", self.w.log_text())
+        # Decided at the password: that way's count, not the key's.
+        self.assertIn("way=password outcome=bad_login", self.w.decision("alice"))
+        self.assertEqual(broker_counts(self.w.socket), {("password", "bad_login"): 1})
 
     def test_a_discoverable_key_enrolled_with_pamu2fcfg_r(self):
         # A "*" handle: no id to offer, the browser picks the key; its signature decides.
@@ -347,6 +354,86 @@ class RequiredGroups(KeyTestCase):
         prompt = self.key_prompt()
         resp = self.w.answer_key(prompt, self.w.alice_key.assertion(prompt["key"]["challenge"]))
         self.assertEqual(resp["status"], "ok", resp)
+
+
+class KeySessions(KeyTestCase):
+    """A session a key sign-in made is bound to that key too (issue 23,
+    point 3): `zendesk-sso keys remove` ends it at its next use, another
+    key's removal does not, and a password sign-in's session is not bound
+    to any key."""
+
+    def setUp(self):
+        self.w = KeyWorld(self)
+        self.addCleanup(self.w.stop)
+        self.second_key = SoftKey(b"alice-key-2")
+        self.w.write_authfile({"alice": [self.w.alice_key, self.second_key]})
+        key_file = self.w.sb.dir / "session-key"
+        key_file.write_text(b64url(os.urandom(32)) + "\n")
+        os.chmod(key_file, 0o600)
+        config = json.loads(Path(self.w.sb.config_path).read_text())
+        config["session"] = {"key_file": str(key_file)}
+        self.w.sb.write_config(config)
+        self.w.start()
+
+    def key_session(self, key):
+        prompt = self.key_prompt()
+        resp = self.w.answer_key(prompt, key.assertion(prompt["key"]["challenge"]))
+        self.assertEqual(resp["status"], "ok", resp)
+        self.assertIn("session", resp)
+        return resp["session"]
+
+    def from_session(self, cookie):
+        return wire.exchange(self.w.socket, wire.frame(wire.session_body(cookie)))
+
+    def keys(self, *args):
+        p = subprocess.run([os.environ["ZSSO_CLI"], "--config", str(self.w.sb.config_path), "keys", *args],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return p.stdout
+
+    def test_removing_the_key_ends_the_sessions_it_made(self):
+        cookie = self.key_session(self.w.alice_key)
+        self.assertEqual(cookie.split(".")[6][0], "k", "bound to the key")
+        again = self.from_session(cookie)
+        self.assertEqual(again["status"], "ok", again)
+        self.assertEqual(self.w.claims(again["token"])["email"], "alice@acme.test")
+        refreshed = again["session"]
+        self.assertEqual(refreshed.split(".")[6], cookie.split(".")[6], "a refreshed cookie stays bound to the key")
+
+        # The other key's removal leaves this session alone.
+        self.keys("remove", "alice", b64url(self.second_key.credential_id))
+        self.assertEqual(self.from_session(refreshed)["status"], "ok")
+
+        # zendesk-sso keys remove, with the id as keys list prints it.
+        listed = self.keys("list", "alice").splitlines()
+        self.assertEqual(len(listed), 2, listed)
+        self.keys("remove", "alice", listed[1].split()[1])
+        for value in (cookie, refreshed):
+            gone = self.from_session(value)
+            self.assertEqual(gone["status"], "bad_login", gone)
+            self.assertIsNone(gone["token"])
+            self.assertIn("the security key that made it is gone", gone.get("cause", ""))
+
+    def test_a_session_made_by_one_key_is_not_held_by_another(self):
+        cookie = self.key_session(self.second_key)
+        self.keys("remove", "alice", b64url(self.second_key.credential_id))
+        # alice still has a key (her first), but not the one that made this session.
+        self.assertEqual(self.from_session(cookie)["status"], "bad_login")
+
+    def test_a_store_that_cannot_be_read_refuses_key_sessions(self):
+        cookie = self.key_session(self.w.alice_key)
+        os.chmod(self.w.authfile, 0o620)
+        self.assertEqual(self.from_session(cookie)["status"], "bad_login")
+        self.assertIn("a session a security key made cannot be checked", self.w.log_text())
+        os.chmod(self.w.authfile, 0o600)
+        self.assertEqual(self.from_session(cookie)["status"], "ok")
+
+    def test_a_password_sign_ins_session_is_bound_to_no_key(self):
+        resp = self.w.start_sign_in("bob", "builder")
+        done = self.w.answer_code(resp, totp(self.w.keys["bob"]))
+        self.assertEqual(done["status"], "ok", done)
+        self.assertNotEqual(done["session"].split(".")[6][0], "k")
+        self.assertEqual(self.from_session(done["session"])["status"], "ok")
 
 
 class DirectMode(unittest.TestCase):

@@ -39,6 +39,10 @@ TEST(AuditEvent, NamesAreDistinctAndStable) {
   EXPECT_EQ(names.size(), audit::kOutcomes);
   EXPECT_EQ(audit::name(audit::Outcome::bad_login), "bad_login");
   EXPECT_EQ(audit::name(audit::Way::multi_step), "multi_step");
+  EXPECT_EQ(audit::name(audit::Way::key), "key");
+  std::set<std::string_view> ways;
+  for (auto w : audit::kAllWays) ways.insert(audit::name(w));
+  EXPECT_EQ(ways.size(), audit::kWays);
   for (std::size_t i = 0; i < audit::kOutcomes; ++i) EXPECT_EQ(static_cast<std::size_t>(audit::kAllOutcomes[i]), i);
   for (std::size_t i = 0; i < audit::kWays; ++i) EXPECT_EQ(static_cast<std::size_t>(audit::kAllWays[i]), i);
 }

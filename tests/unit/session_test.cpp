@@ -253,8 +253,70 @@ TEST(SessionBinding, AnUnknownBindingKindIsMalformed) {
   auto k = keys(kKeyA);
   std::string v = issue_bound(k, {});
   std::string other = v;
-  other.replace(v.rfind('.') - 1, 1, "k");
+  other.replace(v.rfind('.') - 1, 1, "q");
   EXPECT_EQ(k.verify(other, "", kT0, limits()).check, SessionCheck::malformed);
+  other.replace(v.rfind('.') - 1, 1, "k");  // a key binding without its digest
+  EXPECT_EQ(k.verify(other, "", kT0, limits()).check, SessionCheck::malformed);
+}
+
+// Issue 23: a session a security-key sign-in made is bound to the password
+// and to that key; removing the key (or changing the password) ends it.
+TEST(SessionBinding, AKeySessionHoldsWhileItsKeyIsAmongTheAccountsKeys) {
+  auto k = keys(kKeyA);
+  SessionCredential made = password(std::string(kHash));
+  made.key = std::string(64, '\x01');
+  std::string v = issue_bound(k, made);
+  auto bound = parse_session_unverified(v)->bound;
+  ASSERT_EQ(bound.size(), 1 + 22u);
+  EXPECT_EQ(bound[0], 'k');
+
+  SessionCredential now = password(std::string(kHash));
+  now.keys = {std::string(64, '\x02'), std::string(64, '\x01')};
+  auto r = k.verify(v, "", kT0, limits(), now);
+  ASSERT_TRUE(r.ok()) << to_string(r.check);
+  EXPECT_EQ(r.key, std::string(64, '\x01'));
+  // Refreshed with the key the verdict names: the same binding.
+  SessionCredential again = password(std::string(kHash));
+  again.key = r.key;
+  auto refreshed = k.issue(r.session, again);
+  ASSERT_TRUE(refreshed.ok());
+  EXPECT_EQ(parse_session_unverified(*refreshed)->bound, bound);
+
+  now.keys = {std::string(64, '\x02')};  // the key was removed; another remains
+  EXPECT_EQ(k.verify(v, "", kT0, limits(), now).check, SessionCheck::credential_changed);
+  now.keys.clear();
+  EXPECT_EQ(k.verify(v, "", kT0, limits(), now).check, SessionCheck::credential_changed);
+  // The key is there, the password changed: ended too.
+  SessionCredential changed = password(std::string(kNewHash));
+  changed.keys = {made.key};
+  EXPECT_EQ(k.verify(v, "", kT0, limits(), changed).check, SessionCheck::credential_changed);
+  SessionCredential no_hash;
+  no_hash.keys = {made.key};
+  EXPECT_EQ(k.verify(v, "", kT0, limits(), no_hash).check, SessionCheck::credential_changed);
+}
+
+TEST(SessionBinding, AKeySessionOfAnAccountWithoutAReadableHashIsBoundToTheKeyAlone) {
+  auto k = keys(kKeyA);
+  SessionCredential made;
+  made.key = std::string(32, 'e');
+  std::string v = issue_bound(k, made);
+  SessionCredential now;
+  now.keys = {made.key};
+  EXPECT_TRUE(k.verify(v, "", kT0, limits(), now).ok());
+  now.keys = {std::string(32, 'f')};
+  EXPECT_EQ(k.verify(v, "", kT0, limits(), now).check, SessionCheck::credential_changed);
+  // Not the same digest as a password-bound session of the same user: kinds cannot be swapped.
+  EXPECT_NE(parse_session_unverified(v)->bound.substr(1),
+            parse_session_unverified(issue_bound(k, password(std::string(kHash))))->bound.substr(1));
+}
+
+TEST(SessionBinding, APasswordSessionIsNotBoundToAnyKey) {
+  auto k = keys(kKeyA);
+  std::string v = issue_bound(k, password(std::string(kHash)));
+  SessionCredential now = password(std::string(kHash));
+  now.keys = {std::string(64, '\x01')};
+  EXPECT_TRUE(k.verify(v, "", kT0, limits(), now).ok());
+  EXPECT_TRUE(k.verify(v, "", kT0, limits(), password(std::string(kHash))).ok());
 }
 
 TEST(SessionFormat, VersionOneValuesAreRefusedCleanlyAsOld) {

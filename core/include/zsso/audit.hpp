@@ -23,8 +23,9 @@ enum class Way : std::uint8_t {
   multi_step,    // the stack asked more than the password (a conversation)
   session,       // a session cookie from an earlier sign-in
   remote_user,   // the web server authenticated the person (REMOTE_USER)
+  key,           // the broker's conversation reached a security key's step (issue 23): its decision is the key's
 };
-inline constexpr std::size_t kWays = 5;
+inline constexpr std::size_t kWays = 6;
 
 // What was decided.
 enum class Outcome : std::uint8_t {
@@ -45,7 +46,7 @@ inline constexpr std::size_t kOutcomes = 11;
 std::string_view name(Way w);
 std::string_view name(Outcome o);
 inline constexpr std::array<Way, kWays> kAllWays{Way::unknown, Way::password, Way::multi_step, Way::session,
-                                                 Way::remote_user};
+                                                 Way::remote_user, Way::key};
 inline constexpr std::array<Outcome, kOutcomes> kAllOutcomes{
     Outcome::signed_in,   Outcome::bad_login, Outcome::not_allowed, Outcome::outside_ranges,
     Outcome::throttled,   Outcome::busy,      Outcome::password_expired, Outcome::csrf,

@@ -59,7 +59,7 @@ struct Layout {
   ThrottleGauges throttle;        // the broker's listener
   SyncRun sync;                   // the sync's file
 };
-inline constexpr std::uint64_t kMagic = 0x7a73736f6d657432ULL;   // "zssomet2"
+inline constexpr std::uint64_t kMagic = 0x7a73736f6d657433ULL;   // "zssomet3" (3: the way "key")
 
 // One writer's file, mapped shared. Invalid (every call a no-op) when the
 // file could not be opened: metrics never stop a sign-in.

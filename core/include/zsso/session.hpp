@@ -29,11 +29,12 @@ class SessionKeys {
   static Result<SessionKeys> load(const SessionConfig& cfg);
   static Result<SessionKeys> from_secrets(const Secret& current, const Secret* previous);
 
-  // A new cookie value signed with the current key and bound to cred
-  // (s.key_id and s.bound are ignored).
+  // A new cookie value signed with the current key and bound to cred, and to
+  // cred.key when set (s.key_id and s.bound are ignored).
   Result<std::string> issue(const Session& s, const SessionCredential& cred = {});
   // Parses, picks the key by id, checks the MAC, the profile, the lifetimes
-  // and that the session is bound to cred, the account's credential now.
+  // and that the session is bound to cred, the account's credential now (a
+  // "k" session: and to one of cred.keys, which the verdict names).
   SessionVerdict verify(std::string_view value, std::string_view profile, std::int64_t now,
                         const SessionConfig& limits, const SessionCredential& cred = {});
   const std::string& current_id() const { return current_.id; }
@@ -44,8 +45,10 @@ class SessionKeys {
     std::unique_ptr<Hs256Key> mac;
   };
   static Result<Key> derive(const Secret& file_key);
-  // The "bound" field for cred under key k (session_cookie.hpp); nullopt on an HMAC failure.
-  static std::optional<std::string> bound_to(Key& k, const std::string& user, const SessionCredential& cred);
+  // The "bound" field for cred and the security key public_key ("": none)
+  // under key k (session_cookie.hpp); nullopt on an HMAC failure.
+  static std::optional<std::string> bound_to(Key& k, const std::string& user, const SessionCredential& cred,
+                                             std::string_view public_key);
   Key current_;
   std::optional<Key> previous_;
 };

@@ -10,8 +10,13 @@
 //           "p" b64url(first 16 bytes of HMAC-SHA256(the same MAC key,
 //                      "zendesk-sso session password v2" NUL user NUL shadow hash))
 //             a local account's password: a change or reset (a new sp_pwdp) ends the session;
-//           "n" no credential the broker can read (directory accounts, direct mode).
-//           A later kind: the security key that signed in (removing it ends its sessions).
+//           "n" no credential the broker can read (directory accounts, direct mode);
+//           "k" b64url(first 16 bytes of HMAC-SHA256(the same MAC key,
+//                      "zendesk-sso session key v1" NUL user NUL ("p" shadow hash | "n") NUL
+//                      the security key's public key))
+//             a sign-in whose security-key step passed (issue 23): bound to the
+//             password as "p" is (or to nothing readable, "n") AND to that key, so
+//             removing the key (zendesk-sso keys remove) ends the session too.
 //
 // Version 1 values (no "bound") are refused as old_format: sign in again.
 // issued and last are decimal seconds since the epoch. The value carries no
@@ -29,6 +34,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace zsso {
 
@@ -57,6 +63,12 @@ struct SessionCredential {
   enum class Kind { none, password };
   Kind kind = Kind::none;
   std::string password_hash;           // kind password: the account's shadow hash (sp_pwdp)
+  // Issuing: the public key (raw, as the authfile holds it) of the security
+  // key the sign-in proved; "" when none did (a "p"/"n" session).
+  std::string key;
+  // Verifying a "k" session: the account's keys now; it holds while one of
+  // them is the key that made it.
+  std::vector<std::string> keys;
 };
 
 inline constexpr std::size_t kSessionBoundBytes = 16;
@@ -83,13 +95,15 @@ std::optional<std::string> session_signed_part(const Session& s, std::string_vie
 enum class SessionCheck {
   ok, malformed, unknown_key, forged, wrong_profile, future, expired, idle,
   old_format,          // a version 1 value, from before sessions were bound to a credential
-  credential_changed,  // the password was changed or reset since the sign-in (or can no longer be read)
+  credential_changed,  // the password was changed or reset since the sign-in (or can no longer be read),
+                       // or a "k" session's security key was removed
 };
 const char* to_string(SessionCheck c);
 
 struct SessionVerdict {
   SessionCheck check = SessionCheck::malformed;
   Session session;                     // filled when check is ok (and for expired/idle/wrong_profile, for logs)
+  std::string key;                     // ok for a "k" session: which of SessionCredential::keys made it
   bool ok() const { return check == SessionCheck::ok; }
 };
 

@@ -179,6 +179,16 @@ Result<void> add_key(const std::string& authfile, const std::string& user, const
   return save_store(authfile, *store);
 }
 
+Result<std::vector<Credential>> user_keys(const std::string& authfile, const std::string& user) {
+  auto text = read_store_file(authfile);
+  if (!text) return Error{text.error()};
+  auto users = parse_file(*text);
+  if (!users) return Error{authfile + ": " + users.error()};
+  auto it = users->find(user);
+  if (it == users->end()) return std::vector<Credential>{};
+  return std::move(it->second);
+}
+
 Result<std::vector<KeyInfo>> list_keys(const std::string& authfile, const std::string& user) {
   auto store = load_store(authfile);
   if (!store) return Error{store.error()};

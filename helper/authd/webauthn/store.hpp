@@ -83,6 +83,10 @@ struct KeyInfo {
 // record.user is set to user; record.added is the caller's clock.
 Result<void> add_key(const std::string& authfile, const std::string& user, const Credential& key, SideRecord record);
 
+// user's keys as the authfile holds them (the side file unread): what the
+// broker's key step and a session check need.
+Result<std::vector<Credential>> user_keys(const std::string& authfile, const std::string& user);
+
 // The keys of user ("" = everyone), in the authfile's order, users by name.
 Result<std::vector<KeyInfo>> list_keys(const std::string& authfile, const std::string& user = {});
 

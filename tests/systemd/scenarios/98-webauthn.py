@@ -79,6 +79,15 @@ cause = out.get("done", {}).get("cause", "")
 t.check(out.get("done", {}).get("status") == "unavailable" and "webauthn side file" in cause and "Read-only file system" in cause,
         f"without the drop-in the key sign-in is refused as unavailable: the count cannot be saved ({out.get('done')})")
 
+
+def key_events(seen):
+    """This boot's signed-in events of the way "key" but those in seen (by
+    cursor: --after-cursor with a match skips the first match, 97's note)."""
+    out = t.run(["journalctl", "--no-pager", "-b", "-o", "json", "ZENDESK_SSO_WAY=key",
+                 "ZENDESK_SSO_OUTCOME=signed_in"]).stdout
+    return [e for e in map(json.loads, filter(str.strip, out.splitlines())) if e["__CURSOR"] not in seen]
+
+
 # The drop-in linked in, as its comment says.
 dropins.mkdir(parents=True, exist_ok=True)
 (dropins / "webauthn.conf").symlink_to(shipped)
@@ -88,12 +97,18 @@ s = t.show(t.BROKER, "StateDirectory", "PrivateNetwork", "SystemCallFilter")
 t.check(s["StateDirectory"] == "zendesk-sso/webauthn", f"StateDirectory with the drop-in ({s['StateDirectory']})")
 t.check(s["PrivateNetwork"] == "yes", "the rest of the sandbox stays (PrivateNetwork=yes)")
 c = t.cursor()
+seen = {e["__CURSOR"] for e in key_events(set())}
 out = key_sign_in()
 done = out.get("done", {})
 t.check(done.get("status") == "ok" and done.get("token"), f"with the drop-in the key signs in: a token ({done})")
 log = t.journal(t.BROKER, since=c)
 t.check("asked for a security key (1 credential(s))" in log, "the broker asked for the key (journal)")
 t.check("asked 1 prompt" not in log, "no one-time code for a key holder (pam_exec printenv ZSSO_WEBAUTHN skipped pam_oath)")
+# Its audit event is the key's way (issue 24): journal fields of the broker's unit.
+t.wait_until(lambda: key_events(seen), 10)
+ev = key_events(seen)
+t.check(len(ev) == 1 and ev[0].get("_SYSTEMD_UNIT") == t.BROKER,
+        f"journalctl ZENDESK_SSO_WAY=key ZENDESK_SSO_OUTCOME=signed_in finds the broker's one event ({len(ev)})")
 side = json.loads((key_dir / "authfile.json").read_text())
 t.check([r["sign_count"] for r in side["credentials"].values()] == [1], f"the sign count is saved ({side})")
 print(log, end="")
