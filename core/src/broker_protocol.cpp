@@ -20,7 +20,7 @@ namespace {
 enum RequestTag : std::uint8_t {
   kUser = 1, kPassword = 2, kClientAddress = 3, kProfile = 4, kRequestId = 5, kFlags = 6,
   kBinding = 7, kConversation = 8, kStep = 9, kAnswers = 10, kSession = 11, kKeyAssertion = 12,
-  kKeyRegistration = 13,
+  kKeyRegistration = 13, kKeyRemoval = 14,
 };
 enum ResponseTag : std::uint8_t {
   kStatus = 1, kDetail = 2, kToken = 3, kResponseConversation = 4, kResponseStep = 5, kMessages = 6, kCause = 7,
@@ -304,8 +304,12 @@ Result<SecureBytes> encode_request(const Request& req) {
     if (req.binding.empty()) return Error{"a continue request needs the binding"};
     if (req.step == 0) return Error{"steps count from 1"};
     if (req.enrol) return Error{"a continue request carries no flags"};
-    if (req.key.present() && req.registration.present()) return Error{"a key assertion or a key registration, not both"};
-    if (req.registration.present()) {
+    if (int{req.key.present()} + int{req.registration.present()} + int{!req.key_removal.empty()} > 1)
+      return Error{"one of a key assertion, a key registration and a key removal"};
+    if (!req.key_removal.empty()) {
+      if (!req.answers.empty()) return Error{"a key removal goes instead of answers"};
+      if (check_text(req.key_removal, kMaxKeyIdText, "key id")) return Error{"key removal: not a key id"};
+    } else if (req.registration.present()) {
       if (!req.answers.empty()) return Error{"a key registration goes instead of answers"};
       if (auto bad = check_registration_answer(req.registration)) return Error{bad->message};
     } else if (req.key.present()) {
@@ -319,7 +323,9 @@ Result<SecureBytes> encode_request(const Request& req) {
     put_field(out, kBinding, req.binding);
     put_field(out, kConversation, req.conversation.data(), req.conversation.size());
     put_field(out, kStep, &req.step, 1);
-    if (req.registration.present()) {
+    if (!req.key_removal.empty()) {
+      put_field(out, kKeyRemoval, req.key_removal);
+    } else if (req.registration.present()) {
       std::string reg;
       for (const auto* v : {&req.registration.client_data_json, &req.registration.attestation_object,
                             &req.registration.invite_code})
@@ -485,13 +491,18 @@ Decoded<Request> decode_request_body(std::span<const unsigned char> body) {
         }
         break;
       }
+      case kKeyRemoval:
+        good = !f.value.empty() && text_field(f.value, kMaxKeyIdText, "key id", r.key_removal, err);
+        if (f.value.empty()) err = {Detail::malformed, "key removal without a key id"};
+        break;
       default: err = {Detail::malformed, "unknown field " + std::to_string(f.tag)}; good = false;
     }
     if (!good) return failed<Request>(std::move(err));
   }
   if (fields.failed()) return failed<Request>(fields.error());
   if (r.from_session) {
-    for (auto tag : {kUser, kPassword, kBinding, kConversation, kStep, kAnswers, kKeyAssertion, kKeyRegistration})
+    for (auto tag : {kUser, kPassword, kBinding, kConversation, kStep, kAnswers, kKeyAssertion, kKeyRegistration,
+                     kKeyRemoval})
       if (fields.seen(tag))
         return failed<Request>({Detail::malformed, "field " + std::to_string(tag) + " in a session request"});
     for (auto tag : {kClientAddress, kSession})
@@ -505,13 +516,16 @@ Decoded<Request> decode_request_body(std::span<const unsigned char> body) {
         return failed<Request>({Detail::malformed, "field " + std::to_string(tag) + " in a continue request"});
     for (auto tag : {kClientAddress, kBinding, kStep})
       if (!fields.seen(tag)) return failed<Request>({Detail::malformed, "field " + std::to_string(tag) + " missing"});
-    if (int{fields.seen(kAnswers)} + int{fields.seen(kKeyAssertion)} + int{fields.seen(kKeyRegistration)} != 1)
+    if (int{fields.seen(kAnswers)} + int{fields.seen(kKeyAssertion)} + int{fields.seen(kKeyRegistration)} +
+            int{fields.seen(kKeyRemoval)} !=
+        1)
       return failed<Request>({Detail::malformed, "a continue request carries answers (field 10), a key assertion "
-                                                 "(field 12) or a key registration (field 13), one of them"});
+                                                 "(field 12), a key registration (field 13) or a key removal "
+                                                 "(field 14), one of them"});
     if (r.binding.empty()) return failed<Request>({Detail::malformed, "binding is empty"});
     return d;
   }
-  for (auto tag : {kStep, kAnswers, kKeyAssertion, kKeyRegistration})
+  for (auto tag : {kStep, kAnswers, kKeyAssertion, kKeyRegistration, kKeyRemoval})
     if (fields.seen(tag))
       return failed<Request>({Detail::malformed, "field " + std::to_string(tag) + " without a conversation"});
   for (auto tag : {kUser, kPassword, kClientAddress, kFlags})

@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 #include <syslog.h>
 
+#include <algorithm>
 #include <ctime>
 
 #include "invites.hpp"
@@ -81,7 +82,8 @@ EnrolStep::Outcome EnrolStep::run(const std::vector<authfile::Credential>& exist
       reg.exclude_ids.push_back(k.key_handle);
 
   wire::KeyRegistrationAnswer got;
-  if (!ask_(reg, key_list(existing), got)) {
+  std::string removal;
+  if (!ask_(reg, key_list(existing), got, removal)) {
     out.login = decision(LoginStatus::gone, "no answer to the key registration step");
     return out;
   }
@@ -91,6 +93,7 @@ EnrolStep::Outcome EnrolStep::run(const std::vector<authfile::Credential>& exist
                                               " s: no key added (start again)");
     return out;
   }
+  if (!removal.empty()) return remove(existing, removal);
 
   const webauthn::RelyingParty rp{cfg_.rp_id, cfg_.origins,
                                   cfg_.user_verification == WebauthnConfig::Verification::required};
@@ -149,6 +152,31 @@ EnrolStep::Outcome EnrolStep::run(const std::vector<authfile::Credential>& exist
   out.login = decision(LoginStatus::ok, "security key added: " + std::string(authfile::type_name(key.alg)) + " " +
                                           out.keys.back().id + " (" + key.fmt + (key.self_attested ? ", self" : "") +
                                           " attestation; " + how + ")");
+  return out;
+}
+
+EnrolStep::Outcome EnrolStep::remove(const std::vector<authfile::Credential>& existing, const std::string& id) {
+  Outcome out;
+  // Only an id the page listed: the short ids are prefixes of the account's own keys.
+  const auto listed = key_list(existing);
+  if (std::none_of(listed.begin(), listed.end(), [&](const wire::KeyListEntry& k) { return k.id == id; })) {
+    out.login = decision(LoginStatus::error, "security key removal refused: " + quote_for_log(id, 64) +
+                                                 " is not one of the account's keys");
+    return out;
+  }
+  auto removed = authfile::remove_keys(cfg_.authfile, user_, {false, id});
+  if (!removed) {
+    out.login = decision(LoginStatus::unavailable, "webauthn.authfile: the key was not removed: " + removed.error());
+    return out;
+  }
+  std::vector<authfile::Credential> left;
+  for (const auto& k : existing)
+    if (std::none_of(removed->begin(), removed->end(), [&](const authfile::KeyInfo& r) {
+          return r.credential.public_key == k.public_key;
+        }))
+      left.push_back(k);
+  out.keys = key_list(left);
+  out.login = decision(LoginStatus::ok, "security key removed: " + id + " (its sessions end at their next use)");
   return out;
 }
 

@@ -35,15 +35,16 @@ bool first_key_without_invite(const WebauthnConfig& cfg, bool other_factor, std:
 
 class EnrolStep {
  public:
-  // Shows the registration step and waits for the browser's answer; false: no answer.
+  // Shows the registration step and waits for the browser's answer (a
+  // registration, or the short id of a listed key to remove); false: no answer.
   using Ask = std::function<bool(const broker::KeyRegistration&, const std::vector<broker::KeyListEntry>&,
-                                 broker::KeyRegistrationAnswer&)>;
+                                 broker::KeyRegistrationAnswer&, std::string&)>;
   using Log = std::function<void(int priority, const std::string&)>;
 
   EnrolStep(const WebauthnConfig& cfg, std::string user, Ask ask, Log log);
 
   struct Outcome {
-    LoginOutcome login;                         // ok (no token): the key was added
+    LoginOutcome login;                         // ok (no token): the key was added, or removed
     std::vector<broker::KeyListEntry> keys;     // with ok: the account's keys now
     bool invite_refused = false;                // bad_login for a missing or wrong invite code
   };
@@ -53,6 +54,9 @@ class EnrolStep {
   Outcome run(const std::vector<authfile::Credential>& existing, bool other_factor, std::int64_t started);
 
  private:
+  // The answer was a listed key's short id: that key leaves the store.
+  Outcome remove(const std::vector<authfile::Credential>& existing, const std::string& id);
+
   const WebauthnConfig& cfg_;
   std::string user_;
   Ask ask_;

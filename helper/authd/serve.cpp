@@ -123,8 +123,9 @@ class Connection : public Asker {
   // The security key step (key_step.hpp): the challenge instead of prompts.
   bool ask_key(const wire::KeyChallenge& challenge, wire::KeyAssertion& assertion);
   // The key registration step of an enrolment (enrol_step.hpp).
+  // Its answer: a registration, or the short id of a listed key to remove.
   bool ask_registration(const wire::KeyRegistration& registration, const std::vector<wire::KeyListEntry>& keys,
-                        wire::KeyRegistrationAnswer& answer);
+                        wire::KeyRegistrationAnswer& answer, std::string& removal);
 
  private:
   // Sends the answer on conn. Request bytes still unread (a peer refused
@@ -219,6 +220,7 @@ class Connection : public Asker {
     std::vector<SecureBytes>* answers = nullptr;
     wire::KeyAssertion* assertion = nullptr;
     wire::KeyRegistrationAnswer* registration = nullptr;
+    std::string* removal = nullptr;   // a registration step's other answer
   };
   // Sends a step and waits for its answer.
   bool step(const StepAsk& ask, const StepAnswer& reply);
@@ -288,8 +290,9 @@ bool Connection::ask_key(const wire::KeyChallenge& challenge, wire::KeyAssertion
 }
 
 bool Connection::ask_registration(const wire::KeyRegistration& registration,
-                                  const std::vector<wire::KeyListEntry>& keys, wire::KeyRegistrationAnswer& answer) {
-  return step({{}, nullptr, &registration, &keys}, {nullptr, nullptr, &answer});
+                                  const std::vector<wire::KeyListEntry>& keys, wire::KeyRegistrationAnswer& answer,
+                                  std::string& removal) {
+  return step({{}, nullptr, &registration, &keys}, {nullptr, nullptr, &answer, &removal});
 }
 
 bool Connection::step(const StepAsk& ask, const StepAnswer& reply) {
@@ -423,10 +426,11 @@ bool Connection::wait_for_answer(const StepAsk& ask, const StepAnswer& reply) {
       continue;
     }
     if (req.step != step_ || req.answers.size() != prompts || req.key.present() != key ||
-        req.registration.present() != registration) {
+        (req.registration.present() || !req.key_removal.empty()) != registration) {
       refuse_here(wire::Detail::conversation, "refused answers for step " + std::to_string(req.step) + " (" +
                                                   (req.key.present()            ? std::string("a key assertion")
                                                    : req.registration.present() ? std::string("a key registration")
+                                                   : !req.key_removal.empty()   ? std::string("a key removal")
                                                                                 : std::to_string(req.answers.size())) +
                                                   " for " +
                                                   (key            ? std::string("a key step")
@@ -441,6 +445,7 @@ bool Connection::wait_for_answer(const StepAsk& ask, const StepAnswer& reply) {
     if (reply.answers) *reply.answers = std::move(req.answers);
     if (reply.assertion) *reply.assertion = std::move(req.key);
     if (reply.registration) *reply.registration = std::move(req.registration);
+    if (reply.removal) *reply.removal = std::move(req.key_removal);
     fd_ = std::move(conn);
     return true;
   }
@@ -590,7 +595,7 @@ int Connection::run() {
     EnrolStep enrol(
         cfg.webauthn, req.user,
         [this](const wire::KeyRegistration& r, const std::vector<wire::KeyListEntry>& k,
-               wire::KeyRegistrationAnswer& a) { return ask_registration(r, k, a); },
+               wire::KeyRegistrationAnswer& a, std::string& removal) { return ask_registration(r, k, a, removal); },
         [this](int prio, const std::string& msg) { log(prio, msg); });
     auto enrolled = enrol.run(key_step ? key_step->keys() : std::vector<authfile::Credential>{}, out.other_factor, started);
     out = std::move(enrolled.login);

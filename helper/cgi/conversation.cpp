@@ -97,6 +97,15 @@ Response Handler::next_step(const FormFields& fields, std::string_view return_to
   cr.step = static_cast<std::uint8_t>(step);
   cr.client_address = client_;
   cr.request_id = env_.request_id;
+  if (form_count(fields, "remove_key") > 0) {
+    const std::string* id = form_count(fields, "remove_key") == 1 ? form_get(fields, "remove_key") : nullptr;
+    if (!id || id->empty() || id->size() > broker::kMaxKeyIdText || has_control_chars(*id) || !is_valid_utf8(*id))
+      return bad_request("malformed security key removal" + tag);
+    cr.key_removal = *id;
+    key_removal_sent_ = true;
+    LoginOutcome out = broker_continue(cfg_, cr);
+    return outcome_page(out, "", false, return_to, cr.binding, tag);
+  }
   if (auto reg = registration_answer(fields)) {
     if (!*reg) return bad_request("malformed security key registration" + tag);
     cr.registration = std::move(**reg);

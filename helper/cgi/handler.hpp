@@ -155,6 +155,7 @@ class Handler {
   // outcome_page's answer on the keys route: the registration step, the key added, or why not.
   std::optional<Response> enrol_outcome(LoginOutcome& out, std::string_view return_to, const std::string& binding,
                                         const std::string& who);
+  bool key_removal_sent_ = false;   // this post asked the broker to remove a key (the answer's page says so)
 
   // ---- sign_in_outcome.cpp
   Response attempt(LoginRequest& lr, std::string_view return_to);

@@ -86,12 +86,13 @@ std::optional<Response> Handler::enrol_outcome(LoginOutcome& out, std::string_vi
   if (out.status == LoginStatus::ok) {
     Response r;
     r.status = 200;
-    r.body = key_added_page(frame(), out.keys, form_url());
+    r.body = key_added_page(frame(), out.keys, form_url(), key_removal_sent_);
     r.content_security_policy = csp();
     r.header("Set-Cookie", csrf_cookie("", 0));
     r.header("Set-Cookie", conversation_cookie("", 0));
     r.log_priority = LOG_INFO;
-    r.log_message = "200 security key added " + who + ": " + out.detail;
+    r.log_message = std::string(key_removal_sent_ ? "200 security key removed " : "200 security key added ") + who +
+                    ": " + out.detail;
     return r;
   }
   if (out.status != LoginStatus::prompt || !out.registration.present()) return std::nullopt;

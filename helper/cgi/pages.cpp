@@ -487,6 +487,18 @@ std::string enrol_page(const PageFrame& f, const EnrolForm& form) {
   out += "</h2>\n";
   append_messages(out, form.messages);
   append_key_list(out, form.keys, L);
+  // One small form per key: "Remove" posts its short id into the same step.
+  for (const auto& k : form.keys) {
+    out += "<form class=\"remove\" method=\"post\" action=\"";
+    html_escape_append(out, form.action);
+    out += "\">\n";
+    append_step_fields(out, form.csrf_token, form.conversation, form.step, form.return_to, L);
+    out += "<button type=\"submit\" name=\"remove_key\" value=\"";
+    html_escape_append(out, k.id);
+    out += "\">";
+    html_escape_append(out, fill(tr(L, "Remove {key}"), {{"key", k.id}}));
+    out += "</button>\n</form>\n";
+  }
   append_key_form_start(out, "zsso-enrol", form.action, reg.challenge, reg.rp_id);
   out += "\" data-user-handle=\"";
   html_escape_append(out, base64url_encode(reg.user_handle));
@@ -522,15 +534,17 @@ std::string enrol_page(const PageFrame& f, const EnrolForm& form) {
 }
 
 std::string key_added_page(const PageFrame& f, const std::vector<broker::KeyListEntry>& keys,
-                           std::string_view again_url) {
+                           std::string_view again_url, bool removed) {
   const Language& L = lang_of(f);
+  const std::string_view title = removed ? tr(L, "Security key removed") : tr(L, "Security key added");
   std::string out;
   out.reserve(2048);
-  open_page(out, f, tr(L, "Security key added"));
+  open_page(out, f, title);
   out += "<h2>";
-  html_escape_append(out, tr(L, "Security key added"));
+  html_escape_append(out, title);
   out += "</h2>\n<p>";
-  html_escape_append(out, tr(L, "From now on, sign in with it when the sign-in page asks for your security key."));
+  html_escape_append(out, removed ? tr(L, "It no longer signs in to your account.")
+                                  : tr(L, "From now on, sign in with it when the sign-in page asks for your security key."));
   out += "</p>\n";
   append_key_list(out, keys, L);
   out += "<p><a href=\"";

@@ -117,10 +117,12 @@ struct KeyForm {
 std::string key_page(const PageFrame& f, const KeyForm& form);
 
 // The registration step of an enrolment (the "Security keys" page): the
-// account's keys, the invite code field when the broker needs one, and the
-// broker's challenge, rp id, user handle and name, credential ids to exclude
-// and user verification in data- attributes, read by kEnrolScript, which
-// posts the browser's answer as reg_client_data and reg_attestation.
+// account's keys, each with a "Remove" button (a form of its own posting
+// remove_key with the step's fields); the invite code field when the broker
+// needs one; and the broker's challenge, rp id, user handle and name,
+// credential ids to exclude and user verification in data- attributes, read
+// by kEnrolScript, which posts the answer as reg_client_data and
+// reg_attestation.
 struct EnrolForm {
   std::string_view action;
   std::string_view csrf_token;
@@ -133,9 +135,10 @@ struct EnrolForm {
   std::string_view start_again_url;
 };
 std::string enrol_page(const PageFrame& f, const EnrolForm& form);
-// After an enrolment: "Security key added" and the account's keys.
+// After an enrolment: "Security key added" (or, removed: "Security key
+// removed") and the account's keys.
 std::string key_added_page(const PageFrame& f, const std::vector<broker::KeyListEntry>& keys,
-                           std::string_view again_url);
+                           std::string_view again_url, bool removed = false);
 
 // A short page: heading, one paragraph, optional link, and the request id
 // when with_request_id (every error page).

@@ -185,6 +185,7 @@ LoginOutcome broker_continue(const Config& cfg, const ContinueRequest& req) {
   wreq.answers = req.answers;
   wreq.key = req.key;
   wreq.registration = req.registration;
+  wreq.key_removal = req.key_removal;
   wreq.client_address = req.client_address;
   wreq.request_id = req.request_id;
   auto frame = wire::encode_request(wreq);

@@ -52,6 +52,7 @@ struct ContinueRequest {
   std::vector<SecureBytes> answers;   // one per prompt of that step
   broker::KeyAssertion key;           // a key step's answer instead (issue 23): the browser's bytes, unchecked here
   broker::KeyRegistrationAnswer registration;   // a key registration step's answer instead (enrolment)
+  std::string key_removal;                      // or a listed key's short id to remove
   std::string client_address;
   std::string request_id;
 };
@@ -87,7 +88,7 @@ struct LoginOutcome {
   broker::KeyRegistration registration;
   // With a registration step, and with key_added: the account's keys.
   std::vector<broker::KeyListEntry> keys;
-  // ok of an enrolment: the key was added (no token).
+  // ok of an enrolment: the key was added, or removed (no token).
   bool key_added = false;
   // ok, with session.key_file set: the browser's new (or refreshed) session
   // cookie value. Broker mode: from the broker; direct mode: session_login

@@ -27,6 +27,7 @@ SESSION = 11         # request: a session sign-in's cookie (flag value 4)
 KEY_ASSERTION = 12   # request: a key step's answer (issue 23)
 KEY_CHALLENGE = 10   # response: a key step
 KEY_REGISTRATION = 13   # request: a key registration step's answer (enrolment, issue 23 slice 4)
+KEY_REMOVAL = 14        # request: instead, a listed key's short id to remove
 REGISTRATION = 11    # response: a key registration step
 KEYS = 12            # response: the account's keys (with 11, and an enrolment's ok)
 FLAG_ENROL = 8
@@ -77,7 +78,7 @@ def chunks(parts):
 
 
 def continue_body(conversation, binding, step, answers=(), address="10.1.2.3", request_id=None, key=None,
-                  registration=None):
+                  registration=None, removal=None):
     """The next step of a conversation: sent to conversation_path(), not the broker's socket.
     key: a key step's answer instead of answers, (credential id, clientDataJSON,
     authenticatorData, signature)."""
@@ -89,6 +90,8 @@ def continue_body(conversation, binding, step, answers=(), address="10.1.2.3", r
         return body + field(KEY_ASSERTION, chunks(key))
     if registration is not None:   # (clientDataJSON, attestationObject, invite code)
         return body + field(KEY_REGISTRATION, chunks(registration))
+    if removal is not None:
+        return body + field(KEY_REMOVAL, removal)
     return body + field(ANSWERS, chunks(answers))
 
 

@@ -800,6 +800,35 @@ TEST(BrokerProtocol, KeyRegistrationAnswersAreCheckedWhenBuiltAndRead) {
   EXPECT_FALSE(decode_request_body(cat({kMinimalBody, field(13, good)})).ok()) << "not in a start request";
 }
 
+TEST(BrokerProtocol, KeyRemovalAnswersARegistrationStepInstead) {
+  Request req = registration_continue();
+  req.registration = {};
+  req.key_removal = "AbCdEf012345";
+  auto frame = encode_request(req);
+  ASSERT_TRUE(frame.ok()) << frame.error();
+  auto d = decode_request_body(body_of(*frame));
+  ASSERT_TRUE(d.ok()) << d.error.message;
+  EXPECT_EQ(d.value.key_removal, "AbCdEf012345");
+  EXPECT_FALSE(d.value.registration.present());
+  Request both = registration_continue();
+  both.key_removal = "AbCdEf012345";
+  EXPECT_FALSE(encode_request(both).ok()) << "a registration and a removal";
+  Request bad = req;
+  bad.key_removal = "a\nb";
+  EXPECT_FALSE(encode_request(bad).ok());
+  const std::string_view conv("0123456789abcdef"), step("\x01", 1);
+  auto body = [&](std::initializer_list<Bytes> extra) {
+    Bytes b = cat({field(3, ""), field(7, "b"), field(8, conv), field(9, step)});
+    for (const auto& e : extra) b.insert(b.end(), e.begin(), e.end());
+    return b;
+  };
+  EXPECT_TRUE(decode_request_body(body({field(14, "AbC")})).ok());
+  EXPECT_FALSE(decode_request_body(body({field(14, "")})).ok());
+  EXPECT_FALSE(decode_request_body(body({field(14, std::string(kMaxKeyIdText + 1, 'a'))})).ok());
+  EXPECT_FALSE(decode_request_body(body({field(14, "AbC"), field(13, chunk("{}") + chunk("\xa0") + chunk(""))})).ok());
+  EXPECT_FALSE(decode_request_body(cat({kMinimalBody, field(14, "AbC")})).ok()) << "not in a start request";
+}
+
 TEST(BrokerProtocol, KeyRegistrationStepRoundTripsWithTheKeys) {
   Response resp(Status::prompt, Detail::none);
   resp.conversation.fill(4);

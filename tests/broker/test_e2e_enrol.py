@@ -142,6 +142,25 @@ class KeysPage(WebauthnStack, unittest.TestCase):
         self.assertEqual(done.status, 200, done.body)
         self.assertIn("Security key added", done.body)
 
+    def test_a_key_is_removed_from_the_page(self):
+        type(self).keys = self.keys = {"alice": [SoftKey(b"alice-key-1"), SoftKey(b"alice-key-2")]}
+        self.write_authfile()
+        b = Browser(self.s, login_url=self.keys_url)
+        page = self.registration_page(b)
+        ids = re.findall(r'<button type="submit" name="remove_key" value="([^"]*)">Remove ', page.body)
+        self.assertEqual(len(ids), 2, page.body)
+        target = next(i for i in ids if b64url(b"alice-key-2").startswith(i))
+        fields = hidden_fields(page.body)
+        for bad in ("a\nb", ""):
+            r = b.request("POST", self.keys_url, {**fields, "remove_key": bad})
+            self.assertEqual(r.status, 400, r.body)
+        done = b.request("POST", self.keys_url, {**fields, "remove_key": target})
+        self.assertEqual(done.status, 200, done.body)
+        self.assertIn("<h2>Security key removed</h2>", done.body)
+        self.assertEqual(len(re.findall(r"<li><code>", done.body)), 1)
+        self.assertNotIn(b64(b"alice-key-2"), self.authfile.read_text())
+        self.cgi_log_line(r"200 security key removed user=- conversation=[0-9a-f]{8} step=2")
+
     def test_a_registration_for_another_origin_is_refused_by_the_broker(self):
         b = Browser(self.s, login_url=self.keys_url)
         page = self.registration_page(b)

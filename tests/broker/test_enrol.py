@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_conversation import OATH_PROMPT, totp  # noqa: E402
-from test_webauthn import BINDING, ORIGIN, RP_ID, KeyWorld, SoftKey, b64  # noqa: E402
+from test_webauthn import BINDING, ORIGIN, RP_ID, KeyWorld, SoftKey, b64, b64url  # noqa: E402
 import broker_wire as wire  # noqa: E402
 
 CLI = os.environ.get("ZSSO_CLI")
@@ -47,6 +47,11 @@ class EnrolWorld(KeyWorld):
         return wire.exchange(wire.conversation_path(self.socket, prompt["conversation"]),
                              wire.frame(wire.continue_body(prompt["conversation"], BINDING, prompt["step"],
                                                            registration=(*registration, invite))))
+
+    def remove_key(self, prompt, short_id):
+        return wire.exchange(wire.conversation_path(self.socket, prompt["conversation"]),
+                             wire.frame(wire.continue_body(prompt["conversation"], BINDING, prompt["step"],
+                                                           removal=short_id)))
 
     def invite(self, user):
         """A one-time invite code from the CLI, as an admin makes one."""
@@ -228,6 +233,30 @@ class SecondKey(EnrolTestCase):
         refused = self.w.answer_key(resp, SoftKey(b"alice-key-1").assertion(resp["key"]["challenge"]))
         self.assertEqual(refused["status"], "bad_login", refused)
         self.assertNotIn("registration", refused)
+        self.assertEqual(self.w.authfile.read_text(), before)
+
+    def test_a_key_holder_removes_a_key_after_proving_one(self):
+        self.w.write_authfile({"alice": [self.w.alice_key, SoftKey(b"alice-key-2")]})
+        step = self.registration_step(user="alice", password="wonderland")
+        ids = [i for i, _ in step["keys"]]
+        self.assertEqual(len(ids), 2)
+        target = next(i for i in ids if b64url(b"alice-key-2").startswith(i))
+        done = self.w.remove_key(step, target)
+        self.assertEqual(done["status"], "ok", done)
+        self.assertIsNone(done["token"])
+        # The one left, named as `keys list` would name it now (the shortest unique prefix).
+        self.assertEqual(len(done["keys"]), 1)
+        self.assertTrue(b64url(b"alice-key-1").startswith(done["keys"][0][0]), done["keys"])
+        self.assertNotIn(b64(b"alice-key-2"), self.w.authfile.read_text())
+        self.assertIn(b64(b"alice-key-1"), self.w.authfile.read_text())
+        self.assertIn("security key removed: " + target, self.w.decision("alice"))
+
+    def test_only_a_listed_key_may_be_removed(self):
+        before = self.w.authfile.read_text()
+        step = self.registration_step(user="alice", password="wonderland")
+        resp = self.w.remove_key(step, "Ym9i")   # not one of alice's ids (a prefix of anyone's)
+        self.assertEqual(resp["status"], "error", resp)
+        self.assertIn("is not one of the account's keys", resp["cause"])
         self.assertEqual(self.w.authfile.read_text(), before)
 
     def test_the_same_key_twice_is_refused(self):

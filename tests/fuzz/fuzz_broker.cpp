@@ -37,7 +37,7 @@ bool same(const zb::Request& a, const zb::Request& b) {
          a.profile == b.profile && a.request_id == b.request_id && a.remote_user == b.remote_user &&
          a.binding == b.binding && a.continues == b.continues && a.conversation == b.conversation &&
          a.step == b.step && a.answers == b.answers && a.from_session == b.from_session && a.session == b.session &&
-         a.key == b.key && a.registration == b.registration && a.enrol == b.enrol;
+         a.key == b.key && a.registration == b.registration && a.key_removal == b.key_removal && a.enrol == b.enrol;
 }
 
 bool same(const zb::Response& a, const zb::Response& b) {
@@ -84,7 +84,10 @@ void request_body(std::span<const unsigned char> in) {
     FUZZ_CHECK(r.step >= 1);
     // Answers to prompts, or a key assertion, or a key registration (issue 23): one of them.
     FUZZ_CHECK(!r.enrol);
-    FUZZ_CHECK(int{r.key.present()} + int{r.registration.present()} + int{!r.answers.empty()} == 1);
+    FUZZ_CHECK(int{r.key.present()} + int{r.registration.present()} + int{!r.key_removal.empty()} +
+                   int{!r.answers.empty()} ==
+               1);
+    FUZZ_CHECK(r.key_removal.size() <= zb::kMaxKeyIdText);
     FUZZ_CHECK(r.answers.size() <= zb::kMaxAnswers);
     FUZZ_CHECK(r.registration.client_data_json.size() <= zb::kMaxClientDataJson &&
                r.registration.attestation_object.size() <= zb::kMaxAttestationObject &&
@@ -100,7 +103,8 @@ void request_body(std::span<const unsigned char> in) {
   } else {
     FUZZ_CHECK(!r.user.empty());
     FUZZ_CHECK(!r.remote_user || r.password.empty());
-    FUZZ_CHECK(r.step == 0 && r.answers.empty() && !r.key.present() && !r.registration.present());
+    FUZZ_CHECK(r.step == 0 && r.answers.empty() && !r.key.present() && !r.registration.present() &&
+               r.key_removal.empty());
     FUZZ_CHECK(r.binding.size() <= zb::kMaxBinding);
     // An enrolment is a password sign-in.
     FUZZ_CHECK(!r.enrol || (!r.remote_user && !r.ping));

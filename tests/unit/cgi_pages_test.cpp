@@ -311,6 +311,11 @@ TEST(Pages, EnrolPageCarriesTheRegistrationAsDataAndOneFixedScript) {
                       "data-exclude=\"__4B YWxpY2Uta2V5LTE\">"),
             std::string::npos) << page;
   EXPECT_NE(page.find("<li><code>AbC&lt;d&gt;</code> (es256)</li>"), std::string::npos) << page;
+  // Each listed key has its own small form: "Remove" posts its id with the step's fields.
+  EXPECT_NE(page.find("<button type=\"submit\" name=\"remove_key\" value=\"AbC&lt;d&gt;\">AbC&lt;d&gt; entfernen"
+                      "</button>\n</form>"),
+            std::string::npos)
+      << page;
   EXPECT_NE(page.find("<input id=\"invite_code\" name=\"invite_code\""), std::string::npos);
   EXPECT_NE(page.find("<label for=\"invite_code\">Einladungscode"), std::string::npos);
   for (auto field : {"csrf\" value=\"tok", "conversation\" value=\"0a1b", "step\" value=\"2", "lang\" value=\"de",
@@ -339,6 +344,9 @@ TEST(Pages, EnrolPageCarriesTheRegistrationAsDataAndOneFixedScript) {
 TEST(Pages, KeyAddedPageListsTheKeys) {
   const std::vector<broker::KeyListEntry> keys = {{"AbCdEf012345", "es256"}, {"*XyZ", "eddsa"}};
   const std::string page = key_added_page({"Acme", "rid", nullptr, "", {}}, keys, "/zendesk/keys");
+  EXPECT_NE(key_added_page({"Acme", "rid", nullptr, "", {}}, keys, "/zendesk/keys", true)
+                .find("<h2>Security key removed</h2>\n<p>It no longer signs in to your account.</p>"),
+            std::string::npos);
   EXPECT_NE(page.find("<h2>Security key added</h2>"), std::string::npos);
   EXPECT_NE(page.find("<li><code>AbCdEf012345</code> (es256)</li>\n<li><code>*XyZ</code> (eddsa)</li>"),
             std::string::npos);

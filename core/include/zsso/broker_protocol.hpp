@@ -26,6 +26,9 @@
 //                  u16 length and bytes: clientDataJSON, attestationObject,
 //                  invite code (0 to kMaxInviteCode printable ASCII bytes,
 //                  spaces allowed))
+//                  14 key removal (a continue request answering a key
+//                  registration step instead: the short id of one of the
+//                  account's keys, as tag 12 listed it, to remove)
 //   response tags: 1 status (1 byte), 2 detail (1 byte), 3 token,
 //                  4 conversation id, 5 step, 6 messages (each: u8 kind,
 //                  u16 length, UTF-8 text), 7 cause (for the CGI's log line),
@@ -50,7 +53,7 @@
 //                  enrolment, which carries no token: the account's keys,
 //                  each two u16-length parts: short id, type name; 0 to 16)
 //
-// Tags 10-12 (response), 12-13 (request) and flag bit 3 are sent only when the broker's
+// Tags 10-12 (response), 12-14 (request) and flag bit 3 are sent only when the broker's
 // configuration has a webauthn section (docs/webauthn.md): without one the
 // bytes on the wire are what they were before.
 //
@@ -203,6 +206,7 @@ struct Request {
   std::vector<SecureBytes> answers;   // one per prompt of that step, wiped when freed
   KeyAssertion key;            // instead of answers, for a key step
   KeyRegistrationAnswer registration;   // instead of answers, for a key registration step
+  std::string key_removal;     // or instead: a listed key's short id to remove (printable, 1..kMaxKeyIdText)
   // A password sign-in whose purpose is adding a security key (flag bit 3).
   bool enrol = false;
   // A sign-in from a session cookie (flag value 4): the cookie, no user or password.
