@@ -20,14 +20,16 @@ namespace {
 enum RequestTag : std::uint8_t {
   kUser = 1, kPassword = 2, kClientAddress = 3, kProfile = 4, kRequestId = 5, kFlags = 6,
   kBinding = 7, kConversation = 8, kStep = 9, kAnswers = 10, kSession = 11, kKeyAssertion = 12,
+  kKeyRegistration = 13, kKeyRemoval = 14,
 };
 enum ResponseTag : std::uint8_t {
   kStatus = 1, kDetail = 2, kToken = 3, kResponseConversation = 4, kResponseStep = 5, kMessages = 6, kCause = 7,
-  kResponseSession = 8, kResponseUser = 9, kKeyChallenge = 10,
+  kResponseSession = 8, kResponseUser = 9, kKeyChallenge = 10, kRegistration = 11, kKeys = 12,
 };
 constexpr std::uint8_t kFlagRemoteUser = 0x01;
 constexpr std::uint8_t kFlagPing = 0x02;
 constexpr std::uint8_t kFlagSession = 0x04;
+constexpr std::uint8_t kFlagEnrol = 0x08;
 constexpr std::size_t kFieldHeader = 3;
 
 template <class Bytes>
@@ -192,6 +194,49 @@ std::optional<ProtocolError> check_key_challenge(const KeyChallenge& k) {
   return std::nullopt;
 }
 
+// An invite code as a person types it: printable ASCII (spaces and dashes
+// are the store's to ignore, invites.hpp).
+bool is_invite_text(std::string_view s) {
+  return s.size() <= kMaxInviteCode &&
+         std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+}
+
+std::optional<ProtocolError> check_registration_answer(const KeyRegistrationAnswer& k) {
+  if (k.client_data_json.empty() || k.client_data_json.size() > kMaxClientDataJson)
+    return ProtocolError{k.client_data_json.empty() ? Detail::malformed : Detail::too_large,
+                         "clientDataJSON empty or longer than " + std::to_string(kMaxClientDataJson) + " bytes"};
+  if (k.attestation_object.empty() || k.attestation_object.size() > kMaxAttestationObject)
+    return ProtocolError{k.attestation_object.empty() ? Detail::malformed : Detail::too_large,
+                         "attestationObject empty or longer than " + std::to_string(kMaxAttestationObject) + " bytes"};
+  if (!is_invite_text(k.invite_code)) return ProtocolError{Detail::malformed, "invite code is not printable ASCII"};
+  return std::nullopt;
+}
+
+std::optional<ProtocolError> check_registration(const KeyRegistration& k) {
+  if (k.challenge.size() != kKeyChallengeSize)
+    return ProtocolError{Detail::malformed, "registration challenge is not " + std::to_string(kKeyChallengeSize) + " bytes"};
+  if (k.rp_id.empty() || check_text(k.rp_id, kMaxRpId, "rp id"))
+    return ProtocolError{Detail::malformed, "rp id is empty or not printable"};
+  if (static_cast<std::uint8_t>(k.user_verification) > 2) return ProtocolError{Detail::malformed, "bad user verification"};
+  if (k.user_handle.empty() || k.user_handle.size() > kMaxUserHandle)
+    return ProtocolError{Detail::malformed, "bad user handle"};
+  if (k.user_name.empty() || check_text(k.user_name, kMaxUser, "user name"))
+    return ProtocolError{Detail::malformed, "user name is empty or not printable"};
+  if (k.exclude_ids.size() > kMaxKeyCredentials) return ProtocolError{Detail::malformed, "too many credential ids"};
+  for (const auto& id : k.exclude_ids)
+    if (id.empty() || id.size() > kMaxCredentialId) return ProtocolError{Detail::malformed, "bad credential id"};
+  return std::nullopt;
+}
+
+std::optional<ProtocolError> check_key_list(const std::vector<KeyListEntry>& keys) {
+  if (keys.size() > kMaxKeyCredentials) return ProtocolError{Detail::malformed, "too many keys listed"};
+  for (const auto& k : keys)
+    if (k.id.empty() || k.type.empty() || check_text(k.id, kMaxKeyIdText, "key id") ||
+        check_text(k.type, kMaxKeyIdText, "key type"))
+      return ProtocolError{Detail::malformed, "bad key in the list"};
+  return std::nullopt;
+}
+
 template <class T>
 Decoded<T> failed(ProtocolError e) {
   Decoded<T> d;
@@ -243,7 +288,7 @@ Result<SecureBytes> encode_request(const Request& req) {
   SecureBytes out;
   start_frame(out);
   if (req.from_session) {
-    if (req.continues || !req.user.empty() || !req.password.empty() || req.remote_user || !req.binding.empty())
+    if (req.continues || !req.user.empty() || !req.password.empty() || req.remote_user || req.enrol || !req.binding.empty())
       return Error{"a session request carries no user, password, binding or conversation"};
     if (!is_session_text(req.session)) return Error{"session cookie is not a session value"};
     if (auto bad = check_text(req.profile, kMaxProfile, "profile")) return Error{bad->message};
@@ -258,7 +303,16 @@ Result<SecureBytes> encode_request(const Request& req) {
       return Error{"a continue request carries no user, password, profile or flags"};
     if (req.binding.empty()) return Error{"a continue request needs the binding"};
     if (req.step == 0) return Error{"steps count from 1"};
-    if (req.key.present()) {
+    if (req.enrol) return Error{"a continue request carries no flags"};
+    if (int{req.key.present()} + int{req.registration.present()} + int{!req.key_removal.empty()} > 1)
+      return Error{"one of a key assertion, a key registration and a key removal"};
+    if (!req.key_removal.empty()) {
+      if (!req.answers.empty()) return Error{"a key removal goes instead of answers"};
+      if (check_text(req.key_removal, kMaxKeyIdText, "key id")) return Error{"key removal: not a key id"};
+    } else if (req.registration.present()) {
+      if (!req.answers.empty()) return Error{"a key registration goes instead of answers"};
+      if (auto bad = check_registration_answer(req.registration)) return Error{bad->message};
+    } else if (req.key.present()) {
       if (!req.answers.empty()) return Error{"a key assertion goes instead of answers"};
       if (auto bad = check_key_assertion(req.key)) return Error{bad->message};
     } else if (auto bad = check_answers(req.answers)) {
@@ -269,7 +323,15 @@ Result<SecureBytes> encode_request(const Request& req) {
     put_field(out, kBinding, req.binding);
     put_field(out, kConversation, req.conversation.data(), req.conversation.size());
     put_field(out, kStep, &req.step, 1);
-    if (req.key.present()) {
+    if (!req.key_removal.empty()) {
+      put_field(out, kKeyRemoval, req.key_removal);
+    } else if (req.registration.present()) {
+      std::string reg;
+      for (const auto* v : {&req.registration.client_data_json, &req.registration.attestation_object,
+                            &req.registration.invite_code})
+        put_chunk(reg, *v);
+      put_field(out, kKeyRegistration, reg);
+    } else if (req.key.present()) {
       std::string key;
       for (const auto* v : {&req.key.credential_id, &req.key.client_data_json, &req.key.authenticator_data,
                             &req.key.signature})
@@ -297,12 +359,13 @@ Result<SecureBytes> encode_request(const Request& req) {
       return Error{"password contains a NUL byte"};
     if (req.remote_user && !req.password.empty()) return Error{"REMOTE_USER mode carries no password"};
     if (req.ping && (req.remote_user || !req.password.empty())) return Error{"a ping carries no password and no REMOTE_USER"};
+    if (req.enrol && (req.remote_user || req.ping)) return Error{"an enrolment is a password sign-in"};
     put_field(out, kUser, req.user);
     put_field(out, kPassword, req.password.data(), req.password.size());
     put_field(out, kClientAddress, req.client_address);
     if (!req.profile.empty()) put_field(out, kProfile, req.profile);
     if (!req.request_id.empty()) put_field(out, kRequestId, req.request_id);
-    unsigned char flags = (req.remote_user ? kFlagRemoteUser : 0) | (req.ping ? kFlagPing : 0);
+    unsigned char flags = (req.remote_user ? kFlagRemoteUser : 0) | (req.ping ? kFlagPing : 0) | (req.enrol ? kFlagEnrol : 0);
     put_field(out, kFlags, &flags, 1);
     if (!req.binding.empty()) put_field(out, kBinding, req.binding);
   }
@@ -338,14 +401,17 @@ Decoded<Request> decode_request_body(std::span<const unsigned char> body) {
       case kRequestId: good = text_field(f.value, kMaxRequestId, "request id", r.request_id, err); break;
       case kFlags:
         // A session request is its own kind: the session flag stands alone.
-        if (f.value.size() != 1 || (f.value[0] & ~(kFlagRemoteUser | kFlagPing | kFlagSession)) ||
-            ((f.value[0] & kFlagSession) && f.value[0] != kFlagSession)) {
+        // So is an enrolment: a password sign-in, neither REMOTE_USER nor a ping.
+        if (f.value.size() != 1 || (f.value[0] & ~(kFlagRemoteUser | kFlagPing | kFlagSession | kFlagEnrol)) ||
+            ((f.value[0] & kFlagSession) && f.value[0] != kFlagSession) ||
+            ((f.value[0] & kFlagEnrol) && f.value[0] != kFlagEnrol)) {
           err = {Detail::malformed, "unknown flags"};
           good = false;
         } else {
           r.remote_user = f.value[0] & kFlagRemoteUser;
           r.ping = f.value[0] & kFlagPing;
           r.from_session = f.value[0] & kFlagSession;
+          r.enrol = f.value[0] & kFlagEnrol;
         }
         break;
       case kBinding: good = text_field(f.value, kMaxBinding, "binding", r.binding, err); break;
@@ -413,13 +479,30 @@ Decoded<Request> decode_request_body(std::span<const unsigned char> body) {
         }
         break;
       }
+      case kKeyRegistration: {
+        std::size_t pos = 0;
+        KeyRegistrationAnswer& k = r.registration;
+        good = take_chunk(f.value, pos, k.client_data_json) && take_chunk(f.value, pos, k.attestation_object) &&
+               take_chunk(f.value, pos, k.invite_code) && pos == f.value.size();
+        if (!good) err = {Detail::malformed, "bad key registration field"};
+        else if (auto bad = check_registration_answer(k)) {
+          err = std::move(*bad);
+          good = false;
+        }
+        break;
+      }
+      case kKeyRemoval:
+        good = !f.value.empty() && text_field(f.value, kMaxKeyIdText, "key id", r.key_removal, err);
+        if (f.value.empty()) err = {Detail::malformed, "key removal without a key id"};
+        break;
       default: err = {Detail::malformed, "unknown field " + std::to_string(f.tag)}; good = false;
     }
     if (!good) return failed<Request>(std::move(err));
   }
   if (fields.failed()) return failed<Request>(fields.error());
   if (r.from_session) {
-    for (auto tag : {kUser, kPassword, kBinding, kConversation, kStep, kAnswers, kKeyAssertion})
+    for (auto tag : {kUser, kPassword, kBinding, kConversation, kStep, kAnswers, kKeyAssertion, kKeyRegistration,
+                     kKeyRemoval})
       if (fields.seen(tag))
         return failed<Request>({Detail::malformed, "field " + std::to_string(tag) + " in a session request"});
     for (auto tag : {kClientAddress, kSession})
@@ -433,13 +516,16 @@ Decoded<Request> decode_request_body(std::span<const unsigned char> body) {
         return failed<Request>({Detail::malformed, "field " + std::to_string(tag) + " in a continue request"});
     for (auto tag : {kClientAddress, kBinding, kStep})
       if (!fields.seen(tag)) return failed<Request>({Detail::malformed, "field " + std::to_string(tag) + " missing"});
-    if (fields.seen(kAnswers) == fields.seen(kKeyAssertion))
-      return failed<Request>({Detail::malformed, "a continue request carries answers (field 10) or a key assertion "
-                                                 "(field 12), one of them"});
+    if (int{fields.seen(kAnswers)} + int{fields.seen(kKeyAssertion)} + int{fields.seen(kKeyRegistration)} +
+            int{fields.seen(kKeyRemoval)} !=
+        1)
+      return failed<Request>({Detail::malformed, "a continue request carries answers (field 10), a key assertion "
+                                                 "(field 12), a key registration (field 13) or a key removal "
+                                                 "(field 14), one of them"});
     if (r.binding.empty()) return failed<Request>({Detail::malformed, "binding is empty"});
     return d;
   }
-  for (auto tag : {kStep, kAnswers, kKeyAssertion})
+  for (auto tag : {kStep, kAnswers, kKeyAssertion, kKeyRegistration, kKeyRemoval})
     if (fields.seen(tag))
       return failed<Request>({Detail::malformed, "field " + std::to_string(tag) + " without a conversation"});
   for (auto tag : {kUser, kPassword, kClientAddress, kFlags})
@@ -467,8 +553,15 @@ std::string encode_response(const Response& resp) {
     messages += m.text;
   }
   const bool key = resp.key.present();
+  const bool reg = resp.registration.present();
   if (key && (resp.status != Status::prompt || prompts != 0 || check_key_challenge(resp.key))) return internal();
-  if (resp.status == Status::prompt && ((!key && prompts == 0) || prompts > kMaxAnswers || resp.step == 0))
+  if (reg && (key || resp.status != Status::prompt || prompts != 0 || check_registration(resp.registration)))
+    return internal();
+  // The keys go with a registration step and with the ok that ends an enrolment (no token).
+  if (resp.keys_listed && (check_key_list(resp.keys) || !(reg || (resp.status == Status::ok && resp.token.empty()))))
+    return internal();
+  if (!resp.keys_listed && !resp.keys.empty()) return internal();
+  if (resp.status == Status::prompt && ((!key && !reg && prompts == 0) || prompts > kMaxAnswers || resp.step == 0))
     return internal();
   if (resp.status != Status::prompt && prompts != 0) return internal();
   if (resp.status == Status::ok && resp.token.size() > kMaxToken) return internal();
@@ -495,6 +588,21 @@ std::string encode_response(const Response& resp) {
     put_chunk(k, resp.key.rp_id);
     for (const auto& id : resp.key.credential_ids) put_chunk(k, id);
     put_field(out, kKeyChallenge, k);
+  }
+  if (reg) {
+    const KeyRegistration& g = resp.registration;
+    std::string k{static_cast<char>(g.user_verification), static_cast<char>(g.invite_needed ? 1 : 0)};
+    for (const auto* v : {&g.challenge, &g.rp_id, &g.user_handle, &g.user_name}) put_chunk(k, *v);
+    for (const auto& id : g.exclude_ids) put_chunk(k, id);
+    put_field(out, kRegistration, k);
+  }
+  if (resp.keys_listed) {
+    std::string k;
+    for (const auto& e : resp.keys) {
+      put_chunk(k, e.id);
+      put_chunk(k, e.type);
+    }
+    put_field(out, kKeys, k);
   }
   if (!messages.empty()) put_field(out, kMessages, messages);
   if (!resp.session.empty()) put_field(out, kResponseSession, resp.session);
@@ -587,6 +695,34 @@ Decoded<Response> decode_response_body(std::span<const unsigned char> body) {
         if (auto bad = check_key_challenge(k)) return failed<Response>(std::move(*bad));
         break;
       }
+      case kRegistration: {
+        KeyRegistration& k = r.registration;
+        if (f.value.size() < 2 || f.value[0] > 2 || f.value[1] > 1)
+          return failed<Response>({Detail::malformed, "bad key registration"});
+        k.user_verification = static_cast<KeyChallenge::Verification>(f.value[0]);
+        k.invite_needed = f.value[1] == 1;
+        std::size_t pos = 2;
+        if (!take_chunk(f.value, pos, k.challenge) || !take_chunk(f.value, pos, k.rp_id) ||
+            !take_chunk(f.value, pos, k.user_handle) || !take_chunk(f.value, pos, k.user_name))
+          return failed<Response>({Detail::malformed, "bad key registration"});
+        while (pos < f.value.size())
+          if (k.exclude_ids.size() >= kMaxKeyCredentials || !take_chunk(f.value, pos, k.exclude_ids.emplace_back()))
+            return failed<Response>({Detail::malformed, "bad key registration"});
+        if (auto bad = check_registration(k)) return failed<Response>(std::move(*bad));
+        break;
+      }
+      case kKeys: {
+        std::size_t pos = 0;
+        r.keys_listed = true;
+        while (pos < f.value.size()) {
+          if (r.keys.size() >= kMaxKeyCredentials) return failed<Response>({Detail::malformed, "too many keys listed"});
+          KeyListEntry& e = r.keys.emplace_back();
+          if (!take_chunk(f.value, pos, e.id) || !take_chunk(f.value, pos, e.type))
+            return failed<Response>({Detail::malformed, "bad keys field"});
+        }
+        if (auto bad = check_key_list(r.keys)) return failed<Response>(std::move(*bad));
+        break;
+      }
       case kCause: {
         std::string_view text = as_text(f.value);
         if (text.size() > kMaxCause || !is_valid_utf8(text) || has_control_chars(text))
@@ -610,9 +746,13 @@ Decoded<Response> decode_response_body(std::span<const unsigned char> body) {
     return failed<Response>({Detail::malformed, "conversation fields present without prompt, or prompt without them"});
   auto prompts = static_cast<std::size_t>(std::count_if(r.messages.begin(), r.messages.end(),
                                                         [](const Message& m) { return m.is_prompt(); }));
-  if (fields.seen(kKeyChallenge)) {
+  if (fields.seen(kKeys) && !fields.seen(kRegistration) && !(r.status == Status::ok && !fields.seen(kToken)))
+    return failed<Response>({Detail::malformed, "keys belong to a registration step or an enrolment's ok"});
+  if (fields.seen(kKeyChallenge) && fields.seen(kRegistration))
+    return failed<Response>({Detail::malformed, "a key challenge and a key registration in one answer"});
+  if (fields.seen(kKeyChallenge) || fields.seen(kRegistration)) {
     if (!is_prompt || prompts != 0)
-      return failed<Response>({Detail::malformed, "a key challenge belongs to a prompt answer without prompts"});
+      return failed<Response>({Detail::malformed, "a key step belongs to a prompt answer without prompts"});
     return d;
   }
   if (is_prompt ? (prompts == 0 || prompts > kMaxAnswers) : prompts != 0)

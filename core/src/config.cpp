@@ -441,9 +441,28 @@ bool on_rp_id(std::string_view host, std::string_view rp_id) {
 
 namespace {
 
+// "YYYY-MM-DD", a day that exists (2027-02-29 does not).
+bool is_calendar_date(std::string_view d) {
+  if (d.size() != 10 || d[4] != '-' || d[7] != '-') return false;
+  for (std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
+    if (d[i] < '0' || d[i] > '9') return false;
+  auto num = [&](std::size_t at, std::size_t n) {
+    int v = 0;
+    for (std::size_t i = at; i < at + n; ++i) v = v * 10 + (d[i] - '0');
+    return v;
+  };
+  const int year = num(0, 4), month = num(5, 2), day = num(8, 2);
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (year < 1970 || month < 1 || month > 12 || day < 1) return false;
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return day <= kDays[month - 1] + (month == 2 && leap ? 1 : 0);
+}
+
 void read_webauthn(Reader& rd, const J& j, WebauthnConfig& w) {
   const std::string p = "webauthn";
-  if (!rd.object(j, p, {"rp_id", "origins", "user_verification", "required_groups", "authfile"})) return;
+  if (!rd.object(j, p, {"rp_id", "origins", "user_verification", "required_groups", "authfile", "first_key",
+                        "tofu_until"}))
+    return;
   rd.string(j, p, "rp_id", w.rp_id);
   if (!rd.find(j, "rp_id")) rd.fail("webauthn.rp_id", "required (the sign-in host name, or a parent domain of it)");
   else if (!is_dns_label_text(w.rp_id, true))
@@ -473,6 +492,20 @@ void read_webauthn(Reader& rd, const J& j, WebauthnConfig& w) {
   rd.string(j, p, "authfile", w.authfile);
   if (w.authfile.empty() || w.authfile.front() != '/' || w.authfile.back() == '/')
     rd.fail("webauthn.authfile", "must be an absolute path to a file");
+  std::string first = "invite";
+  rd.string(j, p, "first_key", first);
+  if (first == "invite") w.first_key = WebauthnConfig::FirstKey::invite;
+  else if (first == "second_factor") w.first_key = WebauthnConfig::FirstKey::second_factor;
+  else if (first == "tofu") w.first_key = WebauthnConfig::FirstKey::tofu;
+  else rd.fail("webauthn.first_key", quote_for_log(first) + " must be \"invite\", \"second_factor\" or \"tofu\"");
+  rd.string(j, p, "tofu_until", w.tofu_until);
+  if (w.first_key == WebauthnConfig::FirstKey::tofu && w.tofu_until.empty())
+    rd.fail("webauthn.tofu_until", "required with first_key \"tofu\" (the last day, \"YYYY-MM-DD\", a first key may be "
+                                   "enrolled with the password alone)");
+  else if (!w.tofu_until.empty() && w.first_key != WebauthnConfig::FirstKey::tofu)
+    rd.fail("webauthn.tofu_until", "only with first_key \"tofu\"");
+  else if (!w.tofu_until.empty() && !is_calendar_date(w.tofu_until))
+    rd.fail("webauthn.tofu_until", quote_for_log(w.tofu_until) + " is not a date like \"2027-01-31\"");
 }
 
 // One document (base, or base merged with a profile) into a Config. With the

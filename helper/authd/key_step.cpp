@@ -23,6 +23,8 @@ LoginOutcome refused(LoginStatus status, std::string why) {
   return o;
 }
 
+}  // namespace
+
 wire::KeyChallenge::Verification wire_verification(WebauthnConfig::Verification v) {
   switch (v) {
     case WebauthnConfig::Verification::required: return wire::KeyChallenge::Verification::required;
@@ -31,8 +33,6 @@ wire::KeyChallenge::Verification wire_verification(WebauthnConfig::Verification 
   }
   return wire::KeyChallenge::Verification::preferred;
 }
-
-}  // namespace
 
 KeyStep::KeyStep(const WebauthnConfig& cfg, std::string user, Ask ask, Log log)
     : cfg_(cfg), user_(std::move(user)), ask_(std::move(ask)), log_(std::move(log)) {}
@@ -51,7 +51,8 @@ std::vector<std::string> KeyStep::pam_env() {
   // A store that cannot be read proves no key: the stack asks its own factor.
   // A required group's member without a key is refused after the password:
   // no code asked first.
-  if (!keys_.empty() || (load_error_.empty() && required_group())) return {std::string(kKeyHolderEnv) + "=1"};
+  if (!keys_.empty() || (!enrolment_ && load_error_.empty() && required_group()))
+    return {std::string(kKeyHolderEnv) + "=1"};
   return {kKeyHolderEnv};
 }
 
@@ -77,6 +78,7 @@ std::optional<LoginOutcome> KeyStep::prove() {
   pam_env();
   if (!load_error_.empty()) return refused(LoginStatus::unavailable, load_error_ + " (no key can be proven)");
   if (keys_.empty()) {
+    if (enrolment_) return std::nullopt;
     const auto& group = required_group();
     if (!group_error_.empty())
       return refused(LoginStatus::unavailable, "webauthn.required_groups: the account's groups cannot be read: " + group_error_);

@@ -25,6 +25,9 @@ namespace zsso::authd {
 // The PAM environment variable a stack tests (examples/pam.d/zendesk-sso-webauthn).
 inline constexpr const char* kKeyHolderEnv = "ZSSO_WEBAUTHN";
 
+// webauthn.user_verification as the wire's key steps say it.
+broker::KeyChallenge::Verification wire_verification(WebauthnConfig::Verification v);
+
 class KeyStep : public SecondFactor {
  public:
   // Shows the key step and waits for the browser's assertion; false: no answer.
@@ -39,6 +42,15 @@ class KeyStep : public SecondFactor {
   // After prove() passed: the public key that signed (a session is bound to it).
   const std::string& proven_key() const { return proven_key_; }
 
+  // The re-authentication of an enrolment: a key holder proves a key as in
+  // a sign-in, but a required group's member without one is not refused
+  // (the first-key rules decide, enrol_step.hpp) and not told to PAM as a
+  // key holder (the stack asks its own second factor).
+  void for_enrolment() { enrolment_ = true; }
+  // The account's keys as read before pam_authenticate; after an ok
+  // pam_login with keys, one of them was proven.
+  const std::vector<authfile::Credential>& keys() const { return keys_; }
+
  private:
   std::optional<LoginOutcome> verify(const broker::KeyChallenge& challenge, const broker::KeyAssertion& answer);
   // The first of webauthn.required_groups the account is in (looked up once).
@@ -48,6 +60,7 @@ class KeyStep : public SecondFactor {
   std::string user_;
   Ask ask_;
   Log log_;
+  bool enrolment_ = false;
   bool loaded_ = false;
   std::string load_error_;   // the store could not be read: no key can be proven
   std::vector<authfile::Credential> keys_;

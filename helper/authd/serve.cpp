@@ -17,6 +17,7 @@
 #include <optional>
 
 #include "audit_log.hpp"
+#include "enrol_step.hpp"
 #include "failure_deadline.hpp"
 #include "key_step.hpp"
 #include "login.hpp"
@@ -121,6 +122,10 @@ class Connection : public Asker {
   bool ask(const std::vector<wire::Message>& page, std::vector<SecureBytes>& answers) override;
   // The security key step (key_step.hpp): the challenge instead of prompts.
   bool ask_key(const wire::KeyChallenge& challenge, wire::KeyAssertion& assertion);
+  // The key registration step of an enrolment (enrol_step.hpp).
+  // Its answer: a registration, or the short id of a listed key to remove.
+  bool ask_registration(const wire::KeyRegistration& registration, const std::vector<wire::KeyListEntry>& keys,
+                        wire::KeyRegistrationAnswer& answer, std::string& removal);
 
  private:
   // Sends the answer on conn. Request bytes still unread (a peer refused
@@ -203,13 +208,25 @@ class Connection : public Asker {
   void attach_new_session(const Config& cfg, const wire::Request& req, wire::Response& resp,
                           const std::string& security_key) const;
 
-  // Sends a step (prompts, or a key challenge) and waits for its answer.
-  bool step(const std::vector<wire::Message>& page, const wire::KeyChallenge* key, std::vector<SecureBytes>& answers,
-            wire::KeyAssertion* assertion);
+  // What a step asks: prompts (the page), or a key challenge, or a key
+  // registration (with the account's keys); and where its answer goes.
+  struct StepAsk {
+    std::vector<wire::Message> page;
+    const wire::KeyChallenge* key = nullptr;
+    const wire::KeyRegistration* registration = nullptr;
+    const std::vector<wire::KeyListEntry>* keys = nullptr;
+  };
+  struct StepAnswer {
+    std::vector<SecureBytes>* answers = nullptr;
+    wire::KeyAssertion* assertion = nullptr;
+    wire::KeyRegistrationAnswer* registration = nullptr;
+    std::string* removal = nullptr;   // a registration step's other answer
+  };
+  // Sends a step and waits for its answer.
+  bool step(const StepAsk& ask, const StepAnswer& reply);
   // Waits for the browser's answer to the current step on the
   // conversation's socket; other connections there are answered and dropped.
-  bool wait_for_answer(const std::vector<wire::Message>& page, bool key, std::vector<SecureBytes>& answers,
-                       wire::KeyAssertion* assertion);
+  bool wait_for_answer(const StepAsk& ask, const StepAnswer& reply);
   // Re-arms the watchdog for PAM's own work: opt_.deadline, within the whole sign-in's deadline.
   void arm_pam_watchdog() const;
   wire::Clock::time_point sign_in_deadline() const { return start_ + std::chrono::seconds(sign_in_deadline_s_); }
@@ -264,17 +281,21 @@ void Connection::arm_pam_watchdog() const {
 }
 
 bool Connection::ask(const std::vector<wire::Message>& page, std::vector<SecureBytes>& answers) {
-  return step(page, nullptr, answers, nullptr);
+  return step({page}, {&answers});
 }
 
 bool Connection::ask_key(const wire::KeyChallenge& challenge, wire::KeyAssertion& assertion) {
   key_asked_ = true;
-  std::vector<SecureBytes> none;
-  return step({}, &challenge, none, &assertion);
+  return step({{}, &challenge}, {nullptr, &assertion});
 }
 
-bool Connection::step(const std::vector<wire::Message>& page, const wire::KeyChallenge* key,
-                      std::vector<SecureBytes>& answers, wire::KeyAssertion* assertion) {
+bool Connection::ask_registration(const wire::KeyRegistration& registration,
+                                  const std::vector<wire::KeyListEntry>& keys, wire::KeyRegistrationAnswer& answer,
+                                  std::string& removal) {
+  return step({{}, nullptr, &registration, &keys}, {nullptr, nullptr, &answer, &removal});
+}
+
+bool Connection::step(const StepAsk& ask, const StepAnswer& reply) {
   if (!fd_.valid()) return false;
   if (binding_.empty()) {
     log(LOG_WARNING, "the stack asks more than the password, and the client sent no conversation binding");
@@ -311,28 +332,37 @@ bool Connection::step(const std::vector<wire::Message>& page, const wire::KeyCha
   resp.status = wire::Status::prompt;
   resp.conversation = id_;
   resp.step = step_;
-  resp.messages = page;
-  if (key) resp.key = *key;
+  resp.messages = ask.page;
+  if (ask.key) resp.key = *ask.key;
+  if (ask.registration) resp.registration = *ask.registration;
+  if (ask.keys) {
+    resp.keys = *ask.keys;
+    resp.keys_listed = true;
+  }
   last_prompt_ = wire::encode_response(resp);
   std::size_t prompts = 0;
-  for (const auto& m : page) prompts += m.is_prompt();
+  for (const auto& m : ask.page) prompts += m.is_prompt();
   log(LOG_INFO, "user " + user_for_log(user_) + ": " +
-                    (key ? "asked for a security key (" + std::to_string(key->credential_ids.size()) + " credential(s))"
-                         : "asked " + std::to_string(prompts) + " prompt(s)"));
+                    (ask.key            ? "asked for a security key (" + std::to_string(ask.key->credential_ids.size()) +
+                                              " credential(s))"
+                     : ask.registration ? std::string("asked for a new security key") +
+                                              (ask.registration->invite_needed ? " and an invite code" : "")
+                                        : "asked " + std::to_string(prompts) + " prompt(s)"));
   bool sent = send_on(fd_.get(), last_prompt_);
   fd_.reset();
   if (!sent) return false;
   ::alarm(0);   // the wait below has its own limits
-  bool got = wait_for_answer(page, key != nullptr, answers, assertion);
+  bool got = wait_for_answer(ask, reply);
   if (got) arm_pam_watchdog();
   else ::alarm(static_cast<unsigned>(std::max<long long>(1, opt_.deadline.count())));
   return got;
 }
 
-bool Connection::wait_for_answer(const std::vector<wire::Message>& page, bool key, std::vector<SecureBytes>& answers,
-                                 wire::KeyAssertion* assertion) {
+bool Connection::wait_for_answer(const StepAsk& ask, const StepAnswer& reply) {
   const std::size_t prompts = static_cast<std::size_t>(
-      std::count_if(page.begin(), page.end(), [](const wire::Message& m) { return m.is_prompt(); }));
+      std::count_if(ask.page.begin(), ask.page.end(), [](const wire::Message& m) { return m.is_prompt(); }));
+  const bool key = ask.key != nullptr;
+  const bool registration = ask.registration != nullptr;
   const auto until = std::min(wire::Clock::now() + std::chrono::seconds(prompt_timeout_s_), sign_in_deadline());
   for (;;) {
     auto left = std::chrono::ceil<std::chrono::milliseconds>(until - wire::Clock::now()).count();
@@ -395,20 +425,27 @@ bool Connection::wait_for_answer(const std::vector<wire::Message>& page, bool ke
       send_on(conn.get(), last_prompt_);
       continue;
     }
-    if (req.step != step_ || req.answers.size() != prompts || req.key.present() != key) {
+    if (req.step != step_ || req.answers.size() != prompts || req.key.present() != key ||
+        (req.registration.present() || !req.key_removal.empty()) != registration) {
       refuse_here(wire::Detail::conversation, "refused answers for step " + std::to_string(req.step) + " (" +
-                                                  (req.key.present() ? std::string("a key assertion")
-                                                                     : std::to_string(req.answers.size())) +
+                                                  (req.key.present()            ? std::string("a key assertion")
+                                                   : req.registration.present() ? std::string("a key registration")
+                                                   : !req.key_removal.empty()   ? std::string("a key removal")
+                                                                                : std::to_string(req.answers.size())) +
                                                   " for " +
-                                                  (key ? std::string("a key step") : std::to_string(prompts) + " prompt(s)") +
+                                                  (key            ? std::string("a key step")
+                                                   : registration ? std::string("a key registration step")
+                                                                  : std::to_string(prompts) + " prompt(s)") +
                                                   ")");
       continue;
     }
     request_id_ = req.request_id;
     request_start_ = arrived;
     log(LOG_INFO, "answered");
-    answers = std::move(req.answers);
-    if (assertion) *assertion = std::move(req.key);
+    if (reply.answers) *reply.answers = std::move(req.answers);
+    if (reply.assertion) *reply.assertion = std::move(req.key);
+    if (reply.registration) *reply.registration = std::move(req.registration);
+    if (reply.removal) *reply.removal = std::move(req.key_removal);
     fd_ = std::move(conn);
     return true;
   }
@@ -499,10 +536,19 @@ int Connection::run() {
                   "refused REMOTE_USER sign-in for " + quote_for_log(req.user) +
                       ": helper.trust_remote_user is off in the broker's configuration");
 
+  if (req.enrol && !cfg.webauthn.enabled())
+    return refuse(wire::Status::unavailable, wire::Detail::config,
+                  "refused an enrolment for " + quote_for_log(req.user) +
+                      ": no security keys here (webauthn.rp_id is not set in the broker's configuration)");
+
   socket_base_ = opt_.socket_path.empty() ? cfg.broker.socket : opt_.socket_path;
   binding_ = req.binding;
   prompt_timeout_s_ = cfg.broker.prompt_timeout;
   sign_in_deadline_s_ = cfg.broker.sign_in_deadline;
+  // An enrolment's re-authentication is fresh: its whole conversation,
+  // the password to the new key, fits in kEnrolFreshnessSeconds.
+  if (req.enrol) sign_in_deadline_s_ = std::min<std::int64_t>(sign_in_deadline_s_, kEnrolFreshnessSeconds);
+  const auto started = static_cast<std::int64_t>(::time(nullptr));
 
   LoginRequest login;
   login.user = req.user;
@@ -512,6 +558,7 @@ int Connection::run() {
   login.profile = req.profile;
   login.request_id = req.request_id;
   login.caller_paces_failures = true;
+  login.account_check_only = req.enrol;
   // Security keys (issue 23): only with webauthn.rp_id set, and after a
   // password (REMOTE_USER sign-ins were proven by the web server).
   std::optional<KeyStep> key_step;
@@ -520,6 +567,7 @@ int Connection::run() {
         cfg.webauthn, req.user,
         [this](const wire::KeyChallenge& c, wire::KeyAssertion& a) { return ask_key(c, a); },
         [this](int prio, const std::string& msg) { log(prio, msg); });
+    if (req.enrol) key_step->for_enrolment();
     login.second_factor = &*key_step;
   }
   // Guessing from one address: refused without PAM, like a wrong password
@@ -541,6 +589,18 @@ int Connection::run() {
   LoginOutcome out = pam_login(cfg, login, this);
   login.password.clear();
   login.password.shrink_to_fit();
+  std::vector<wire::KeyListEntry> enrolled_keys;
+  if (req.enrol && out.status == LoginStatus::ok) {
+    // Re-authenticated (and a key holder's key proven): now the new key.
+    EnrolStep enrol(
+        cfg.webauthn, req.user,
+        [this](const wire::KeyRegistration& r, const std::vector<wire::KeyListEntry>& k,
+               wire::KeyRegistrationAnswer& a, std::string& removal) { return ask_registration(r, k, a, removal); },
+        [this](int prio, const std::string& msg) { log(prio, msg); });
+    auto enrolled = enrol.run(key_step ? key_step->keys() : std::vector<authfile::Credential>{}, out.other_factor, started);
+    out = std::move(enrolled.login);
+    enrolled_keys = std::move(enrolled.keys);
+  }
   // A right password and then no answer until the prompt timed out counts
   // as a failure: else one person could hold conversations forever, free.
   if (throttled_pair && (out.status == LoginStatus::bad_login || abandoned_))
@@ -549,7 +609,12 @@ int Connection::run() {
 
   wire::Response resp{to_wire(out.status), detail_for(out), std::move(out.token)};
   if (out.status == LoginStatus::ok) resp.messages = std::move(out.messages);
-  if (out.status == LoginStatus::ok) attach_new_session(cfg, req, resp, key_step ? key_step->proven_key() : std::string());
+  if (out.status == LoginStatus::ok && !req.enrol)
+    attach_new_session(cfg, req, resp, key_step ? key_step->proven_key() : std::string());
+  if (out.status == LoginStatus::ok && req.enrol) {
+    resp.keys = std::move(enrolled_keys);
+    resp.keys_listed = true;
+  }
   resp.cause = out.detail;
   // After a conversation the CGI's request carried no user name: say whose it was.
   if (step_ > 0 && resp.status != wire::Status::prompt) resp.user = req.user;

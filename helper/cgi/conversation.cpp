@@ -43,7 +43,7 @@ Response Handler::prompt(const LoginOutcome& out, std::string_view return_to, co
                          std::string log) {
   auto token = new_csrf_token();
   if (!token) return server_error(500, "CSRF token: " + token.error());
-  const std::string action = route_url("login");
+  const std::string action = form_url();
   std::string again = action;
   if (!return_to.empty()) again += "?return_to=" + percent_encode(return_to);
   const std::string conversation = hex_lower(out.conversation);
@@ -66,7 +66,7 @@ Response Handler::prompt(const LoginOutcome& out, std::string_view return_to, co
 }
 
 Response Handler::start_again(std::string_view return_to, std::string log) {
-  std::string again = route_url("login");
+  std::string again = form_url();
   if (!return_to.empty()) again += "?return_to=" + percent_encode(return_to);
   Response r = page(410, N_("Sign-in expired"),
                     N_("This sign-in took too long or has already ended. Start again from the sign-in form."), LOG_NOTICE,
@@ -97,6 +97,21 @@ Response Handler::next_step(const FormFields& fields, std::string_view return_to
   cr.step = static_cast<std::uint8_t>(step);
   cr.client_address = client_;
   cr.request_id = env_.request_id;
+  if (form_count(fields, "remove_key") > 0) {
+    const std::string* id = form_count(fields, "remove_key") == 1 ? form_get(fields, "remove_key") : nullptr;
+    if (!id || id->empty() || id->size() > broker::kMaxKeyIdText || has_control_chars(*id) || !is_valid_utf8(*id))
+      return bad_request("malformed security key removal" + tag);
+    cr.key_removal = *id;
+    key_removal_sent_ = true;
+    LoginOutcome out = broker_continue(cfg_, cr);
+    return outcome_page(out, "", false, return_to, cr.binding, tag);
+  }
+  if (auto reg = registration_answer(fields)) {
+    if (!*reg) return bad_request("malformed security key registration" + tag);
+    cr.registration = std::move(**reg);
+    LoginOutcome out = broker_continue(cfg_, cr);
+    return outcome_page(out, "", false, return_to, cr.binding, tag);
+  }
   if (auto key = key_answer(fields)) {
     if (!*key) return bad_request("malformed security key answer" + tag);
     cr.key = std::move(**key);

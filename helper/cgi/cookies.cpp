@@ -20,12 +20,14 @@ constexpr std::string_view kConversationCookie = "zsso_conv";
 // bare name, on the login path. A profile's end in "_PROFILE".
 std::string Handler::form_cookie_name(std::string_view base) const {
   std::string name = (https_ ? "__Host-" : "") + std::string(base);
+  // The "Security keys" page's own pair: a sign-in in another tab keeps its own.
+  if (enrolling()) name += "-keys";
   if (!route_.profile.empty()) name += "_" + route_.profile;
   return name;
 }
 
 std::string Handler::form_cookie(std::string_view base, std::string_view value, std::int64_t max_age) const {
-  std::string c = form_cookie_name(base) + "=" + std::string(value) + "; Path=" + (https_ ? "/" : route_url("login")) +
+  std::string c = form_cookie_name(base) + "=" + std::string(value) + "; Path=" + (https_ ? "/" : form_url()) +
                   "; Max-Age=" + std::to_string(max_age) + "; HttpOnly; SameSite=Strict";
   if (https_) c += "; Secure";
   return c;

@@ -10,6 +10,7 @@
 //   remote_user.cpp    sign-in by the web server's own authentication (REMOTE_USER)
 //   sessions.cpp       sign-in sessions: a token without the form, the session cookie
 //   conversation.cpp   the later steps of a multi-step sign-in (OTP, password change …)
+//   keys.cpp           /keys: the "Security keys" page, enrolling a key after a fresh sign-in
 //   sign_in_outcome.cpp  what a sign-in's result shows: the token to Zendesk, or why not
 //   logout.cpp         /logout: sign-out and Zendesk's error reports
 //   health.cpp         /health for load balancers
@@ -90,6 +91,9 @@ class Handler {
   // The CSP for a page built with frame(): the style it carries, by hash.
   std::string csp(std::string_view script_hash = {}, const std::vector<std::string>& form_targets = {});
   std::string route_url(std::string_view what) const;
+  // Where this route's forms post: /keys on the "Security keys" page, else /login.
+  std::string form_url() const { return route_url(enrolling() ? "keys" : "login"); }
+  bool enrolling() const { return route_.kind == Route::Kind::keys; }
   bool served_over_https() const;
   void note(std::string_view s);
   void hint_from_locale_id(const FormFields& fields);
@@ -139,9 +143,19 @@ class Handler {
 
   // ---- conversation.cpp
   std::optional<std::optional<broker::KeyAssertion>> key_answer(const FormFields& fields);
+  std::optional<std::optional<broker::KeyRegistrationAnswer>> registration_answer(const FormFields& fields);
   Response next_step(const FormFields& fields, std::string_view return_to, const std::string& claimed);
   Response prompt(const LoginOutcome& out, std::string_view return_to, const std::string& binding, std::string log);
   Response start_again(std::string_view return_to, std::string log);
+
+  // ---- keys.cpp: GET and POST /keys, the registration step and its end
+  Response keys_get();
+  Response keys_post();
+  Response keys_unavailable(std::string log);
+  // outcome_page's answer on the keys route: the registration step, the key added, or why not.
+  std::optional<Response> enrol_outcome(LoginOutcome& out, std::string_view return_to, const std::string& binding,
+                                        const std::string& who);
+  bool key_removal_sent_ = false;   // this post asked the broker to remove a key (the answer's page says so)
 
   // ---- sign_in_outcome.cpp
   Response attempt(LoginRequest& lr, std::string_view return_to);

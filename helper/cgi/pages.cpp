@@ -90,6 +90,55 @@ constexpr std::string_view kKeyScriptText = R"JS(
 })();
 )JS";
 
+// The enrolment's script: like kKeyScript, values only from data-
+// attributes. create() runs when the form is sent (a click: Safari wants
+// one), so the invite code, when asked, is typed first.
+constexpr std::string_view kEnrolScriptText = R"JS(
+(function () {
+  var form = document.getElementById('zsso-enrol'), data = form.dataset;
+  function show(id) {
+    ['zsso-enrol-failed', 'zsso-enrol-unsupported'].forEach(function (x) {
+      document.getElementById(x).hidden = x !== id;
+    });
+  }
+  function bytes(text) {
+    var raw = atob(text.replace(/-/g, '+').replace(/_/g, '/')), out = new Uint8Array(raw.length);
+    for (var i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
+    return out;
+  }
+  function text(buffer) {
+    var b = new Uint8Array(buffer), s = '';
+    for (var i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
+    return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  }
+  if (!window.PublicKeyCredential || !navigator.credentials) {
+    show('zsso-enrol-unsupported');
+    document.getElementById('zsso-enrol-add').disabled = true;
+    return;
+  }
+  form.addEventListener('submit', function (event) {
+    event.preventDefault();
+    show('');
+    var ids = data.exclude ? data.exclude.split(' ') : [];
+    navigator.credentials.create({publicKey: {
+      challenge: bytes(data.challenge), rp: {id: data.rpId, name: data.rpId},
+      user: {id: bytes(data.userHandle), name: data.userName, displayName: data.userName},
+      pubKeyCredParams: [{type: 'public-key', alg: -7}, {type: 'public-key', alg: -8},
+                         {type: 'public-key', alg: -257}],
+      excludeCredentials: ids.map(function (id) { return {type: 'public-key', id: bytes(id)}; }),
+      authenticatorSelection: {userVerification: data.userVerification, residentKey: 'discouraged'},
+      attestation: 'none', timeout: 120000
+    }}).then(function (c) {
+      form.elements.reg_client_data.value = text(c.response.clientDataJSON);
+      form.elements.reg_attestation.value = text(c.response.attestationObject);
+      form.submit();
+    }, function () {
+      show('zsso-enrol-failed');
+    });
+  });
+})();
+)JS";
+
 }  // namespace
 
 const std::string_view kPageStyle = kPageStyleText;
@@ -98,6 +147,8 @@ constinit const std::array<unsigned char, 32> kPageStyleSha256 = sha256(kPageSty
 constinit const std::array<unsigned char, 32> kAutoSubmitScriptSha256 = sha256(kAutoSubmitScriptText);
 const std::string_view kKeyScript = kKeyScriptText;
 constinit const std::array<unsigned char, 32> kKeyScriptSha256 = sha256(kKeyScriptText);
+const std::string_view kEnrolScript = kEnrolScriptText;
+constinit const std::array<unsigned char, 32> kEnrolScriptSha256 = sha256(kEnrolScriptText);
 
 namespace {
 
@@ -270,6 +321,59 @@ void append_start_again(std::string& out, std::string_view url, const Language& 
   out += "</a></p>\n";
 }
 
+// The key pages' form up to its data: id, action, challenge and rp id.
+void append_key_form_start(std::string& out, std::string_view id, std::string_view action, std::string_view challenge,
+                           std::string_view rp_id) {
+  out += "<form id=\"";
+  out += id;
+  out += "\" method=\"post\" action=\"";
+  html_escape_append(out, action);
+  out += "\" data-challenge=\"";
+  html_escape_append(out, base64url_encode(challenge));
+  out += "\" data-rp-id=\"";
+  html_escape_append(out, rp_id);
+}
+
+std::string_view verification_name(broker::KeyChallenge::Verification v) {
+  switch (v) {
+    case broker::KeyChallenge::Verification::required: return "required";
+    case broker::KeyChallenge::Verification::discouraged: return "discouraged";
+    case broker::KeyChallenge::Verification::preferred: break;
+  }
+  return "preferred";
+}
+
+// Credential ids base64url, separated by spaces (a data- attribute's value).
+void append_credential_ids(std::string& out, const std::vector<std::string>& ids) {
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (i) out += ' ';
+    html_escape_append(out, base64url_encode(ids[i]));
+  }
+}
+
+// The key pages' hidden alerts (prefix "zsso-key" or "zsso-enrol"): the
+// key did not answer; the browser has no WebAuthn; no JavaScript.
+void append_key_alerts(std::string& out, std::string_view prefix, std::string_view unsupported, const Language& L) {
+  out += "<p id=\"";
+  out += prefix;
+  out += "-failed\" class=\"alert\" role=\"alert\" hidden>";
+  html_escape_append(out, tr(L, "The security key did not answer: the request was cancelled or took too long."));
+  out += "</p>\n<p id=\"";
+  out += prefix;
+  out += "-unsupported\" class=\"alert\" role=\"alert\" hidden>";
+  html_escape_append(out, unsupported);
+  out += "</p>\n<noscript><p class=\"alert\">";
+  html_escape_append(out, tr(L, "Your security key can only be used with JavaScript turned on. Turn it on, or "
+                                "use another browser, and start again."));
+  out += "</p></noscript>\n";
+}
+
+void append_script(std::string& out, std::string_view script) {
+  out += "<script>";
+  out += script;
+  out += "</script>\n";
+}
+
 }  // namespace
 
 std::string page_style(std::string_view primary_color) {
@@ -324,34 +428,18 @@ std::string key_page(const PageFrame& f, const KeyForm& form) {
   html_escape_append(out, tr(L, "Security key"));
   out += "</h2>\n";
   append_messages(out, form.messages);
-  out += "<form id=\"zsso-key\" method=\"post\" action=\"";
-  html_escape_append(out, form.action);
-  out += "\" data-challenge=\"";
-  html_escape_append(out, base64url_encode(key.challenge));
-  out += "\" data-rp-id=\"";
-  html_escape_append(out, key.rp_id);
+  append_key_form_start(out, "zsso-key", form.action, key.challenge, key.rp_id);
   out += "\" data-user-verification=\"";
-  switch (key.user_verification) {
-    case broker::KeyChallenge::Verification::required: out += "required"; break;
-    case broker::KeyChallenge::Verification::discouraged: out += "discouraged"; break;
-    case broker::KeyChallenge::Verification::preferred: out += "preferred"; break;
-  }
+  out += verification_name(key.user_verification);
   out += "\" data-credentials=\"";
-  for (std::size_t i = 0; i < key.credential_ids.size(); ++i) {
-    if (i) out += ' ';
-    html_escape_append(out, base64url_encode(key.credential_ids[i]));
-  }
+  append_credential_ids(out, key.credential_ids);
   out += "\">\n<p id=\"zsso-key-ask\" aria-live=\"polite\">";
   html_escape_append(out, tr(L, "Use your security key to finish signing in: insert or touch it when your browser asks."));
-  out += "</p>\n<p id=\"zsso-key-failed\" class=\"alert\" role=\"alert\" hidden>";
-  html_escape_append(out, tr(L, "The security key did not answer: the request was cancelled or took too long."));
-  out += "</p>\n<p id=\"zsso-key-unsupported\" class=\"alert\" role=\"alert\" hidden>";
-  html_escape_append(out, tr(L, "This browser cannot use security keys. Open the sign-in page in a current browser "
-                                "(Chrome, Edge, Firefox or Safari) and start again."));
-  out += "</p>\n<noscript><p class=\"alert\">";
-  html_escape_append(out, tr(L, "Your security key can only be used with JavaScript turned on. Turn it on, or "
-                                "use another browser, and start again."));
-  out += "</p></noscript>\n";
+  out += "</p>\n";
+  append_key_alerts(out, "zsso-key",
+                    tr(L, "This browser cannot use security keys. Open the sign-in page in a current browser "
+                          "(Chrome, Edge, Firefox or Safari) and start again."),
+                    L);
   append_step_fields(out, form.csrf_token, form.conversation, form.step, form.return_to, L);
   for (auto name : {"key_id", "key_client_data", "key_authenticator_data", "key_signature"})
     append_hidden(out, name, "");
@@ -359,9 +447,111 @@ std::string key_page(const PageFrame& f, const KeyForm& form) {
   html_escape_append(out, tr(L, "Try again"));
   out += "</button>\n</form>\n";
   append_start_again(out, form.start_again_url, L);
-  out += "<script>";
-  out += kKeyScript;
-  out += "</script>\n";
+  append_script(out, kKeyScript);
+  close_page(out, f, false);
+  return out;
+}
+
+namespace {
+
+void append_key_list(std::string& out, const std::vector<broker::KeyListEntry>& keys, const Language& L) {
+  if (keys.empty()) {
+    out += "<p>";
+    html_escape_append(out, tr(L, "Your account has no security key yet."));
+    out += "</p>\n";
+    return;
+  }
+  out += "<p>";
+  html_escape_append(out, tr(L, "Your security keys:"));
+  out += "</p>\n<ul class=\"keys\">\n";
+  for (const auto& k : keys) {
+    out += "<li><code>";
+    html_escape_append(out, k.id);
+    out += "</code> (";
+    html_escape_append(out, k.type);
+    out += ")</li>\n";
+  }
+  out += "</ul>\n";
+}
+
+}  // namespace
+
+std::string enrol_page(const PageFrame& f, const EnrolForm& form) {
+  const Language& L = lang_of(f);
+  const broker::KeyRegistration& reg = form.registration;
+  std::string out;
+  out.reserve(8192);
+  open_page(out, f, tr(L, "Security keys"));
+  out += "<h2>";
+  html_escape_append(out, tr(L, "Security keys"));
+  out += "</h2>\n";
+  append_messages(out, form.messages);
+  append_key_list(out, form.keys, L);
+  // One small form per key: "Remove" posts its short id into the same step.
+  for (const auto& k : form.keys) {
+    out += "<form class=\"remove\" method=\"post\" action=\"";
+    html_escape_append(out, form.action);
+    out += "\">\n";
+    append_step_fields(out, form.csrf_token, form.conversation, form.step, form.return_to, L);
+    out += "<button type=\"submit\" name=\"remove_key\" value=\"";
+    html_escape_append(out, k.id);
+    out += "\">";
+    html_escape_append(out, fill(tr(L, "Remove {key}"), {{"key", k.id}}));
+    out += "</button>\n</form>\n";
+  }
+  append_key_form_start(out, "zsso-enrol", form.action, reg.challenge, reg.rp_id);
+  out += "\" data-user-handle=\"";
+  html_escape_append(out, base64url_encode(reg.user_handle));
+  out += "\" data-user-name=\"";
+  html_escape_append(out, reg.user_name);
+  out += "\" data-user-verification=\"";
+  out += verification_name(reg.user_verification);
+  out += "\" data-exclude=\"";
+  append_credential_ids(out, reg.exclude_ids);
+  out += "\">\n<p>";
+  html_escape_append(out, tr(L, "To add a security key, press the button and insert or touch the key when your "
+                                "browser asks."));
+  out += "</p>\n";
+  if (reg.invite_needed) {
+    out += "<label for=\"invite_code\">";
+    html_escape_append(out, tr(L, "Invite code (from your IT support, for your first key)"));
+    out += "</label>\n<input id=\"invite_code\" name=\"invite_code\" type=\"text\" autocomplete=\"off\" "
+           "autocapitalize=\"none\" spellcheck=\"false\" required autofocus>\n";
+  }
+  append_key_alerts(out, "zsso-enrol",
+                    tr(L, "This browser cannot use security keys. Open this page in a current browser "
+                          "(Chrome, Edge, Firefox or Safari) and start again."),
+                    L);
+  append_step_fields(out, form.csrf_token, form.conversation, form.step, form.return_to, L);
+  for (auto name : {"reg_client_data", "reg_attestation"}) append_hidden(out, name, "");
+  out += "<button type=\"submit\" id=\"zsso-enrol-add\">";
+  html_escape_append(out, tr(L, "Add a security key"));
+  out += "</button>\n</form>\n";
+  append_start_again(out, form.start_again_url, L);
+  append_script(out, kEnrolScript);
+  close_page(out, f, false);
+  return out;
+}
+
+std::string key_added_page(const PageFrame& f, const std::vector<broker::KeyListEntry>& keys,
+                           std::string_view again_url, bool removed) {
+  const Language& L = lang_of(f);
+  const std::string_view title = removed ? tr(L, "Security key removed") : tr(L, "Security key added");
+  std::string out;
+  out.reserve(2048);
+  open_page(out, f, title);
+  out += "<h2>";
+  html_escape_append(out, title);
+  out += "</h2>\n<p>";
+  html_escape_append(out, removed ? tr(L, "It no longer signs in to your account.")
+                                  : tr(L, "From now on, sign in with it when the sign-in page asks for your security key."));
+  out += "</p>\n";
+  append_key_list(out, keys, L);
+  out += "<p><a href=\"";
+  html_escape_append(out, again_url);
+  out += "\">";
+  html_escape_append(out, tr(L, "Add another security key"));
+  out += "</a></p>\n";
   close_page(out, f, false);
   return out;
 }
@@ -370,7 +560,12 @@ std::string login_form_page(const PageFrame& f, const LoginForm& form) {
   const Language& L = lang_of(f);
   std::string out;
   out.reserve(4096);
-  open_page(out, f, tr(L, "Sign in"));
+  open_page(out, f, form.heading.empty() ? tr(L, "Sign in") : form.heading);
+  if (!form.heading.empty()) {
+    out += "<h2>";
+    html_escape_append(out, form.heading);
+    out += "</h2>\n";
+  }
   if (!f.brand.banner.empty()) {
     out += "<p class=\"banner\" role=\"note\">";
     html_escape_append(out, f.brand.banner);
@@ -385,7 +580,8 @@ std::string login_form_page(const PageFrame& f, const LoginForm& form) {
     out += "</p>\n";
   }
   out += "<p>";
-  html_escape_append(out, fill(tr(L, "Sign in to Zendesk with your {site} account."), {{"site", f.site_name}}));
+  if (!form.intro.empty()) html_escape_append(out, form.intro);
+  else html_escape_append(out, fill(tr(L, "Sign in to Zendesk with your {site} account."), {{"site", f.site_name}}));
   out += "</p>\n<label for=\"user\">";
   html_escape_append(out, tr(L, "User name"));
   out += "</label>\n"

@@ -31,6 +31,11 @@ extern const std::array<unsigned char, 32> kAutoSubmitScriptSha256;
 // attributes, calls navigator.credentials.get() and posts the answer.
 extern const std::string_view kKeyScript;
 extern const std::array<unsigned char, 32> kKeyScriptSha256;
+// The "Security keys" page's script (enrolment): reads the form's data-
+// attributes, calls navigator.credentials.create() when the form is sent
+// and posts the answer.
+extern const std::string_view kEnrolScript;
+extern const std::array<unsigned char, 32> kEnrolScriptSha256;
 
 // kPageStyle plus, for a valid "#rrggbb", the colour for buttons, focus
 // rings and the card's top edge, and a readable text colour on it.
@@ -57,6 +62,10 @@ struct LoginForm {
   std::string_view return_to{};    // already validated; "" = none
   std::string_view user{};         // prefilled after a failed attempt
   std::string_view message{};      // "" or one generic sentence (translated)
+  // The "Security keys" page's form: its heading and why it asks (translated);
+  // "" = the sign-in form.
+  std::string_view heading{};
+  std::string_view intro{};
 };
 
 // The form also carries the page's language (hidden "lang") so the answer
@@ -106,6 +115,30 @@ struct KeyForm {
 };
 
 std::string key_page(const PageFrame& f, const KeyForm& form);
+
+// The registration step of an enrolment (the "Security keys" page): the
+// account's keys, each with a "Remove" button (a form of its own posting
+// remove_key with the step's fields); the invite code field when the broker
+// needs one; and the broker's challenge, rp id, user handle and name,
+// credential ids to exclude and user verification in data- attributes, read
+// by kEnrolScript, which posts the answer as reg_client_data and
+// reg_attestation.
+struct EnrolForm {
+  std::string_view action;
+  std::string_view csrf_token;
+  std::string_view return_to;
+  std::string_view conversation;  // the id in hex
+  std::uint8_t step = 0;
+  const broker::KeyRegistration& registration;
+  const std::vector<broker::KeyListEntry>& keys;
+  const std::vector<broker::Message>& messages;
+  std::string_view start_again_url;
+};
+std::string enrol_page(const PageFrame& f, const EnrolForm& form);
+// After an enrolment: "Security key added" (or, removed: "Security key
+// removed") and the account's keys.
+std::string key_added_page(const PageFrame& f, const std::vector<broker::KeyListEntry>& keys,
+                           std::string_view again_url, bool removed = false);
 
 // A short page: heading, one paragraph, optional link, and the request id
 // when with_request_id (every error page).

@@ -17,7 +17,8 @@ Route match_route(std::string_view path) {
   if (path == "/health") return {Route::Kind::health, {}};
   if (path == "/metrics") return {Route::Kind::metrics, {}};
   for (auto [prefix, kind] : {std::pair{std::string_view("/login"), Route::Kind::login},
-                              std::pair{std::string_view("/logout"), Route::Kind::logout}}) {
+                              std::pair{std::string_view("/logout"), Route::Kind::logout},
+                              std::pair{std::string_view("/keys"), Route::Kind::keys}}) {
     if (path == prefix) return {kind, {}};
     if (path.size() > prefix.size() + 1 && path.substr(0, prefix.size()) == prefix && path[prefix.size()] == '/') {
       std::string_view name = path.substr(prefix.size() + 1);
@@ -51,9 +52,9 @@ Response Handler::run() {
   if (route_.kind == Route::Kind::none) return not_found();
 
   const bool is_post = req_.method == "POST";
-  if (!is_get && !(is_post && route_.kind == Route::Kind::login))
-    return method_not_allowed("405 method " + quote_for_log(req_.method, 20),
-                              route_.kind == Route::Kind::login ? "GET, HEAD, POST" : "GET, HEAD");
+  const bool takes_posts = route_.kind == Route::Kind::login || route_.kind == Route::Kind::keys;
+  if (!is_get && !(is_post && takes_posts))
+    return method_not_allowed("405 method " + quote_for_log(req_.method, 20), takes_posts ? "GET, HEAD, POST" : "GET, HEAD");
   if (is_post) {
     // Cheap refusals, decided before any file is read (the page then reads
     // the config for its look and language: config_for_page).
@@ -105,6 +106,8 @@ Response Handler::run() {
     return outside_ranges("403 " + d.reason);
   }
 
+  // The "Security keys" page (keys.cpp): a sign-in whose purpose is a new key.
+  if (route_.kind == Route::Kind::keys) return is_post ? keys_post() : keys_get();
   return is_post ? login_post() : login_get();
 }
 

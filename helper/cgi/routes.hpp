@@ -17,12 +17,13 @@
 namespace zsso::cgi {
 
 struct Route {
-  enum class Kind { none, login, logout, health, metrics };
+  enum class Kind { none, login, logout, health, metrics, keys };
   Kind kind = Kind::none;
   std::string profile;   // "" = the base config
 };
 
-// "/login", "/login/NAME", "/logout", "/logout/NAME" (NAME: letters, digits, '-', '_'), "/health".
+// "/login", "/login/NAME", "/logout", "/logout/NAME", "/keys", "/keys/NAME" (NAME: letters, digits,
+// '-', '_'), "/health".
 Route match_route(std::string_view path_info);
 
 // Everything outside the request that steers it.

@@ -55,10 +55,15 @@ Response Handler::login_form(int status, std::string_view return_to, std::string
                              std::string_view message, std::string log) {
   auto token = new_csrf_token();
   if (!token) return server_error(500, "CSRF token: " + token.error());
-  const std::string action = route_url("login");
+  const std::string action = form_url();
   Response r;
   r.status = status;
-  r.body = login_form_page(frame(), {action, *token, return_to, user, t(message)});
+  LoginForm form{action, *token, return_to, user, t(message)};
+  if (enrolling()) {
+    form.heading = t(N_("Security keys"));
+    form.intro = t(N_("Sign in again to add a security key to your account."));
+  }
+  r.body = login_form_page(frame(), form);
   r.content_security_policy = csp();
   r.header("Set-Cookie", csrf_cookie(*token, kCsrfLifetimeSeconds));
   r.log_priority = status == 200 ? LOG_INFO : LOG_NOTICE;
@@ -76,7 +81,7 @@ Response Handler::login_post() {
   // The language the form was shown in (it answers in the same one).
   if (const std::string* l = form_get(*fields, "lang"); l && is_language_tag(*l)) lang_hint_ = *l;
   const std::string return_to = checked_return_to(form_get(*fields, "return_to"));
-  std::string again = route_url("login");
+  std::string again = form_url();
   if (!return_to.empty()) again += "?return_to=" + percent_encode(return_to);
   const Message expired{N_("Form expired"), N_("This sign-in form has expired or did not come from this site."),
                         N_("Open the sign-in form again and sign in within 10 minutes. If this keeps happening, make "
@@ -90,7 +95,8 @@ Response Handler::login_post() {
     decided(way, audit::Outcome::csrf, claimed_user, "cross-site form refused: " + why);
     return page(403, expired, LOG_NOTICE, "403 cross-site form refused: " + why);
   }
-  if (web_server_signed_in()) return remote_user_sign_in(return_to);
+  // Adding a key takes the password again, whoever the web server says this is.
+  if (!enrolling() && web_server_signed_in()) return remote_user_sign_in(return_to);
 
   // CSRF before anything touches PAM.
   const std::string* csrf = form_get(*fields, "csrf");
@@ -126,6 +132,7 @@ Response Handler::login_post() {
   LoginRequest lr;
   lr.user = std::string(trim(*user));
   lr.password.assign(password->begin(), password->end());
+  lr.account_check_only = enrolling();   // the "Security keys" page: a key registration, no token
   return attempt(lr, return_to);
 }
 

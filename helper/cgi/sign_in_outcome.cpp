@@ -51,6 +51,12 @@ Response Handler::outcome_page(LoginOutcome& out, std::string_view user, bool re
   // After a further prompt the refusal names what the stack asked (issue 25.10).
   const std::string_view incorrect = step.empty() ? N_("The user name or password is incorrect.")
                                                   : N_("The user name, password or code is incorrect.");
+  // An enrolment's registration step and its end belong to the keys route, nowhere else.
+  if (enrolling()) {
+    if (auto r = enrol_outcome(out, return_to, binding, who)) return std::move(*r);
+  } else if (out.key_added || out.registration.present()) {
+    return server_error(500, "an enrolment's answer on the sign-in route " + who + ": " + out.detail);
+  }
   switch (out.status) {
     case LoginStatus::ok: {
       Response r = deliver(out.token, return_to, "200 signed in " + who, out.messages);
@@ -102,7 +108,7 @@ Response Handler::outcome_page(LoginOutcome& out, std::string_view user, bool re
       return start_again(return_to, "410 conversation over " + who + ": " + out.detail);
     case LoginStatus::busy: {
       Response r = page(503, N_("Too many sign-ins"), N_("Too many people are signing in right now. Wait a minute and try again."),
-                        LOG_WARNING, "503 busy " + who + ": " + out.detail, route_url("login"), N_("Try again"));
+                        LOG_WARNING, "503 busy " + who + ": " + out.detail, form_url(), N_("Try again"));
       r.header("Retry-After", "30");
       return r;
     }
@@ -111,7 +117,7 @@ Response Handler::outcome_page(LoginOutcome& out, std::string_view user, bool re
       Response r = page(429, N_("Too many sign-ins from here"),
                         N_("Other sign-ins from your network or for your account are still waiting for an answer. "
                            "Finish or close them, or wait a few minutes, and try again."),
-                        LOG_WARNING, "429 limited " + who + ": " + out.detail, route_url("login"), N_("Try again"));
+                        LOG_WARNING, "429 limited " + who + ": " + out.detail, form_url(), N_("Try again"));
       r.header("Retry-After", "60");
       return r;
     }

@@ -104,12 +104,28 @@ LoginOutcome exchange(const std::string& path, SecureBytes& frame, bool gone_if_
   out.conversation = resp.value.conversation;
   out.step = resp.value.step;
   out.key = std::move(resp.value.key);   // a key step (issue 23): the page asks the browser
+  out.registration = std::move(resp.value.registration);
+  out.keys = std::move(resp.value.keys);
+  // An enrolment's ok: no token, the keys listed.
+  out.key_added = out.status == LoginStatus::ok && out.token.empty() && resp.value.keys_listed;
   out.session = std::move(resp.value.session);
   out.user = std::move(resp.value.user);
   out.detail = "broker: " + std::string(wire::status_name(resp.value.status));
   if (resp.value.detail != wire::Detail::none) out.detail += " (" + std::string(wire::detail_name(resp.value.detail)) + ")";
   // The broker's own words for it, so this log line names the cause too.
   if (!resp.value.cause.empty()) out.detail += ": " + quote_for_log(resp.value.cause, wire::kMaxCause);
+  return out;
+}
+
+// ok without a token answers a ping, or ends an enrolment (the keys
+// listed), never a sign-in; an enrolment's ok has no token.
+LoginOutcome tokenless_ok_checked(const Config& cfg, LoginOutcome out, bool enrolment) {
+  if (out.status != LoginStatus::ok) return out;
+  if (out.token.empty() && !out.key_added)
+    return {LoginStatus::error, {}, "broker " + cfg.broker.socket + ": bad answer: ok without a token"};
+  if (enrolment != out.key_added)
+    return {LoginStatus::error, {}, "broker " + cfg.broker.socket + ": bad answer: " +
+                                        (enrolment ? "a token for an enrolment" : "an enrolment's answer to a sign-in")};
   return out;
 }
 
@@ -124,14 +140,11 @@ LoginOutcome broker_login(const Config& cfg, const LoginRequest& req) {
   wreq.request_id = req.request_id;
   wreq.remote_user = req.password_checked_by_web_server;
   wreq.binding = req.binding;
+  wreq.enrol = req.account_check_only;
   auto frame = wire::encode_request(wreq);
   // Field limits: a user name or password nobody could have is a failed login, not a fault.
   if (!frame) return {LoginStatus::bad_login, {}, "not sent to the broker: " + frame.error()};
-  LoginOutcome out = exchange(cfg.broker.socket, *frame, false);
-  // ok without a token answers a ping, never a sign-in.
-  if (out.status == LoginStatus::ok && out.token.empty())
-    return {LoginStatus::error, {}, "broker " + cfg.broker.socket + ": bad answer: ok without a token"};
-  return out;
+  return tokenless_ok_checked(cfg, exchange(cfg.broker.socket, *frame, false), req.account_check_only);
 }
 
 Result<void> broker_ping(const Config& cfg) {
@@ -171,11 +184,17 @@ LoginOutcome broker_continue(const Config& cfg, const ContinueRequest& req) {
   wreq.step = req.step;
   wreq.answers = req.answers;
   wreq.key = req.key;
+  wreq.registration = req.registration;
+  wreq.key_removal = req.key_removal;
   wreq.client_address = req.client_address;
   wreq.request_id = req.request_id;
   auto frame = wire::encode_request(wreq);
   if (!frame) return {LoginStatus::gone, {}, "not sent to the broker: " + frame.error()};
-  return exchange(path, *frame, true);
+  LoginOutcome out = exchange(path, *frame, true);
+  // An ok without a token must be an enrolment's: the caller checks key_added.
+  if (out.status == LoginStatus::ok && out.token.empty() && !out.key_added)
+    return {LoginStatus::error, {}, "broker " + path + ": bad answer: ok without a token"};
+  return out;
 }
 
 }  // namespace zsso

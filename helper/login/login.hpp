@@ -37,6 +37,11 @@ struct LoginRequest {
   // Broker mode: a factor the broker proves itself after pam_authenticate
   // (security keys, issue 23). Not owned.
   SecondFactor* second_factor = nullptr;
+  // The re-authentication of an enrolment (issue 23, enrol_step.hpp): in
+  // pam_login the account checks run, but no pam_setcred and no token (ok
+  // ends there); broker_login sends it as an enrol request, whose ok (no
+  // token) comes after the key registration step.
+  bool account_check_only = false;
 };
 
 // The next step of a conversation the broker holds (broker mode only).
@@ -46,6 +51,8 @@ struct ContinueRequest {
   std::uint8_t step = 0;
   std::vector<SecureBytes> answers;   // one per prompt of that step
   broker::KeyAssertion key;           // a key step's answer instead (issue 23): the browser's bytes, unchecked here
+  broker::KeyRegistrationAnswer registration;   // a key registration step's answer instead (enrolment)
+  std::string key_removal;                      // or a listed key's short id to remove
   std::string client_address;
   std::string request_id;
 };
@@ -77,6 +84,12 @@ struct LoginOutcome {
   std::uint8_t step = 0;                    // prompt only
   // prompt: a security key step instead of prompts (issue 23, broker mode only).
   broker::KeyChallenge key;
+  // prompt: a key registration step instead of prompts (an enrolment).
+  broker::KeyRegistration registration;
+  // With a registration step, and with key_added: the account's keys.
+  std::vector<broker::KeyListEntry> keys;
+  // ok of an enrolment: the key was added, or removed (no token).
+  bool key_added = false;
   // ok, with session.key_file set: the browser's new (or refreshed) session
   // cookie value. Broker mode: from the broker; direct mode: session_login
   // or new_session_cookie.
@@ -92,6 +105,10 @@ struct LoginOutcome {
   bool answered_by_broker = false;
   // not_allowed: webauthn.required_groups asks a security key this account has not.
   bool key_required = false;
+  // ok: during pam_authenticate the stack asked a hidden (echo-off) prompt
+  // after the password's and accepted its answer: a second factor of the
+  // stack (a one-time code), which may admit a first security key.
+  bool other_factor = false;
 };
 
 // Asks the person signing in, for a PAM conversation that needs more than
@@ -121,7 +138,8 @@ class SecondFactor {
 // zendesk.secret_file loads (else unavailable, before PAM asks anything):
 // pam_authenticate (unless password_checked_by_web_server) -> the second
 // factor, if any (webauthn.* needs one: refused without) -> pam_acct_mgmt ->
-// pam_setcred(PAM_ESTABLISH_CRED) -> pam_getenv("ZENDESK_JWT").
+// pam_setcred(PAM_ESTABLISH_CRED) -> pam_getenv("ZENDESK_JWT"); with
+// account_check_only, ok (no token) right after pam_acct_mgmt.
 // With an asker, every prompt after the first password prompt (and the
 // password change of an expired account, pam_chauthtok) goes to it; without
 // one, a stack that asks more than the password is refused (503, "needs the

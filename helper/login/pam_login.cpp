@@ -30,6 +30,8 @@ struct ConversationData {
   bool no_answer = false;                  // the asker got no answer (timeout, gone)
   int prompts_refused = 0;
   int passwords_given = 0;
+  // Hidden prompts the asker answered after the form's password (a code).
+  int hidden_after_password = 0;
   int binary_refused = 0;
   long fail_delay_skipped_ms = -1;         // what libpam would have slept (skip_fail_delay)
   // What the modules told the user (pam_faillock: "The account is locked due
@@ -103,6 +105,7 @@ int converse(int n, const struct pam_message** msg, struct pam_response** resp, 
           ++data.prompts_refused;
           return fail(PAM_CONV_ERR);
         }
+        if (style == PAM_PROMPT_ECHO_OFF && data.password_used) ++data.hidden_after_password;
         page.push_back({style == PAM_PROMPT_ECHO_ON ? broker::Message::Kind::echo_on : broker::Message::Kind::echo_off,
                         broker::clean_message_text(text)});
         asked.push_back(i);
@@ -284,6 +287,7 @@ LoginOutcome pam_login(const Config& cfg, const LoginRequest& req, Asker* asker)
     }
   }
 
+  bool other_factor = false;
   if (!req.password_checked_by_web_server) {
     int rc = tx.track(pam_authenticate(tx.get(), PAM_DISALLOW_NULL_AUTHTOK));
     if (rc != PAM_SUCCESS) {
@@ -303,6 +307,7 @@ LoginOutcome pam_login(const Config& cfg, const LoginRequest& req, Asker* asker)
       bad.pam_delay_skipped_ms = data.fail_delay_skipped_ms;
       return bad;
     }
+    other_factor = data.hidden_after_password > 0;
     if (cfg.webauthn.enabled() && req.second_factor)
       if (auto refused = req.second_factor->prove()) return std::move(*refused);
   }
@@ -352,6 +357,14 @@ LoginOutcome pam_login(const Config& cfg, const LoginRequest& req, Asker* asker)
     if (!req.password_checked_by_web_server && !changed_password)
       return outcome(LoginStatus::bad_login, "refused after a correct password (answered as a bad login): " + why);
     return outcome(LoginStatus::not_allowed, std::move(why));
+  }
+
+  if (req.account_check_only) {
+    LoginOutcome checked = outcome(LoginStatus::ok, "re-authenticated, account checked (no token: enrolment)");
+    checked.other_factor = other_factor;
+    checked.messages = std::move(data.pending);
+    tx.track(PAM_SUCCESS);
+    return checked;
   }
 
   rc = tx.track(pam_setcred(tx.get(), PAM_ESTABLISH_CRED));

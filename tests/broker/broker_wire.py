@@ -26,6 +26,11 @@ USER, PASSWORD, ADDRESS, PROFILE, REQUEST_ID, FLAGS, BINDING, CONVERSATION, STEP
 SESSION = 11         # request: a session sign-in's cookie (flag value 4)
 KEY_ASSERTION = 12   # request: a key step's answer (issue 23)
 KEY_CHALLENGE = 10   # response: a key step
+KEY_REGISTRATION = 13   # request: a key registration step's answer (enrolment, issue 23 slice 4)
+KEY_REMOVAL = 14        # request: instead, a listed key's short id to remove
+REGISTRATION = 11    # response: a key registration step
+KEYS = 12            # response: the account's keys (with 11, and an enrolment's ok)
+FLAG_ENROL = 8
 VERIFICATION = ["discouraged", "preferred", "required"]
 KINDS = {1: "echo_off", 2: "echo_on", 3: "info", 4: "error"}
 
@@ -41,13 +46,13 @@ def frame(body):
 
 
 def request_body(user, password, address="10.1.2.3", profile=None, request_id=None,
-                 remote_user=False, binding=None):
+                 remote_user=False, binding=None, enrol=False):
     body = field(USER, user) + field(PASSWORD, password) + field(ADDRESS, address)
     if profile is not None:
         body += field(PROFILE, profile)
     if request_id is not None:
         body += field(REQUEST_ID, request_id)
-    body += field(FLAGS, bytes([1 if remote_user else 0]))
+    body += field(FLAGS, bytes([(1 if remote_user else 0) | (FLAG_ENROL if enrol else 0)]))
     if binding is not None:
         body += field(BINDING, binding)
     return body
@@ -72,7 +77,8 @@ def chunks(parts):
     return b"".join(struct.pack(">H", len(p)) + p for p in parts)
 
 
-def continue_body(conversation, binding, step, answers=(), address="10.1.2.3", request_id=None, key=None):
+def continue_body(conversation, binding, step, answers=(), address="10.1.2.3", request_id=None, key=None,
+                  registration=None, removal=None):
     """The next step of a conversation: sent to conversation_path(), not the broker's socket.
     key: a key step's answer instead of answers, (credential id, clientDataJSON,
     authenticatorData, signature)."""
@@ -82,6 +88,10 @@ def continue_body(conversation, binding, step, answers=(), address="10.1.2.3", r
     body += field(BINDING, binding) + field(CONVERSATION, conversation) + field(STEP, bytes([step]))
     if key is not None:
         return body + field(KEY_ASSERTION, chunks(key))
+    if registration is not None:   # (clientDataJSON, attestationObject, invite code)
+        return body + field(KEY_REGISTRATION, chunks(registration))
+    if removal is not None:
+        return body + field(KEY_REMOVAL, removal)
     return body + field(ANSWERS, chunks(answers))
 
 
@@ -152,6 +162,22 @@ def read_response(s):
                 i += 2 + n
             out["key"] = {"user_verification": VERIFICATION[value[0]], "challenge": parts[0],
                           "rp_id": parts[1].decode(), "credential_ids": parts[2:]}
+        elif tag == REGISTRATION:
+            parts, i = [], 2
+            while i < len(value):
+                (n,) = struct.unpack(">H", value[i:i + 2])
+                parts.append(bytes(value[i + 2:i + 2 + n]))
+                i += 2 + n
+            out["registration"] = {"user_verification": VERIFICATION[value[0]], "invite_needed": value[1] == 1,
+                                   "challenge": parts[0], "rp_id": parts[1].decode(), "user_handle": parts[2],
+                                   "user_name": parts[3].decode(), "exclude_ids": parts[4:]}
+        elif tag == KEYS:
+            parts, i = [], 0
+            while i < len(value):
+                (n,) = struct.unpack(">H", value[i:i + 2])
+                parts.append(bytes(value[i + 2:i + 2 + n]).decode())
+                i += 2 + n
+            out["keys"] = list(zip(parts[0::2], parts[1::2]))
         elif tag == 6:
             i = 0
             while i < len(value):

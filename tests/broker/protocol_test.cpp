@@ -699,5 +699,246 @@ TEST(BrokerProtocol, KeyAssertionsAreCheckedWhenBuiltAndRead) {
                                         field(12, good)})).ok());
 }
 
+// ---- Issue 23, slice 4: enrolment (flag bit 3, request tag 13, response tags 11 and 12) ----
+
+KeyRegistration sample_registration() {
+  KeyRegistration k;
+  k.challenge = std::string(kKeyChallengeSize, '\x33');
+  k.rp_id = "example.com";
+  k.user_verification = KeyChallenge::Verification::required;
+  k.invite_needed = true;
+  k.user_handle = std::string(32, '\x07');
+  k.user_name = "alice";
+  k.exclude_ids = {std::string("\x01\x00\x02", 3)};
+  return k;
+}
+
+Request registration_continue() {
+  Request req = key_continue();
+  req.key = {};
+  req.registration.client_data_json = R"({"type":"webauthn.create"})";
+  req.registration.attestation_object = std::string("\xa3\x63" "fmt", 5);
+  req.registration.invite_code = "ABCD-EFGH-2345";
+  return req;
+}
+
+TEST(BrokerProtocol, EnrolIsFlagBitThreeOnAPasswordSignIn) {
+  Request req = sample();
+  req.enrol = true;
+  auto frame = encode_request(req);
+  ASSERT_TRUE(frame.ok()) << frame.error();
+  auto d = decode_request_body(body_of(*frame));
+  ASSERT_TRUE(d.ok()) << d.error.message;
+  EXPECT_TRUE(d.value.enrol);
+  EXPECT_NE(std::search(frame->begin(), frame->end(), std::begin("\x06\x00\x01\x08"), std::end("\x06\x00\x01\x08") - 1),
+            frame->end());
+  // Not with REMOTE_USER, a ping or a session; not on a continue request.
+  Request remote = req;
+  remote.password.clear();
+  remote.remote_user = true;
+  EXPECT_FALSE(encode_request(remote).ok());
+  Request cont = key_continue();
+  cont.enrol = true;
+  EXPECT_FALSE(encode_request(cont).ok());
+  for (unsigned char bad : {0x09, 0x0a, 0x0c})
+    EXPECT_FALSE(decode_request_body(cat({field(1, "bob"), field(2, ""), field(3, ""),
+                                          field(6, std::string_view(reinterpret_cast<const char*>(&bad), 1))}))
+                     .ok())
+        << int{bad};
+}
+
+TEST(BrokerProtocol, KeyRegistrationAnswerRoundTripsInsteadOfAnswers) {
+  auto frame = encode_request(registration_continue());
+  ASSERT_TRUE(frame.ok()) << frame.error();
+  auto d = decode_request_body(body_of(*frame));
+  ASSERT_TRUE(d.ok()) << d.error.message;
+  EXPECT_EQ(d.value.registration, registration_continue().registration);
+  EXPECT_FALSE(d.value.key.present());
+  // No invite code is an empty third part.
+  Request no_code = registration_continue();
+  no_code.registration.invite_code.clear();
+  frame = encode_request(no_code);
+  ASSERT_TRUE(frame.ok()) << frame.error();
+  d = decode_request_body(body_of(*frame));
+  ASSERT_TRUE(d.ok()) << d.error.message;
+  EXPECT_EQ(d.value.registration.invite_code, "");
+}
+
+TEST(BrokerProtocol, KeyRegistrationAnswersAreCheckedWhenBuiltAndRead) {
+  Request both = registration_continue();
+  both.key = sample_assertion();
+  EXPECT_FALSE(encode_request(both).ok()) << "a key assertion and a registration";
+  Request with_answers = registration_continue();
+  with_answers.answers.push_back(secure("123456"));
+  EXPECT_FALSE(encode_request(with_answers).ok());
+  Request big = registration_continue();
+  big.registration.attestation_object.assign(kMaxAttestationObject + 1, 'a');
+  EXPECT_FALSE(encode_request(big).ok());
+  for (const char* code : {"tab\tcode", "new\nline", "\xc3\xa9t\xc3\xa9"}) {
+    Request r = registration_continue();
+    r.registration.invite_code = code;
+    EXPECT_FALSE(encode_request(r).ok()) << code;
+  }
+  Request long_code = registration_continue();
+  long_code.registration.invite_code.assign(kMaxInviteCode + 1, 'A');
+  EXPECT_FALSE(encode_request(long_code).ok());
+
+  const std::string good = chunk("{}") + chunk("\xa0") + chunk("CODE");
+  const std::string_view conv("0123456789abcdef"), step("\x01", 1), answers("\x00\x01x", 3);
+  auto body = [&](std::initializer_list<Bytes> extra) {
+    Bytes b = cat({field(3, ""), field(7, "b"), field(8, conv), field(9, step)});
+    for (const auto& e : extra) b.insert(b.end(), e.begin(), e.end());
+    return b;
+  };
+  EXPECT_TRUE(decode_request_body(body({field(13, good)})).ok());
+  EXPECT_TRUE(decode_request_body(body({field(13, chunk("{}") + chunk("\xa0") + chunk(""))})).ok());
+  EXPECT_FALSE(decode_request_body(body({field(13, good), field(10, answers)})).ok());
+  for (const std::string& bad : {good.substr(0, good.size() - 1), good + "x", chunk("{}") + chunk("\xa0"),
+                                 chunk("") + chunk("\xa0") + chunk(""), chunk("{}") + chunk("") + chunk(""),
+                                 chunk("{}") + chunk("\xa0") + chunk("a\tb")})
+    EXPECT_FALSE(decode_request_body(body({field(13, bad)})).ok()) << bad.size();
+  EXPECT_FALSE(decode_request_body(cat({kMinimalBody, field(13, good)})).ok()) << "not in a start request";
+}
+
+TEST(BrokerProtocol, KeyRemovalAnswersARegistrationStepInstead) {
+  Request req = registration_continue();
+  req.registration = {};
+  req.key_removal = "AbCdEf012345";
+  auto frame = encode_request(req);
+  ASSERT_TRUE(frame.ok()) << frame.error();
+  auto d = decode_request_body(body_of(*frame));
+  ASSERT_TRUE(d.ok()) << d.error.message;
+  EXPECT_EQ(d.value.key_removal, "AbCdEf012345");
+  EXPECT_FALSE(d.value.registration.present());
+  Request both = registration_continue();
+  both.key_removal = "AbCdEf012345";
+  EXPECT_FALSE(encode_request(both).ok()) << "a registration and a removal";
+  Request bad = req;
+  bad.key_removal = "a\nb";
+  EXPECT_FALSE(encode_request(bad).ok());
+  const std::string_view conv("0123456789abcdef"), step("\x01", 1);
+  auto body = [&](std::initializer_list<Bytes> extra) {
+    Bytes b = cat({field(3, ""), field(7, "b"), field(8, conv), field(9, step)});
+    for (const auto& e : extra) b.insert(b.end(), e.begin(), e.end());
+    return b;
+  };
+  EXPECT_TRUE(decode_request_body(body({field(14, "AbC")})).ok());
+  EXPECT_FALSE(decode_request_body(body({field(14, "")})).ok());
+  EXPECT_FALSE(decode_request_body(body({field(14, std::string(kMaxKeyIdText + 1, 'a'))})).ok());
+  EXPECT_FALSE(decode_request_body(body({field(14, "AbC"), field(13, chunk("{}") + chunk("\xa0") + chunk(""))})).ok());
+  EXPECT_FALSE(decode_request_body(cat({kMinimalBody, field(14, "AbC")})).ok()) << "not in a start request";
+}
+
+TEST(BrokerProtocol, KeyRegistrationStepRoundTripsWithTheKeys) {
+  Response resp(Status::prompt, Detail::none);
+  resp.conversation.fill(4);
+  resp.step = 3;
+  resp.registration = sample_registration();
+  resp.keys = {{"AbCdEf012345", "es256"}, {"*XyZ987654321", "eddsa"}};
+  resp.keys_listed = true;
+  auto d = round_trip(resp);
+  ASSERT_TRUE(d.ok()) << d.error.message;
+  EXPECT_EQ(d.value.registration, resp.registration);
+  EXPECT_EQ(d.value.keys, resp.keys);
+  EXPECT_TRUE(d.value.keys_listed);
+  EXPECT_FALSE(d.value.key.present());
+  // A first key: no keys, nothing to exclude.
+  resp.keys.clear();
+  resp.registration.exclude_ids.clear();
+  resp.registration.invite_needed = false;
+  d = round_trip(resp);
+  ASSERT_TRUE(d.ok()) << d.error.message;
+  EXPECT_TRUE(d.value.keys_listed);
+  EXPECT_TRUE(d.value.keys.empty());
+  EXPECT_EQ(d.value.registration, resp.registration);
+}
+
+TEST(BrokerProtocol, KeyRegistrationIsByteForByteAsDescribed) {
+  Response resp(Status::prompt, Detail::none);
+  resp.step = 1;
+  resp.registration.challenge = std::string(kKeyChallengeSize, 'C');
+  resp.registration.rp_id = "ex";
+  resp.registration.user_verification = KeyChallenge::Verification::discouraged;
+  resp.registration.invite_needed = true;
+  resp.registration.user_handle = "h";
+  resp.registration.user_name = "al";
+  resp.registration.exclude_ids = {"id"};
+  resp.keys = {{"k1", "es256"}};
+  resp.keys_listed = true;
+  std::string frame = encode_response(resp);
+  const std::string reg = std::string("\x00\x01\x00\x20", 4) + std::string(32, 'C') + chunk("ex") + chunk("h") +
+                          chunk("al") + chunk("id");
+  EXPECT_NE(frame.find(std::string("\x0b\x00", 2) + static_cast<char>(reg.size()) + reg), std::string::npos);
+  const std::string keys = chunk("k1") + chunk("es256");
+  EXPECT_NE(frame.find(std::string("\x0c\x00", 2) + static_cast<char>(keys.size()) + keys), std::string::npos);
+}
+
+TEST(BrokerProtocol, AnEnrolmentsOkCarriesTheKeysAndNoToken) {
+  Response done(Status::ok, Detail::none);
+  done.keys = {{"AbCdEf012345", "es256"}};
+  done.keys_listed = true;
+  auto d = round_trip(done);
+  ASSERT_TRUE(d.ok()) << d.error.message;
+  EXPECT_EQ(d.value.status, Status::ok);
+  EXPECT_TRUE(d.value.token.empty());
+  EXPECT_EQ(d.value.keys, done.keys);
+}
+
+TEST(BrokerProtocol, KeyRegistrationRulesAreKept) {
+  auto status_of = [](const Response& r) { return round_trip(r).value.status; };
+  Response both(Status::prompt, Detail::none);
+  both.step = 1;
+  both.registration = sample_registration();
+  both.key = sample_challenge();
+  EXPECT_EQ(status_of(both), Status::error) << "one kind of key step";
+  Response on_ok(Status::ok, Detail::none);
+  on_ok.registration = sample_registration();
+  EXPECT_EQ(status_of(on_ok), Status::error);
+  Response keys_with_token(Status::ok, Detail::none, "a.b.c");
+  keys_with_token.keys_listed = true;
+  EXPECT_EQ(status_of(keys_with_token), Status::error) << "a sign-in's ok lists no keys";
+  Response keys_on_refusal(Status::bad_login, Detail::pam);
+  keys_on_refusal.keys_listed = true;
+  EXPECT_EQ(status_of(keys_on_refusal), Status::error);
+  for (auto spoil : std::initializer_list<void (*)(KeyRegistration&)>{
+           [](KeyRegistration& k) { k.challenge.resize(31); }, [](KeyRegistration& k) { k.user_handle.clear(); },
+           [](KeyRegistration& k) { k.user_handle.assign(kMaxUserHandle + 1, 'h'); },
+           [](KeyRegistration& k) { k.user_name.clear(); }, [](KeyRegistration& k) { k.user_name = "a\nb"; },
+           [](KeyRegistration& k) { k.rp_id.clear(); },
+           [](KeyRegistration& k) { k.exclude_ids.assign(kMaxKeyCredentials + 1, "id"); }}) {
+    Response r(Status::prompt, Detail::none);
+    r.step = 1;
+    r.registration = sample_registration();
+    spoil(r.registration);
+    EXPECT_EQ(status_of(r), Status::error);
+  }
+  Response many_keys(Status::ok, Detail::none);
+  many_keys.keys.assign(kMaxKeyCredentials + 1, {"id", "es256"});
+  many_keys.keys_listed = true;
+  EXPECT_EQ(status_of(many_keys), Status::error);
+
+  const std::string_view prompt("\x05", 1), none("\x00", 1), conv(std::string_view("0123456789abcdef")), step("\x01", 1);
+  const std::string good = std::string("\x01\x01", 2) + chunk(std::string(32, 'c')) + chunk("example.com") + chunk("h") +
+                           chunk("alice");
+  auto body = [&](const std::string& reg) {
+    return cat({field(1, prompt), field(2, none), field(4, conv), field(5, step), field(11, reg)});
+  };
+  EXPECT_TRUE(decode_response_body(body(good)).ok());
+  EXPECT_TRUE(decode_response_body(body(good + chunk("id"))).ok());
+  for (const std::string& bad : {std::string(), std::string("\x01", 1), std::string("\x03\x01", 2) + good.substr(2),
+                                 std::string("\x01\x02", 2) + good.substr(2), good.substr(0, good.size() - 1),
+                                 good + chunk("")})
+    EXPECT_FALSE(decode_response_body(body(bad)).ok()) << bad.size();
+  // Keys: pairs, on a registration step or a tokenless ok only.
+  EXPECT_TRUE(decode_response_body(cat({field(1, std::string_view("\x00", 1)), field(2, none),
+                                        field(12, chunk("id") + chunk("es256"))})).ok());
+  EXPECT_FALSE(decode_response_body(cat({field(1, std::string_view("\x00", 1)), field(2, none),
+                                         field(12, chunk("id"))})).ok());
+  EXPECT_FALSE(decode_response_body(cat({field(1, std::string_view("\x00", 1)), field(2, none), field(3, "a.b.c"),
+                                         field(12, chunk("id") + chunk("es256"))})).ok());
+  EXPECT_FALSE(decode_response_body(cat({field(1, std::string_view("\x01", 1)), field(2, std::string_view("\x08", 1)),
+                                         field(12, "")})).ok());
+}
+
 }  // namespace
 }  // namespace zsso::broker

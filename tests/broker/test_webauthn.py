@@ -47,6 +47,28 @@ def sha256(data):
     return hashlib.sha256(data).digest()
 
 
+def cbor(v):
+    """The CBOR subset a registration needs (ints, bytes, text, maps in the given order)."""
+    def head(major, n):
+        if n < 24:
+            return bytes([major << 5 | n])
+        for info, size in ((24, 1), (25, 2), (26, 4)):
+            if n < 1 << (8 * size):
+                return bytes([major << 5 | info]) + n.to_bytes(size, "big")
+        raise ValueError(n)
+    if isinstance(v, bool):
+        raise TypeError(v)
+    if isinstance(v, int):
+        return head(0, v) if v >= 0 else head(1, -1 - v)
+    if isinstance(v, bytes):
+        return head(2, len(v)) + v
+    if isinstance(v, str):
+        return head(3, len(v.encode())) + v.encode()
+    if isinstance(v, dict):
+        return head(5, len(v)) + b"".join(cbor(k) + cbor(x) for k, x in v.items())
+    raise TypeError(v)
+
+
 class SoftKey:
     """An ES256 authenticator: a P-256 key, a credential id, a sign count."""
 
@@ -61,6 +83,22 @@ class SoftKey:
         n = self.private.public_key().public_numbers()
         raw = n.x.to_bytes(32, "big") + n.y.to_bytes(32, "big")
         return f"{'*' if resident else b64(self.credential_id)},{b64(raw)},es256,+presence"
+
+    def registration(self, challenge, origin=ORIGIN, rp_id=RP_ID, fmt="none", flags=0x45,
+                     typ="webauthn.create"):
+        """(clientDataJSON, attestationObject) as navigator.credentials.create() returns them:
+        format "none", or "packed" self attestation signed with the credential's own key."""
+        n = self.private.public_key().public_numbers()
+        cose = cbor({1: 2, 3: -7, -1: 1, -2: n.x.to_bytes(32, "big"), -3: n.y.to_bytes(32, "big")})
+        client_data = json.dumps({"type": typ, "challenge": b64url(challenge), "origin": origin,
+                                  "crossOrigin": False}, separators=(",", ":")).encode()
+        auth_data = (sha256(rp_id.encode()) + bytes([flags]) + struct.pack(">I", self.count) + bytes(16)
+                     + struct.pack(">H", len(self.credential_id)) + self.credential_id + cose)
+        statement = {}
+        if fmt == "packed":
+            sig = self.private.sign(auth_data + sha256(client_data), ec.ECDSA(hashes.SHA256()))
+            statement = {"alg": -7, "sig": sig}
+        return client_data, cbor({"fmt": fmt, "attStmt": statement, "authData": auth_data})
 
     def assertion(self, challenge, origin=ORIGIN, rp_id=RP_ID, count=None, flags=0x05):
         """(credential id, clientDataJSON, authenticatorData, signature) as the browser returns them."""

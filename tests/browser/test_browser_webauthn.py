@@ -9,7 +9,9 @@ localhost, that origin in webauthn.origins) while Apache listens on
 127.0.0.1. Also: a prompt that fails (the authenticator has no matching
 credential) shows "Try again", which signs in with the same challenge once
 the key is there; a browser without WebAuthn gets the page that says so.
-Screenshots go to <build>/tests/browser/ (webauthn-*.png).
+Slice 4: a key enrolled on the "Security keys" page by the virtual
+authenticator signs in. Screenshots go to <build>/tests/browser/
+(webauthn-*.png).
 """
 
 import base64
@@ -149,6 +151,49 @@ class BrowserKey(WebauthnStack, unittest.TestCase):
             card_screenshot(page, OUT / "webauthn-unsupported.png")
             self.no_csp_violation(page)
 
+    def test_enrol_a_key_on_the_keys_page_then_sign_in_with_it(self):
+        """Issue 23 slice 4: /keys, the password, the old key's step, then the
+        registration page: the browser refuses to make a credential the page
+        excludes; without it on the virtual key, a new credential is made, the
+        broker adds it, and a sign-in with only the new credential works."""
+        self.addCleanup(self.write_authfile)   # the other tests' authfile again
+        with Chromium() as browser:
+            page = browser.new_page()
+            auth = self.authenticator(page)
+            page.navigate(self.localhost_login.replace("/login", "/keys"))
+            page.wait_for("document.getElementById('user') !== null")
+            self.assertEqual(page.evaluate("document.querySelector('h2').textContent"), "Security keys")
+            page.type_into("#user", "alice")
+            page.type_into("#password", self.s.passwords["alice"])
+            submit_and_wait(page)
+            # The key step answers by itself (the old key), then the registration page.
+            page.wait_for("document.getElementById('zsso-enrol') !== null", timeout=60)
+            self.assertEqual(page.evaluate("document.querySelectorAll('ul.keys li').length"), 1)
+            card_screenshot(page, OUT / "webauthn-enrol.png")
+            # The key holds alice's credential, which the page excludes: the browser refuses to make a second.
+            page.click("#zsso-enrol-add")
+            failed = page.wait_for("(e => e && !e.hidden ? e.textContent : '')"
+                                   "(document.getElementById('zsso-enrol-failed'))", timeout=60)
+            self.assertEqual(failed, "The security key did not answer: the request was cancelled or took too long.")
+            # Another key (the old credential off this one): the same page and challenge make the new credential.
+            old = base64.b64encode(self.keys["alice"][0].credential_id).decode()
+            page.send("WebAuthn.removeCredential", {"authenticatorId": auth, "credentialId": old})
+            page.click("#zsso-enrol-add")
+            added = page.wait_for("(h => h && h.textContent === 'Security key added' ? h.textContent : '')"
+                                  "(document.querySelector('h2'))", timeout=60)
+            self.assertEqual(added, "Security key added")
+            self.assertEqual(page.evaluate("document.querySelectorAll('ul.keys li').length"), 2)
+            card_screenshot(page, OUT / "webauthn-enrol-added.png")
+            self.no_csp_violation(page)
+            # Only the new credential on the key: it signs in.
+            creds = page.send("WebAuthn.getCredentials", {"authenticatorId": auth})["credentials"]
+            self.assertEqual(len(creds), 1, creds)
+            self.assertNotEqual(creds[0]["credentialId"], old)
+            self.password_page(page)
+            self.assertEqual(standin_email(page, self.s.standin.url), "alice@acme.test")
+            self.no_csp_violation(page)
+        self.assertRegex(self.broker_log(), r'user "alice" from [0-9.]+: ok \(security key added: es256 ')
+        self.assertEqual(self.authfile.read_text().count(":"), 2, "alice's line holds two keys")
 
 if __name__ == "__main__":
     unittest.main()

@@ -3,9 +3,11 @@
 // reads from its peers and what the CGI reads back. The first byte picks:
 //   0: a request body    - decodes, or re-encodes and decodes to the same request
 //                          (start and continue requests: binding, conversation,
-//                          step, answers or a key assertion)
+//                          step, answers, a key assertion or a key registration;
+//                          the enrol flag)
 //   1: a response body   - the same round trip for responses (prompt answers:
-//                          conversation, step, messages, a key challenge)
+//                          conversation, step, messages, a key challenge or a
+//                          key registration; the keys listed)
 //   2: a frame header    - the announced length never exceeds the limit
 //   3: a byte stream     - read_frame over a socketpair: a good frame's body is
 //                          exactly the bytes announced, never more than the limit
@@ -35,12 +37,13 @@ bool same(const zb::Request& a, const zb::Request& b) {
          a.profile == b.profile && a.request_id == b.request_id && a.remote_user == b.remote_user &&
          a.binding == b.binding && a.continues == b.continues && a.conversation == b.conversation &&
          a.step == b.step && a.answers == b.answers && a.from_session == b.from_session && a.session == b.session &&
-         a.key == b.key;
+         a.key == b.key && a.registration == b.registration && a.key_removal == b.key_removal && a.enrol == b.enrol;
 }
 
 bool same(const zb::Response& a, const zb::Response& b) {
   return a.status == b.status && a.detail == b.detail && a.token == b.token && a.messages == b.messages && a.session == b.session &&
-         a.user == b.user && a.key == b.key &&
+         a.user == b.user && a.key == b.key && a.registration == b.registration && a.keys == b.keys &&
+         a.keys_listed == b.keys_listed &&
          (a.status != zb::Status::prompt || (a.conversation == b.conversation && a.step == b.step));
 }
 
@@ -79,8 +82,16 @@ void request_body(std::span<const unsigned char> in) {
     FUZZ_CHECK(r.user.empty() && r.password.empty() && r.profile.empty() && !r.remote_user);
     FUZZ_CHECK(!r.binding.empty() && r.binding.size() <= zb::kMaxBinding);
     FUZZ_CHECK(r.step >= 1);
-    // Answers to prompts, or a key assertion (issue 23), never both.
-    FUZZ_CHECK(r.key.present() ? r.answers.empty() : !r.answers.empty() && r.answers.size() <= zb::kMaxAnswers);
+    // Answers to prompts, or a key assertion, or a key registration (issue 23): one of them.
+    FUZZ_CHECK(!r.enrol);
+    FUZZ_CHECK(int{r.key.present()} + int{r.registration.present()} + int{!r.key_removal.empty()} +
+                   int{!r.answers.empty()} ==
+               1);
+    FUZZ_CHECK(r.key_removal.size() <= zb::kMaxKeyIdText);
+    FUZZ_CHECK(r.answers.size() <= zb::kMaxAnswers);
+    FUZZ_CHECK(r.registration.client_data_json.size() <= zb::kMaxClientDataJson &&
+               r.registration.attestation_object.size() <= zb::kMaxAttestationObject &&
+               r.registration.invite_code.size() <= zb::kMaxInviteCode);
     for (const auto& a : r.answers) FUZZ_CHECK(a.size() <= zb::kMaxAnswer);
     FUZZ_CHECK(r.key.credential_id.size() <= zb::kMaxCredentialId &&
                r.key.client_data_json.size() <= zb::kMaxClientDataJson &&
@@ -92,8 +103,11 @@ void request_body(std::span<const unsigned char> in) {
   } else {
     FUZZ_CHECK(!r.user.empty());
     FUZZ_CHECK(!r.remote_user || r.password.empty());
-    FUZZ_CHECK(r.step == 0 && r.answers.empty() && !r.key.present());
+    FUZZ_CHECK(r.step == 0 && r.answers.empty() && !r.key.present() && !r.registration.present() &&
+               r.key_removal.empty());
     FUZZ_CHECK(r.binding.size() <= zb::kMaxBinding);
+    // An enrolment is a password sign-in.
+    FUZZ_CHECK(!r.enrol || (!r.remote_user && !r.ping));
   }
   auto frame = zb::encode_request(d.value);   // what the broker accepts, the client can send
   FUZZ_CHECK(frame.ok());
@@ -118,11 +132,22 @@ void response_body(std::span<const unsigned char> in) {
       std::count_if(r.messages.begin(), r.messages.end(), [](const zb::Message& m) { return m.is_prompt(); }));
   // A key step (issue 23) is a prompt answer that asks for a key instead.
   if (r.key.present())
-    FUZZ_CHECK(r.status == zb::Status::prompt && r.step >= 1 && prompts == 0 &&
+    FUZZ_CHECK(r.status == zb::Status::prompt && r.step >= 1 && prompts == 0 && !r.registration.present() &&
                r.key.challenge.size() == zb::kKeyChallengeSize && !r.key.rp_id.empty() &&
                r.key.credential_ids.size() <= zb::kMaxKeyCredentials);
+  // So is a key registration (an enrolment), with the user handle and name the browser needs.
+  else if (r.registration.present())
+    FUZZ_CHECK(r.status == zb::Status::prompt && r.step >= 1 && prompts == 0 &&
+               r.registration.challenge.size() == zb::kKeyChallengeSize && !r.registration.rp_id.empty() &&
+               !r.registration.user_handle.empty() && r.registration.user_handle.size() <= zb::kMaxUserHandle &&
+               !r.registration.user_name.empty() && r.registration.exclude_ids.size() <= zb::kMaxKeyCredentials);
   else if (r.status == zb::Status::prompt) FUZZ_CHECK(r.step >= 1 && prompts >= 1 && prompts <= zb::kMaxAnswers);
   else FUZZ_CHECK(prompts == 0);
+  // The keys: with a registration step, or the ok that ends an enrolment (no token).
+  FUZZ_CHECK(r.keys_listed || r.keys.empty());
+  if (r.keys_listed)
+    FUZZ_CHECK(r.keys.size() <= zb::kMaxKeyCredentials &&
+               (r.registration.present() || (r.status == zb::Status::ok && r.token.empty())));
   FUZZ_CHECK(r.messages.size() <= zb::kMaxMessages);
   for (const auto& m : r.messages) FUZZ_CHECK(m.text.size() <= zb::kMaxMessageText && is_clean(m.text));
   std::string frame = zb::encode_response(r);

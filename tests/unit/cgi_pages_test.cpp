@@ -290,5 +290,69 @@ TEST(Pages, KeyPageCarriesTheChallengeAsDataAndOneFixedScript) {
   EXPECT_NE(kKeyScript.find("navigator.credentials.get("), std::string_view::npos);
 }
 
+TEST(Pages, EnrolPageCarriesTheRegistrationAsDataAndOneFixedScript) {
+  LocaleSearch where{{kBuiltPo}, {}};
+  Language de = choose_language({"de"}, where);
+  broker::KeyRegistration reg;
+  reg.challenge = std::string(32, '\xfb');
+  reg.rp_id = "sso.example.com";
+  reg.user_verification = broker::KeyChallenge::Verification::discouraged;
+  reg.invite_needed = true;
+  reg.user_handle = std::string(3, '\xff');
+  reg.user_name = "al\"ice";
+  reg.exclude_ids = {std::string("\xff\xfe\x01", 3), "alice-key-1"};
+  const std::vector<broker::KeyListEntry> keys = {{"AbC<d>", "es256"}};
+  const std::vector<broker::Message> messages;
+  const std::string page = enrol_page({"Acme", "rid", &de, "", {}},
+                                      {"/zendesk/keys", "tok", "", "0a1b", 2, reg, keys, messages, "/zendesk/keys"});
+  EXPECT_NE(page.find("<form id=\"zsso-enrol\" method=\"post\" action=\"/zendesk/keys\" "
+                      "data-challenge=\"-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_s\" data-rp-id=\"sso.example.com\" "
+                      "data-user-handle=\"____\" data-user-name=\"al&quot;ice\" data-user-verification=\"discouraged\" "
+                      "data-exclude=\"__4B YWxpY2Uta2V5LTE\">"),
+            std::string::npos) << page;
+  EXPECT_NE(page.find("<li><code>AbC&lt;d&gt;</code> (es256)</li>"), std::string::npos) << page;
+  // Each listed key has its own small form: "Remove" posts its id with the step's fields.
+  EXPECT_NE(page.find("<button type=\"submit\" name=\"remove_key\" value=\"AbC&lt;d&gt;\">AbC&lt;d&gt; entfernen"
+                      "</button>\n</form>"),
+            std::string::npos)
+      << page;
+  EXPECT_NE(page.find("<input id=\"invite_code\" name=\"invite_code\""), std::string::npos);
+  EXPECT_NE(page.find("<label for=\"invite_code\">Einladungscode"), std::string::npos);
+  for (auto field : {"csrf\" value=\"tok", "conversation\" value=\"0a1b", "step\" value=\"2", "lang\" value=\"de",
+                     "reg_client_data\" value=\"", "reg_attestation\" value=\""})
+    EXPECT_NE(page.find(std::string("<input type=\"hidden\" name=\"") + field + "\">"), std::string::npos) << field;
+  EXPECT_NE(page.find("<h2>Sicherheitsschl\xc3\xbcssel</h2>"), std::string::npos);
+  EXPECT_NE(page.find("<button type=\"submit\" id=\"zsso-enrol-add\">Sicherheitsschl\xc3\xbcssel hinzuf\xc3\xbcgen"),
+            std::string::npos);
+  // No invite field when the broker needs none.
+  reg.invite_needed = false;
+  EXPECT_EQ(enrol_page({"Acme", "rid", &de, "", {}},
+                       {"/zendesk/keys", "tok", "", "0a1b", 2, reg, keys, messages, "/zendesk/keys"})
+                .find("invite_code"),
+            std::string::npos);
+  // Exactly one script, byte for byte kEnrolScript, whose digest is the CSP's.
+  const auto open = page.find("<script>");
+  ASSERT_NE(open, std::string::npos);
+  EXPECT_EQ(page.find("<script", open + 1), std::string::npos);
+  const auto close = page.find("</script>", open);
+  EXPECT_EQ(page.substr(open + 8, close - open - 8), kEnrolScript);
+  EXPECT_EQ(sha256(page.substr(open + 8, close - open - 8)), kEnrolScriptSha256);
+  EXPECT_EQ(kEnrolScript.find("sso.example.com"), std::string_view::npos);
+  EXPECT_NE(kEnrolScript.find("navigator.credentials.create("), std::string_view::npos);
+}
+
+TEST(Pages, KeyAddedPageListsTheKeys) {
+  const std::vector<broker::KeyListEntry> keys = {{"AbCdEf012345", "es256"}, {"*XyZ", "eddsa"}};
+  const std::string page = key_added_page({"Acme", "rid", nullptr, "", {}}, keys, "/zendesk/keys");
+  EXPECT_NE(key_added_page({"Acme", "rid", nullptr, "", {}}, keys, "/zendesk/keys", true)
+                .find("<h2>Security key removed</h2>\n<p>It no longer signs in to your account.</p>"),
+            std::string::npos);
+  EXPECT_NE(page.find("<h2>Security key added</h2>"), std::string::npos);
+  EXPECT_NE(page.find("<li><code>AbCdEf012345</code> (es256)</li>\n<li><code>*XyZ</code> (eddsa)</li>"),
+            std::string::npos);
+  EXPECT_NE(page.find("<a href=\"/zendesk/keys\">Add another security key</a>"), std::string::npos);
+  EXPECT_EQ(page.find("<script"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace zsso::cgi

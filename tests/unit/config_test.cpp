@@ -841,5 +841,32 @@ TEST(ConfigWebauthn, BadValuesNameTheirKey) {
                       "webauthn.aaguids: unknown key");
 }
 
+// --- webauthn.first_key, tofu_until (issue 23, slice 4) --------------------------------------
+
+TEST(ConfigWebauthn, FirstKeyIsAnInviteUnlessTheAdminSaysOtherwise) {
+  const std::string base = R"("rp_id": "example.com", "origins": ["https://example.com"])";
+  Config c = parse_ok(with("webauthn", "{" + base + "}"));
+  EXPECT_EQ(c.webauthn.first_key, WebauthnConfig::FirstKey::invite);
+  EXPECT_EQ(c.webauthn.tofu_until, "");
+  c = parse_ok(with("webauthn", "{" + base + R"(, "first_key": "second_factor"})"));
+  EXPECT_EQ(c.webauthn.first_key, WebauthnConfig::FirstKey::second_factor);
+  c = parse_ok(with("webauthn", "{" + base + R"(, "first_key": "tofu", "tofu_until": "2028-02-29"})"));
+  EXPECT_EQ(c.webauthn.first_key, WebauthnConfig::FirstKey::tofu);
+  EXPECT_EQ(c.webauthn.tofu_until, "2028-02-29");
+}
+
+TEST(ConfigWebauthn, FirstKeyErrorsNameTheKey) {
+  const std::string base = R"({"rp_id": "example.com", "origins": ["https://example.com"], )";
+  expect_error_prefix(with("webauthn", base + R"("first_key": "password"})"),
+                      "webauthn.first_key: \"password\" must be");
+  expect_error_prefix(with("webauthn", base + R"("first_key": "tofu"})"), "webauthn.tofu_until: required with");
+  expect_error_prefix(with("webauthn", base + R"("tofu_until": "2027-01-31"})"),
+                      "webauthn.tofu_until: only with first_key \"tofu\"");
+  for (const char* bad : {"2027-02-29", "2027-13-01", "2027-1-31", "31.01.2027", "2027-01-32", "2027-01-00",
+                          "1969-12-31", "2027-01-31T00:00"})
+    expect_error_prefix(with("webauthn", base + R"("first_key": "tofu", "tofu_until": ")" + bad + "\"}"),
+                        "webauthn.tofu_until: \"" + std::string(bad) + "\" is not a date");
+}
+
 }  // namespace
 }  // namespace zsso

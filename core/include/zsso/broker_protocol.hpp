@@ -9,7 +9,10 @@
 //                  5 request id, 6 flags (1 byte: bit 0 = REMOTE_USER mode,
 //                  bit 1 = ping: no PAM, the broker answers ok once it has
 //                  checked the peer and loaded its config and the secret
-//                  (else unavailable with the cause); user "-", no password),
+//                  (else unavailable with the cause); user "-", no password;
+//                  bit 3 = enrol: a password sign-in whose purpose is adding
+//                  a security key, issue 23: the broker answers a key
+//                  registration step instead of a token),
 //                  7 binding (the browser's conversation cookie),
 //                  8 conversation id (16 bytes), 9 step (1 byte),
 //                  10 answers (each: u16 length, bytes),
@@ -18,6 +21,14 @@
 //                  step, instead of tag 10: four fields, each u16 length and
 //                  bytes: credential id, clientDataJSON, authenticatorData,
 //                  signature)
+//                  13 key registration (a continue request answering a key
+//                  registration step, instead of tag 10: three fields, each
+//                  u16 length and bytes: clientDataJSON, attestationObject,
+//                  invite code (0 to kMaxInviteCode printable ASCII bytes,
+//                  spaces allowed))
+//                  14 key removal (a continue request answering a key
+//                  registration step instead: the short id of one of the
+//                  account's keys, as tag 12 listed it, to remove)
 //   response tags: 1 status (1 byte), 2 detail (1 byte), 3 token,
 //                  4 conversation id, 5 step, 6 messages (each: u8 kind,
 //                  u16 length, UTF-8 text), 7 cause (for the CGI's log line),
@@ -30,9 +41,19 @@
 //                  preferred / 2 required, then u16 length and bytes of the
 //                  challenge (32 bytes), of the rp id, and of each allowed
 //                  credential id (0 to 16); such a prompt has no prompt
-//                  messages, only info or error lines)
+//                  messages, only info or error lines),
+//                  11 key registration (a prompt asking for a new security
+//                  key, after the re-authentication of an enrol request:
+//                  u8 user verification as in tag 10, u8 flags (bit 0: an
+//                  invite code is needed), then u16 length and bytes of the
+//                  challenge (32 bytes), of the rp id, of the user handle
+//                  (1 to 64 bytes), of the user name, and of each credential
+//                  id the new key must not be (0 to 16)); no prompt messages,
+//                  12 keys (with tag 11, and with the ok that ends an
+//                  enrolment, which carries no token: the account's keys,
+//                  each two u16-length parts: short id, type name; 0 to 16)
 //
-// Tags 10 (response) and 12 (request) are sent only when the broker's
+// Tags 10-12 (response), 12-14 (request) and flag bit 3 are sent only when the broker's
 // configuration has a webauthn section (docs/webauthn.md): without one the
 // bytes on the wire are what they were before.
 //
@@ -94,6 +115,10 @@ inline constexpr std::size_t kMaxCredentialId = 1023;        // WebAuthn's limit
 inline constexpr std::size_t kMaxClientDataJson = 2048;
 inline constexpr std::size_t kMaxAuthenticatorData = 1024;
 inline constexpr std::size_t kMaxKeySignature = 512;         // RS256 2048: 256; ES256 DER: at most 72
+inline constexpr std::size_t kMaxAttestationObject = 4096;   // packed x5c: a certificate or two
+inline constexpr std::size_t kMaxInviteCode = 64;
+inline constexpr std::size_t kMaxUserHandle = 64;           // WebAuthn's limit for user.id
+inline constexpr std::size_t kMaxKeyIdText = 64;            // a key's short id or type name in a list
 
 using ConversationId = std::array<unsigned char, kConversationIdSize>;
 
@@ -117,6 +142,37 @@ struct KeyAssertion {
   std::string signature;                     // 1..kMaxKeySignature
   bool present() const { return !credential_id.empty(); }
   bool operator==(const KeyAssertion&) const = default;
+};
+
+// A key registration step (enrolment): what the page needs for
+// navigator.credentials.create().
+struct KeyRegistration {
+  std::string challenge;                     // kKeyChallengeSize raw bytes; empty: no registration step
+  std::string rp_id;                         // printable, 1..kMaxRpId
+  KeyChallenge::Verification user_verification = KeyChallenge::Verification::preferred;
+  bool invite_needed = false;                // a first key: the page asks for the admin's invite code
+  std::string user_handle;                   // raw, 1..kMaxUserHandle (user.id)
+  std::string user_name;                     // printable, 1..kMaxUser (user.name, user.displayName)
+  std::vector<std::string> exclude_ids;      // raw, 0..kMaxKeyCredentials: the keys the account has
+  bool present() const { return !challenge.empty(); }
+  bool operator==(const KeyRegistration&) const = default;
+};
+
+// The browser's answer to a registration step, raw bytes (decoded from
+// base64url by the CGI), and the invite code the person typed (may be empty).
+struct KeyRegistrationAnswer {
+  std::string client_data_json;              // 1..kMaxClientDataJson
+  std::string attestation_object;            // 1..kMaxAttestationObject
+  std::string invite_code;                   // 0..kMaxInviteCode printable ASCII (spaces allowed)
+  bool present() const { return !client_data_json.empty(); }
+  bool operator==(const KeyRegistrationAnswer&) const = default;
+};
+
+// One key of an account as the "Security keys" page lists it.
+struct KeyListEntry {
+  std::string id;                            // short id, printable, 1..kMaxKeyIdText
+  std::string type;                          // "es256", "eddsa", "rs256"
+  bool operator==(const KeyListEntry&) const = default;
 };
 
 // One line of a PAM conversation as the browser sees it. Prompts carry the
@@ -149,6 +205,10 @@ struct Request {
   std::uint8_t step = 0;
   std::vector<SecureBytes> answers;   // one per prompt of that step, wiped when freed
   KeyAssertion key;            // instead of answers, for a key step
+  KeyRegistrationAnswer registration;   // instead of answers, for a key registration step
+  std::string key_removal;     // or instead: a listed key's short id to remove (printable, 1..kMaxKeyIdText)
+  // A password sign-in whose purpose is adding a security key (flag bit 3).
+  bool enrol = false;
   // A sign-in from a session cookie (flag value 4): the cookie, no user or password.
   bool from_session = false;
   std::string session;
@@ -200,6 +260,11 @@ struct Response {
   std::string user;
   // With prompt: a key step instead of prompts (issue 23).
   KeyChallenge key;
+  // With prompt: a key registration step instead of prompts (enrolment).
+  KeyRegistration registration;
+  // With a registration step, and with the ok that ends an enrolment.
+  std::vector<KeyListEntry> keys;
+  bool keys_listed = false;    // the keys field is present (an empty list too)
 };
 
 std::string_view status_name(Status s);

@@ -206,6 +206,13 @@ struct WebauthnConfig {
   std::vector<std::string> required_groups;  // members without a key are refused
   // pam_u2f's authfile (its side file beside it: authfile + ".json").
   std::string authfile = "/var/lib/zendesk-sso/webauthn/authfile";
+  // How someone without a key may enrol a first one on the "Security keys"
+  // page (docs/webauthn.md, slice 4). An invite code from `zendesk-sso keys
+  // invite` always admits one; second_factor also admits one after another
+  // factor of the PAM stack, tofu after the password alone until tofu_until.
+  enum class FirstKey { invite, second_factor, tofu };
+  FirstKey first_key = FirstKey::invite;
+  std::string tofu_until;                    // "YYYY-MM-DD" (UTC, that day included); with tofu only
   bool enabled() const { return !rp_id.empty(); }
 };
 
