@@ -182,16 +182,26 @@ std::optional<ProtocolError> check_key_assertion(const KeyAssertion& k) {
   return std::nullopt;
 }
 
-std::optional<ProtocolError> check_key_challenge(const KeyChallenge& k) {
-  if (k.challenge.size() != kKeyChallengeSize)
-    return ProtocolError{Detail::malformed, "key challenge is not " + std::to_string(kKeyChallengeSize) + " bytes"};
-  if (k.rp_id.empty() || check_text(k.rp_id, kMaxRpId, "rp id"))
+// What a key step (tag 10) and a registration step (tag 11) both carry: the
+// single-use challenge, the rp id, the user-verification setting and the
+// credential ids (allowed, or excluded); what names the challenge in a message.
+std::optional<ProtocolError> check_ceremony(std::string_view what, const std::string& challenge,
+                                            const std::string& rp_id, KeyChallenge::Verification uv,
+                                            const std::vector<std::string>& credential_ids) {
+  if (challenge.size() != kKeyChallengeSize)
+    return ProtocolError{Detail::malformed,
+                         std::string(what) + " challenge is not " + std::to_string(kKeyChallengeSize) + " bytes"};
+  if (rp_id.empty() || check_text(rp_id, kMaxRpId, "rp id"))
     return ProtocolError{Detail::malformed, "rp id is empty or not printable"};
-  if (static_cast<std::uint8_t>(k.user_verification) > 2) return ProtocolError{Detail::malformed, "bad user verification"};
-  if (k.credential_ids.size() > kMaxKeyCredentials) return ProtocolError{Detail::malformed, "too many credential ids"};
-  for (const auto& id : k.credential_ids)
+  if (static_cast<std::uint8_t>(uv) > 2) return ProtocolError{Detail::malformed, "bad user verification"};
+  if (credential_ids.size() > kMaxKeyCredentials) return ProtocolError{Detail::malformed, "too many credential ids"};
+  for (const auto& id : credential_ids)
     if (id.empty() || id.size() > kMaxCredentialId) return ProtocolError{Detail::malformed, "bad credential id"};
   return std::nullopt;
+}
+
+std::optional<ProtocolError> check_key_challenge(const KeyChallenge& k) {
+  return check_ceremony("key", k.challenge, k.rp_id, k.user_verification, k.credential_ids);
 }
 
 // An invite code as a person types it: printable ASCII (spaces and dashes
@@ -213,18 +223,11 @@ std::optional<ProtocolError> check_registration_answer(const KeyRegistrationAnsw
 }
 
 std::optional<ProtocolError> check_registration(const KeyRegistration& k) {
-  if (k.challenge.size() != kKeyChallengeSize)
-    return ProtocolError{Detail::malformed, "registration challenge is not " + std::to_string(kKeyChallengeSize) + " bytes"};
-  if (k.rp_id.empty() || check_text(k.rp_id, kMaxRpId, "rp id"))
-    return ProtocolError{Detail::malformed, "rp id is empty or not printable"};
-  if (static_cast<std::uint8_t>(k.user_verification) > 2) return ProtocolError{Detail::malformed, "bad user verification"};
+  if (auto bad = check_ceremony("registration", k.challenge, k.rp_id, k.user_verification, k.exclude_ids)) return bad;
   if (k.user_handle.empty() || k.user_handle.size() > kMaxUserHandle)
     return ProtocolError{Detail::malformed, "bad user handle"};
   if (k.user_name.empty() || check_text(k.user_name, kMaxUser, "user name"))
     return ProtocolError{Detail::malformed, "user name is empty or not printable"};
-  if (k.exclude_ids.size() > kMaxKeyCredentials) return ProtocolError{Detail::malformed, "too many credential ids"};
-  for (const auto& id : k.exclude_ids)
-    if (id.empty() || id.size() > kMaxCredentialId) return ProtocolError{Detail::malformed, "bad credential id"};
   return std::nullopt;
 }
 
