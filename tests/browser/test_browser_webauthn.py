@@ -170,6 +170,10 @@ class BrowserKey(WebauthnStack, unittest.TestCase):
             page.wait_for("document.getElementById('zsso-enrol') !== null", timeout=60)
             self.assertEqual(page.evaluate("document.querySelectorAll('ul.keys li').length"), 1)
             card_screenshot(page, OUT / "webauthn-enrol.png")
+            page.send("Emulation.setDeviceMetricsOverride", {"width": 390, "height": 844, "deviceScaleFactor": 2,
+                                                             "mobile": True})
+            phone_screenshot(page, OUT / "webauthn-enrol-phone.png")
+            page.send("Emulation.clearDeviceMetricsOverride")
             # The key holds alice's credential, which the page excludes: the browser refuses to make a second.
             page.click("#zsso-enrol-add")
             failed = page.wait_for("(e => e && !e.hidden ? e.textContent : '')"
@@ -184,6 +188,10 @@ class BrowserKey(WebauthnStack, unittest.TestCase):
             self.assertEqual(added, "Security key added")
             self.assertEqual(page.evaluate("document.querySelectorAll('ul.keys li').length"), 2)
             card_screenshot(page, OUT / "webauthn-enrol-added.png")
+            page.send("Emulation.setDeviceMetricsOverride", {"width": 390, "height": 844, "deviceScaleFactor": 2,
+                                                             "mobile": True})
+            phone_screenshot(page, OUT / "webauthn-enrol-added-phone.png")
+            page.send("Emulation.clearDeviceMetricsOverride")
             self.no_csp_violation(page)
             # Only the new credential on the key: it signs in.
             creds = page.send("WebAuthn.getCredentials", {"authenticatorId": auth})["credentials"]
