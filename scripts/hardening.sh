@@ -179,6 +179,12 @@ if ((do_sanitize)); then
     fi
     echo "hardening: sanitizer report $f:" >&2
     cat "$f" >&2
+    # A report without its SUMMARY line was cut short: the process was killed
+    # while writing it (a stop signal during its exit), so what leaked is not
+    # known. The broker's children block stop signals once they have answered
+    # (authd::end_child) for this reason.
+    grep -q '^SUMMARY: ' "$f" ||
+      echo "hardening: $(basename "$f") has no SUMMARY line: the process was killed while writing it" >&2
     status=1
   done
   if ((status != 0)); then

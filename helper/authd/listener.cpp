@@ -363,7 +363,7 @@ int run_listener(const ListenOptions& lo, const ServeOptions& so) {
       child_so.control_fd = theirs.release();
       // exit, not _exit: the child is a whole broker process, so library
       // destructors (PAM modules, test wrappers) run as after socket activation.
-      std::exit(serve_connection(in.conn.release(), child_so, &in.buf));
+      end_child(serve_connection(in.conn.release(), child_so, &in.buf));
     }
     shares.started(pid, std::move(in.share));
     controls.emplace(pid, std::move(mine));

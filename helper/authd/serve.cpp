@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -314,7 +315,7 @@ bool Connection::step(const StepAsk& ask, const StepAnswer& reply) {
                           ": limited, no conversation held (" + *why + ")");
       wire::Response limited(wire::Status::unavailable, wire::Detail::limited);
       limited.cause = *why;
-      std::exit(answer(limited));
+      end_child(answer(limited));
     }
     if (RAND_bytes(id_.data(), static_cast<int>(id_.size())) != 1) {
       log(LOG_ERR, "RAND_bytes failed");
@@ -684,6 +685,15 @@ int serve_connection(int fd, const ServeOptions& opt, SecureBytes* request) {
   int rc = conn.run();
   ::alarm(0);
   return rc;
+}
+
+void end_child(int status) {
+  sigset_t stops;
+  sigemptyset(&stops);
+  sigaddset(&stops, SIGTERM);
+  sigaddset(&stops, SIGINT);
+  ::sigprocmask(SIG_BLOCK, &stops, nullptr);
+  std::exit(status);
 }
 
 }  // namespace zsso::authd

@@ -36,4 +36,11 @@ struct ServeOptions {
 // request: the frame's body when the listener has read it already.
 int serve_connection(int fd, const ServeOptions& opt, SecureBytes* request = nullptr);
 
+// Ends a listener's child with status once it has answered. SIGTERM and
+// SIGINT are blocked first: a stop arriving now (the listener's, or
+// systemd's to the whole cgroup) has nothing left to end and would only cut
+// the exit short: the library destructors (PAM modules, test wrappers) and,
+// in the sanitizer build, the leak report half written.
+[[noreturn]] void end_child(int status);
+
 }  // namespace zsso::authd
