@@ -175,6 +175,8 @@ EXPECTED_FILES="
 /usr/share/doc/zendesk-sso/images/webauthn-ask.png
 /usr/share/doc/zendesk-sso/images/webauthn-failed.png
 /usr/share/doc/zendesk-sso/images/webauthn-failed-phone.png
+/usr/share/doc/zendesk-sso/images/webauthn-enrol.png
+/usr/share/doc/zendesk-sso/images/webauthn-enrol-added.png
 /usr/share/locale/de/LC_MESSAGES/zendesk-sso.mo
 /usr/share/locale/es/LC_MESSAGES/zendesk-sso.mo
 /usr/share/locale/fr/LC_MESSAGES/zendesk-sso.mo

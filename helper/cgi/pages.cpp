@@ -35,6 +35,9 @@ constexpr std::string_view kPageStyleText =
     ".note{background:#e8f1fb;border-left:4px solid #1f73b7;padding:.5rem .75rem;margin:0 0 1rem}"
     ".pam{white-space:pre-line}"
     ".again{margin-top:1rem;font-size:.9rem}"
+    // "Remove" beside a key (the Security keys page): small and outlined, never the page's main button.
+    ".remove button{width:auto;margin-top:.25rem;padding:.3rem .75rem;font-weight:400;background:#fff;"
+    "color:#b3261e;border:1px solid #b3261e}"
     ".rid{color:#555;font-size:.85rem;margin-top:1.5rem}"
     "@media (max-width:30rem){main{margin:0;border-radius:0;box-shadow:none}}";
 

@@ -28,6 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_broker import wait_for  # noqa: E402
 from test_conversation import OATH_PROMPT, OathWorld, broker_counts, totp  # noqa: E402
 import broker_wire as wire  # noqa: E402
+from webauthn_cbor import cbor  # noqa: E402
 
 SOURCE = Path(os.environ["ZSSO_SOURCE_DIR"])
 RP_ID = "example.com"
@@ -45,28 +46,6 @@ def b64url(data):
 
 def sha256(data):
     return hashlib.sha256(data).digest()
-
-
-def cbor(v):
-    """The CBOR subset a registration needs (ints, bytes, text, maps in the given order)."""
-    def head(major, n):
-        if n < 24:
-            return bytes([major << 5 | n])
-        for info, size in ((24, 1), (25, 2), (26, 4)):
-            if n < 1 << (8 * size):
-                return bytes([major << 5 | info]) + n.to_bytes(size, "big")
-        raise ValueError(n)
-    if isinstance(v, bool):
-        raise TypeError(v)
-    if isinstance(v, int):
-        return head(0, v) if v >= 0 else head(1, -1 - v)
-    if isinstance(v, bytes):
-        return head(2, len(v)) + v
-    if isinstance(v, str):
-        return head(3, len(v.encode())) + v.encode()
-    if isinstance(v, dict):
-        return head(5, len(v)) + b"".join(cbor(k) + cbor(x) for k, x in v.items())
-    raise TypeError(v)
 
 
 class SoftKey:
