@@ -30,6 +30,7 @@ constexpr std::uint8_t kFlagRemoteUser = 0x01;
 constexpr std::uint8_t kFlagPing = 0x02;
 constexpr std::uint8_t kFlagSession = 0x04;
 constexpr std::uint8_t kFlagEnrol = 0x08;
+constexpr std::uint8_t kFlagPasskey = 0x10;
 constexpr std::size_t kFieldHeader = 3;
 
 template <class Bytes>
@@ -179,6 +180,8 @@ std::optional<ProtocolError> check_key_assertion(const KeyAssertion& k) {
     if (v->size() > hi) return ProtocolError{Detail::too_large, std::string(name) + " longer than " + std::to_string(hi) + " bytes"};
     if (v->size() < lo) return ProtocolError{Detail::malformed, std::string(name) + " shorter than " + std::to_string(lo) + " bytes"};
   }
+  if (k.user_handle.size() > kMaxUserHandle)
+    return ProtocolError{Detail::too_large, "user handle longer than " + std::to_string(kMaxUserHandle) + " bytes"};
   return std::nullopt;
 }
 
@@ -279,6 +282,7 @@ std::string_view detail_name(Detail d) {
     case Detail::timeout_prompt: return "no answer to the prompt in time";
     case Detail::limited: return "this address or account holds its share of sign-ins";
     case Detail::key_required: return "a security key is required and none is enrolled";
+    case Detail::passwordless_off: return "passkeys without a password are off in the broker's configuration";
   }
   return "?";
 }
@@ -290,17 +294,28 @@ Result<SecureBytes> encode_request(const Request& req) {
     if (auto bad = check_text(v, max, name)) return Error{bad->message};
   SecureBytes out;
   start_frame(out);
-  if (req.from_session) {
-    if (req.continues || !req.user.empty() || !req.password.empty() || req.remote_user || req.enrol || !req.binding.empty())
-      return Error{"a session request carries no user, password, binding or conversation"};
-    if (!is_session_text(req.session)) return Error{"session cookie is not a session value"};
-    if (auto bad = check_text(req.profile, kMaxProfile, "profile")) return Error{bad->message};
+  // A start that names no account (session, passkey): address, profile, request id, its flag.
+  auto put_accountless_start = [&](unsigned char flag) {
     put_field(out, kClientAddress, req.client_address);
     if (!req.profile.empty()) put_field(out, kProfile, req.profile);
     if (!req.request_id.empty()) put_field(out, kRequestId, req.request_id);
-    unsigned char flags = kFlagSession;
-    put_field(out, kFlags, &flags, 1);
+    put_field(out, kFlags, &flag, 1);
+  };
+  if (req.from_session) {
+    if (req.continues || !req.user.empty() || !req.password.empty() || req.remote_user || req.enrol || req.passkey ||
+        !req.binding.empty())
+      return Error{"a session request carries no user, password, binding or conversation"};
+    if (!is_session_text(req.session)) return Error{"session cookie is not a session value"};
+    if (auto bad = check_text(req.profile, kMaxProfile, "profile")) return Error{bad->message};
+    put_accountless_start(kFlagSession);
     put_field(out, kSession, req.session);
+  } else if (req.passkey) {
+    if (req.continues || !req.user.empty() || !req.password.empty() || req.remote_user || req.enrol || req.ping)
+      return Error{"a passkey request carries no user, password, other flags or conversation"};
+    if (req.binding.empty()) return Error{"a passkey request needs the binding"};
+    if (auto bad = check_text(req.profile, kMaxProfile, "profile")) return Error{bad->message};
+    put_accountless_start(kFlagPasskey);
+    put_field(out, kBinding, req.binding);
   } else if (req.continues) {
     if (!req.user.empty() || !req.password.empty() || !req.profile.empty() || req.remote_user)
       return Error{"a continue request carries no user, password, profile or flags"};
@@ -339,6 +354,8 @@ Result<SecureBytes> encode_request(const Request& req) {
       for (const auto* v : {&req.key.credential_id, &req.key.client_data_json, &req.key.authenticator_data,
                             &req.key.signature})
         put_chunk(key, *v);
+      // A discoverable key's userHandle (passkeys, slice 5): a fifth part, only when there is one.
+      if (!req.key.user_handle.empty()) put_chunk(key, req.key.user_handle);
       if (key.size() > 0xffff) return Error{"key assertion too large"};
       put_field(out, kKeyAssertion, key);
     } else {
@@ -405,9 +422,12 @@ Decoded<Request> decode_request_body(std::span<const unsigned char> body) {
       case kFlags:
         // A session request is its own kind: the session flag stands alone.
         // So is an enrolment: a password sign-in, neither REMOTE_USER nor a ping.
-        if (f.value.size() != 1 || (f.value[0] & ~(kFlagRemoteUser | kFlagPing | kFlagSession | kFlagEnrol)) ||
+        // And a passkey sign-in: no user, no password.
+        if (f.value.size() != 1 ||
+            (f.value[0] & ~(kFlagRemoteUser | kFlagPing | kFlagSession | kFlagEnrol | kFlagPasskey)) ||
             ((f.value[0] & kFlagSession) && f.value[0] != kFlagSession) ||
-            ((f.value[0] & kFlagEnrol) && f.value[0] != kFlagEnrol)) {
+            ((f.value[0] & kFlagEnrol) && f.value[0] != kFlagEnrol) ||
+            ((f.value[0] & kFlagPasskey) && f.value[0] != kFlagPasskey)) {
           err = {Detail::malformed, "unknown flags"};
           good = false;
         } else {
@@ -415,6 +435,7 @@ Decoded<Request> decode_request_body(std::span<const unsigned char> body) {
           r.ping = f.value[0] & kFlagPing;
           r.from_session = f.value[0] & kFlagSession;
           r.enrol = f.value[0] & kFlagEnrol;
+          r.passkey = f.value[0] & kFlagPasskey;
         }
         break;
       case kBinding: good = text_field(f.value, kMaxBinding, "binding", r.binding, err); break;
@@ -473,8 +494,10 @@ Decoded<Request> decode_request_body(std::span<const unsigned char> body) {
         std::size_t pos = 0;
         KeyAssertion& k = r.key;
         good = take_chunk(f.value, pos, k.credential_id) && take_chunk(f.value, pos, k.client_data_json) &&
-               take_chunk(f.value, pos, k.authenticator_data) && take_chunk(f.value, pos, k.signature) &&
-               pos == f.value.size();
+               take_chunk(f.value, pos, k.authenticator_data) && take_chunk(f.value, pos, k.signature);
+        // The optional fifth part: a userHandle, never empty when sent.
+        if (good && pos < f.value.size()) good = take_chunk(f.value, pos, k.user_handle) && !k.user_handle.empty();
+        good = good && pos == f.value.size();
         if (!good) err = {Detail::malformed, "bad key assertion field"};
         else if (auto bad = check_key_assertion(k)) {
           err = std::move(*bad);
@@ -513,6 +536,15 @@ Decoded<Request> decode_request_body(std::span<const unsigned char> body) {
     return d;
   }
   if (fields.seen(kSession)) return failed<Request>({Detail::malformed, "session cookie without the session flag"});
+  if (r.passkey) {
+    for (auto tag : {kUser, kPassword, kConversation, kStep, kAnswers, kKeyAssertion, kKeyRegistration, kKeyRemoval})
+      if (fields.seen(tag))
+        return failed<Request>({Detail::malformed, "field " + std::to_string(tag) + " in a passkey request"});
+    for (auto tag : {kClientAddress, kBinding})
+      if (!fields.seen(tag)) return failed<Request>({Detail::malformed, "field " + std::to_string(tag) + " missing"});
+    if (r.binding.empty()) return failed<Request>({Detail::malformed, "binding is empty"});
+    return d;
+  }
   if (r.continues) {
     for (auto tag : {kUser, kPassword, kProfile, kFlags})
       if (fields.seen(tag))

@@ -461,7 +461,7 @@ bool is_calendar_date(std::string_view d) {
 void read_webauthn(Reader& rd, const J& j, WebauthnConfig& w) {
   const std::string p = "webauthn";
   if (!rd.object(j, p, {"rp_id", "origins", "user_verification", "required_groups", "authfile", "first_key",
-                        "tofu_until"}))
+                        "tofu_until", "passwordless"}))
     return;
   rd.string(j, p, "rp_id", w.rp_id);
   if (!rd.find(j, "rp_id")) rd.fail("webauthn.rp_id", "required (the sign-in host name, or a parent domain of it)");
@@ -506,6 +506,7 @@ void read_webauthn(Reader& rd, const J& j, WebauthnConfig& w) {
     rd.fail("webauthn.tofu_until", "only with first_key \"tofu\"");
   else if (!w.tofu_until.empty() && !is_calendar_date(w.tofu_until))
     rd.fail("webauthn.tofu_until", quote_for_log(w.tofu_until) + " is not a date like \"2027-01-31\"");
+  rd.boolean(j, p, "passwordless", w.passwordless);
 }
 
 // One document (base, or base merged with a profile) into a Config. With the

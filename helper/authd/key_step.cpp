@@ -23,6 +23,14 @@ LoginOutcome refused(LoginStatus status, std::string why) {
   return o;
 }
 
+// The side file as it is now ({} when there is none).
+Result<authfile::SideFile> read_side(const std::string& side_path) {
+  auto text = authfile::read_store_file(side_path);
+  if (!text) return Error{text.error()};
+  if (text->empty()) return authfile::SideFile{};
+  return authfile::parse_side_file(*text);
+}
+
 }  // namespace
 
 wire::KeyChallenge::Verification wire_verification(WebauthnConfig::Verification v) {
@@ -90,12 +98,9 @@ std::optional<LoginOutcome> KeyStep::prove() {
     return o;
   }
 
-  wire::KeyChallenge challenge;
-  challenge.challenge.resize(wire::kKeyChallengeSize);
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(challenge.challenge.data()),
-                 static_cast<int>(challenge.challenge.size())) != 1)
-    return refused(LoginStatus::unavailable, "RAND_bytes failed: no key challenge");
-  challenge.rp_id = cfg_.rp_id;
+  auto fresh = new_challenge();
+  if (!fresh) return refused(LoginStatus::unavailable, "RAND_bytes failed: no key challenge");
+  wire::KeyChallenge& challenge = *fresh;
   challenge.user_verification = wire_verification(cfg_.user_verification);
   for (const auto& k : keys_)
     if (!k.resident() && k.key_handle.size() <= wire::kMaxCredentialId &&
@@ -104,6 +109,41 @@ std::optional<LoginOutcome> KeyStep::prove() {
 
   wire::KeyAssertion answer;
   if (!ask_(challenge, answer)) return refused(LoginStatus::gone, "no answer to the security key step");
+  return verify(challenge, answer);
+}
+
+std::optional<wire::KeyChallenge> KeyStep::new_challenge() const {
+  wire::KeyChallenge challenge;
+  challenge.challenge.resize(wire::kKeyChallengeSize);
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(challenge.challenge.data()),
+                 static_cast<int>(challenge.challenge.size())) != 1)
+    return std::nullopt;
+  challenge.rp_id = cfg_.rp_id;
+  return challenge;
+}
+
+std::optional<LoginOutcome> KeyStep::prove_passkey() {
+  auto fresh = new_challenge();
+  if (!fresh) return refused(LoginStatus::unavailable, "RAND_bytes failed: no key challenge");
+  wire::KeyChallenge& challenge = *fresh;
+  // No allowed credentials: the authenticator offers its discoverable keys.
+  challenge.user_verification = wire::KeyChallenge::Verification::required;
+  wire::KeyAssertion answer;
+  if (!ask_(challenge, answer)) return refused(LoginStatus::gone, "no answer to the passkey step");
+  if (answer.user_handle.empty())
+    return refused(LoginStatus::bad_login, "passkey refused (no user handle): the key answered as a key that is not "
+                                           "discoverable");
+  const std::string side_path = authfile::side_file_path(cfg_.authfile);
+  auto side = read_side(side_path);
+  if (!side) return refused(LoginStatus::unavailable, "webauthn side file " + side_path + ": " + side.error());
+  user_ = authfile::account_for_user_handle(*side, answer.user_handle);
+  if (user_.empty())
+    return refused(LoginStatus::bad_login, "passkey refused (unknown user handle): no account's key has it");
+  auto keys = authfile::user_keys(cfg_.authfile, user_);
+  if (!keys) return refused(LoginStatus::unavailable, "webauthn.authfile " + cfg_.authfile + ": " + keys.error());
+  keys_ = std::move(*keys);
+  loaded_ = true;
+  passkey_handle_ = answer.user_handle;
   return verify(challenge, answer);
 }
 
@@ -123,17 +163,24 @@ std::optional<LoginOutcome> KeyStep::verify(const wire::KeyChallenge& challenge,
   const std::string side_path = authfile::side_file_path(cfg_.authfile);
   authfile::StoreLock lock(cfg_.authfile);
   if (!lock.error().empty()) return refused(LoginStatus::unavailable, "webauthn side file: " + lock.error());
-  auto side_text = authfile::read_store_file(side_path);
-  auto side = side_text ? (side_text->empty() ? Result<authfile::SideFile>(authfile::SideFile{})
-                                              : authfile::parse_side_file(*side_text))
-                        : Result<authfile::SideFile>(Error{side_text.error()});
+  auto side = read_side(side_path);
   if (!side) return refused(LoginStatus::unavailable, "webauthn side file " + side_path + ": " + side.error());
+  if (!passkey_handle_.empty()) {
+    // A passkey proves only with a key enrolled under the handle it sent (read again under the lock).
+    std::erase_if(candidates, [&](const authfile::Credential* k) {
+      auto rec = side->find(k->public_key);
+      return rec == side->end() || rec->second.user != user_ || rec->second.user_handle != passkey_handle_;
+    });
+    if (candidates.empty())
+      return refused(LoginStatus::bad_login, "passkey refused (unknown credential): the account has no key with this "
+                                             "credential id and user handle");
+  }
 
   webauthn::Refused last{webauthn::Refusal::signature, {}};
   for (const auto* key : candidates) {
     webauthn::RelyingParty rp{cfg_.rp_id, cfg_.origins,
                               cfg_.user_verification == WebauthnConfig::Verification::required || key->verification ||
-                                  key->pin};
+                                  key->pin || !passkey_handle_.empty()};
     auto stored = side->find(key->public_key);
     const std::uint32_t count = stored == side->end() ? 0 : stored->second.sign_count;
     auto checked = webauthn::verify_assertion(rp, challenge.challenge, {key->type, key->public_key, count},

@@ -51,8 +51,19 @@ class KeyStep : public SecondFactor {
   // pam_login with keys, one of them was proven.
   const std::vector<authfile::Credential>& keys() const { return keys_; }
 
+  // A passkey sign-in (slice 5, webauthn.passwordless): constructed with no
+  // user. Asks for a discoverable key (no allowed credentials, user
+  // verification required); the answer's user handle names the account
+  // through the side file's map, and that account's key with the answered
+  // credential id and that user handle must have signed. nullopt: proven,
+  // and user() is the account.
+  std::optional<LoginOutcome> prove_passkey();
+  const std::string& user() const { return user_; }
+
  private:
   std::optional<LoginOutcome> verify(const broker::KeyChallenge& challenge, const broker::KeyAssertion& answer);
+  // A fresh single-use challenge for rp_id (nullopt: no randomness).
+  std::optional<broker::KeyChallenge> new_challenge() const;
   // The first of webauthn.required_groups the account is in (looked up once).
   const std::optional<std::string>& required_group();
 
@@ -65,6 +76,7 @@ class KeyStep : public SecondFactor {
   std::string load_error_;   // the store could not be read: no key can be proven
   std::vector<authfile::Credential> keys_;
   std::string proven_key_;
+  std::string passkey_handle_;   // a passkey sign-in's user handle: only keys enrolled with it count
   bool group_looked_up_ = false;
   std::optional<std::string> required_group_;
   std::string group_error_;  // NSS failed: the groups are unknown

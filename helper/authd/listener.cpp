@@ -228,11 +228,12 @@ Progress read_more(Incoming& in) {
 }
 
 // The child's end of the control channel: "H" + account asks to hold a
-// conversation; the listener answers "Y", or "N" + why not.
+// conversation ("H" alone: a passkey's, no account yet); the listener
+// answers "Y", or "N" + why not.
 void answer_hold(int fd, pid_t pid, Shares& shares) {
   char msg[512];
   ssize_t n = ::recv(fd, msg, sizeof msg, MSG_DONTWAIT);
-  if (n <= 1 || msg[0] != 'H') return;
+  if (n < 1 || msg[0] != 'H') return;
   auto why = shares.hold(pid, std::string(msg + 1, static_cast<std::size_t>(n - 1)));
   std::string reply = why ? "N" + *why : std::string("Y");
   (void)::send(fd, reply.data(), reply.size(), MSG_DONTWAIT | MSG_NOSIGNAL);

@@ -204,10 +204,20 @@ class Connection : public Asker {
 
   // A session request: the cookie verified here, then the account checks.
   int session_sign_in(const Config& cfg, const wire::Request& req);
+  // A passkey request (webauthn.passwordless): the key step first, then the
+  // account checks of a REMOTE_USER sign-in for the account its handle names.
+  int passkey_sign_in(const Config& cfg, const wire::Request& req);
+  // Where the conversation lives and how long it may last (a sign-in's start).
+  void prepare_conversation(const Config& cfg, const wire::Request& req) {
+    socket_base_ = opt_.socket_path.empty() ? cfg.broker.socket : opt_.socket_path;
+    binding_ = req.binding;
+    prompt_timeout_s_ = cfg.broker.prompt_timeout;
+    sign_in_deadline_s_ = cfg.broker.sign_in_deadline;
+  }
   // After an ok password sign-in: the browser's new session cookie, when sessions are on.
   // security_key: the public key the sign-in's key step proved ("" none).
-  void attach_new_session(const Config& cfg, const wire::Request& req, wire::Response& resp,
-                          const std::string& security_key) const;
+  void attach_new_session(const Config& cfg, const std::string& user, const std::string& profile,
+                          wire::Response& resp, const std::string& security_key) const;
 
   // What a step asks: prompts (the page), or a key challenge, or a key
   // registration (with the account's keys); and where its answer goes.
@@ -258,6 +268,7 @@ class Connection : public Asker {
   std::string last_prompt_;     // the current step's frame, sent again to a repeated request
   SecureBytes* preread_;        // the request's body, read by the listener (or null)
   bool abandoned_ = false;      // a prompt went unanswered until broker.prompt_timeout
+  bool passkey_ = false;        // a passkey sign-in: no account until the key answers
 };
 
 // Asks the listener whether this sign-in may hold a conversation for
@@ -310,7 +321,9 @@ bool Connection::step(const StepAsk& ask, const StepAnswer& reply) {
     // The slot's share first (issue 22.1): refused, the browser is told to
     // wait and the process ends here, inside the stack: the password was
     // right, so no module (pam_faillock) and no throttle counts a failure.
-    if (auto why = ask_listener_to_hold(opt_.control_fd, throttle_account(user_).name, opt_.io_timeout)) {
+    // A passkey's conversation has no account yet: "" (its address's share caps it).
+    if (auto why = ask_listener_to_hold(opt_.control_fd, passkey_ ? std::string() : throttle_account(user_).name,
+                                        opt_.io_timeout)) {
       log(LOG_NOTICE, "user " + user_for_log(user_) + " from " + (client_.empty() ? "-" : client_) +
                           ": limited, no conversation held (" + *why + ")");
       wire::Response limited(wire::Status::unavailable, wire::Detail::limited);
@@ -532,6 +545,7 @@ int Connection::run() {
   profile_ = req.profile;
   profile_slot_ = metrics::profile_slot(cfg.profile_names, req.profile);
   if (req.from_session) return session_sign_in(cfg, req);
+  if (req.passkey) return passkey_sign_in(cfg, req);
   if (req.remote_user && !cfg.helper.trust_remote_user)
     return refuse(wire::Status::error, wire::Detail::remote_user_disabled,
                   "refused REMOTE_USER sign-in for " + quote_for_log(req.user) +
@@ -542,10 +556,7 @@ int Connection::run() {
                   "refused an enrolment for " + quote_for_log(req.user) +
                       ": no security keys here (webauthn.rp_id is not set in the broker's configuration)");
 
-  socket_base_ = opt_.socket_path.empty() ? cfg.broker.socket : opt_.socket_path;
-  binding_ = req.binding;
-  prompt_timeout_s_ = cfg.broker.prompt_timeout;
-  sign_in_deadline_s_ = cfg.broker.sign_in_deadline;
+  prepare_conversation(cfg, req);
   // An enrolment's re-authentication is fresh: its whole conversation,
   // the password to the new key, fits in kEnrolFreshnessSeconds.
   if (req.enrol) sign_in_deadline_s_ = std::min<std::int64_t>(sign_in_deadline_s_, kEnrolFreshnessSeconds);
@@ -611,7 +622,7 @@ int Connection::run() {
   wire::Response resp{to_wire(out.status), detail_for(out), std::move(out.token)};
   if (out.status == LoginStatus::ok) resp.messages = std::move(out.messages);
   if (out.status == LoginStatus::ok && !req.enrol)
-    attach_new_session(cfg, req, resp, key_step ? key_step->proven_key() : std::string());
+    attach_new_session(cfg, req.user, req.profile, resp, key_step ? key_step->proven_key() : std::string());
   if (out.status == LoginStatus::ok && req.enrol) {
     resp.keys = std::move(enrolled_keys);
     resp.keys_listed = true;
@@ -666,11 +677,78 @@ int Connection::session_sign_in(const Config& cfg, const wire::Request& req) {
   return answer(resp);
 }
 
-void Connection::attach_new_session(const Config& cfg, const wire::Request& req, wire::Response& resp,
-                                    const std::string& security_key) const {
+int Connection::passkey_sign_in(const Config& cfg, const wire::Request& req) {
+  // Off: refused before anything is read or asked.
+  if (!cfg.webauthn.enabled() || !cfg.webauthn.passwordless)
+    return refuse(wire::Status::not_allowed, wire::Detail::passwordless_off,
+                  "refused a passkey sign-in: webauthn.passwordless is off in the broker's configuration");
+  passkey_ = true;
+  prepare_conversation(cfg, req);
+  const std::string client = req.client_address.empty() ? "-" : req.client_address;
+  // No account until the key is verified: the address's tallies count the
+  // failures (a pair tally under one name for every passkey, and the
+  // address-wide one), and refuse an address that holds a ban.
+  const Throttle throttle(throttle_dir(socket_base_), cfg.broker);
+  const ThrottleAccount counted_as{"(passkey)", false};
+  const bool throttled = throttle.enabled() && !req.client_address.empty();
+  if (throttled)
+    if (auto refusal = throttle.refused(counted_as, req.client_address, ::time(nullptr))) {
+      wire::Response refused(wire::Status::bad_login, wire::Detail::pam);
+      refused.cause = refusal->why;
+      return answer_refusal(cfg, refused, "passkey sign-in from " + client + ": bad_login (" + refusal->why + ")",
+                            audit::Outcome::throttled);
+    }
+
+  KeyStep key(
+      cfg.webauthn, std::string(),
+      [this](const wire::KeyChallenge& c, wire::KeyAssertion& a) { return ask_key(c, a); },
+      [this](int prio, const std::string& msg) { log(prio, msg); });
+  LoginOutcome out;
+  if (auto refused = key.prove_passkey()) {
+    out = std::move(*refused);
+  } else {
+    // The key named and proved the account: a REMOTE_USER sign-in from here
+    // (pam_acct_mgmt and pam_setcred, no pam_authenticate).
+    user_ = key.user();
+    LoginRequest login;
+    login.user = key.user();
+    login.password_checked_by_web_server = true;
+    login.client_address = req.client_address;
+    login.profile = req.profile;
+    login.request_id = request_id_;
+    login.caller_paces_failures = true;
+    arm_pam_watchdog();
+    out = pam_login(cfg, login, this);
+  }
+  if (throttled && (out.status == LoginStatus::bad_login || abandoned_))
+    throttle.failed(counted_as, req.client_address, ::time(nullptr));
+
+  wire::Response resp{to_wire(out.status), detail_for(out), std::move(out.token)};
+  if (out.status == LoginStatus::ok) {
+    resp.messages = std::move(out.messages);
+    attach_new_session(cfg, user_, req.profile, resp, key.proven_key());
+  }
+  resp.cause = out.detail;
+  // The account, once the key proved it (the CGI's request named none).
+  if (resp.status != wire::Status::prompt && !user_.empty()) resp.user = user_;
+  const std::string decision = "passkey sign-in" + (user_.empty() ? std::string() : " of user " + user_for_log(user_)) +
+                               " from " + client + (req.profile.empty() ? "" : " profile " + req.profile) + ": " +
+                               std::string(wire::status_name(resp.status)) + " (" + out.detail + ")";
+  if (!fd_.valid()) {
+    decided(LOG_NOTICE, decision + "; nobody is waiting for the answer", audit::Outcome::abandoned, resp.cause);
+    return 1;
+  }
+  const audit::Outcome outcome = audit_outcome(out.status).value_or(audit::Outcome::error);
+  // An account refusal after a proven key looks like any bad login (no enumeration).
+  if (resp.status == wire::Status::bad_login) return answer_refusal(cfg, resp, decision + pam_delay_note(out), outcome);
+  decided(out.status == LoginStatus::ok ? LOG_INFO : LOG_NOTICE, decision, outcome, resp.cause);
+  return answer(resp);
+}
+
+void Connection::attach_new_session(const Config& cfg, const std::string& user, const std::string& profile,
+                                    wire::Response& resp, const std::string& security_key) const {
   if (!cfg.session.enabled()) return;
-  auto cookie =
-      new_session_cookie(cfg, req.user, req.profile, static_cast<std::int64_t>(::time(nullptr)), security_key);
+  auto cookie = new_session_cookie(cfg, user, profile, static_cast<std::int64_t>(::time(nullptr)), security_key);
   if (cookie) resp.session = std::move(*cookie);
   else log(LOG_ERR, "no session cookie for this sign-in: " + cookie.error());
 }

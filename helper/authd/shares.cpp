@@ -38,7 +38,8 @@ std::optional<std::string> Shares::hold(pid_t pid, const std::string& account) {
     if (!c.holds) continue;
     ++held;
     by_address += !me->second.share.address.empty() && c.share.address == me->second.share.address;
-    by_account += c.account == account;
+    // "": a passkey conversation, its account unknown until the key answers (the address caps it).
+    by_account += !account.empty() && c.account == account;
   }
   if (held >= max_children_ - reserved_)
     return std::to_string(held) + " conversations held; the last " + std::to_string(reserved_) +

@@ -36,7 +36,7 @@ std::optional<std::optional<broker::KeyAssertion>> Handler::key_answer(const For
     if (!bytes || bytes->empty()) return std::optional<broker::KeyAssertion>{};
     raw[i] = std::move(*bytes);
   }
-  return broker::KeyAssertion{std::move(raw[0]), std::move(raw[1]), std::move(raw[2]), std::move(raw[3])};
+  return broker::KeyAssertion{std::move(raw[0]), std::move(raw[1]), std::move(raw[2]), std::move(raw[3]), {}};
 }
 
 Response Handler::prompt(const LoginOutcome& out, std::string_view return_to, const std::string& binding,

@@ -21,7 +21,8 @@ MAX_REQUEST = 8 * 1024
 STATUS = ["ok", "bad_login", "not_allowed", "unavailable", "error", "prompt"]
 DETAIL = ["none", "malformed", "too_large", "timeout", "peer_refused", "config",
           "unknown_profile", "remote_user_disabled", "pam", "internal", "busy",
-          "conversation", "password_expired", "timeout_prompt", "limited", "key_required"]
+          "conversation", "password_expired", "timeout_prompt", "limited", "key_required",
+          "passwordless_off"]
 USER, PASSWORD, ADDRESS, PROFILE, REQUEST_ID, FLAGS, BINDING, CONVERSATION, STEP, ANSWERS = range(1, 11)
 SESSION = 11         # request: a session sign-in's cookie (flag value 4)
 KEY_ASSERTION = 12   # request: a key step's answer (issue 23)
@@ -31,6 +32,7 @@ KEY_REMOVAL = 14        # request: instead, a listed key's short id to remove
 REGISTRATION = 11    # response: a key registration step
 KEYS = 12            # response: the account's keys (with 11, and an enrolment's ok)
 FLAG_ENROL = 8
+FLAG_PASSKEY = 16    # a passkey sign-in: no user or password (issue 23 slice 5)
 VERIFICATION = ["discouraged", "preferred", "required"]
 KINDS = {1: "echo_off", 2: "echo_on", 3: "info", 4: "error"}
 
@@ -66,6 +68,16 @@ def session_body(cookie, address="10.1.2.3", profile=None):
     return body + field(FLAGS, bytes([4])) + field(SESSION, cookie)
 
 
+def passkey_body(binding, address="10.1.2.3", profile=None, request_id=None):
+    """A passkey sign-in's start: the binding, no user or password (issue 23 slice 5)."""
+    body = field(ADDRESS, address)
+    if profile is not None:
+        body += field(PROFILE, profile)
+    if request_id is not None:
+        body += field(REQUEST_ID, request_id)
+    return body + field(FLAGS, bytes([FLAG_PASSKEY])) + field(BINDING, binding)
+
+
 def ping_body():
     """A health check: the broker's peer, config and secret only (answered by the listener)."""
     return field(USER, "-") + field(PASSWORD, "") + field(ADDRESS, "") + field(FLAGS, bytes([2]))
@@ -81,7 +93,7 @@ def continue_body(conversation, binding, step, answers=(), address="10.1.2.3", r
                   registration=None, removal=None):
     """The next step of a conversation: sent to conversation_path(), not the broker's socket.
     key: a key step's answer instead of answers, (credential id, clientDataJSON,
-    authenticatorData, signature)."""
+    authenticatorData, signature[, userHandle])."""
     body = field(ADDRESS, address)
     if request_id is not None:
         body += field(REQUEST_ID, request_id)

@@ -940,5 +940,98 @@ TEST(BrokerProtocol, KeyRegistrationRulesAreKept) {
                                          field(12, "")})).ok());
 }
 
+
+// ---- Issue 23, slice 5: passkeys without a password (flag bit 4, a user handle in tag 12) ----
+
+Request passkey_start() {
+  Request req;
+  req.passkey = true;
+  req.client_address = "10.1.2.3";
+  req.binding = "b";
+  return req;
+}
+
+TEST(BrokerProtocol, PasskeyIsFlagBitFourWithTheBindingAndNoUser) {
+  auto frame = encode_request(passkey_start());
+  ASSERT_TRUE(frame.ok()) << frame.error();
+  const Bytes expected = cat({field(3, "10.1.2.3"), field(6, std::string_view("\x10", 1)), field(7, "b")});
+  EXPECT_EQ(Bytes(frame->begin() + kHeaderSize, frame->end()), expected) << "the bytes as docs/webauthn.md says";
+  auto d = decode_request_body(expected);
+  ASSERT_TRUE(d.ok()) << d.error.message;
+  EXPECT_TRUE(d.value.passkey);
+  EXPECT_TRUE(d.value.user.empty());
+  EXPECT_EQ(d.value.binding, "b");
+  // Built: never with a user, a password, another flag, or without the binding.
+  Request with_user = passkey_start();
+  with_user.user = "alice";
+  Request with_password = passkey_start();
+  with_password.password = secure("pw");
+  Request remote = passkey_start();
+  remote.remote_user = true;
+  Request no_binding = passkey_start();
+  no_binding.binding.clear();
+  for (const Request* bad : {&with_user, &with_password, &remote, &no_binding}) EXPECT_FALSE(encode_request(*bad).ok());
+  // Read: the flag stands alone; no user, password or answer; binding and address required.
+  for (unsigned char bad : {0x11, 0x12, 0x14, 0x18, 0x30})
+    EXPECT_FALSE(decode_request_body(cat({field(3, ""), field(6, std::string_view(reinterpret_cast<const char*>(&bad), 1)),
+                                          field(7, "b")}))
+                     .ok())
+        << int{bad};
+  const Bytes flag = field(6, std::string_view("\x10", 1));
+  EXPECT_FALSE(decode_request_body(cat({field(3, ""), flag})).ok()) << "no binding";
+  EXPECT_FALSE(decode_request_body(cat({flag, field(7, "b")})).ok()) << "no address";
+  EXPECT_FALSE(decode_request_body(cat({field(1, "alice"), field(3, ""), flag, field(7, "b")})).ok()) << "a user";
+  EXPECT_FALSE(decode_request_body(cat({field(2, ""), field(3, ""), flag, field(7, "b")})).ok()) << "a password";
+  EXPECT_FALSE(decode_request_body(cat({field(3, ""), flag, field(7, "b"), field(12, chunk("id") + chunk("{}") +
+                                                                                  chunk(std::string(37, 'a')) +
+                                                                                  chunk("sig"))}))
+                   .ok())
+      << "an answer without a conversation";
+}
+
+TEST(BrokerProtocol, KeyAssertionCarriesAUserHandleAsAFifthPart) {
+  Request req = key_continue();
+  req.key.user_handle = std::string(32, '\x07');
+  auto frame = encode_request(req);
+  ASSERT_TRUE(frame.ok()) << frame.error();
+  auto d = decode_request_body(body_of(*frame));
+  ASSERT_TRUE(d.ok()) << d.error.message;
+  EXPECT_EQ(d.value.key, req.key);
+  const std::string four = chunk("id") + chunk("{}") + chunk(std::string(37, 'a')) + chunk("sig");
+  const std::string_view conv("0123456789abcdef"), step("\x01", 1);
+  auto body = [&](const std::string& key) {
+    return cat({field(3, ""), field(7, "b"), field(8, conv), field(9, step), field(12, key)});
+  };
+  d = decode_request_body(body(four + chunk("handle")));
+  ASSERT_TRUE(d.ok()) << d.error.message;
+  EXPECT_EQ(d.value.key.user_handle, "handle");
+  // Without one, the bytes are what they were (no fifth part at all).
+  d = decode_request_body(body(four));
+  ASSERT_TRUE(d.ok()) << d.error.message;
+  EXPECT_EQ(d.value.key.user_handle, "");
+  const KeyAssertion plain = sample_assertion();
+  const Bytes four_parts = field(12, chunk(plain.credential_id) + chunk(plain.client_data_json) +
+                                         chunk(plain.authenticator_data) + chunk(plain.signature));
+  auto old_frame = encode_request(key_continue());
+  ASSERT_TRUE(old_frame.ok());
+  EXPECT_NE(std::search(old_frame->begin(), old_frame->end(), four_parts.begin(), four_parts.end()), old_frame->end());
+  // An empty, too long or trailing-bytes handle is refused.
+  for (const std::string& bad : {four + chunk(""), four + chunk(std::string(kMaxUserHandle + 1, 'h')),
+                                 four + chunk("h") + "x", four + chunk("h") + chunk("h")})
+    EXPECT_FALSE(decode_request_body(body(bad)).ok()) << bad.size();
+  Request long_handle = key_continue();
+  long_handle.key.user_handle.assign(kMaxUserHandle + 1, 'h');
+  EXPECT_FALSE(encode_request(long_handle).ok());
+}
+
+TEST(BrokerProtocol, PasswordlessOffIsDetailSixteen) {
+  Response r(Status::not_allowed, Detail::passwordless_off);
+  auto d = round_trip(r);
+  ASSERT_TRUE(d.ok()) << d.error.message;
+  EXPECT_EQ(d.value.detail, Detail::passwordless_off);
+  EXPECT_EQ(static_cast<int>(Detail::passwordless_off), 16);
+  EXPECT_NE(encode_response(r).find(std::string("\x02\x00\x01\x10", 4)), std::string::npos);
+}
+
 }  // namespace
 }  // namespace zsso::broker

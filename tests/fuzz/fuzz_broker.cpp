@@ -4,7 +4,8 @@
 //   0: a request body    - decodes, or re-encodes and decodes to the same request
 //                          (start and continue requests: binding, conversation,
 //                          step, answers, a key assertion or a key registration;
-//                          the enrol flag)
+//                          the enrol flag; a passkey request, a key assertion's
+//                          user handle)
 //   1: a response body   - the same round trip for responses (prompt answers:
 //                          conversation, step, messages, a key challenge or a
 //                          key registration; the keys listed)
@@ -37,7 +38,8 @@ bool same(const zb::Request& a, const zb::Request& b) {
          a.profile == b.profile && a.request_id == b.request_id && a.remote_user == b.remote_user &&
          a.binding == b.binding && a.continues == b.continues && a.conversation == b.conversation &&
          a.step == b.step && a.answers == b.answers && a.from_session == b.from_session && a.session == b.session &&
-         a.key == b.key && a.registration == b.registration && a.key_removal == b.key_removal && a.enrol == b.enrol;
+         a.key == b.key && a.registration == b.registration && a.key_removal == b.key_removal && a.enrol == b.enrol &&
+         a.passkey == b.passkey;
 }
 
 bool same(const zb::Response& a, const zb::Response& b) {
@@ -96,7 +98,12 @@ void request_body(std::span<const unsigned char> in) {
     FUZZ_CHECK(r.key.credential_id.size() <= zb::kMaxCredentialId &&
                r.key.client_data_json.size() <= zb::kMaxClientDataJson &&
                r.key.authenticator_data.size() <= zb::kMaxAuthenticatorData &&
-               r.key.signature.size() <= zb::kMaxKeySignature);
+               r.key.signature.size() <= zb::kMaxKeySignature && r.key.user_handle.size() <= zb::kMaxUserHandle);
+    FUZZ_CHECK(!r.passkey);
+  } else if (r.passkey) {
+    // A passkey sign-in: the binding, no user, password or other flag (slice 5).
+    FUZZ_CHECK(r.user.empty() && r.password.empty() && !r.remote_user && !r.ping && !r.enrol && !r.from_session);
+    FUZZ_CHECK(!r.binding.empty() && r.binding.size() <= zb::kMaxBinding);
   } else if (r.from_session) {
     // A session sign-in carries the cookie, never a user or password.
     FUZZ_CHECK(r.user.empty() && r.password.empty() && !r.session.empty());

@@ -868,5 +868,14 @@ TEST(ConfigWebauthn, FirstKeyErrorsNameTheKey) {
                         "webauthn.tofu_until: \"" + std::string(bad) + "\" is not a date");
 }
 
+// --- webauthn.passwordless (issue 23, slice 5) ---------------------------------------------
+
+TEST(ConfigWebauthn, PasswordlessIsOffUnlessTheAdminSaysOtherwise) {
+  const std::string base = R"("rp_id": "example.com", "origins": ["https://example.com"])";
+  EXPECT_FALSE(parse_ok(with("webauthn", "{" + base + "}")).webauthn.passwordless);
+  EXPECT_TRUE(parse_ok(with("webauthn", "{" + base + R"(, "passwordless": true})")).webauthn.passwordless);
+  expect_error_prefix(with("webauthn", "{" + base + R"(, "passwordless": "yes"})"), "webauthn.passwordless");
+}
+
 }  // namespace
 }  // namespace zsso

@@ -12,7 +12,11 @@
 //                  (else unavailable with the cause); user "-", no password;
 //                  bit 3 = enrol: a password sign-in whose purpose is adding
 //                  a security key, issue 23: the broker answers a key
-//                  registration step instead of a token),
+//                  registration step instead of a token;
+//                  bit 4 = passkey: a sign-in without user or password,
+//                  issue 23 slice 5 (tags 3-7 only, the binding required):
+//                  the broker answers a key step for a discoverable key
+//                  (no allowed credentials, user verification required)),
 //                  7 binding (the browser's conversation cookie),
 //                  8 conversation id (16 bytes), 9 step (1 byte),
 //                  10 answers (each: u16 length, bytes),
@@ -20,7 +24,9 @@
 //                  12 key assertion (a continue request answering a key
 //                  step, instead of tag 10: four fields, each u16 length and
 //                  bytes: credential id, clientDataJSON, authenticatorData,
-//                  signature)
+//                  signature, and a fifth, only when the key sent one: the
+//                  userHandle, 1 to kMaxUserHandle bytes, which names the
+//                  account of a passkey sign-in)
 //                  13 key registration (a continue request answering a key
 //                  registration step, instead of tag 10: three fields, each
 //                  u16 length and bytes: clientDataJSON, attestationObject,
@@ -53,7 +59,7 @@
 //                  enrolment, which carries no token: the account's keys,
 //                  each two u16-length parts: short id, type name; 0 to 16)
 //
-// Tags 10-12 (response), 12-14 (request) and flag bit 3 are sent only when the broker's
+// Tags 10-12 (response), 12-14 (request) and flag bits 3-4 are sent only when the broker's
 // configuration has a webauthn section (docs/webauthn.md): without one the
 // bytes on the wire are what they were before.
 //
@@ -140,6 +146,7 @@ struct KeyAssertion {
   std::string client_data_json;              // 1..kMaxClientDataJson
   std::string authenticator_data;            // 37..kMaxAuthenticatorData
   std::string signature;                     // 1..kMaxKeySignature
+  std::string user_handle;                   // 0..kMaxUserHandle: a discoverable key's userHandle
   bool present() const { return !credential_id.empty(); }
   bool operator==(const KeyAssertion&) const = default;
 };
@@ -209,6 +216,8 @@ struct Request {
   std::string key_removal;     // or instead: a listed key's short id to remove (printable, 1..kMaxKeyIdText)
   // A password sign-in whose purpose is adding a security key (flag bit 3).
   bool enrol = false;
+  // A passkey sign-in (flag bit 4): no user or password; the key names the account.
+  bool passkey = false;
   // A sign-in from a session cookie (flag value 4): the cookie, no user or password.
   bool from_session = false;
   std::string session;
@@ -236,8 +245,9 @@ enum class Detail : std::uint8_t {
   timeout_prompt = 13,     // nobody answered the prompt in time (logged; the client sees the socket gone)
   limited = 14,            // this address or account holds its share of the broker already (cause says which)
   key_required = 15,       // webauthn.required_groups: this account must prove a security key and has none
+  passwordless_off = 16,   // a passkey request, webauthn.passwordless is off (or no webauthn section)
 };
-inline constexpr std::uint8_t kMaxDetail = 15;
+inline constexpr std::uint8_t kMaxDetail = 16;
 
 struct Response {
   Response() = default;

@@ -213,6 +213,9 @@ struct WebauthnConfig {
   enum class FirstKey { invite, second_factor, tofu };
   FirstKey first_key = FirstKey::invite;
   std::string tofu_until;                    // "YYYY-MM-DD" (UTC, that day included); with tofu only
+  // Passkeys without a password (slice 5): a discoverable key with user
+  // verification signs in alone; its user handle names the account.
+  bool passwordless = false;
   bool enabled() const { return !rp_id.empty(); }
 };
 
