@@ -18,13 +18,17 @@ namespace zsso::cgi {
 namespace {
 
 constexpr std::string_view kKeyFields[] = {"key_id", "key_client_data", "key_authenticator_data", "key_signature"};
+// A discoverable key's userHandle (passkeys, slice 5), posted only when the
+// authenticator returned one: empty or absent is none.
+constexpr std::string_view kKeyUserHandle = "key_user_handle";
 
 }  // namespace
 
 // The browser's answer to a key step (key_page's script), base64url as it
 // posted it: nothing when the form has none of its fields; an empty
-// optional inside when a field is missing, repeated, empty or not base64url.
-// The broker checks the bytes (and their sizes, on the wire).
+// optional inside when a field is missing, repeated, empty or not base64url,
+// or the optional userHandle is repeated, not base64url or longer than
+// WebAuthn allows. The broker checks the bytes (and their sizes, on the wire).
 std::optional<std::optional<broker::KeyAssertion>> Handler::key_answer(const FormFields& fields) {
   bool any = false;
   for (auto name : kKeyFields) any = any || form_count(fields, name) > 0;
@@ -36,7 +40,15 @@ std::optional<std::optional<broker::KeyAssertion>> Handler::key_answer(const For
     if (!bytes || bytes->empty()) return std::optional<broker::KeyAssertion>{};
     raw[i] = std::move(*bytes);
   }
-  return broker::KeyAssertion{std::move(raw[0]), std::move(raw[1]), std::move(raw[2]), std::move(raw[3]), {}};
+  std::string handle;
+  if (form_count(fields, kKeyUserHandle) > 1) return std::optional<broker::KeyAssertion>{};
+  if (const std::string* v = form_get(fields, kKeyUserHandle); v && !v->empty()) {
+    auto bytes = base64url_decode(*v);
+    if (!bytes || bytes->empty() || bytes->size() > broker::kMaxUserHandle) return std::optional<broker::KeyAssertion>{};
+    handle = std::move(*bytes);
+  }
+  return broker::KeyAssertion{std::move(raw[0]), std::move(raw[1]), std::move(raw[2]), std::move(raw[3]),
+                              std::move(handle)};
 }
 
 Response Handler::prompt(const LoginOutcome& out, std::string_view return_to, const std::string& binding,
@@ -51,7 +63,7 @@ Response Handler::prompt(const LoginOutcome& out, std::string_view return_to, co
   r.status = 200;
   if (out.key.present()) {
     // A security key step (issue 23): the page's script asks the browser; nothing is checked here.
-    r.body = key_page(frame(), {action, *token, return_to, conversation, out.step, out.key, out.messages, again});
+    r.body = key_page(frame(), {action, *token, return_to, conversation, out.step, out.key, out.messages, again, passkey_});
     r.content_security_policy = csp(csp_hash(kKeyScriptSha256));
   } else {
     r.body = prompt_page(frame(), {action, *token, return_to, conversation, out.step, out.messages, again});

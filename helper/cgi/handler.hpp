@@ -8,6 +8,7 @@
 //   cookies.cpp        the sign-in pages' cookies (CSRF token, conversation binding)
 //   sign_in_form.cpp   the form: GET /login (which way signs in), POST /login (CSRF, password)
 //   remote_user.cpp    sign-in by the web server's own authentication (REMOTE_USER)
+//   passkey.cpp        sign-in with a passkey: the form's button, no name or password (webauthn.passwordless)
 //   sessions.cpp       sign-in sessions: a token without the form, the session cookie
 //   conversation.cpp   the later steps of a multi-step sign-in (OTP, password change …)
 //   keys.cpp           /keys: the "Security keys" page, enrolling a key after a fresh sign-in
@@ -130,6 +131,12 @@ class Handler {
   // ---- remote_user.cpp
   bool web_server_signed_in();
   Response remote_user_sign_in(std::string_view return_to);
+
+  // ---- passkey.cpp (issue 23 slice 5)
+  // The sign-in form offers "Sign in with a passkey": webauthn.passwordless on, broker mode, not /keys.
+  bool passkey_offered() const;
+  Response passkey_sign_in(const FormFields& fields, std::string_view return_to, std::string_view again);
+  bool passkey_ = false;   // this request started a passkey sign-in (its key page, its log line)
 
   // ---- sessions.cpp (issue 13)
   bool sessions_on() const { return cfg_.session.enabled(); }

@@ -38,6 +38,8 @@ constexpr std::string_view kPageStyleText =
     // "Remove" beside a key (the Security keys page): small and outlined, never the page's main button.
     ".remove button{width:auto;margin-top:.25rem;padding:.3rem .75rem;font-weight:400;background:#fff;"
     "color:#b3261e;border:1px solid #b3261e}"
+    // "Sign in with a passkey" below the sign-in form: outlined, second to the form's own button.
+    ".passkey button{margin-top:.75rem;background:#fff;color:#1b1f24;border:1px solid #8a949e}"
     ".rid{color:#555;font-size:.85rem;margin-top:1.5rem}"
     "@media (max-width:30rem){main{margin:0;border-radius:0;box-shadow:none}}";
 
@@ -81,6 +83,8 @@ constexpr std::string_view kKeyScriptText = R"JS(
       f.key_client_data.value = text(c.response.clientDataJSON);
       f.key_authenticator_data.value = text(c.response.authenticatorData);
       f.key_signature.value = text(c.response.signature);
+      var handle = c.response.userHandle;
+      if (handle && handle.byteLength) f.key_user_handle.value = text(handle);
       form.submit();
     }, function () {
       show('zsso-key-failed');
@@ -426,9 +430,10 @@ std::string key_page(const PageFrame& f, const KeyForm& form) {
   const broker::KeyChallenge& key = form.key;
   std::string out;
   out.reserve(8192);
-  open_page(out, f, tr(L, "Security key"));
+  const std::string_view heading = form.passkey ? tr(L, "Sign in with a passkey") : tr(L, "Security key");
+  open_page(out, f, heading);
   out += "<h2>";
-  html_escape_append(out, tr(L, "Security key"));
+  html_escape_append(out, heading);
   out += "</h2>\n";
   append_messages(out, form.messages);
   append_key_form_start(out, "zsso-key", form.action, key.challenge, key.rp_id);
@@ -437,14 +442,17 @@ std::string key_page(const PageFrame& f, const KeyForm& form) {
   out += "\" data-credentials=\"";
   append_credential_ids(out, key.credential_ids);
   out += "\">\n<p id=\"zsso-key-ask\" aria-live=\"polite\">";
-  html_escape_append(out, tr(L, "Use your security key to finish signing in: insert or touch it when your browser asks."));
+  html_escape_append(out, form.passkey ? tr(L, "Use your passkey to sign in: confirm with your fingerprint, face, PIN or "
+                                               "security key when your browser asks.")
+                                       : tr(L, "Use your security key to finish signing in: insert or touch it when "
+                                               "your browser asks."));
   out += "</p>\n";
   append_key_alerts(out, "zsso-key",
                     tr(L, "This browser cannot use security keys. Open the sign-in page in a current browser "
                           "(Chrome, Edge, Firefox or Safari) and start again."),
                     L);
   append_step_fields(out, form.csrf_token, form.conversation, form.step, form.return_to, L);
-  for (auto name : {"key_id", "key_client_data", "key_authenticator_data", "key_signature"})
+  for (auto name : {"key_id", "key_client_data", "key_authenticator_data", "key_signature", "key_user_handle"})
     append_hidden(out, name, "");
   out += "<button type=\"button\" id=\"zsso-key-again\" hidden>";
   html_escape_append(out, tr(L, "Try again"));
@@ -615,6 +623,18 @@ std::string login_form_page(const PageFrame& f, const LoginForm& form) {
   out += "\">\n<button type=\"submit\">";
   html_escape_append(out, tr(L, "Sign in"));
   out += "</button>\n</form>\n";
+  if (form.passkey) {
+    out += "<form class=\"passkey\" method=\"post\" action=\"";
+    html_escape_append(out, form.action);
+    out += "\">\n";
+    append_hidden(out, "passkey", "1");
+    append_hidden(out, "csrf", form.csrf_token);
+    if (!form.return_to.empty()) append_hidden(out, "return_to", form.return_to);
+    append_hidden(out, "lang", L.tag);
+    out += "<button type=\"submit\">";
+    html_escape_append(out, tr(L, "Sign in with a passkey"));
+    out += "</button>\n</form>\n";
+  }
   close_page(out, f, !form.message.empty());
   return out;
 }

@@ -66,6 +66,10 @@ struct LoginForm {
   // "" = the sign-in form.
   std::string_view heading{};
   std::string_view intro{};
+  // Passkeys without a password (webauthn.passwordless): below the form, a
+  // form of its own with a "Sign in with a passkey" button posting
+  // passkey=1 with the CSRF token, return_to and lang (no script).
+  bool passkey = false;
 };
 
 // The form also carries the page's language (hidden "lang") so the answer
@@ -100,7 +104,8 @@ std::string prompt_page(const PageFrame& f, const PromptForm& form);
 // A security key step (issue 23): the broker's challenge, rp id, credential
 // ids (raw bytes; the page carries them base64url in data- attributes) and
 // user verification, read by kKeyScript, which posts the browser's answer
-// as key_id, key_client_data, key_authenticator_data and key_signature.
+// as key_id, key_client_data, key_authenticator_data and key_signature, and
+// key_user_handle when the key returned a userHandle (a discoverable key).
 // Without WebAuthn (or JavaScript) the page says so and offers to start
 // again; a cancelled or timed-out prompt shows a "Try again" button.
 struct KeyForm {
@@ -112,6 +117,7 @@ struct KeyForm {
   const broker::KeyChallenge& key;
   const std::vector<broker::Message>& messages;
   std::string_view start_again_url;
+  bool passkey = false;   // a passkey sign-in's step: its own heading and words
 };
 
 std::string key_page(const PageFrame& f, const KeyForm& form);

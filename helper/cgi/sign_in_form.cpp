@@ -2,7 +2,8 @@
 // The sign-in form. GET /login picks the way this browser signs in (the web
 // server's own authentication, a sign-in session, else the form); POST
 // /login passes the cross-site and CSRF checks before anything reaches PAM,
-// then is a password sign-in or a multi-step sign-in's next step.
+// then is a password sign-in, a passkey sign-in or a multi-step sign-in's
+// next step.
 #include <syslog.h>
 
 #include "csrf.hpp"
@@ -59,6 +60,7 @@ Response Handler::login_form(int status, std::string_view return_to, std::string
   Response r;
   r.status = status;
   LoginForm form{action, *token, return_to, user, t(message)};
+  form.passkey = passkey_offered();
   if (enrolling()) {
     form.heading = t(N_("Security keys"));
     form.intro = t(N_("Sign in again to add a security key to your account."));
@@ -76,7 +78,7 @@ Response Handler::login_post() {
   secure_wipe(req_.body.data(), req_.body.size());
   if (!fields) return bad_request("unparsable form body");
   FieldWiper wiper{*fields};
-  for (auto key : {"user", "password", "csrf", "return_to", "conversation", "step", "lang"})
+  for (auto key : {"user", "password", "csrf", "return_to", "conversation", "step", "lang", "passkey"})
     if (form_count(*fields, key) > 1) return bad_request(std::string("repeated form field ") + key);
   // The language the form was shown in (it answers in the same one).
   if (const std::string* l = form_get(*fields, "lang"); l && is_language_tag(*l)) lang_hint_ = *l;
@@ -90,7 +92,9 @@ Response Handler::login_post() {
   // What the browser says about where the form came from, before anything else.
   const std::string* user = form_get(*fields, "user");
   const std::string_view claimed_user = user ? std::string_view(*user) : std::string_view{};
-  const audit::Way way = form_get(*fields, "conversation") ? audit::Way::multi_step : audit::Way::password;
+  const audit::Way way = form_get(*fields, "passkey")        ? audit::Way::key
+                         : form_get(*fields, "conversation") ? audit::Way::multi_step
+                                                             : audit::Way::password;
   if (std::string why = cross_site_refusal(req_.sec_fetch_site, req_.origin, own_origin(req_, https_)); !why.empty()) {
     decided(way, audit::Outcome::csrf, claimed_user, "cross-site form refused: " + why);
     return page(403, expired, LOG_NOTICE, "403 cross-site form refused: " + why);
@@ -108,6 +112,8 @@ Response Handler::login_post() {
     decided(way, audit::Outcome::csrf, claimed_user, std::string("CSRF token ") + to_string(c));
     return page(403, expired, LOG_NOTICE, std::string("403 CSRF token ") + to_string(c) + claimed);
   }
+  // The form's "Sign in with a passkey" button (passkey.cpp).
+  if (form_get(*fields, "passkey")) return passkey_sign_in(*fields, return_to, again);
   // The next step of a multi-step sign-in (conversation.cpp).
   if (form_get(*fields, "conversation")) return next_step(*fields, return_to, claimed);
 

@@ -43,11 +43,15 @@ Response Handler::attempt(LoginRequest& lr, std::string_view return_to) {
 Response Handler::outcome_page(LoginOutcome& out, std::string_view user, bool remote_user,
                                std::string_view return_to, const std::string& binding, std::string step) {
   // Later steps come without a user name (the broker child knows it; its line names it).
-  const std::string who = (user.empty() ? std::string("user=-") : "user=" + user_for_log(user)) + step;
+  const std::string who = (user.empty() ? std::string("user=-") : "user=" + user_for_log(user)) +
+                          (passkey_ ? " passkey" : "") + step;
   // The account a later step was for: the broker's last answer names it (issue 25.2).
   const std::string_view account = user.empty() ? std::string_view(out.user) : user;
-  decided(!step.empty() ? audit::Way::multi_step : remote_user ? audit::Way::remote_user : audit::Way::password, out,
-          account);
+  decided(passkey_          ? audit::Way::key
+          : !step.empty()   ? audit::Way::multi_step
+          : remote_user     ? audit::Way::remote_user
+                            : audit::Way::password,
+          out, account);
   // After a further prompt the refusal names what the stack asked (issue 25.10).
   const std::string_view incorrect = step.empty() ? N_("The user name or password is incorrect.")
                                                   : N_("The user name, password or code is incorrect.");

@@ -141,6 +141,7 @@ LoginOutcome broker_login(const Config& cfg, const LoginRequest& req) {
   wreq.remote_user = req.password_checked_by_web_server;
   wreq.binding = req.binding;
   wreq.enrol = req.account_check_only;
+  wreq.passkey = req.passkey;
   auto frame = wire::encode_request(wreq);
   // Field limits: a user name or password nobody could have is a failed login, not a fault.
   if (!frame) return {LoginStatus::bad_login, {}, "not sent to the broker: " + frame.error()};

@@ -42,6 +42,10 @@ struct LoginRequest {
   // ends there); broker_login sends it as an enrol request, whose ok (no
   // token) comes after the key registration step.
   bool account_check_only = false;
+  // A passkey sign-in (issue 23 slice 5, webauthn.passwordless; broker mode
+  // only): no user or password; the broker answers a key step for a
+  // discoverable key, whose user handle names the account.
+  bool passkey = false;
 };
 
 // The next step of a conversation the broker holds (broker mode only).

@@ -4,6 +4,9 @@
 namespace zsso {
 
 LoginOutcome sign_in(const Config& cfg, const LoginRequest& req) {
+  // Only the broker verifies keys: in direct mode a passkey request must never reach PAM as an empty login.
+  if (req.passkey && cfg.broker.socket.empty())
+    return {LoginStatus::unavailable, {}, "a passkey sign-in needs the broker (broker.socket)"};
   return cfg.broker.socket.empty() ? direct_login(cfg, req) : broker_login(cfg, req);
 }
 

@@ -267,7 +267,7 @@ TEST(Pages, KeyPageCarriesTheChallengeAsDataAndOneFixedScript) {
             std::string::npos);
   for (auto field : {"csrf\" value=\"tok", "conversation\" value=\"0a1b", "step\" value=\"3", "lang\" value=\"de",
                      "key_id\" value=\"", "key_client_data\" value=\"", "key_authenticator_data\" value=\"",
-                     "key_signature\" value=\""})
+                     "key_signature\" value=\"", "key_user_handle\" value=\""})
     EXPECT_NE(page.find(std::string("<input type=\"hidden\" name=\"") + field + "\">"), std::string::npos) << field;
   // In German, the cancelled prompt's and the no-WebAuthn texts hidden until the script shows them.
   EXPECT_NE(page.find("<h2>Sicherheitsschl\xc3\xbcssel</h2>"), std::string::npos);
@@ -288,6 +288,47 @@ TEST(Pages, KeyPageCarriesTheChallengeAsDataAndOneFixedScript) {
   EXPECT_EQ(sha256(page.substr(open + 8, close - open - 8)), kKeyScriptSha256);
   EXPECT_EQ(kKeyScript.find("sso.example.com"), std::string_view::npos);
   EXPECT_NE(kKeyScript.find("navigator.credentials.get("), std::string_view::npos);
+}
+
+// Issue 23 slice 5: with webauthn.passwordless the sign-in form has a second
+// form, a plain POST of passkey=1 with the CSRF token (no script, no name or
+// password); without it, none. Its key step has a heading and words of its own.
+TEST(Pages, PasskeyButtonIsAFormOfItsOwnOnlyWhenOffered) {
+  LocaleSearch where{{kBuiltPo}, {}};
+  Language de = choose_language({"de"}, where);
+  LoginForm form{"/zendesk/login", "tok", "https://x.test/?a=1&b=2", "", ""};
+  const std::string without = login_form_page({"Acme", "rid", &de, "", {}}, form);
+  EXPECT_EQ(without.find("<form class=\"passkey\""), std::string::npos);
+  EXPECT_EQ(without.find("name=\"passkey\""), std::string::npos);
+  form.passkey = true;
+  const std::string page = login_form_page({"Acme", "rid", &de, "", {}}, form);
+  const auto at = page.find("<form class=\"passkey\" method=\"post\" action=\"/zendesk/login\">\n");
+  ASSERT_NE(at, std::string::npos) << page;
+  EXPECT_GT(at, page.find("</form>"));   // below the password form, not inside it
+  EXPECT_EQ(page.substr(at, page.find("</form>", at) - at + 8),
+            "<form class=\"passkey\" method=\"post\" action=\"/zendesk/login\">\n"
+            "<input type=\"hidden\" name=\"passkey\" value=\"1\">\n"
+            "<input type=\"hidden\" name=\"csrf\" value=\"tok\">\n"
+            "<input type=\"hidden\" name=\"return_to\" value=\"https://x.test/?a=1&amp;b=2\">\n"
+            "<input type=\"hidden\" name=\"lang\" value=\"de\">\n"
+            "<button type=\"submit\">Mit einem Passkey anmelden</button>\n</form>\n");
+  EXPECT_EQ(page.find("<script"), std::string::npos);
+
+  broker::KeyChallenge key;
+  key.challenge = std::string(32, 'c');
+  key.rp_id = "sso.example.com";
+  key.user_verification = broker::KeyChallenge::Verification::required;
+  const std::vector<broker::Message> none;
+  const std::string step = key_page({"Acme", "rid", &de, "", {}},
+                                    {"/zendesk/login", "tok", "", "0a1b", 1, key, none, "/zendesk/login", true});
+  EXPECT_NE(step.find("data-user-verification=\"required\" data-credentials=\"\">"), std::string::npos) << step;
+  EXPECT_NE(step.find("<h2>Mit einem Passkey anmelden</h2>"), std::string::npos);
+  EXPECT_NE(step.find("<p id=\"zsso-key-ask\" aria-live=\"polite\">Melden Sie sich mit Ihrem Passkey an"),
+            std::string::npos);
+  EXPECT_NE(step.find("<input type=\"hidden\" name=\"key_user_handle\" value=\"\">"), std::string::npos);
+  // The same one script as every key step; it posts the userHandle when the key gives one.
+  EXPECT_NE(step.find(std::string("<script>") + std::string(kKeyScript) + "</script>"), std::string::npos);
+  EXPECT_NE(kKeyScript.find("f.key_user_handle.value = text(handle)"), std::string_view::npos);
 }
 
 TEST(Pages, EnrolPageCarriesTheRegistrationAsDataAndOneFixedScript) {
