@@ -1,0 +1,96 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""A real headless Chromium signs in with a passkey, no name or password
+typed (issue 23, slice 5): Apache -> zendesk-sso.cgi -> zendesk-sso-authd
+with webauthn.passwordless on (tests/broker/test_e2e_passkey.py's stack, at
+http://localhost:PORT). The passkey is CDP's virtual authenticator (ctap2,
+resident keys and user verification on) holding alice's ES256 key as a
+discoverable credential whose userHandle is the one the broker's side file
+maps to her. The sign-in form's "Sign in with a passkey" button leads to the
+key page, whose script asks with no allowed credentials and posts the
+userHandle the authenticator returns. Screenshots go to
+<build>/tests/browser/ (passkey-*.png); the form's is in docs/images.
+"""
+
+import base64
+import sys
+import unittest
+from pathlib import Path
+
+here = Path(__file__).resolve().parent
+sys.path.insert(0, str(here))
+sys.path.insert(0, str(here.parent / "broker"))
+from cdp import Chromium  # noqa: E402
+from test_browser_multistep import OUT, card_screenshot, phone_screenshot, standin_email  # noqa: E402
+from test_browser_webauthn import pkcs8_b64  # noqa: E402
+from test_e2e_passkey import PasskeyStack  # noqa: E402
+from test_passkeys import ALICE_HANDLE  # noqa: E402
+
+BUTTON = "form.passkey button"
+
+
+class BrowserPasskey(PasskeyStack, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        OUT.mkdir(parents=True, exist_ok=True)
+        super().setUpClass()
+        cls.localhost_login = f"http://localhost:{cls.s.web.port}/zendesk/login"
+
+    def passkey_authenticator(self, page, presence=True):
+        """A virtual platform-style passkey holder: resident keys, user verification, alice's credential."""
+        page.send("WebAuthn.enable", {"enableUI": False})
+        auth = page.send("WebAuthn.addVirtualAuthenticator", {"options": {
+            "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
+            "isUserVerified": True, "automaticPresenceSimulation": presence}})["authenticatorId"]
+        page.send("WebAuthn.addCredential", {"authenticatorId": auth, "credential": {
+            "credentialId": base64.b64encode(self.passkey.credential_id).decode(), "isResidentCredential": True,
+            "rpId": "localhost", "privateKey": pkcs8_b64(self.passkey.private),
+            "userHandle": base64.b64encode(ALICE_HANDLE).decode(), "signCount": 1}})
+        return auth
+
+    def no_csp_violation(self, page):
+        self.assertEqual([m for m in page.log_entries() if "Content Security Policy" in m], [])
+
+    def test_a_passkey_signs_in_without_a_name_or_password(self):
+        with Chromium() as browser:
+            page = browser.new_page()
+            self.passkey_authenticator(page)
+            page.navigate(self.localhost_login + "?return_to=/hc/en-us")
+            page.wait_for(f"document.querySelector({BUTTON!r}) !== null")
+            self.assertEqual(page.evaluate(f"document.querySelector({BUTTON!r}).textContent"),
+                             "Sign in with a passkey")
+            card_screenshot(page, OUT / "passkey-form.png")
+            page.send("Emulation.setDeviceMetricsOverride", {"width": 390, "height": 844, "deviceScaleFactor": 2,
+                                                             "mobile": True})
+            phone_screenshot(page, OUT / "passkey-form-phone.png")
+            page.send("Emulation.clearDeviceMetricsOverride")
+            # Nothing typed: the button, the key page's prompt, the virtual key's answer, the token.
+            self.assertEqual(page.evaluate("document.getElementById('user').value"), "")
+            page.click(BUTTON)
+            self.assertEqual(standin_email(page, self.s.standin.url), "alice@acme.test")
+            self.assertEqual(page.evaluate("document.getElementById('return_to').textContent"), "/hc/en-us")
+            self.no_csp_violation(page)
+        self.assertRegex(self.broker_log(), r'passkey sign-in of user "alice" from 127\.0\.0\.1: ok')
+        self.cgi_log_line(r"200 asked user=- passkey: broker: prompt conversation=\w+ step=1")
+
+    def test_the_passkey_page_while_the_browser_asks(self):
+        with Chromium() as browser:
+            page = browser.new_page()
+            # Presence not simulated: the prompt waits.
+            self.passkey_authenticator(page, presence=False)
+            page.navigate(self.localhost_login)
+            page.wait_for(f"document.querySelector({BUTTON!r}) !== null")
+            page.click(BUTTON)
+            page.wait_for("document.getElementById('zsso-key') !== null")
+            self.assertEqual(page.evaluate("document.querySelector('h2').textContent"), "Sign in with a passkey")
+            asked = page.wait_for("(e => e && !e.hidden ? e.textContent : '')(document.getElementById('zsso-key-ask'))")
+            self.assertEqual(asked, "Use your passkey to sign in: confirm with your fingerprint, face, PIN or "
+                                    "security key when your browser asks.")
+            self.assertEqual(page.evaluate("document.getElementById('zsso-key').dataset.credentials"), "")
+            self.assertEqual(page.evaluate("document.getElementById('zsso-key').dataset.userVerification"),
+                             "required")
+            card_screenshot(page, OUT / "passkey-ask.png")
+            self.no_csp_violation(page)
+
+
+if __name__ == "__main__":
+    unittest.main()
