@@ -126,9 +126,9 @@ std::string key_page(const PageFrame& f, const KeyForm& form);
 // account's keys, each with a "Remove" button (a form of its own posting
 // remove_key with the step's fields); the invite code field when the broker
 // needs one; and the broker's challenge, rp id, user handle and name,
-// credential ids to exclude and user verification in data- attributes, read
-// by kEnrolScript, which posts the answer as reg_client_data and
-// reg_attestation.
+// credential ids to exclude, user verification (and with passkey, the
+// resident key wish) in data- attributes, read by kEnrolScript, which posts
+// the answer as reg_client_data and reg_attestation.
 struct EnrolForm {
   std::string_view action;
   std::string_view csrf_token;
@@ -139,6 +139,9 @@ struct EnrolForm {
   const std::vector<broker::KeyListEntry>& keys;
   const std::vector<broker::Message>& messages;
   std::string_view start_again_url;
+  // webauthn.passwordless: ask for a discoverable credential where the key
+  // can make one (data-resident-key "preferred"), so it can be a passkey.
+  bool passkey = false;
 };
 std::string enrol_page(const PageFrame& f, const EnrolForm& form);
 // After an enrolment: "Security key added" (or, removed: "Security key

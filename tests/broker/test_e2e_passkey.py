@@ -49,15 +49,19 @@ class PasskeyStack(WebauthnStack):
         super().setUpClass()
         try:
             cls.passkey = cls.keys["alice"][0]
-            side = cls.authfile.with_name(cls.authfile.name + ".json")
-            side.write_text(json.dumps({"version": 1, "credentials": {
-                b64(raw_public_key(cls.passkey)): {"user": "alice", "sign_count": 0,
-                                                   "user_handle": b64url(ALICE_HANDLE), "added": 1}}}))
-            os.chmod(side, 0o600)
+            cls.side_file = cls.authfile.with_name(cls.authfile.name + ".json")
+            cls.write_side()
             cls.set_passwordless(True)
         except BaseException:
             cls.tearDownClass()
             raise
+
+    @classmethod
+    def write_side(cls):
+        cls.side_file.write_text(json.dumps({"version": 1, "credentials": {
+            b64(raw_public_key(cls.passkey)): {"user": "alice", "sign_count": 0,
+                                               "user_handle": b64url(ALICE_HANDLE), "added": 1}}}))
+        os.chmod(cls.side_file, 0o600)
 
     @classmethod
     def set_passwordless(cls, on):

@@ -12,6 +12,7 @@ userHandle the authenticator returns. Screenshots go to
 """
 
 import base64
+import json
 import sys
 import unittest
 from pathlib import Path
@@ -20,7 +21,7 @@ here = Path(__file__).resolve().parent
 sys.path.insert(0, str(here))
 sys.path.insert(0, str(here.parent / "broker"))
 from cdp import Chromium  # noqa: E402
-from test_browser_multistep import OUT, card_screenshot, phone_screenshot, standin_email  # noqa: E402
+from test_browser_multistep import OUT, card_screenshot, phone_screenshot, standin_email, submit_and_wait  # noqa: E402
 from test_browser_webauthn import pkcs8_b64  # noqa: E402
 from test_e2e_passkey import PasskeyStack  # noqa: E402
 from test_passkeys import ALICE_HANDLE  # noqa: E402
@@ -35,6 +36,9 @@ class BrowserPasskey(PasskeyStack, unittest.TestCase):
         super().setUpClass()
         cls.localhost_login = f"http://localhost:{cls.s.web.port}/zendesk/login"
 
+    # The broker keeps the key's sign count: each new virtual authenticator starts above the last.
+    sign_count = 0
+
     def passkey_authenticator(self, page, presence=True):
         """A virtual platform-style passkey holder: resident keys, user verification, alice's credential."""
         page.send("WebAuthn.enable", {"enableUI": False})
@@ -44,8 +48,13 @@ class BrowserPasskey(PasskeyStack, unittest.TestCase):
         page.send("WebAuthn.addCredential", {"authenticatorId": auth, "credential": {
             "credentialId": base64.b64encode(self.passkey.credential_id).decode(), "isResidentCredential": True,
             "rpId": "localhost", "privateKey": pkcs8_b64(self.passkey.private),
-            "userHandle": base64.b64encode(ALICE_HANDLE).decode(), "signCount": 1}})
+            "userHandle": base64.b64encode(ALICE_HANDLE).decode(), "signCount": self.next_sign_count()}})
         return auth
+
+    @classmethod
+    def next_sign_count(cls):
+        BrowserPasskey.sign_count += 100
+        return BrowserPasskey.sign_count
 
     def no_csp_violation(self, page):
         self.assertEqual([m for m in page.log_entries() if "Content Security Policy" in m], [])
@@ -89,6 +98,48 @@ class BrowserPasskey(PasskeyStack, unittest.TestCase):
             self.assertEqual(page.evaluate("document.getElementById('zsso-key').dataset.userVerification"),
                              "required")
             card_screenshot(page, OUT / "passkey-ask.png")
+            self.no_csp_violation(page)
+
+    def test_a_key_enrolled_on_the_keys_page_becomes_a_passkey(self):
+        """With passwordless on, the "Security keys" page asks for a discoverable
+        credential: the virtual key makes a resident one with the handle the
+        broker gave, and the passkey button signs in with it alone."""
+        self.addCleanup(self.restart_broker)
+        self.addCleanup(self.write_side)
+        self.addCleanup(self.write_authfile)
+        with Chromium() as browser:
+            page = browser.new_page()
+            auth = self.passkey_authenticator(page)
+            page.navigate(self.localhost_login.replace("/login", "/keys"))
+            page.wait_for("document.getElementById('user') !== null")
+            self.assertEqual(page.evaluate("document.querySelector('form.passkey')"), None)   # not on /keys
+            page.type_into("#user", "alice")
+            page.type_into("#password", self.s.passwords["alice"])
+            submit_and_wait(page)
+            # alice's key step answers by itself, then the registration page.
+            page.wait_for("document.getElementById('zsso-enrol') !== null", timeout=60)
+            self.assertEqual(page.evaluate("document.getElementById('zsso-enrol').dataset.residentKey"), "preferred")
+            # The old credential off the key (the page excludes it), then a new one is made.
+            old = base64.b64encode(self.passkey.credential_id).decode()
+            page.send("WebAuthn.removeCredential", {"authenticatorId": auth, "credentialId": old})
+            page.click("#zsso-enrol-add")
+            page.wait_for("(h => h && h.textContent === 'Security key added')(document.querySelector('h2'))",
+                          timeout=60)
+            self.no_csp_violation(page)
+            creds = page.send("WebAuthn.getCredentials", {"authenticatorId": auth})["credentials"]
+            self.assertEqual(len(creds), 1, creds)
+            self.assertTrue(creds[0]["isResidentCredential"], creds)
+            # The handle the broker gave the new key, kept in its side file for alice.
+            side = json.loads(self.side_file.read_text())["credentials"]
+            handles = {r["user_handle"] for r in side.values() if r["user"] == "alice"}
+            new_handle = base64.urlsafe_b64encode(base64.b64decode(creds[0]["userHandle"])).rstrip(b"=").decode()
+            self.assertIn(new_handle, handles)
+            self.assertNotEqual(base64.b64decode(creds[0]["userHandle"]), ALICE_HANDLE)
+            # Only the new passkey on the authenticator: the button signs in with it.
+            page.navigate(self.localhost_login)
+            page.wait_for(f"document.querySelector({BUTTON!r}) !== null")
+            page.click(BUTTON)
+            self.assertEqual(standin_email(page, self.s.standin.url), "alice@acme.test")
             self.no_csp_violation(page)
 
 

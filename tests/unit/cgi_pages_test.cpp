@@ -371,6 +371,13 @@ TEST(Pages, EnrolPageCarriesTheRegistrationAsDataAndOneFixedScript) {
                        {"/zendesk/keys", "tok", "", "0a1b", 2, reg, keys, messages, "/zendesk/keys"})
                 .find("invite_code"),
             std::string::npos);
+  // With webauthn.passwordless the key is asked for a discoverable credential where it can (a passkey).
+  EXPECT_EQ(page.find("data-resident-key"), std::string::npos);
+  EXPECT_NE(enrol_page({"Acme", "rid", &de, "", {}},
+                       {"/zendesk/keys", "tok", "", "0a1b", 2, reg, keys, messages, "/zendesk/keys", true})
+                .find("data-exclude=\"__4B YWxpY2Uta2V5LTE\" data-resident-key=\"preferred\">"),
+            std::string::npos);
+  EXPECT_NE(kEnrolScript.find("residentKey: data.residentKey || 'discouraged'"), std::string_view::npos);
   // Exactly one script, byte for byte kEnrolScript, whose digest is the CSP's.
   const auto open = page.find("<script>");
   ASSERT_NE(open, std::string::npos);
