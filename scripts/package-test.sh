@@ -168,6 +168,7 @@ EXPECTED_FILES="
 /usr/share/doc/zendesk-sso/admin-guide.md.gz
 /usr/share/doc/zendesk-sso/images/branded-login.png
 /usr/share/doc/zendesk-sso/images/multistep-code.png
+/usr/share/doc/zendesk-sso/images/passkey-form.png
 /usr/share/doc/zendesk-sso/images/password-change-1.png
 /usr/share/doc/zendesk-sso/images/password-change-2.png
 /usr/share/doc/zendesk-sso/images/password-expired.png
