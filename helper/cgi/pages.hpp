@@ -139,9 +139,12 @@ struct EnrolForm {
   const std::vector<broker::KeyListEntry>& keys;
   const std::vector<broker::Message>& messages;
   std::string_view start_again_url;
-  // webauthn.passwordless: ask for a discoverable credential where the key
-  // can make one (data-resident-key "preferred"), so it can be a passkey.
-  bool passkey = false;
+  // What navigator.credentials.create() asks for: attestation "direct" when
+  // webauthn.aaguids lists the models taken (else "none": the browser hides
+  // the maker), a discoverable key "preferred" when webauthn.passwordless is
+  // on (a passkey), else "discouraged".
+  bool direct_attestation = false;
+  bool discoverable = false;
 };
 std::string enrol_page(const PageFrame& f, const EnrolForm& form);
 // After an enrolment: "Security key added" (or, removed: "Security key
