@@ -144,6 +144,19 @@ class PasskeyPages(PasskeyStack, unittest.TestCase):
                 self.assertIsNotNone(passkey_form(r))
                 self.assertIn(cause, self.broker_log())
 
+    def test_a_second_factor_key_step_takes_the_user_handle_too(self):
+        # The password first, then alice's key step (her credential offered, UV
+        # as configured); a resident key returns its handle there too, posted alike.
+        b = Browser(self.s)
+        fields = hidden_fields(self.form(b).body)
+        del fields["passkey"]   # the password form's own fields (Browser.start would send the button's too)
+        fields.update({"user": "alice", "password": self.s.passwords["alice"]})
+        page = b.request("POST", self.s.login_url, fields)
+        self.assertEqual(key_form(page)[3:], ("preferred", [self.passkey.credential_id]), page.body)
+        self.assertNotIn("Sign in with a passkey", page.body)
+        assert_alice_token(self, self.delivered_token(self.answer(b, page)), self.s.secret)
+        self.assertRegex(self.broker_log(), r'user "alice": asked for a security key')
+
     def test_a_malformed_user_handle_is_refused_here_and_the_step_stays_open(self):
         b = Browser(self.s)
         page = self.passkey_step(b)
