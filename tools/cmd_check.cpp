@@ -216,9 +216,13 @@ int cmd_check(const Context& ctx) {
     std::string origins;
     for (const auto& o : cfg->webauthn.origins) origins += (origins.empty() ? "" : ", ") + o;
     static constexpr const char* kVerification[] = {"preferred", "required", "discouraged"};
-    std::printf("ok: security keys: rp_id %s, origins %s, user verification %s, store %s\n",
+    const std::string models = cfg->webauthn.aaguids.empty()
+                                   ? std::string("any key model")
+                                   : std::to_string(cfg->webauthn.aaguids.size()) + " key model(s) (webauthn.aaguids)";
+    std::printf("ok: security keys: rp_id %s, origins %s, user verification %s, store %s, enrolment takes %s\n",
                 cfg->webauthn.rp_id.c_str(), origins.c_str(),
-                kVerification[static_cast<int>(cfg->webauthn.user_verification)], cfg->webauthn.authfile.c_str());
+                kVerification[static_cast<int>(cfg->webauthn.user_verification)], cfg->webauthn.authfile.c_str(),
+                models.c_str());
   }
   return kOk;
 }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cstring>
 #include <optional>
 #include <tuple>
 
@@ -845,18 +846,10 @@ std::string conversation_socket_path(std::string_view broker_socket, const Conve
 }
 
 std::optional<ConversationId> conversation_from_hex(std::string_view hex) {
-  if (hex.size() != 2 * kConversationIdSize) return std::nullopt;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
+  auto bytes = bytes_from_hex_lower(hex);
+  if (!bytes || bytes->size() != kConversationIdSize) return std::nullopt;
   ConversationId id{};
-  for (std::size_t i = 0; i < id.size(); ++i) {
-    int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    id[i] = static_cast<unsigned char>(hi << 4 | lo);
-  }
+  std::memcpy(id.data(), bytes->data(), id.size());
   return id;
 }
 

@@ -439,6 +439,17 @@ bool on_rp_id(std::string_view host, std::string_view rp_id) {
          (host.size() > rp_id.size() && host.ends_with(rp_id) && host[host.size() - rp_id.size() - 1] == '.');
 }
 
+std::optional<std::string> aaguid_bytes(std::string_view uuid) {
+  if (uuid.size() != 36 || uuid[8] != '-' || uuid[13] != '-' || uuid[18] != '-' || uuid[23] != '-')
+    return std::nullopt;
+  std::string hex;
+  for (char c : uuid)
+    if (c != '-') hex += static_cast<char>(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
+  auto bytes = bytes_from_hex_lower(hex);
+  if (!bytes || bytes->size() != 16) return std::nullopt;
+  return bytes;
+}
+
 namespace {
 
 // "YYYY-MM-DD", a day that exists (2027-02-29 does not).
@@ -461,7 +472,7 @@ bool is_calendar_date(std::string_view d) {
 void read_webauthn(Reader& rd, const J& j, WebauthnConfig& w) {
   const std::string p = "webauthn";
   if (!rd.object(j, p, {"rp_id", "origins", "user_verification", "required_groups", "authfile", "first_key",
-                        "tofu_until", "passwordless"}))
+                        "tofu_until", "passwordless", "aaguids"}))
     return;
   rd.string(j, p, "rp_id", w.rp_id);
   if (!rd.find(j, "rp_id")) rd.fail("webauthn.rp_id", "required (the sign-in host name, or a parent domain of it)");
@@ -507,6 +518,11 @@ void read_webauthn(Reader& rd, const J& j, WebauthnConfig& w) {
   else if (!w.tofu_until.empty() && !is_calendar_date(w.tofu_until))
     rd.fail("webauthn.tofu_until", quote_for_log(w.tofu_until) + " is not a date like \"2027-01-31\"");
   rd.boolean(j, p, "passwordless", w.passwordless);
+  rd.string_list(j, p, "aaguids", w.aaguids);
+  for (std::size_t i = 0; i < w.aaguids.size(); ++i)
+    if (!aaguid_bytes(w.aaguids[i]))
+      rd.fail("webauthn.aaguids[" + std::to_string(i) + "]",
+              quote_for_log(w.aaguids[i]) + " is not an AAGUID like \"cb69481e-8ff7-4039-93ec-0a2729a154a8\"");
 }
 
 // One document (base, or base merged with a profile) into a Config. With the

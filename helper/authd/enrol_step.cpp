@@ -97,7 +97,10 @@ EnrolStep::Outcome EnrolStep::run(const std::vector<authfile::Credential>& exist
 
   const webauthn::RelyingParty rp{cfg_.rp_id, cfg_.origins,
                                   cfg_.user_verification == WebauthnConfig::Verification::required};
-  auto checked = webauthn::verify_registration(rp, reg.challenge, got.client_data_json, got.attestation_object);
+  webauthn::RegistrationPolicy policy;
+  for (const auto& uuid : cfg_.aaguids)
+    if (auto bytes = aaguid_bytes(uuid)) policy.aaguid_allow.push_back(std::move(*bytes));  // checked at load
+  auto checked = webauthn::verify_registration(rp, reg.challenge, got.client_data_json, got.attestation_object, policy);
   if (!checked) {
     out.login = decision(LoginStatus::bad_login, "security key registration refused (" +
                                                    std::string(webauthn::refusal_name(checked.refused.reason)) +

@@ -103,7 +103,7 @@ std::optional<Response> Handler::enrol_outcome(LoginOutcome& out, std::string_vi
   Response r;
   r.status = 200;
   r.body = enrol_page(frame(), {action, *token, return_to, conversation, out.step, out.registration, out.keys,
-                                out.messages, action});
+                                out.messages, action, !cfg_.webauthn.aaguids.empty(), cfg_.webauthn.passwordless});
   r.content_security_policy = csp(csp_hash(kEnrolScriptSha256));
   r.header("Set-Cookie", csrf_cookie(*token, kCsrfLifetimeSeconds));
   r.header("Set-Cookie", conversation_cookie(binding, cfg_.broker.sign_in_deadline));

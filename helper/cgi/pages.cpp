@@ -129,8 +129,8 @@ constexpr std::string_view kEnrolScriptText = R"JS(
       pubKeyCredParams: [{type: 'public-key', alg: -7}, {type: 'public-key', alg: -8},
                          {type: 'public-key', alg: -257}],
       excludeCredentials: ids.map(function (id) { return {type: 'public-key', id: bytes(id)}; }),
-      authenticatorSelection: {userVerification: data.userVerification, residentKey: 'discouraged'},
-      attestation: 'none', timeout: 120000
+      authenticatorSelection: {userVerification: data.userVerification, residentKey: data.residentKey},
+      attestation: data.attestation, timeout: 120000
     }}).then(function (c) {
       form.elements.reg_client_data.value = text(c.response.clientDataJSON);
       form.elements.reg_attestation.value = text(c.response.attestationObject);
@@ -509,6 +509,10 @@ std::string enrol_page(const PageFrame& f, const EnrolForm& form) {
   html_escape_append(out, reg.user_name);
   out += "\" data-user-verification=\"";
   out += verification_name(reg.user_verification);
+  out += "\" data-attestation=\"";
+  out += form.direct_attestation ? "direct" : "none";
+  out += "\" data-resident-key=\"";
+  out += form.discoverable ? "preferred" : "discouraged";
   out += "\" data-exclude=\"";
   append_credential_ids(out, reg.exclude_ids);
   out += "\">\n<p>";

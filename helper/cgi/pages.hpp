@@ -133,6 +133,12 @@ struct EnrolForm {
   const std::vector<broker::KeyListEntry>& keys;
   const std::vector<broker::Message>& messages;
   std::string_view start_again_url;
+  // What navigator.credentials.create() asks for: attestation "direct" when
+  // webauthn.aaguids lists the models taken (else "none": the browser hides
+  // the maker), a discoverable key "preferred" when webauthn.passwordless is
+  // on (a passkey), else "discouraged".
+  bool direct_attestation = false;
+  bool discoverable = false;
 };
 std::string enrol_page(const PageFrame& f, const EnrolForm& form);
 // After an enrolment: "Security key added" (or, removed: "Security key

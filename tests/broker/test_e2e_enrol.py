@@ -29,7 +29,8 @@ from test_webauthn import SoftKey, b64url  # noqa: E402
 
 ENROL_FORM = re.compile(r'<form id="zsso-enrol" method="post" action="([^"]*)" data-challenge="([^"]*)" '
                         r'data-rp-id="([^"]*)" data-user-handle="([^"]*)" data-user-name="([^"]*)" '
-                        r'data-user-verification="([^"]*)" data-exclude="([^"]*)">')
+                        r'data-user-verification="([^"]*)" data-attestation="none" data-resident-key="discouraged" '
+                        r'data-exclude="([^"]*)">')
 
 
 def enrol_form(page):

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_conversation import OATH_PROMPT, totp  # noqa: E402
-from test_webauthn import BINDING, ORIGIN, RP_ID, KeyWorld, SoftKey, b64, b64url  # noqa: E402
+from test_webauthn import BINDING, ORIGIN, RP_ID, AttestationMaker, KeyWorld, SoftKey, b64, b64url  # noqa: E402
 import broker_wire as wire  # noqa: E402
 
 CLI = os.environ.get("ZSSO_CLI")
@@ -99,6 +99,41 @@ class EnrolTestCase(unittest.TestCase):
         self.assertIn(cause, resp.get("cause", ""))
         self.assertIn(cause, self.w.decision(user))
         self.assertNotIn(f"{user}:", self.w.authfile.read_text() if user != "alice" else "")
+
+
+LISTED = bytes.fromhex("cb69481e8ff7403993ec0a2729a154a8")
+
+
+class OnlyListedKeyModels(EnrolTestCase):
+    # webauthn.aaguids (issue 23 point 3): enrolment takes only those models, proven by an x5c
+    # statement whose certificate names the AAGUID; keys in the authfile stay.
+    world_kw = {"password_only": True, "webauthn_extra": {"aaguids": ["CB69481E-8FF7-4039-93EC-0A2729A154A8"]}}
+
+    def enrol(self, **registration):
+        step = self.registration_step()
+        key = SoftKey(b"model-key")
+        return key, self.w.answer_registration(
+            step, key.registration(step["registration"]["challenge"], **registration), self.w.invite("bob"))
+
+    def test_a_listed_model_with_its_makers_certificate_is_taken(self):
+        key, done = self.enrol(fmt="packed", aaguid=LISTED, maker=AttestationMaker(LISTED))
+        self.assertEqual(done["status"], "ok", done)
+        self.assertIn(f"bob:{b64(b'model-key')},", self.w.authfile.read_text())
+        self.assertIn("packed", self.w.decision("bob"))
+
+    def test_what_proves_no_listed_model_is_refused(self):
+        other = bytes.fromhex("ee882879721c491397753dfcce97072a")
+        for registration in ({"fmt": "none", "aaguid": LISTED},                    # no statement at all
+                             {"fmt": "packed", "aaguid": LISTED},                  # self attestation
+                             {"fmt": "packed", "aaguid": other, "maker": AttestationMaker(other)}):
+            with self.subTest(registration=registration):
+                _, done = self.enrol(**registration)
+                self.assert_refused(done, "security key registration refused (aaguid)")
+                self.assertNotIn("bob:", self.w.authfile.read_text())
+        # alice's key, there before the list, still signs in.
+        prompt = self.w.start_sign_in("alice", "wonderland")
+        self.assertEqual(self.w.answer_key(prompt, self.w.alice_key.assertion(prompt["key"]["challenge"]))["status"],
+                         "ok")
 
 
 class FirstKeyWithAnInvite(EnrolTestCase):

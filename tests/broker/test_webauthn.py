@@ -64,17 +64,21 @@ class SoftKey:
         return f"{'*' if resident else b64(self.credential_id)},{b64(raw)},es256,+presence"
 
     def registration(self, challenge, origin=ORIGIN, rp_id=RP_ID, fmt="none", flags=0x45,
-                     typ="webauthn.create"):
+                     typ="webauthn.create", aaguid=bytes(16), maker=None):
         """(clientDataJSON, attestationObject) as navigator.credentials.create() returns them:
-        format "none", or "packed" self attestation signed with the credential's own key."""
+        format "none", or "packed": self attestation signed with the credential's own key, or,
+        with maker (an AttestationMaker), an x5c statement signed by the maker's certified key."""
         n = self.private.public_key().public_numbers()
         cose = cbor({1: 2, 3: -7, -1: 1, -2: n.x.to_bytes(32, "big"), -3: n.y.to_bytes(32, "big")})
         client_data = json.dumps({"type": typ, "challenge": b64url(challenge), "origin": origin,
                                   "crossOrigin": False}, separators=(",", ":")).encode()
-        auth_data = (sha256(rp_id.encode()) + bytes([flags]) + struct.pack(">I", self.count) + bytes(16)
+        auth_data = (sha256(rp_id.encode()) + bytes([flags]) + struct.pack(">I", self.count) + aaguid
                      + struct.pack(">H", len(self.credential_id)) + self.credential_id + cose)
         statement = {}
-        if fmt == "packed":
+        if fmt == "packed" and maker:
+            statement = {"alg": -7, "sig": maker.private.sign(auth_data + sha256(client_data),
+                                                              ec.ECDSA(hashes.SHA256())), "x5c": [maker.cert_der]}
+        elif fmt == "packed":
             sig = self.private.sign(auth_data + sha256(client_data), ec.ECDSA(hashes.SHA256()))
             statement = {"alg": -7, "sig": sig}
         return client_data, cbor({"fmt": fmt, "attStmt": statement, "authData": auth_data})
@@ -89,6 +93,32 @@ class SoftKey:
         auth_data = sha256(rp_id.encode()) + bytes([flags]) + struct.pack(">I", count)
         signature = self.private.sign(auth_data + sha256(client_data), ec.ECDSA(hashes.SHA256()))
         return (self.credential_id, client_data, auth_data, signature)
+
+
+class AttestationMaker:
+    """A key maker's attestation key and its certificate (WebAuthn §8.2.1: version 3, OU
+    "Authenticator Attestation", not a CA), naming aaguid in id-fido-gen-ce-aaguid."""
+
+    def __init__(self, aaguid):
+        import datetime
+        from cryptography import x509
+        from cryptography.x509.oid import NameOID
+        self.private = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "SE"),
+                          x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Test Maker"),
+                          x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Authenticator Attestation"),
+                          x509.NameAttribute(NameOID.COMMON_NAME, "Test Key")])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+                .public_key(self.private.public_key()).serial_number(1)
+                .not_valid_before(now - datetime.timedelta(minutes=5))
+                .not_valid_after(now + datetime.timedelta(hours=1))
+                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+                .add_extension(x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.45724.1.1.4"),
+                                                          b"\x04\x10" + aaguid), critical=False)
+                .sign(self.private, hashes.SHA256()))
+        from cryptography.hazmat.primitives.serialization import Encoding
+        self.cert_der = cert.public_bytes(Encoding.DER)
 
 
 def example_stack():

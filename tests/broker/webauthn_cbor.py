@@ -5,7 +5,7 @@ stage's driver (whose root has no python3-cryptography) both encode with it."""
 
 
 def cbor(v):
-    """The CBOR subset a registration needs (ints, bytes, text, maps in the given order)."""
+    """The CBOR subset a registration needs (ints, bytes, text, lists, maps in the given order)."""
     def head(major, n):
         if n < 24:
             return bytes([major << 5 | n])
@@ -21,6 +21,8 @@ def cbor(v):
         return head(2, len(v)) + v
     if isinstance(v, str):
         return head(3, len(v.encode())) + v.encode()
+    if isinstance(v, list):
+        return head(4, len(v)) + b"".join(cbor(x) for x in v)
     if isinstance(v, dict):
         return head(5, len(v)) + b"".join(cbor(k) + cbor(x) for k, x in v.items())
     raise TypeError(v)

@@ -165,8 +165,13 @@ class CheckWebauthn(unittest.TestCase):
         rc, out, err = self.check(self.config(user_verification="required"))
         self.assertEqual(rc, 0, err)
         self.assertIn("ok: security keys: rp_id example.com, origins https://sso.example.com, user verification "
-                      "required, store /var/lib/zendesk-sso/webauthn/authfile\n", out)
+                      "required, store /var/lib/zendesk-sso/webauthn/authfile, enrolment takes any key model\n", out)
         self.assertNotIn("webauthn", err)
+        rc, out, err = self.check(self.config(aaguids=["CB69481E-8FF7-4039-93EC-0A2729A154A8"]))
+        self.assertEqual(rc, 0, err)
+        self.assertIn(", enrolment takes 1 key model(s) (webauthn.aaguids)\n", out)
+        err = self.assert_fails(self.config(aaguids=["cb69481e8ff7403993ec0a2729a154a8"]))
+        self.assertIn('webauthn.aaguids[0]: "cb69481e8ff7403993ec0a2729a154a8" is not an AAGUID', err)
         # A parent domain of the origins' hosts, and a name under a public suffix, are rp_ids too.
         rc, out, err = self.check(self.config(rp_id="acme.co.uk", origins=["https://sso.eu.acme.co.uk"]))
         self.assertEqual(rc, 0, err)

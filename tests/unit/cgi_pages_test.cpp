@@ -308,8 +308,14 @@ TEST(Pages, EnrolPageCarriesTheRegistrationAsDataAndOneFixedScript) {
   EXPECT_NE(page.find("<form id=\"zsso-enrol\" method=\"post\" action=\"/zendesk/keys\" "
                       "data-challenge=\"-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_s\" data-rp-id=\"sso.example.com\" "
                       "data-user-handle=\"____\" data-user-name=\"al&quot;ice\" data-user-verification=\"discouraged\" "
+                      "data-attestation=\"none\" data-resident-key=\"discouraged\" "
                       "data-exclude=\"__4B YWxpY2Uta2V5LTE\">"),
             std::string::npos) << page;
+  // webauthn.aaguids asks the browser for the maker's attestation, passwordless for a passkey.
+  const std::string certified = enrol_page({"Acme", "rid", &de, "", {}}, {"/zendesk/keys", "tok", "", "0a1b", 2, reg,
+                                                                          keys, messages, "/zendesk/keys", true, true});
+  EXPECT_NE(certified.find("data-attestation=\"direct\" data-resident-key=\"preferred\" "), std::string::npos)
+      << certified;
   EXPECT_NE(page.find("<li><code>AbC&lt;d&gt;</code> (es256)</li>"), std::string::npos) << page;
   // Each listed key has its own small form: "Remove" posts its id with the step's fields.
   EXPECT_NE(page.find("<button type=\"submit\" name=\"remove_key\" value=\"AbC&lt;d&gt;\">AbC&lt;d&gt; entfernen"

@@ -837,8 +837,8 @@ TEST(ConfigWebauthn, BadValuesNameTheirKey) {
   expect_error_prefix(with("webauthn", R"({"rp_id": "example.com", "origins": ["https://example.com"],
                                            "required_groups": "admins"})"),
                       "webauthn.required_groups: must be a list");
-  expect_error_prefix(with("webauthn", R"({"rp_id": "example.com", "origins": ["https://example.com"], "aaguids": []})"),
-                      "webauthn.aaguids: unknown key");
+  expect_error_prefix(with("webauthn", R"({"rp_id": "example.com", "origins": ["https://example.com"], "mds": []})"),
+                      "webauthn.mds: unknown key");
 }
 
 // --- webauthn.first_key, tofu_until (issue 23, slice 4) --------------------------------------
@@ -875,6 +875,27 @@ TEST(ConfigWebauthn, PasswordlessIsOffUnlessTheAdminSaysOtherwise) {
   EXPECT_FALSE(parse_ok(with("webauthn", "{" + base + "}")).webauthn.passwordless);
   EXPECT_TRUE(parse_ok(with("webauthn", "{" + base + R"(, "passwordless": true})")).webauthn.passwordless);
   expect_error_prefix(with("webauthn", "{" + base + R"(, "passwordless": "yes"})"), "webauthn.passwordless");
+}
+
+// --- webauthn.aaguids: the AAGUID allow-list for enrolment (issue 23, point 3) ---------------
+
+TEST(ConfigWebauthn, AaguidsAreUuidsOfSixteenBytes) {
+  const std::string base = R"("rp_id": "example.com", "origins": ["https://example.com"])";
+  EXPECT_TRUE(parse_ok(with("webauthn", "{" + base + "}")).webauthn.aaguids.empty());
+  auto cfg = parse_ok(with("webauthn", "{" + base + R"(, "aaguids": ["cb69481e-8ff7-4039-93ec-0A2729A154A8"]})"));
+  ASSERT_EQ(cfg.webauthn.aaguids.size(), 1u);
+  auto bytes = aaguid_bytes(cfg.webauthn.aaguids[0]);
+  ASSERT_TRUE(bytes);
+  EXPECT_EQ(*bytes, std::string("\xcb\x69\x48\x1e\x8f\xf7\x40\x39\x93\xec\x0a\x27\x29\xa1\x54\xa8", 16));
+  for (const char* bad : {"cb69481e8ff7403993ec0a2729a154a8", "cb69481e-8ff7-4039-93ec-0a2729a154a", "",
+                          "cb69481e-8ff7-4039-93ec-0a2729a154ag", "cb69481e-8ff7-4039-93ec0-a2729a154a8",
+                          "cb69481e-8ff7-4039-93ec-0a2729a154a8 "}) {
+    EXPECT_FALSE(aaguid_bytes(bad)) << bad;
+    expect_error_prefix(with("webauthn", "{" + base + R"(, "aaguids": [")" + std::string(bad) + R"("]})"),
+                        "webauthn.aaguids[0]: ");
+  }
+  expect_error_prefix(with("webauthn", "{" + base + R"(, "aaguids": "cb69481e-8ff7-4039-93ec-0a2729a154a8"})"),
+                      "webauthn.aaguids: must be a list");
 }
 
 }  // namespace

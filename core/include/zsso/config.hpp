@@ -216,8 +216,16 @@ struct WebauthnConfig {
   // Passkeys without a password (slice 5): a discoverable key with user
   // verification signs in alone; its user handle names the account.
   bool passwordless = false;
+  // Enrolment takes only keys of these models (AAGUIDs as FIDO's metadata
+  // writes them, "cb69481e-8ff7-4039-93ec-0a2729a154a8"), proven by an x5c
+  // attestation; empty: any key. Keys already in the authfile stay.
+  std::vector<std::string> aaguids;
   bool enabled() const { return !rp_id.empty(); }
 };
+
+// The 16 bytes of an AAGUID written as a UUID (8-4-4-4-12 hex digits, either
+// case); nullopt for anything else.
+std::optional<std::string> aaguid_bytes(std::string_view uuid);
 
 // The host of an origin as the browser writes it in clientDataJSON (scheme,
 // host, an optional port, nothing else); nullopt unless https, or http for

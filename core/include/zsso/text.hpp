@@ -31,6 +31,9 @@ std::string quote_for_log(std::string_view s, std::size_t max = 120);
 std::optional<std::string> display_excerpt(std::string_view s, std::size_t max);
 // Lower-case hex of bytes (two digits a byte).
 std::string hex_lower(std::span<const unsigned char> bytes);
+// The bytes of lower-case hex (hex_lower's inverse); nullopt for an odd
+// length or any other character.
+std::optional<std::string> bytes_from_hex_lower(std::string_view hex);
 // strerror, thread-safe.
 std::string errno_text(int e);
 
