@@ -147,6 +147,24 @@ std::optional<LoginOutcome> KeyStep::prove_passkey() {
   return verify(challenge, answer);
 }
 
+bool KeyStep::learn_user_handle(const authfile::SideFile& side, const authfile::Credential& key,
+                                const std::string& handle) const {
+  if (handle.empty()) return false;
+  if (auto rec = side.find(key.public_key); rec != side.end() && !rec->second.user_handle.empty()) {
+    if (rec->second.user_handle != handle)
+      log_(LOG_WARNING, "user " + user_for_log(user_) + ": key " + authfile::credential_id(key) +
+                            " answered with another user handle than the one kept for it: the kept one stays");
+    return false;
+  }
+  for (const auto& [public_key, rec] : side)
+    if (rec.user_handle == handle && rec.user != user_) {
+      log_(LOG_WARNING, "user " + user_for_log(user_) + ": key " + authfile::credential_id(key) +
+                            " answered with a user handle another account's key has: not kept (not a passkey)");
+      return false;
+    }
+  return true;
+}
+
 std::optional<LoginOutcome> KeyStep::verify(const wire::KeyChallenge& challenge, const wire::KeyAssertion& answer) {
   // The credential the browser names, or, for a discoverable key enrolled
   // with `pamu2fcfg -r` (handle "*"), each of those: the signature decides.
@@ -191,14 +209,24 @@ std::optional<LoginOutcome> KeyStep::verify(const wire::KeyChallenge& challenge,
       if (last.reason == webauthn::Refusal::signature && key->resident()) continue;
       break;
     }
-    if (checked.value->sign_count != count || stored == side->end()) {
+    const bool count_changed = checked.value->sign_count != count || stored == side->end();
+    const bool handle_learned = passkey_handle_.empty() && key->resident() && learn_user_handle(*side, *key, answer.user_handle);
+    if (count_changed || handle_learned) {
       authfile::SideRecord& rec = (*side)[key->public_key];
       rec.user = user_;
       rec.sign_count = checked.value->sign_count;
+      if (handle_learned) rec.user_handle = answer.user_handle;
       auto text = authfile::format_side_file(*side);
       auto saved = text ? authfile::replace_store_file(side_path, *text) : Result<void>(Error{text.error()});
       // A count not kept would let a clone pass later: no sign-in without it.
-      if (!saved) return refused(LoginStatus::unavailable, "webauthn side file: the sign count was not saved: " + saved.error());
+      if (!saved && count_changed)
+        return refused(LoginStatus::unavailable, "webauthn side file: the sign count was not saved: " + saved.error());
+      if (!saved)
+        log_(LOG_ERR, "user " + user_for_log(user_) + ": the user handle of key " + authfile::credential_id(*key) +
+                          " was not saved (it is not a passkey yet): " + saved.error());
+      else if (handle_learned)
+        log_(LOG_NOTICE, "user " + user_for_log(user_) + ": key " + authfile::credential_id(*key) +
+                             " (pamu2fcfg -r) answered with its user handle, now kept: it is a passkey from now on");
     }
     proven_key_ = key->public_key;
     return std::nullopt;

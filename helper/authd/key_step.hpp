@@ -62,6 +62,14 @@ class KeyStep : public SecondFactor {
 
  private:
   std::optional<LoginOutcome> verify(const broker::KeyChallenge& challenge, const broker::KeyAssertion& answer);
+  // Whether a resident key enrolled with `pamu2fcfg -r` (handle "*": its
+  // random user id thrown away) that just proved the second factor of an
+  // account known from its password keeps the user handle it answered with,
+  // and so becomes a passkey: only when its side record has none and no other
+  // account's key has that handle (each refusal logged). The handle is not
+  // signed by the key; it only ever names the account that proved it.
+  bool learn_user_handle(const authfile::SideFile& side, const authfile::Credential& key,
+                         const std::string& handle) const;
   // A fresh single-use challenge for rp_id (nullopt: no randomness).
   std::optional<broker::KeyChallenge> new_challenge() const;
   // The first of webauthn.required_groups the account is in (looked up once).

@@ -197,6 +197,100 @@ class PasskeyRefusals(PasskeyTestCase):
         self.assertIn("pam_acct_mgmt", resp["cause"])
 
 
+class TwoPasskeys(PasskeyTestCase):
+    def test_each_of_an_accounts_passkeys_signs_in_with_its_own_handle(self):
+        # Enrolment gives every key its own random handle: both name alice.
+        second, second_handle = SoftKey(b"alice-key-2"), bytes(range(201, 233))
+        self.w.write_authfile({"alice": [self.w.alice_key, second], "bob": [self.w.bob_key]})
+        records = json.loads(self.w.side_file.read_text())
+        records["credentials"][b64(raw_public_key(second))] = {"user": "alice", "sign_count": 0,
+                                                              "user_handle": b64url(second_handle), "added": 1}
+        self.w.side_file.write_text(json.dumps(records))
+        for key, handle in ((self.w.alice_key, ALICE_HANDLE), (second, second_handle)):
+            resp = self.answer(self.passkey_prompt(), key, handle)
+            self.assertEqual(resp["status"], "ok", resp)
+            self.assertEqual(self.w.claims(resp["token"])["email"], "alice@acme.test")
+        # Each handle only with its own key.
+        self.assert_refused(self.answer(self.passkey_prompt(), second, ALICE_HANDLE),
+                            "passkey refused (unknown credential)")
+
+
+class LearnedHandle(PasskeyTestCase):
+    """A key enrolled with `pamu2fcfg -r`: "*" for its handle, and no user
+    handle anywhere (pamu2fcfg throws its random user id away). The user
+    handle its assertion carries in a second-factor sign-in (the account
+    known from the password) is kept in its side record: a passkey from then
+    on. The authfile line stays as pamu2fcfg wrote it."""
+
+    HANDLE = bytes(range(51, 83))   # the random user id the key holds
+
+    def setUp(self):
+        super().setUp()
+        self.resident = SoftKey(b"resident-credential-id")   # the id the authenticator answers with
+        self.w.authfile.write_text(f"alice:{self.resident.authfile_part(resident=True)}\n"
+                                   f"bob:{self.w.bob_key.authfile_part()}\n")
+        self.w.write_side({"bob": (self.w.bob_key, BOB_HANDLE)})   # no record for alice's key yet
+        self.line = self.w.authfile.read_text()
+
+    def record(self):
+        return json.loads(self.w.side_file.read_text())["credentials"].get(b64(raw_public_key(self.resident)))
+
+    def second_factor(self, handle):
+        """alice's password, then the key step answered by the resident key with handle."""
+        prompt = self.w.start_sign_in("alice", "wonderland")
+        self.assertEqual(prompt["status"], "prompt", prompt)
+        self.assertEqual(prompt["key"]["credential_ids"], [], "a \"*\" key has no handle to offer")
+        return self.answer(prompt, self.resident, handle, flags=0x01)
+
+    def test_a_pamu2fcfg_r_key_becomes_a_passkey_after_a_second_factor_sign_in(self):
+        self.assert_refused(self.answer(self.passkey_prompt(), self.resident, self.HANDLE),
+                            "passkey refused (unknown user handle)")
+        resp = self.second_factor(self.HANDLE)
+        self.assertEqual(resp["status"], "ok", resp)
+        self.assertEqual(self.w.claims(resp["token"])["email"], "alice@acme.test")
+        self.assertEqual(self.record(), {"user": "alice", "sign_count": self.resident.count,
+                                         "user_handle": b64url(self.HANDLE)})
+        self.assertIn("(pamu2fcfg -r) answered with its user handle, now kept", self.w.log_text())
+        self.assertEqual(self.w.authfile.read_text(), self.line, "the authfile line stays as pamu2fcfg wrote it")
+        resp = self.answer(self.passkey_prompt(), self.resident, self.HANDLE)
+        self.assertEqual(resp["status"], "ok", resp)
+        self.assertEqual((resp["user"], self.w.claims(resp["token"])["email"]), ("alice", "alice@acme.test"))
+        self.assertIn("way=key outcome=signed_in", self.w.passkey_decision())
+
+    def test_a_handle_another_account_has_is_not_kept(self):
+        # The handle is not signed: alice's page could post bob's. Her key still proves her second factor.
+        resp = self.second_factor(BOB_HANDLE)
+        self.assertEqual(resp["status"], "ok", resp)
+        self.assertNotIn("user_handle", self.record())
+        self.assertIn("answered with a user handle another account's key has: not kept", self.w.log_text())
+        self.assert_refused(self.answer(self.passkey_prompt(), self.resident, BOB_HANDLE),
+                            "security key refused (unknown credential)")
+
+    def test_a_kept_handle_is_never_replaced(self):
+        self.assertEqual(self.second_factor(self.HANDLE)["status"], "ok")
+        resp = self.second_factor(b"another-handle")
+        self.assertEqual(resp["status"], "ok", resp)
+        self.assertEqual(self.record()["user_handle"], b64url(self.HANDLE))
+        self.assertIn("answered with another user handle than the one kept for it: the kept one stays",
+                      self.w.log_text())
+        self.assertEqual(self.answer(self.passkey_prompt(), self.resident, self.HANDLE)["status"], "ok")
+
+    def test_no_handle_no_passkey(self):
+        prompt = self.w.start_sign_in("alice", "wonderland")
+        resp = self.w.answer_key(prompt, self.resident.assertion(prompt["key"]["challenge"], flags=0x01))
+        self.assertEqual(resp["status"], "ok", resp)
+        self.assertNotIn("user_handle", self.record())
+
+    def test_a_key_with_a_handle_in_the_file_learns_nothing(self):
+        # Only a "*" key: one enrolled with its handle was enrolled as a second factor only.
+        prompt = self.w.start_sign_in("bob", "builder")
+        self.assertEqual(prompt["status"], "prompt", prompt)
+        self.w.write_side({})
+        self.assertEqual(self.answer(prompt, self.w.bob_key, self.HANDLE, flags=0x01)["status"], "ok")
+        rec = json.loads(self.w.side_file.read_text())["credentials"][b64(raw_public_key(self.w.bob_key))]
+        self.assertNotIn("user_handle", rec)
+
+
 class PasskeyThrottle(PasskeyTestCase):
     world_kw = {"broker_extra": {"max_failures": 2}}
 
