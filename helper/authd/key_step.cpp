@@ -232,10 +232,9 @@ std::optional<LoginOutcome> KeyStep::verify(const wire::KeyChallenge& challenge,
     return std::nullopt;
   }
   std::string why = "security key refused (" + std::string(webauthn::refusal_name(last.reason)) + "): " + last.detail;
-  if (last.reason == webauthn::Refusal::sign_count) {
-    why += "; possible cloned key";
-    log_(LOG_WARNING, "user " + user_for_log(user_) + ": " + why);
-  }
+  // The detail of a sign_count refusal ends "possible cloned key" already:
+  // a warning of its own, beside the decision line.
+  if (last.reason == webauthn::Refusal::sign_count) log_(LOG_WARNING, "user " + user_for_log(user_) + ": " + why);
   return refused(LoginStatus::bad_login, std::move(why));
 }
 

@@ -23,6 +23,7 @@ sys.path.insert(0, str(here.parent / "broker"))
 from cdp import Chromium  # noqa: E402
 from test_browser_multistep import OUT, card_screenshot, phone_screenshot, standin_email, submit_and_wait  # noqa: E402
 from test_browser_webauthn import pkcs8_b64  # noqa: E402
+from test_browser_webauthn_refusals import ALERT, INCORRECT  # noqa: E402
 from test_e2e_passkey import PasskeyStack  # noqa: E402
 from test_passkeys import ALICE_HANDLE  # noqa: E402
 
@@ -80,6 +81,23 @@ class BrowserPasskey(PasskeyStack, unittest.TestCase):
             self.no_csp_violation(page)
         self.assertRegex(self.broker_log(), r'passkey sign-in of user "alice" from 127\.0\.0\.1: ok')
         self.cgi_log_line(r"200 asked user=- passkey: broker: prompt conversation=\w+ step=1")
+
+    def test_a_passkey_answer_the_broker_refuses_signs_no_one_in(self):
+        # WebAuthn.setResponseOverrideBits on the passkey's answer: the form again
+        # with its generic alert, no token, the broker's reason.
+        for bits, reason in (({"isBogusSignature": True}, "signature"), ({"isBadUV": True}, "user_verification"),
+                             ({"isBadUP": True}, "user_presence")):
+            with self.subTest(reason=reason), Chromium() as browser:
+                page = browser.new_page()
+                auth = self.passkey_authenticator(page)
+                page.send("WebAuthn.setResponseOverrideBits", {"authenticatorId": auth, **bits})
+                tokens, refusals = len(self.s.standin.received), self.broker_log().count(f"refused ({reason})")
+                page.navigate(self.localhost_login)
+                page.wait_for(f"document.querySelector({BUTTON!r}) !== null")
+                page.click(BUTTON)
+                self.assertEqual(page.wait_for(ALERT, timeout=60), INCORRECT)
+                self.assertEqual(len(self.s.standin.received), tokens, "no token reached the stand-in")
+                self.assertEqual(self.broker_log().count(f"refused ({reason})"), refusals + 1, self.broker_log()[-2000:])
 
     def test_the_passkey_page_while_the_browser_asks(self):
         with Chromium() as browser:
