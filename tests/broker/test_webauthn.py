@@ -152,6 +152,14 @@ class KeyWorld(OathWorld):
         self.write_authfile({"alice": [self.alice_key]})
         config = json.loads(Path(self.sb.config_path).read_text())
         config["metrics"] = {"enabled": True, "cgi_file": ""}   # the broker counts each decision's way
+        # These tests run one account's (and one address's) sign-ins back to
+        # back. A finished child keeps its share until the listener reaps it,
+        # and under the sanitizers its exit (the leak check) can outlast the
+        # next sign-ins: the default shares (2 conversations per account, 4 per
+        # address, 6 sign-ins per address; test_conversation's and
+        # test_broker's to test) would then refuse one as "limited" by chance.
+        config.setdefault("broker", {}).update({"max_conversations_per_account": 32,
+                                                "max_conversations_per_address": 32, "max_sign_ins_per_address": 32})
         if webauthn:
             config["webauthn"] = {"rp_id": RP_ID, "origins": [ORIGIN], "authfile": str(self.authfile)}
             if required_groups:
