@@ -73,6 +73,13 @@ def phone_screenshot(page, path):
     return path
 
 
+def desktop_again(page):
+    """Ends the phone's emulation and waits for the desktop width: a click
+    placed from the phone's layout would land beside its target."""
+    page.send("Emulation.clearDeviceMetricsOverride")
+    page.wait_for("window.innerWidth > 390")
+
+
 def standin_email(page, standin_url):
     """Waits for the Zendesk stand-in's page; the email of the token it verified."""
     page.wait_for(f"location.href.startsWith({standin_url!r})")

@@ -21,7 +21,7 @@ here = Path(__file__).resolve().parent
 sys.path.insert(0, str(here))
 sys.path.insert(0, str(here.parent / "broker"))
 from cdp import Chromium  # noqa: E402
-from test_browser_multistep import OUT, card_screenshot, phone_screenshot, standin_email, submit_and_wait  # noqa: E402
+from test_browser_multistep import OUT, card_screenshot, desktop_again, phone_screenshot, standin_email, submit_and_wait  # noqa: E402
 from test_browser_webauthn import pkcs8_b64  # noqa: E402
 from test_browser_webauthn_refusals import ALERT, INCORRECT  # noqa: E402
 from test_e2e_passkey import PasskeyStack  # noqa: E402
@@ -72,7 +72,7 @@ class BrowserPasskey(PasskeyStack, unittest.TestCase):
             page.send("Emulation.setDeviceMetricsOverride", {"width": 390, "height": 844, "deviceScaleFactor": 2,
                                                              "mobile": True})
             phone_screenshot(page, OUT / "passkey-form-phone.png")
-            page.send("Emulation.clearDeviceMetricsOverride")
+            desktop_again(page)
             # Nothing typed: the button, the key page's prompt, the virtual key's answer, the token.
             self.assertEqual(page.evaluate("document.getElementById('user').value"), "")
             page.click(BUTTON)

@@ -26,7 +26,7 @@ here = Path(__file__).resolve().parent
 sys.path.insert(0, str(here))
 sys.path.insert(0, str(here.parent / "broker"))
 from cdp import Chromium  # noqa: E402
-from test_browser_multistep import OUT, card_screenshot, phone_screenshot, standin_email, submit_and_wait  # noqa: E402
+from test_browser_multistep import OUT, card_screenshot, desktop_again, phone_screenshot, standin_email, submit_and_wait  # noqa: E402
 from test_e2e_webauthn import WebauthnStack  # noqa: E402
 
 KEY_PAGE = "document.getElementById('zsso-key') !== null"
@@ -106,7 +106,7 @@ class BrowserKey(WebauthnStack, unittest.TestCase):
             page.send("Emulation.setDeviceMetricsOverride", {"width": 390, "height": 844, "deviceScaleFactor": 2,
                                                              "mobile": True})
             phone_screenshot(page, OUT / "webauthn-failed-phone.png")
-            page.send("Emulation.clearDeviceMetricsOverride")
+            desktop_again(page)
             # The key is plugged in: "Try again" asks with the same page and challenge, and signs in.
             self.add_credential(page, auth)
             self.assertEqual(page.evaluate("document.getElementById('zsso-key').dataset.challenge"), challenge)
@@ -173,7 +173,7 @@ class BrowserKey(WebauthnStack, unittest.TestCase):
             page.send("Emulation.setDeviceMetricsOverride", {"width": 390, "height": 844, "deviceScaleFactor": 2,
                                                              "mobile": True})
             phone_screenshot(page, OUT / "webauthn-enrol-phone.png")
-            page.send("Emulation.clearDeviceMetricsOverride")
+            desktop_again(page)
             # The key holds alice's credential, which the page excludes: the browser refuses to make a second.
             page.click("#zsso-enrol-add")
             failed = page.wait_for("(e => e && !e.hidden ? e.textContent : '')"
@@ -191,7 +191,7 @@ class BrowserKey(WebauthnStack, unittest.TestCase):
             page.send("Emulation.setDeviceMetricsOverride", {"width": 390, "height": 844, "deviceScaleFactor": 2,
                                                              "mobile": True})
             phone_screenshot(page, OUT / "webauthn-enrol-added-phone.png")
-            page.send("Emulation.clearDeviceMetricsOverride")
+            desktop_again(page)
             self.no_csp_violation(page)
             # Only the new credential on the key: it signs in.
             creds = page.send("WebAuthn.getCredentials", {"authenticatorId": auth})["credentials"]
