@@ -22,6 +22,7 @@ sys.path.insert(0, str(here))
 sys.path.insert(0, str(here.parent / "broker"))
 from cdp import Chromium  # noqa: E402
 from test_browser_multistep import OUT, card_screenshot, desktop_again, phone_screenshot, standin_email, submit_and_wait  # noqa: E402
+import test_browser_webauthn as key_pages  # noqa: E402  (as a module: its tests are not this file's)
 from test_browser_webauthn import pkcs8_b64  # noqa: E402
 from test_browser_webauthn_refusals import ALERT, INCORRECT  # noqa: E402
 from test_e2e_passkey import PasskeyStack  # noqa: E402
@@ -57,8 +58,7 @@ class BrowserPasskey(PasskeyStack, unittest.TestCase):
         BrowserPasskey.sign_count += 100
         return BrowserPasskey.sign_count
 
-    def no_csp_violation(self, page):
-        self.assertEqual([m for m in page.log_entries() if "Content Security Policy" in m], [])
+    no_csp_violation = key_pages.BrowserKey.no_csp_violation
 
     def test_a_passkey_signs_in_without_a_name_or_password(self):
         with Chromium() as browser:
