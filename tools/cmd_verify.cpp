@@ -5,6 +5,8 @@
 #include <iostream>
 #include <iterator>
 
+#include <nlohmann/json.hpp>
+
 #include "cli.hpp"
 #include "zsso/jwt.hpp"
 #include "zsso/text.hpp"

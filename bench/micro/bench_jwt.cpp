@@ -11,6 +11,8 @@
 #include <memory>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "fixtures.hpp"
 #include "zsso/base64url.hpp"
 #include "zsso/claims.hpp"

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "zsso/claims.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "zsso/text.hpp"
 
 namespace zsso {
@@ -187,9 +189,9 @@ Result<nlohmann::ordered_json> build_claims(const Account& a, const ZendeskConfi
   if (c.locale_id) j["locale_id"] = *c.locale_id;
   if (!optional_text("phone", c.phone)) return Error{err};
   if (!optional_text("remote_photo_url", c.remote_photo_url)) return Error{err};
-  if (!c.user_fields.empty()) {
+  if (c.user_fields && !c.user_fields->empty()) {
     J fields = J::object();
-    for (const auto& [key, val] : c.user_fields.items()) {
+    for (const auto& [key, val] : c.user_fields->items()) {
       if (val.is_string()) {
         std::string v;
         if (!text("user_fields." + key, val.get_ref<const std::string&>(), v)) return Error{err};

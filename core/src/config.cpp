@@ -5,7 +5,10 @@
 #include <cstdlib>
 #include <initializer_list>
 #include <limits>
+#include <memory>
 #include <unordered_set>
+
+#include <nlohmann/json.hpp>
 
 #include "zsso/claims.hpp"
 #include "zsso/files.hpp"
@@ -220,13 +223,14 @@ void read_claims(Reader& rd, const J& j, ClaimsConfig& c) {
   if (const J* v = rd.find(j, "user_fields")) {
     if (!v->is_object()) rd.fail("claims.user_fields", "must be an object keyed by custom field key");
     else {
-      c.user_fields = J::object();
+      auto fields = std::make_shared<J>(J::object());
       for (const auto& [k, val] : v->items()) {
         std::string fp = "claims.user_fields." + k;
         if (val.is_object()) { rd.fail(fp, "must be a string, number, boolean, list or null"); continue; }
         if (val.is_string()) rd.templ(fp, val.get_ref<const std::string&>());
-        c.user_fields[k] = val;
+        (*fields)[k] = val;
       }
+      c.user_fields = std::move(fields);
     }
   }
 }

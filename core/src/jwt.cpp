@@ -9,6 +9,8 @@
 #include <limits>
 #include <optional>
 
+#include <nlohmann/json.hpp>
+
 #include "zsso/base64url.hpp"
 #include "zsso/text.hpp"
 

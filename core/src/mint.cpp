@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "zsso/mint.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "zsso/claims.hpp"
 #include "zsso/jwt.hpp"
 

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "fuzz_support.hpp"
 #include "zsso/claims.hpp"
 #include "zsso/config.hpp"

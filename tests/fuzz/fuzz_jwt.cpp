@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "fuzz_support.hpp"
 #include "zsso/base64url.hpp"
 #include "zsso/jwt.hpp"

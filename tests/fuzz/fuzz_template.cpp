@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "fuzz_support.hpp"
 #include "zsso/claims.hpp"
 #include "zsso/jwt.hpp"
@@ -53,7 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   c.name = tmpl;
   c.external_id = tmpl;
   c.tags_from_groups = {"staff"};   // config text: valid UTF-8, no control characters
-  c.user_fields["field"] = tmpl;
+  c.user_fields = std::make_shared<nlohmann::ordered_json>(nlohmann::ordered_json{{"field", tmpl}});
   auto claims = zsso::build_claims(a, zd, c, 1700000000, "jti");
   if (!claims) return 0;
   for (const auto& [k, v] : claims->items())

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "zsso/claims.hpp"
 #include "zsso/config.hpp"
 #include "zsso/policy.hpp"

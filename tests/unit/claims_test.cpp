@@ -5,6 +5,7 @@
 
 #include <string>
 #include <vector>
+#include <nlohmann/json.hpp>
 
 namespace zsso {
 namespace {
@@ -175,7 +176,7 @@ TEST(Claims, RejectsControlCharactersInAnyTemplatedValue) {
   a = zoe();
   a.group = std::string("us\0ers", 6);
   c = base_claims();
-  c.user_fields["team"] = "{group}";
+  c.user_fields = std::make_shared<J>(J{{"team", "{group}"}});
   EXPECT_EQ(build_err(a, c), "claim user_fields.team: control character in value");
 }
 
@@ -297,8 +298,8 @@ TEST(Claims, PhoneAndPhotoAreTemplates) {
 
 TEST(Claims, UserFieldsExpandStringsAndKeepRealJsonTypes) {
   ClaimsConfig c = base_claims();
-  c.user_fields = J::parse(R"({"login": "{user}", "level": 3, "ratio": 0.5, "vip": true, "cleared": null,
-                               "langs": ["en", "{user}"], "since": "2024-01-31"})");
+  c.user_fields = std::make_shared<J>(J::parse(R"({"login": "{user}", "level": 3, "ratio": 0.5, "vip": true, "cleared": null,
+                               "langs": ["en", "{user}"], "since": "2024-01-31"})"));
   J j = build_ok(zoe(), c);
   const J& f = j["user_fields"];
   ASSERT_TRUE(f.is_object());   // an object, never a JSON string holding one
@@ -338,7 +339,7 @@ TEST(Claims, FullConfigProducesEveryClaimInOrder) {
   c.locale_id = 3;
   c.phone = "+1";
   c.remote_photo_url = "https://p/x";
-  c.user_fields = J::object({{"k", "v"}});
+  c.user_fields = std::make_shared<J>(J::object({{"k", "v"}}));
   ZendeskConfig zd;
   zd.exp_seconds = 60;
   EXPECT_EQ(keys(build_ok(zoe(), c, zd)),

@@ -2,6 +2,7 @@
 #include "zsso/config.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -98,7 +99,7 @@ TEST(Config, ShippedConfigSendsOnlyEmailAndName) {
   EXPECT_TRUE(c.claims.role_by_group.empty());
   EXPECT_FALSE(c.claims.phone);
   EXPECT_FALSE(c.claims.remote_photo_url);
-  EXPECT_TRUE(c.claims.user_fields.empty());
+  EXPECT_FALSE(c.claims.user_fields);
   EXPECT_TRUE(c.profile_names.empty()) << "the agents example is in config-full.json";
   EXPECT_EQ(c.broker.socket, "/run/zendesk-sso/authd.sock");
   EXPECT_EQ(c.broker.allowed_peers, std::vector<std::string>{"www-data"});
@@ -187,9 +188,10 @@ TEST(Config, ReadsEveryClaimsKeyWithItsType) {
   EXPECT_EQ(cl.role_by_group[0].first, "z");   // file order, not sorted
   EXPECT_EQ(cl.custom_role_id, 7);
   EXPECT_EQ(cl.locale_id, 1176);
-  EXPECT_EQ(cl.user_fields["level"], 3);
-  EXPECT_TRUE(cl.user_fields["old"].is_null());
-  EXPECT_TRUE(cl.user_fields["langs"].is_array());
+  ASSERT_TRUE(cl.user_fields);
+  EXPECT_EQ(cl.user_fields->at("level"), 3);
+  EXPECT_TRUE(cl.user_fields->at("old").is_null());
+  EXPECT_TRUE(cl.user_fields->at("langs").is_array());
 }
 
 TEST(Config, ReadsBrokerPamAndHelper) {

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "zsso/claims.hpp"
 #include "zsso/config.hpp"
 #include "zsso/jwt.hpp"

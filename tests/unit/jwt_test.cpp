@@ -10,6 +10,8 @@
 #include <set>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "zsso/base64url.hpp"
 
 namespace zsso {

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>  // callers that use the claims include json.hpp
 
 #include "zsso/account.hpp"
 #include "zsso/config.hpp"

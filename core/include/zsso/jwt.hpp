@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>  // callers that use the claims include json.hpp
 #include <openssl/types.h>
 
 #include "zsso/result.hpp"
