@@ -250,7 +250,7 @@ void read_broker(Reader& rd, const J& j, BrokerConfig& b) {
                                "max_failures", "failure_window", "ban_seconds", "max_failures_per_address",
                                "failure_delay_ms", "change_expired_passwords", "max_sign_ins_per_address",
                                "max_conversations_per_address", "max_conversations_per_account",
-                               "reserved_sign_ins", "limits_exempt"}))
+                               "reserved_sign_ins", "limits_exempt", "busy_after_seconds"}))
     return;
   rd.string(j, "broker", "socket", b.socket);
   // The conversation sockets beside it ("conv/" + 32 hex digits) must fit too.
@@ -273,6 +273,7 @@ void read_broker(Reader& rd, const J& j, BrokerConfig& b) {
   if (b.reserved_sign_ins >= b.max_sign_ins)
     rd.fail("broker.reserved_sign_ins", "must be below broker.max_sign_ins (else no conversation is ever held)");
   rd.string_list(j, "broker", "limits_exempt", b.limits_exempt_text);
+  rd.integer(j, "broker", "busy_after_seconds", 1, 20, b.busy_after_seconds);
   if (b.sign_in_deadline <= b.prompt_timeout)
     rd.fail("broker.sign_in_deadline", "must be longer than broker.prompt_timeout");
 }

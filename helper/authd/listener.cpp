@@ -419,9 +419,9 @@ int run_listener(const ListenOptions& lo, const ServeOptions& so) {
 
   // At the limit, whole requests wait while sign-ins end (a burst of
   // password sign-ins queues for a moment). When none has ended for
-  // kBusyGrace, the children are held by people who are typing: the waiting
-  // clients are told "busy" at once rather than left hanging.
-  constexpr auto kBusyGrace = std::chrono::seconds(3);
+  // broker.busy_after_seconds, the children are held by people who are
+  // typing: the waiting clients are told "busy" at once rather than left hanging.
+  const auto busy_after = std::chrono::seconds(cfg->broker.busy_after_seconds);
   // Requests held open by the listener (as the backlog held them before),
   // well within the descriptors a service gets (1024).
   constexpr std::size_t kMaxQueued = 512;
@@ -439,8 +439,8 @@ int run_listener(const ListenOptions& lo, const ServeOptions& so) {
       spawn(std::move(in));
     }
     auto now = broker::Clock::now();
-    if (!waiting.empty() && now >= last_progress + kBusyGrace) {
-      log_busy(shares.running(), kBusyGrace);
+    if (!waiting.empty() && now >= last_progress + busy_after) {
+      log_busy(shares.running(), busy_after);
       for (auto& in : waiting) answer_on(in.conn.get(), {broker::Status::unavailable, broker::Detail::busy, {}});
       waiting.clear();
     }
@@ -465,7 +465,7 @@ int run_listener(const ListenOptions& lo, const ServeOptions& so) {
       control_pids.push_back(pid);
     }
     auto until = broker::Clock::time_point::max();
-    if (!waiting.empty()) until = last_progress + kBusyGrace;
+    if (!waiting.empty()) until = last_progress + busy_after;
     for (const auto& in : reading) until = std::min(until, in.arrived + so.io_timeout);
     until = std::min(until, throttle_gauges.due());
     int timeout_ms = -1;

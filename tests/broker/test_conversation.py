@@ -462,6 +462,25 @@ class Cap(ConversationTestCase):
         self.assertEqual(busy["detail"], "busy")
 
 
+class Queue(ConversationTestCase):
+    world_kw = {"config_extra": {"broker": {"max_sign_ins": 1, "busy_after_seconds": 20}}}
+
+    def test_a_request_at_the_cap_waits_busy_after_seconds_for_a_slot(self):
+        held = self.w.start_raw("alice", "wonderland", binding="b")
+        self.assert_prompt(held)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            waiting = pool.submit(self.w.start_raw, "alice", "wonderland", "c")
+            # Longer than the default 3 s, which would have answered it busy
+            # (Cap above); well within the 20 s this broker is told to wait.
+            time.sleep(4)
+            self.assertFalse(waiting.done(), "answered before a slot was free")
+            done = self.w.continue_raw(held["conversation"], "b", 1, [totp(self.w.keys["alice"])])
+            self.assertEqual(done["status"], "ok", done)
+            # The slot is free: the waiting request runs and gets its own first page.
+            self.assert_prompt(waiting.result(timeout=WAIT))
+        self.assertNotIn("answered busy", self.w.log_text())
+
+
 class Shares(ConversationTestCase):
     """Issue 22.1: no address (an IPv6 /64) and no account takes more than
     its share of the broker. Held conversations are the slow sign-ins here:

@@ -509,6 +509,14 @@ TEST(Config, BrokerSharesHaveDefaultsAndLimits) {
   expect_error_prefix(with("broker", R"({"limits_exempt": ["10.0.0.0/33"]})"), "broker.limits_exempt[0]");
 }
 
+TEST(Config, BusyAfterIsSecondsBelowTheCgisWait) {
+  EXPECT_EQ(parse_ok(kMinimal).broker.busy_after_seconds, 3);
+  EXPECT_EQ(parse_ok(with("broker", R"({"busy_after_seconds": 20})")).broker.busy_after_seconds, 20);
+  // The CGI gives up on the broker after 25 s: a longer wait would end as "broker down".
+  expect_error_prefix(with("broker", R"({"busy_after_seconds": 21})"), "broker.busy_after_seconds:");
+  expect_error_prefix(with("broker", R"({"busy_after_seconds": 0})"), "broker.busy_after_seconds:");
+}
+
 TEST(Config, AcceptsTheRetiredCsrfKeyFile) {
   // Retired in issue 16: old configs still load (check warns); a relative
   // path no longer matters because nothing opens it. Its type still counts.

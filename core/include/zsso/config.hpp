@@ -125,6 +125,10 @@ struct BrokerConfig {
   std::int64_t max_conversations_per_address = 4;
   std::int64_t max_conversations_per_account = 2;
   std::int64_t reserved_sign_ins = -1;
+  // At max_sign_ins, a new request waits while sign-ins end; when none has
+  // ended for busy_after_seconds (the slots are held by people typing), the
+  // waiting requests are answered "busy" at once. Below the CGI's 25 s wait.
+  std::int64_t busy_after_seconds = 3;
   std::vector<std::string> limits_exempt_text;
   CidrSet limits_exempt;
   std::int64_t reserved() const { return reserved_sign_ins >= 0 ? reserved_sign_ins : max_sign_ins / 8; }
