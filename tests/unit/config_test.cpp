@@ -121,6 +121,26 @@ TEST(Config, FullExampleParses) {
   EXPECT_EQ(c.profile_names, std::vector<std::string>{"agents"});
 }
 
+TEST(Config, FullExampleWebauthnBlockParsesWhenUncommented) {
+  // config-full.json shows the "webauthn" block commented out (keys off by
+  // default); the block as printed must be a working one.
+  std::istringstream in(read_text(std::string(ZSSO_EXAMPLES_DIR) + "/config-full.json"));
+  std::string text, line;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    if (line == R"(  // "webauthn": {)") inside = true;
+    if (inside) line = "  " + line.substr(5);
+    if (inside && line == "  },") inside = false;
+    text += line + "\n";
+  }
+  ASSERT_NE(text.find(R"(  "webauthn": {)"), std::string::npos) << "the example's webauthn block";
+  Config c = parse_ok(text, {}, "/etc/zendesk-sso/config.json");
+  EXPECT_TRUE(c.webauthn.enabled());
+  EXPECT_EQ(c.webauthn.rp_id, "acme.com");
+  EXPECT_EQ(c.webauthn.authfile, "/var/lib/zendesk-sso/webauthn/authfile");
+  EXPECT_FALSE(c.webauthn.passwordless);
+}
+
 TEST(Config, FullExampleAgentsProfileMergesOverBase) {
   std::string text = read_text(std::string(ZSSO_EXAMPLES_DIR) + "/config-full.json");
   Config c = parse_ok(text, "agents", "/etc/zendesk-sso/config.json");
