@@ -70,8 +70,8 @@ struct ClaimsConfig {
   std::optional<std::string> remote_photo_url;
   // Custom field key -> value; string values are templates. Null or empty:
   // none. Behind a pointer so that this header needs only json_fwd.hpp: the
-  // whole of nlohmann/json.hpp in every file that includes the config was
-  // about a fifth of the build's compile time (BENCHMARKS.md "CI time").
+  // whole of nlohmann/json.hpp in every file that includes the config cost
+  // about 11 % of the build's compile CPU (BENCHMARKS.md "CI time").
   std::shared_ptr<const nlohmann::ordered_json> user_fields;
 };
 
